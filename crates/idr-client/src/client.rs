@@ -1,0 +1,436 @@
+//! [`IdrClient`]: one typed async function per IDR endpoint, with caching, request
+//! coalescing (singleflight), a concurrency cap, retries and a circuit breaker.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::future::{join_all, FutureExt, Shared, WeakShared};
+use tokio::sync::Semaphore;
+use url::Url;
+
+use crate::endpoints::{self as ep, ApiObject, Children};
+use crate::model::*;
+use crate::policy::{backoff, Admit, Breaker, BreakerConfig, Cache};
+use crate::upstream::{BoxFuture, Upstream};
+use crate::{Error, Request, Response};
+
+/// The public IDR.
+pub const IDR_BASE: &str = "https://idr.openmicroscopy.org";
+
+/// Settings of the client's politeness layer.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// The base of every absolute URL handed to users (thumbnails, webclient links). It is
+    /// the upstream URL online and the public IDR offline.
+    pub public_base: Url,
+    /// Upstream calls in flight at once, over all requests.
+    pub max_concurrency: usize,
+    /// Extra attempts after a transient failure.
+    pub retries: u32,
+    pub backoff: Duration,
+    pub cache_bytes: usize,
+    pub cache_ttl: Duration,
+    /// How long a "not found" is remembered.
+    pub negative_ttl: Duration,
+    pub breaker: BreakerConfig,
+}
+
+impl Default for ClientConfig {
+    fn default() -> ClientConfig {
+        ClientConfig {
+            public_base: Url::parse(IDR_BASE).unwrap_or_else(|_| unreachable!("constant URL")),
+            max_concurrency: 8,
+            retries: 2,
+            backoff: Duration::from_millis(100),
+            cache_bytes: 64 * 1024 * 1024,
+            cache_ttl: Duration::from_secs(600),
+            negative_ttl: Duration::from_secs(30),
+            breaker: BreakerConfig::default(),
+        }
+    }
+}
+
+type Flight = Shared<BoxFuture<'static, Result<Response, Error>>>;
+type WeakFlight = WeakShared<BoxFuture<'static, Result<Response, Error>>>;
+
+/// Cheap to clone; clones share the cache, the in-flight table and the concurrency cap.
+#[derive(Clone)]
+pub struct IdrClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    upstream: Box<dyn Upstream>,
+    config: ClientConfig,
+    cache: Cache,
+    breaker: Breaker,
+    permits: Semaphore,
+    in_flight: Mutex<HashMap<Request, WeakFlight>>,
+    calls: AtomicU64,
+}
+
+impl IdrClient {
+    pub fn new(upstream: impl Upstream, config: ClientConfig) -> IdrClient {
+        IdrClient {
+            inner: Arc::new(Inner {
+                upstream: Box::new(upstream),
+                cache: Cache::new(config.cache_bytes),
+                breaker: Breaker::new(config.breaker),
+                permits: Semaphore::new(config.max_concurrency.max(1)),
+                in_flight: Mutex::new(HashMap::new()),
+                calls: AtomicU64::new(0),
+                config,
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+
+    /// Upstream calls made so far (attempts, including retries).
+    pub fn upstream_calls(&self) -> u64 {
+        self.inner.calls.load(Ordering::Relaxed)
+    }
+
+    pub fn cache_bytes(&self) -> usize {
+        self.inner.cache.bytes()
+    }
+
+    /// An absolute URL on the public base for a path such as a grid's `thumb_url`.
+    pub fn public_url(&self, path: &str) -> String {
+        let base = self.inner.config.public_base.as_str().trim_end_matches('/');
+        if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_owned()
+        } else if path.starts_with('/') {
+            format!("{base}{path}")
+        } else {
+            format!("{base}/{path}")
+        }
+    }
+
+    /// Sends `req` (or reuses a cached or in-flight answer) and decodes it. Successful
+    /// decodes are cached for the TTL, "not found" for the shorter negative TTL.
+    async fn fetch<T>(
+        &self,
+        req: Request,
+        decode: impl Fn(&str, &Response) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let label = req.to_string();
+        if let Some(resp) = self.inner.cache.get(&req) {
+            return decode(&label, &resp);
+        }
+        let resp = self.flight(req.clone()).await?;
+        let decoded = decode(&label, &resp);
+        match &decoded {
+            Ok(_) => self.inner.cache.insert(req, resp, self.inner.config.cache_ttl),
+            Err(Error::NotFound { .. }) => {
+                self.inner.cache.insert(req, resp, self.inner.config.negative_ttl)
+            }
+            Err(_) => {}
+        }
+        decoded
+    }
+
+    /// Joins the call already in flight for `req`, or starts one. When every waiter has
+    /// gone, the call is dropped (cancelled).
+    fn flight(&self, req: Request) -> Flight {
+        let mut table = self.inner.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(flight) = table.get(&req).and_then(WeakShared::upgrade) {
+            return flight;
+        }
+        let inner = self.inner.clone();
+        let key = req.clone();
+        let fut: BoxFuture<'static, Result<Response, Error>> = Box::pin(async move {
+            let result = inner.send_with_retries(&key).await;
+            inner.in_flight.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
+            result
+        });
+        let flight = fut.shared();
+        if let Some(weak) = flight.downgrade() {
+            table.insert(req, weak);
+        }
+        flight
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Typed endpoints.
+
+    /// Annotations of one type for many objects of one kind, split back per object. Ids
+    /// are chunked to respect IDR's request-line limit and fetched concurrently.
+    pub async fn annotations(
+        &self,
+        ty: AnnotationType,
+        kind: ObjectKind,
+        ids: &[u64],
+    ) -> Result<AnnotationsByObject, Error> {
+        let mut out: AnnotationsByObject = ids.iter().map(|id| ((kind, *id), Vec::new())).collect();
+        let chunks = ep::annotations_requests(ty, kind, ids);
+        let results =
+            join_all(chunks.into_iter().map(|req| self.annotations_all_pages(ty, kind, req))).await;
+        for result in results {
+            for annotation in result? {
+                let parent_kind = annotation.parent.kind.unwrap_or(kind);
+                if let Some(list) = out.get_mut(&(parent_kind, annotation.parent.id)) {
+                    list.push(annotation);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// A page exactly as long as the server's limit may have a successor: fetch it too.
+    async fn annotations_all_pages(
+        &self,
+        ty: AnnotationType,
+        kind: ObjectKind,
+        first: Request,
+    ) -> Result<Vec<Annotation>, Error> {
+        let ids: Vec<u64> = first.values(kind.query_key()).filter_map(|v| v.parse().ok()).collect();
+        let mut all = self.fetch(first, ep::decode_annotations).await?;
+        let mut last_len = all.len();
+        let mut page = 2;
+        while last_len >= ep::ANNOTATIONS_PAGE_LIMIT && page < 100 {
+            let more = self
+                .fetch(ep::annotations_request(ty, kind, &ids, Some(page)), ep::decode_annotations)
+                .await?;
+            last_len = more.len();
+            all.extend(more);
+            page += 1;
+        }
+        Ok(all)
+    }
+
+    pub async fn children(
+        &self,
+        children: Children,
+        parent_id: u64,
+    ) -> Result<Vec<ChildSummary>, Error> {
+        self.fetch(ep::children_request(children, parent_id), |url, resp| {
+            ep::decode_children(url, resp, children)
+        })
+        .await
+    }
+
+    /// A screen, project or dataset; `None` when IDR has no such object.
+    pub async fn container(&self, object: ApiObject, id: u64) -> Result<Option<Container>, Error> {
+        found(
+            self.fetch(ep::api_object_request(object, id), |url, resp| {
+                ep::decode_container(url, resp, object, id)
+            })
+            .await,
+        )
+    }
+
+    /// Top-level screens or projects, `count` items from `offset`, assembled from aligned
+    /// upstream pages.
+    pub async fn containers(
+        &self,
+        object: ApiObject,
+        offset: u64,
+        count: u64,
+    ) -> Result<Page<Container>, Error> {
+        let mut items = Vec::new();
+        let mut page_start = offset - offset % ep::API_PAGE;
+        let mut total;
+        loop {
+            let page = self
+                .fetch(ep::api_list_request(object, page_start), ep::decode_container_page)
+                .await?;
+            total = page.total_count;
+            let got = page.items.len() as u64;
+            let skip = offset.saturating_sub(page_start) as usize;
+            items.extend(
+                page.items
+                    .into_iter()
+                    .skip(skip)
+                    .take((count as usize).saturating_sub(items.len())),
+            );
+            page_start += ep::API_PAGE;
+            if items.len() as u64 >= count || got == 0 || page_start >= total {
+                break;
+            }
+        }
+        Ok(Page { items, offset, total_count: total })
+    }
+
+    pub async fn plate(&self, id: u64) -> Result<Option<PlateMeta>, Error> {
+        found(
+            self.fetch(ep::api_object_request(ApiObject::Plate, id), |url, resp| {
+                ep::decode_plate(url, resp, id)
+            })
+            .await,
+        )
+    }
+
+    pub async fn well(&self, id: u64) -> Result<Option<WellMeta>, Error> {
+        found(
+            self.fetch(ep::api_object_request(ApiObject::Well, id), |url, resp| {
+                ep::decode_well(url, resp, id)
+            })
+            .await,
+        )
+    }
+
+    pub async fn plate_grid(&self, plate_id: u64, field: u32) -> Result<Option<PlateGrid>, Error> {
+        found(
+            self.fetch(ep::plate_grid_request(plate_id, field), |url, resp| {
+                ep::decode_plate_grid(url, resp, plate_id, field)
+            })
+            .await,
+        )
+    }
+
+    pub async fn image_data(&self, image_id: u64) -> Result<Option<ImageData>, Error> {
+        found(
+            self.fetch(ep::image_data_request(image_id), |url, resp| {
+                ep::decode_image_data(url, resp, image_id)
+            })
+            .await,
+        )
+    }
+
+    pub async fn thumbnail(
+        &self,
+        image_id: u64,
+        size: Option<u32>,
+    ) -> Result<Option<bytes::Bytes>, Error> {
+        found(
+            self.fetch(ep::thumbnail_request(image_id, size), |url, resp| {
+                ep::decode_thumbnail(url, resp, image_id)
+            })
+            .await,
+        )
+    }
+
+    /// Bulk-annotation rows of wells (all in one screen), keyed by well id. A well without
+    /// a row is absent from the map.
+    pub async fn well_rows(&self, well_ids: &[u64]) -> Result<HashMap<u64, WellRow>, Error> {
+        let mut ids = well_ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut chunks: Vec<Vec<u64>> = Vec::new();
+        for id in ids {
+            let fits = chunks.last().is_some_and(|c: &Vec<u64>| {
+                let mut next = c.clone();
+                next.push(id);
+                next.len() <= ep::MAX_TABLE_WELLS
+                    && ep::well_table_request(&next)
+                        .is_some_and(|r| r.request_line_len() <= ep::MAX_REQUEST_LINE)
+            });
+            match chunks.last_mut() {
+                Some(c) if fits => c.push(id),
+                _ => chunks.push(vec![id]),
+            }
+        }
+        let results = join_all(chunks.iter().map(|chunk| async move {
+            let Some(req) = ep::well_table_request(chunk) else { return Ok(None) };
+            match self.fetch(req, ep::decode_table).await {
+                Ok(table) => Ok(Some(table)),
+                Err(Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e),
+            }
+        }))
+        .await;
+        let mut out = HashMap::new();
+        for result in results {
+            let Some(table) = result? else { continue };
+            let Some(well_col) = table.column_index("Well") else { continue };
+            let table = Arc::new(table);
+            for (i, row) in table.rows.iter().enumerate() {
+                if let Some(id) = row[well_col].as_deref().and_then(|v| v.parse::<u64>().ok()) {
+                    out.insert(id, WellRow { table: table.clone(), row: i });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn search_values(
+        &self,
+        resource: SearchResource,
+        key: &str,
+    ) -> Result<Vec<ValueCount>, Error> {
+        self.fetch(ep::search_values_request(resource, key), |url, resp| {
+            ep::decode_search_values(url, resp, resource)
+        })
+        .await
+    }
+
+    pub async fn search_keys(&self, resource: SearchResource) -> Result<Vec<String>, Error> {
+        self.fetch(ep::search_keys_request(resource), |url, resp| {
+            ep::decode_search_keys(url, resp, resource)
+        })
+        .await
+    }
+
+    pub async fn search_images(
+        &self,
+        query: &SearchQuery,
+        bookmark: Option<u64>,
+    ) -> Result<SearchPage, Error> {
+        let req = ep::search_request(query, bookmark)?;
+        self.fetch(req, ep::decode_search).await
+    }
+}
+
+/// One row of a bulk-annotation table, sharing the table it came from.
+#[derive(Clone, Debug)]
+pub struct WellRow {
+    pub table: Arc<Table>,
+    pub row: usize,
+}
+
+impl WellRow {
+    pub fn values(&self) -> &[Option<String>] {
+        &self.table.rows[self.row]
+    }
+}
+
+/// "Not found" as `None`, everything else unchanged.
+fn found<T>(result: Result<T, Error>) -> Result<Option<T>, Error> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(Error::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+impl Inner {
+    /// One upstream call under the concurrency cap, retried with backoff while transient.
+    async fn send_with_retries(&self, req: &Request) -> Result<Response, Error> {
+        let mut attempt = 0;
+        loop {
+            let probe = match self.breaker.admit() {
+                Admit::Yes { probe } => probe,
+                Admit::No => return Err(Error::CircuitOpen),
+            };
+            let result = {
+                let _permit = self.permits.acquire().await.map_err(|_| Error::CircuitOpen)?;
+                self.calls.fetch_add(1, Ordering::Relaxed);
+                self.upstream.send(req).await.and_then(|resp| classify(req, resp))
+            };
+            let failed = result.as_ref().err().is_some_and(Error::is_upstream_failure);
+            self.breaker.record(probe, failed);
+            match result {
+                Err(e) if e.is_transient() && attempt < self.config.retries => {
+                    attempt += 1;
+                    tracing::debug!(request = %req, attempt, error = %e, "retrying upstream call");
+                    tokio::time::sleep(backoff(self.config.backoff, attempt)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Turns gateway-level failures (502/503/504) into errors so they are retried; everything
+/// else is left for the endpoint decoder, which knows what its statuses mean.
+fn classify(req: &Request, resp: Response) -> Result<Response, Error> {
+    if matches!(resp.status, 502..=504) {
+        return Err(Error::Status { status: resp.status, url: req.to_string(), message: None });
+    }
+    Ok(resp)
+}

@@ -1,0 +1,73 @@
+//! The one error type of the client; its variants are what callers branch on.
+
+use std::sync::Arc;
+
+/// Everything that can go wrong between asking for an IDR object and holding it decoded.
+///
+/// Errors are `Clone` because one upstream call can serve many waiters (singleflight and
+/// dataloaders hand the same result to each of them).
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+pub enum Error {
+    /// IDR has no such object, or the public user cannot see it.
+    #[error("{what} not found")]
+    NotFound { what: String },
+    /// The caller asked for something IDR cannot express (an empty id, a bad filter).
+    #[error("invalid request: {0}")]
+    InvalidArgument(String),
+    /// IDR answered with an unexpected HTTP status.
+    #[error("upstream answered HTTP {status} for {url}")]
+    Status { status: u16, url: String, message: Option<String> },
+    /// IDR answered 200 but signalled an error inside the body (`{"error": …}`, `{"Error": …}`).
+    #[error("upstream reported an error for {url}: {message}")]
+    Reported { url: String, message: String },
+    /// The connection failed, was reset, or the body was cut off.
+    #[error("could not reach upstream for {url}: {message}")]
+    Transport { url: String, message: String },
+    /// The call did not finish within its deadline.
+    #[error("upstream did not answer {url} in time")]
+    Timeout { url: String },
+    /// The body is larger than the configured cap; reading stopped there.
+    #[error("upstream response for {url} exceeds {limit} bytes")]
+    TooLarge { url: String, limit: usize },
+    /// The body is not what the endpoint documents.
+    #[error("could not decode upstream response for {url} at {path}: {message}")]
+    Decode { url: String, path: String, message: String },
+    /// The circuit breaker is open after repeated upstream failures; the call was not made.
+    #[error("upstream is failing; calls are paused for a moment")]
+    CircuitOpen,
+    /// Offline mode: no recording answers this request.
+    #[error("no recording for {request}{}", nearest_hint(nearest))]
+    NotRecorded { request: String, nearest: Arc<[String]> },
+}
+
+fn nearest_hint(nearest: &[String]) -> String {
+    if nearest.is_empty() {
+        String::new()
+    } else {
+        format!("; nearest recorded: {}", nearest.join(", "))
+    }
+}
+
+impl Error {
+    /// Whether retrying the same call may succeed (timeouts, resets, 502/503/504).
+    /// A 500 is deterministic on OMERO.web and is not retried.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Transport { .. } | Error::Timeout { .. } => true,
+            Error::Status { status, .. } => matches!(status, 502..=504),
+            _ => false,
+        }
+    }
+
+    /// Whether this failure says something about the upstream's health (for the breaker).
+    pub fn is_upstream_failure(&self) -> bool {
+        matches!(
+            self,
+            Error::Transport { .. } | Error::Timeout { .. } | Error::Status { status: 500.., .. }
+        )
+    }
+
+    pub(crate) fn decode(url: &str, path: &str, message: impl Into<String>) -> Error {
+        Error::Decode { url: url.to_owned(), path: path.to_owned(), message: message.into() }
+    }
+}
