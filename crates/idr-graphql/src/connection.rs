@@ -1,0 +1,78 @@
+//! Relay connections: cursors, `first`/`after` validation, and slicing a full list.
+
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{OutputType, SimpleObject};
+use base64::Engine as _;
+
+use crate::error::bad_input;
+
+/// The most items one page may ask for.
+pub(crate) const MAX_FIRST: i32 = 100;
+/// Items per page when `first` is not given.
+pub(crate) const DEFAULT_FIRST: i32 = 20;
+
+/// Fields every connection carries besides edges, nodes and pageInfo.
+#[derive(SimpleObject)]
+pub struct Total {
+    /// How many items there are over all pages.
+    pub total_count: u64,
+}
+
+pub(crate) type Page<T> = Connection<String, T, Total>;
+
+/// Validated paging arguments.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PageArgs {
+    pub(crate) first: usize,
+    pub(crate) offset: usize,
+}
+
+impl PageArgs {
+    /// `first` must be 1–100 (default 20); `after` must be a cursor this server made.
+    pub(crate) fn new(first: Option<i32>, after: Option<&str>) -> async_graphql::Result<PageArgs> {
+        let first = first.unwrap_or(DEFAULT_FIRST);
+        if !(1..=MAX_FIRST).contains(&first) {
+            return Err(bad_input(format!("`first` must be between 1 and {MAX_FIRST}, not {first}")));
+        }
+        let offset = match after {
+            Some(cursor) => decode_offset(cursor)? + 1,
+            None => 0,
+        };
+        Ok(PageArgs { first: first as usize, offset })
+    }
+}
+
+pub(crate) fn encode(text: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+}
+
+pub(crate) fn decode(cursor: &str) -> async_graphql::Result<String> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| bad_input("`after` is not a cursor from this API"))
+}
+
+pub(crate) fn offset_cursor(offset: usize) -> String {
+    encode(&format!("o:{offset}"))
+}
+
+fn decode_offset(cursor: &str) -> async_graphql::Result<usize> {
+    decode(cursor)?
+        .strip_prefix("o:")
+        .and_then(|n| n.parse().ok())
+        .filter(|n: &usize| *n < 10_000_000)
+        .ok_or_else(|| bad_input("`after` is not a cursor of this list"))
+}
+
+/// One page of a list that was fetched whole.
+pub(crate) fn slice<T: OutputType>(all: Vec<T>, args: PageArgs) -> Page<T> {
+    let total = all.len();
+    let end = (args.offset + args.first).min(total);
+    let mut page = Connection::with_additional_fields(args.offset > 0, end < total, Total { total_count: total as u64 });
+    page.edges.extend(
+        all.into_iter().enumerate().skip(args.offset).take(args.first).map(|(i, node)| Edge::new(offset_cursor(i), node)),
+    );
+    page
+}

@@ -1,0 +1,176 @@
+//! Dataloaders: every upstream lookup a resolver makes goes through one of these, so that
+//! sibling fields are batched onto IDR's batch endpoints instead of one call each.
+//!
+//! The loaders keep no cache of their own (the client caches responses, bounded by bytes
+//! and time); they batch and de-duplicate the keys requested together, across all requests
+//! in flight.
+
+use std::collections::{BTreeMap, HashMap};
+use std::convert::Infallible;
+use std::hash::Hash;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use futures_util::future::join_all;
+use idr_client::model::{Annotation, AnnotationType, ImageData, ObjectKind, PlateGrid};
+use idr_client::{Error, IdrClient, WellRow};
+
+/// One key's outcome: a failure is kept per key, so one bad object does not fail the
+/// others loaded in the same batch. A key absent from the map does not exist upstream.
+pub(crate) type Loaded<T> = Result<T, Error>;
+
+/// Loads one key: `None` when the object does not exist, a GraphQL error (with its code)
+/// when the upstream call failed.
+pub(crate) async fn load_one<K, L, T>(loader: &DataLoader<L>, key: K) -> async_graphql::Result<Option<T>>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    L: Loader<K, Value = Loaded<T>, Error = Infallible>,
+    T: Send + Sync + Clone + 'static,
+{
+    match loader.load_one(key).await {
+        Ok(Some(Ok(value))) => Ok(Some(value)),
+        Ok(Some(Err(e))) => Err(crate::error::upstream(&e)),
+        Ok(None) => Ok(None),
+        Err(never) => match never {},
+    }
+}
+
+/// How long a loader waits for more keys before sending a batch.
+const BATCH_DELAY: Duration = Duration::from_millis(2);
+
+/// All loaders, stored once in the schema's data.
+pub struct Loaders {
+    pub(crate) map_annotations: DataLoader<AnnotationLoader>,
+    pub(crate) file_annotations: DataLoader<AnnotationLoader>,
+    pub(crate) images: DataLoader<ImageLoader>,
+    pub(crate) grids: DataLoader<GridLoader>,
+    pub(crate) well_rows: DataLoader<WellRowLoader>,
+}
+
+impl Loaders {
+    pub fn new(client: &IdrClient) -> Loaders {
+        let spawn = |f| tokio::spawn(f);
+        Loaders {
+            map_annotations: DataLoader::new(AnnotationLoader { client: client.clone(), ty: AnnotationType::Map }, spawn)
+                .max_batch_size(idr_client::endpoints::MAX_ANNOTATION_IDS)
+                .delay(BATCH_DELAY),
+            file_annotations: DataLoader::new(AnnotationLoader { client: client.clone(), ty: AnnotationType::File }, spawn)
+                .max_batch_size(idr_client::endpoints::MAX_ANNOTATION_IDS)
+                .delay(BATCH_DELAY),
+            images: DataLoader::new(ImageLoader { client: client.clone() }, spawn).max_batch_size(100).delay(BATCH_DELAY),
+            grids: DataLoader::new(GridLoader { client: client.clone() }, spawn).max_batch_size(50).delay(BATCH_DELAY),
+            well_rows: DataLoader::new(WellRowLoader { client: client.clone() }, spawn)
+                .max_batch_size(idr_client::endpoints::MAX_TABLE_WELLS)
+                .delay(BATCH_DELAY),
+        }
+    }
+}
+
+/// Annotations of one type per object: one upstream call per object kind and chunk of ids.
+pub(crate) struct AnnotationLoader {
+    client: IdrClient,
+    ty: AnnotationType,
+}
+
+impl Loader<(ObjectKind, u64)> for AnnotationLoader {
+    type Value = Loaded<Arc<[Annotation]>>;
+    type Error = Infallible;
+
+    async fn load(&self, keys: &[(ObjectKind, u64)]) -> Result<HashMap<(ObjectKind, u64), Self::Value>, Infallible> {
+        let mut by_kind: BTreeMap<ObjectKind, Vec<u64>> = BTreeMap::new();
+        for (kind, id) in keys {
+            by_kind.entry(*kind).or_default().push(*id);
+        }
+        let results = join_all(by_kind.iter().map(|(kind, ids)| self.client.annotations(self.ty, *kind, ids))).await;
+        let mut out = HashMap::new();
+        for ((kind, ids), result) in by_kind.iter().zip(results) {
+            match result {
+                Ok(lists) => out.extend(lists.into_iter().map(|(key, list)| (key, Ok(Arc::from(list))))),
+                Err(e) => out.extend(ids.iter().map(|id| ((*kind, *id), Err(e.clone())))),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Image details (`imgData`): one call per image, made concurrently under the client's cap.
+pub(crate) struct ImageLoader {
+    client: IdrClient,
+}
+
+impl Loader<u64> for ImageLoader {
+    type Value = Loaded<Arc<ImageData>>;
+    type Error = Infallible;
+
+    async fn load(&self, keys: &[u64]) -> Result<HashMap<u64, Self::Value>, Infallible> {
+        let results = join_all(keys.iter().map(|id| self.client.image_data(*id))).await;
+        Ok(keys.iter().zip(results).filter_map(|(id, r)| Some((*id, r.transpose()?.map(Arc::new)))).collect())
+    }
+}
+
+/// Plate grids, one call per (plate, field).
+pub(crate) struct GridLoader {
+    client: IdrClient,
+}
+
+impl Loader<(u64, u32)> for GridLoader {
+    type Value = Loaded<Arc<PlateGrid>>;
+    type Error = Infallible;
+
+    async fn load(&self, keys: &[(u64, u32)]) -> Result<HashMap<(u64, u32), Self::Value>, Infallible> {
+        let results = join_all(keys.iter().map(|(plate, field)| self.client.plate_grid(*plate, *field))).await;
+        Ok(keys.iter().zip(results).filter_map(|(key, r)| Some((*key, r.transpose()?.map(Arc::new)))).collect())
+    }
+}
+
+/// A well whose bulk row is wanted, with its plate when known: wells of one plate share a
+/// screen and so a table, and are fetched with one OR-query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct WellKey {
+    pub(crate) well: u64,
+    pub(crate) plate: Option<u64>,
+}
+
+pub(crate) struct WellRowLoader {
+    client: IdrClient,
+}
+
+impl Loader<WellKey> for WellRowLoader {
+    type Value = Loaded<WellRow>;
+    type Error = Infallible;
+
+    async fn load(&self, keys: &[WellKey]) -> Result<HashMap<WellKey, Self::Value>, Infallible> {
+        // Wells with an unknown plate may be in different screens: query them one by one.
+        let mut groups: Vec<Vec<WellKey>> = Vec::new();
+        let mut by_plate: BTreeMap<u64, Vec<WellKey>> = BTreeMap::new();
+        for key in keys {
+            match key.plate {
+                Some(plate) => by_plate.entry(plate).or_default().push(*key),
+                None => groups.push(vec![*key]),
+            }
+        }
+        groups.extend(by_plate.into_values());
+        let results = join_all(groups.iter().map(|group| {
+            let ids: Vec<u64> = group.iter().map(|k| k.well).collect();
+            async move { self.client.well_rows(&ids).await }
+        }))
+        .await;
+        let mut out = HashMap::new();
+        for (group, result) in groups.iter().zip(results) {
+            for key in group {
+                match &result {
+                    Ok(rows) => {
+                        if let Some(row) = rows.get(&key.well) {
+                            out.insert(*key, Ok(row.clone()));
+                        }
+                    }
+                    Err(e) => {
+                        out.insert(*key, Err(e.clone()));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,827 @@
+//! The object types of the schema. Each holds what is already known about an IDR object
+//! (from the call that found it) and loads the rest lazily, through the dataloaders, only
+//! when a field asks for it.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Enum, Object, Result, SimpleObject, ID};
+use idr_client::endpoints::{ApiObject, Children};
+use idr_client::model::{
+    Annotation, AnnotationBody, Container, GridCell, ImageData, ObjectKind, PlateGrid, PlateMeta, WellMeta,
+};
+use idr_client::{IdrClient, WellRow};
+
+use crate::connection::{self, Page, PageArgs};
+use crate::error::{bad_input, ResultExt};
+use crate::loaders::{load_one, Loaders, WellKey};
+
+pub(crate) fn client<'a>(ctx: &Context<'a>) -> &'a IdrClient {
+    ctx.data_unchecked::<IdrClient>()
+}
+
+pub(crate) fn loaders<'a>(ctx: &Context<'a>) -> &'a Loaders {
+    ctx.data_unchecked::<Loaders>()
+}
+
+fn id(n: u64) -> ID {
+    ID(n.to_string())
+}
+
+/// Map annotations of one object, in server order.
+async fn map_annotations(ctx: &Context<'_>, kind: ObjectKind, id: u64) -> Result<Arc<[Annotation]>> {
+    Ok(load_one(&loaders(ctx).map_annotations, (kind, id)).await?.unwrap_or_else(|| Arc::from(Vec::new())))
+}
+
+fn key_values_of(annotations: &[Annotation]) -> Vec<KeyValue> {
+    annotations
+        .iter()
+        .filter_map(|a| match &a.body {
+            AnnotationBody::Map(pairs) => Some(pairs),
+            _ => None,
+        })
+        .flatten()
+        .map(|(key, value)| KeyValue { key: key.clone(), value: value.clone() })
+        .collect()
+}
+
+fn map_annotation_list(annotations: &[Annotation], namespace: Option<&str>) -> Vec<MapAnnotation> {
+    annotations
+        .iter()
+        .filter(|a| matches!(a.body, AnnotationBody::Map(_)))
+        .filter(|a| namespace.is_none_or(|ns| a.namespace.as_deref() == Some(ns)))
+        .map(|a| MapAnnotation(a.clone()))
+        .collect()
+}
+
+/// Row labels run A–Z, then AA, AB, … like the gateway's.
+fn row_letters(row: u32) -> String {
+    let mut n = row as u64 + 1;
+    let mut out = Vec::new();
+    while n > 0 {
+        let rem = ((n - 1) % 26) as u8;
+        out.push(b'A' + rem);
+        n = (n - 1) / 26;
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------------
+
+/// One key/value pair of a map annotation. Order is meaningful and keys may repeat.
+#[derive(Clone, Debug, SimpleObject)]
+pub struct KeyValue {
+    pub key: String,
+    pub value: String,
+}
+
+/// The kinds of OMERO object an annotation can be linked to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+pub enum ObjectType {
+    Project,
+    Dataset,
+    Image,
+    Screen,
+    Plate,
+    Acquisition,
+    Well,
+}
+
+impl From<ObjectKind> for ObjectType {
+    fn from(kind: ObjectKind) -> ObjectType {
+        match kind {
+            ObjectKind::Project => ObjectType::Project,
+            ObjectKind::Dataset => ObjectType::Dataset,
+            ObjectKind::Image => ObjectType::Image,
+            ObjectKind::Screen => ObjectType::Screen,
+            ObjectKind::Plate => ObjectType::Plate,
+            ObjectKind::Acquisition => ObjectType::Acquisition,
+            ObjectKind::Well => ObjectType::Well,
+        }
+    }
+}
+
+/// The object an annotation is linked to.
+#[derive(Clone, Debug, SimpleObject)]
+pub struct AnnotatedObject {
+    /// `null` for kinds this API does not model.
+    pub kind: Option<ObjectType>,
+    pub id: ID,
+    pub name: Option<String>,
+}
+
+/// A map annotation: an ordered list of key/value pairs under a namespace, such as
+/// `openmicroscopy.org/mapr/gene` or `idr.openmicroscopy.org/study/info`.
+pub struct MapAnnotation(Annotation);
+
+#[Object]
+impl MapAnnotation {
+    /// The annotation's id. IDR links one annotation to many objects, so ids repeat.
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    async fn namespace(&self) -> Option<&str> {
+        self.0.namespace.as_deref()
+    }
+    /// The pairs in their stored order.
+    async fn key_values(&self) -> Vec<KeyValue> {
+        key_values_of(std::slice::from_ref(&self.0))
+    }
+    /// The object this annotation is linked to (for inherited annotations, the container).
+    async fn source(&self) -> AnnotatedObject {
+        AnnotatedObject {
+            kind: self.0.parent.kind.map(ObjectType::from),
+            id: id(self.0.parent.id),
+            name: self.0.parent.name.clone(),
+        }
+    }
+}
+
+/// A file attached to an object: for screens, the bulk-annotation table and feature files.
+pub struct FileAnnotation {
+    annotation: Annotation,
+    public_base: String,
+}
+
+#[Object]
+impl FileAnnotation {
+    /// The annotation id (what the download URL uses).
+    async fn id(&self) -> ID {
+        id(self.annotation.id)
+    }
+    async fn namespace(&self) -> Option<&str> {
+        self.annotation.namespace.as_deref()
+    }
+    async fn description(&self) -> Option<&str> {
+        self.annotation.description.as_deref()
+    }
+    /// The file name.
+    async fn name(&self) -> Option<&str> {
+        match &self.annotation.body {
+            AnnotationBody::File(f) => Some(&f.name),
+            _ => None,
+        }
+    }
+    /// Size in bytes. A Float because IDR's feature files exceed 2^31 bytes (some exceed a terabyte).
+    async fn size(&self) -> Option<f64> {
+        match &self.annotation.body {
+            AnnotationBody::File(f) => f.size.map(|s| s as f64),
+            _ => None,
+        }
+    }
+    /// For example `OMERO.tables` for a bulk-annotation table (downloaded as HDF5, not CSV).
+    async fn mimetype(&self) -> Option<&str> {
+        match &self.annotation.body {
+            AnnotationBody::File(f) => f.mimetype.as_deref(),
+            _ => None,
+        }
+    }
+    /// The OriginalFile id (the id of the table itself, used by table endpoints).
+    async fn file_id(&self) -> Option<ID> {
+        match &self.annotation.body {
+            AnnotationBody::File(f) => Some(id(f.id)),
+            _ => None,
+        }
+    }
+    /// Absolute URL that downloads the file from IDR. Mind `size` before following it.
+    async fn download_url(&self) -> String {
+        format!("{}/webclient/annotation/{}/", self.public_base, self.annotation.id)
+    }
+}
+
+/// One row of a bulk-annotation table (the study's CSV as imported into OMERO.tables).
+pub struct BulkAnnotationRow(WellRow);
+
+#[Object]
+impl BulkAnnotationRow {
+    /// Column names, in table order.
+    async fn columns(&self) -> &[String] {
+        &self.0.table.columns
+    }
+    /// Cell values as text, one per column; `null` for empty numeric cells (`NaN`).
+    async fn values(&self) -> &[Option<String>] {
+        self.0.values()
+    }
+    /// The value of one column (exact name first, then case-insensitive).
+    async fn value(&self, column: String) -> Option<&str> {
+        let i = self.0.table.column_index(&column)?;
+        self.0.values().get(i)?.as_deref()
+    }
+}
+
+/// How many objects carry one value of a key.
+#[derive(Clone, Debug, SimpleObject)]
+pub struct ValueCount {
+    /// The value as the search engine indexes it: lower-cased, spaces kept.
+    pub value: String,
+    pub count: u64,
+}
+
+/// Physical size of a pixel in micrometres.
+#[derive(Clone, Debug, SimpleObject)]
+pub struct PixelSize {
+    pub x: Option<f64>,
+    pub y: Option<f64>,
+    pub z: Option<f64>,
+}
+
+/// A channel of an image, with its rendering settings.
+#[derive(Clone, Debug, SimpleObject)]
+pub struct Channel {
+    pub label: String,
+    /// Rendering colour as `RRGGBB`.
+    pub color: String,
+    pub emission_wavelength: Option<f64>,
+    pub active: bool,
+    /// Rendering window start and end.
+    pub window_start: Option<f64>,
+    pub window_end: Option<f64>,
+}
+
+// ---------------------------------------------------------------------------------------
+
+/// A screen: a high-content screening study (or one part of it), holding plates.
+#[derive(Clone)]
+pub struct Screen {
+    pub(crate) id: u64,
+    pub(crate) name: Option<String>,
+    pub(crate) meta: Option<Arc<Container>>,
+}
+
+impl Screen {
+    pub(crate) fn loaded(meta: Container) -> Screen {
+        Screen { id: meta.id, name: Some(meta.name.clone()), meta: Some(Arc::new(meta)) }
+    }
+
+    async fn meta(&self, ctx: &Context<'_>) -> Result<Option<Arc<Container>>> {
+        if let Some(meta) = &self.meta {
+            return Ok(Some(meta.clone()));
+        }
+        Ok(client(ctx).container(ApiObject::Screen, self.id).await.gql()?.map(Arc::new))
+    }
+}
+
+#[Object]
+impl Screen {
+    /// IDR's numeric id.
+    async fn id(&self) -> ID {
+        id(self.id)
+    }
+    /// The study name, e.g. `idr0002-heriche-condensation/screenA`.
+    async fn name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        match &self.name {
+            Some(name) => Ok(Some(name.clone())),
+            None => Ok(self.meta(ctx).await?.map(|m| m.name.clone())),
+        }
+    }
+    async fn description(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self.meta(ctx).await?.and_then(|m| m.description.clone()))
+    }
+    /// All key/value pairs of the screen's map annotations (the study information), in order.
+    async fn key_values(&self, ctx: &Context<'_>) -> Result<Vec<KeyValue>> {
+        Ok(key_values_of(&map_annotations(ctx, ObjectKind::Screen, self.id).await?))
+    }
+    /// The screen's map annotations, optionally only those of one namespace.
+    async fn annotations(&self, ctx: &Context<'_>, namespace: Option<String>) -> Result<Vec<MapAnnotation>> {
+        Ok(map_annotation_list(&map_annotations(ctx, ObjectKind::Screen, self.id).await?, namespace.as_deref()))
+    }
+    /// The plates of the screen, in IDR's order (by name, case-insensitive).
+    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    async fn plates(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<Page<Plate>> {
+        let args = PageArgs::new(first, after.as_deref())?;
+        let plates = client(ctx).children(Children::Plates, self.id).await.gql()?;
+        let screen = (self.id, self.name.clone());
+        let plates = plates
+            .into_iter()
+            .map(|p| Plate { id: p.id, name: Some(p.name), screen: Some(screen.clone()), meta: None })
+            .collect();
+        Ok(connection::slice(plates, args))
+    }
+    /// Files attached to the screen (the bulk-annotation table, feature files).
+    async fn file_annotations(&self, ctx: &Context<'_>) -> Result<Vec<FileAnnotation>> {
+        let annotations = load_one(&loaders(ctx).file_annotations, (ObjectKind::Screen, self.id)).await?;
+        let public_base = client(ctx).public_url("");
+        let public_base = public_base.trim_end_matches('/').to_owned();
+        Ok(annotations
+            .iter()
+            .flat_map(|list| list.iter())
+            .filter(|a| matches!(a.body, AnnotationBody::File(_)))
+            .map(|a| FileAnnotation { annotation: a.clone(), public_base: public_base.clone() })
+            .collect())
+    }
+    /// The screen in IDR's web client.
+    async fn webclient_url(&self, ctx: &Context<'_>) -> String {
+        client(ctx).public_url(&format!("/webclient/?show=screen-{}", self.id))
+    }
+}
+
+/// A multi-well plate of a screen.
+#[derive(Clone)]
+pub struct Plate {
+    pub(crate) id: u64,
+    pub(crate) name: Option<String>,
+    /// The screen it was reached through, with its name if known.
+    pub(crate) screen: Option<(u64, Option<String>)>,
+    pub(crate) meta: Option<Arc<PlateMeta>>,
+}
+
+impl Plate {
+    async fn meta(&self, ctx: &Context<'_>) -> Result<Option<Arc<PlateMeta>>> {
+        if let Some(meta) = &self.meta {
+            return Ok(Some(meta.clone()));
+        }
+        Ok(client(ctx).plate(self.id).await.gql()?.map(Arc::new))
+    }
+
+    async fn grid(&self, ctx: &Context<'_>, field: u32) -> Result<Option<Arc<PlateGrid>>> {
+        load_one(&loaders(ctx).grids, (self.id, field)).await
+    }
+}
+
+#[Object]
+impl Plate {
+    /// IDR's numeric id.
+    async fn id(&self) -> ID {
+        id(self.id)
+    }
+    async fn name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        match &self.name {
+            Some(name) => Ok(Some(name.clone())),
+            None => Ok(self.meta(ctx).await?.map(|m| m.name.clone())),
+        }
+    }
+    /// The screen this plate was reached through; `null` when the plate was fetched on its own.
+    async fn screen(&self) -> Option<Screen> {
+        let (id, name) = self.screen.clone()?;
+        Some(Screen { id, name, meta: None })
+    }
+    /// Row labels of the grid, such as `A`…`H` (from the plate grid at field 0).
+    async fn row_labels(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+        Ok(self.grid(ctx, 0).await?.map(|g| g.row_labels.clone()).unwrap_or_default())
+    }
+    /// Column labels of the grid, such as `1`…`12`.
+    async fn column_labels(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+        Ok(self.grid(ctx, 0).await?.map(|g| g.column_labels.clone()).unwrap_or_default())
+    }
+    /// How many fields (images per well) the plate has.
+    async fn field_count(&self, ctx: &Context<'_>) -> Result<Option<i32>> {
+        Ok(self.meta(ctx).await?.and_then(|m| m.field_index_range).map(|(lo, hi)| (hi.saturating_sub(lo) + 1) as i32))
+    }
+    /// The wells that hold an image at `field` (0-based), in row-major order, each with
+    /// that field's image. One upstream call per plate and field. `null` (with an error)
+    /// when the plate's grid cannot be read, without failing sibling plates.
+    #[graphql(complexity = "384 * child_complexity")]
+    async fn wells(&self, ctx: &Context<'_>, #[graphql(default = 0)] field: i32) -> Result<Option<Vec<Well>>> {
+        let field = u32::try_from(field).map_err(|_| bad_input("`field` must be 0 or more"))?;
+        let Some(grid) = self.grid(ctx, field).await? else { return Ok(None) };
+        let plate = (self.id, self.name.clone());
+        Ok(Some(grid.cells.iter().map(|cell| Well::from_grid(&grid, cell, plate.clone(), self.screen.clone())).collect()))
+    }
+    /// The plate in IDR's web client.
+    async fn webclient_url(&self, ctx: &Context<'_>) -> String {
+        client(ctx).public_url(&format!("/webclient/?show=plate-{}", self.id))
+    }
+}
+
+/// Where a well sits in its plate.
+#[derive(Clone, Debug)]
+pub(crate) struct WellPosition {
+    row: u32,
+    column: u32,
+    label: String,
+}
+
+/// A well of a plate, with the images of its fields.
+#[derive(Clone)]
+pub struct Well {
+    pub(crate) id: u64,
+    pub(crate) plate: Option<(u64, Option<String>)>,
+    pub(crate) screen: Option<(u64, Option<String>)>,
+    pub(crate) position: Option<WellPosition>,
+    pub(crate) images: Option<Vec<Image>>,
+}
+
+impl Well {
+    fn from_grid(grid: &PlateGrid, cell: &GridCell, plate: (u64, Option<String>), screen: Option<(u64, Option<String>)>) -> Well {
+        let row_label = grid.row_labels.get(cell.row as usize).cloned().unwrap_or_else(|| row_letters(cell.row));
+        let column_label = grid.column_labels.get(cell.column as usize).cloned().unwrap_or_else(|| (cell.column + 1).to_string());
+        let image = Image {
+            id: cell.image_id,
+            name: Some(cell.image_name.clone()),
+            thumb_path: Some(cell.thumb_url.clone()).filter(|t| !t.is_empty()),
+            well: Some(cell.well_id),
+            plate: Some(plate.clone()),
+            screen: screen.clone(),
+            ..Image::new(cell.image_id)
+        };
+        Well {
+            id: cell.well_id,
+            plate: Some(plate),
+            screen,
+            position: Some(WellPosition { row: cell.row, column: cell.column, label: format!("{row_label}{column_label}") }),
+            images: Some(vec![image]),
+        }
+    }
+
+    pub(crate) fn from_meta(meta: WellMeta) -> Well {
+        let position = WellPosition {
+            row: meta.row,
+            column: meta.column,
+            label: format!("{}{}", row_letters(meta.row), meta.column + 1),
+        };
+        let images = meta
+            .images
+            .into_iter()
+            .map(|i| Image { name: i.name, well: Some(meta.id), ..Image::new(i.id) })
+            .collect();
+        Well { id: meta.id, plate: None, screen: None, position: Some(position), images: Some(images) }
+    }
+
+    async fn position(&self, ctx: &Context<'_>) -> Result<Option<WellPosition>> {
+        if let Some(p) = &self.position {
+            return Ok(Some(p.clone()));
+        }
+        Ok(client(ctx).well(self.id).await.gql()?.map(|m| Well::from_meta(m).position).flatten())
+    }
+}
+
+#[Object]
+impl Well {
+    /// IDR's numeric id.
+    async fn id(&self) -> ID {
+        id(self.id)
+    }
+    /// 0-based row index in the plate.
+    async fn row(&self, ctx: &Context<'_>) -> Result<Option<i32>> {
+        Ok(self.position(ctx).await?.map(|p| p.row as i32))
+    }
+    /// 0-based column index in the plate.
+    async fn column(&self, ctx: &Context<'_>) -> Result<Option<i32>> {
+        Ok(self.position(ctx).await?.map(|p| p.column as i32))
+    }
+    /// The well's name from the plate's labels, such as `A1` or `H12`.
+    async fn label(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self.position(ctx).await?.map(|p| p.label))
+    }
+    /// The plate this well was reached through; `null` when the well was fetched on its own.
+    async fn plate(&self) -> Option<Plate> {
+        let (id, name) = self.plate.clone()?;
+        Some(Plate { id, name, screen: self.screen.clone(), meta: None })
+    }
+    /// The well's images: the requested field's image when reached through `Plate.wells`,
+    /// every field's image when fetched on its own.
+    async fn images(&self, ctx: &Context<'_>) -> Result<Vec<Image>> {
+        if let Some(images) = &self.images {
+            return Ok(images.clone());
+        }
+        Ok(client(ctx).well(self.id).await.gql()?.map(|m| Well::from_meta(m).images.unwrap_or_default()).unwrap_or_default())
+    }
+    /// All key/value pairs of the well's map annotations, in order.
+    async fn key_values(&self, ctx: &Context<'_>) -> Result<Vec<KeyValue>> {
+        Ok(key_values_of(&map_annotations(ctx, ObjectKind::Well, self.id).await?))
+    }
+    /// The well's map annotations, optionally only those of one namespace.
+    async fn annotations(&self, ctx: &Context<'_>, namespace: Option<String>) -> Result<Vec<MapAnnotation>> {
+        Ok(map_annotation_list(&map_annotations(ctx, ObjectKind::Well, self.id).await?, namespace.as_deref()))
+    }
+    /// The well's row of its screen's bulk-annotation table; `null` when it has none.
+    async fn bulk_annotation(&self, ctx: &Context<'_>) -> Result<Option<BulkAnnotationRow>> {
+        let key = WellKey { well: self.id, plate: self.plate.as_ref().map(|p| p.0) };
+        Ok(load_one(&loaders(ctx).well_rows, key).await?.map(BulkAnnotationRow))
+    }
+}
+
+/// An image, with links to view it and its thumbnail.
+#[derive(Clone)]
+pub struct Image {
+    pub(crate) id: u64,
+    pub(crate) name: Option<String>,
+    /// The grid's relative `thumb_url`, when the image came from a plate grid.
+    pub(crate) thumb_path: Option<String>,
+    pub(crate) well: Option<u64>,
+    pub(crate) plate: Option<(u64, Option<String>)>,
+    pub(crate) screen: Option<(u64, Option<String>)>,
+    pub(crate) dataset: Option<(u64, Option<String>)>,
+    pub(crate) project: Option<(u64, Option<String>)>,
+    /// Key/values the search engine already returned with the image.
+    pub(crate) hit_key_values: Option<Arc<[(String, String)]>>,
+    pub(crate) data: Option<Arc<ImageData>>,
+}
+
+impl Image {
+    pub(crate) fn new(id: u64) -> Image {
+        Image {
+            id,
+            name: None,
+            thumb_path: None,
+            well: None,
+            plate: None,
+            screen: None,
+            dataset: None,
+            project: None,
+            hit_key_values: None,
+            data: None,
+        }
+    }
+
+    async fn data(&self, ctx: &Context<'_>) -> Result<Option<Arc<ImageData>>> {
+        if let Some(data) = &self.data {
+            return Ok(Some(data.clone()));
+        }
+        load_one(&loaders(ctx).images, self.id).await
+    }
+
+    /// Annotations of the containers this image is known to sit in, nearest first.
+    fn containers(&self, data: Option<&ImageData>) -> Vec<(ObjectKind, u64)> {
+        let mut out = Vec::new();
+        if let Some(well) = self.well.or(data.and_then(|d| d.well_id)) {
+            out.push((ObjectKind::Well, well));
+        }
+        if let Some((plate, _)) = &self.plate {
+            out.push((ObjectKind::Plate, *plate));
+        }
+        if let Some((screen, _)) = &self.screen {
+            out.push((ObjectKind::Screen, *screen));
+        }
+        if let Some(dataset) = self.dataset.as_ref().map(|d| d.0).or(data.and_then(|d| d.dataset_id)) {
+            out.push((ObjectKind::Dataset, dataset));
+        }
+        if let Some(project) = self.project.as_ref().map(|p| p.0).or(data.and_then(|d| d.project_id)) {
+            out.push((ObjectKind::Project, project));
+        }
+        out
+    }
+}
+
+#[Object]
+impl Image {
+    /// IDR's numeric id.
+    async fn id(&self) -> ID {
+        id(self.id)
+    }
+    async fn name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        match &self.name {
+            Some(name) => Ok(Some(name.clone())),
+            None => Ok(self.data(ctx).await?.map(|d| d.name.clone())),
+        }
+    }
+    async fn description(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self.data(ctx).await?.map(|d| d.description.clone()).filter(|d| !d.is_empty()))
+    }
+    /// Absolute URL of the JPEG thumbnail on IDR (96 px on the longest side unless `size`
+    /// gives another, 16–1024).
+    async fn thumbnail_url(&self, ctx: &Context<'_>, size: Option<i32>) -> Result<String> {
+        let path = match (size, &self.thumb_path) {
+            (None, Some(path)) => path.clone(),
+            (None, None) => format!("/webgateway/render_thumbnail/{}/", self.id),
+            (Some(size @ 16..=1024), _) => format!("/webgateway/render_thumbnail/{}/{size}/", self.id),
+            (Some(size), _) => return Err(bad_input(format!("thumbnail `size` must be 16–1024, not {size}"))),
+        };
+        Ok(client(ctx).public_url(&path))
+    }
+    /// The image in IDR's web client.
+    async fn webclient_url(&self, ctx: &Context<'_>) -> String {
+        client(ctx).public_url(&format!("/webclient/?show=image-{}", self.id))
+    }
+    /// The image in IDR's full-resolution viewer.
+    async fn viewer_url(&self, ctx: &Context<'_>) -> String {
+        client(ctx).public_url(&format!("/webclient/img_detail/{}/", self.id))
+    }
+    /// Width in pixels.
+    async fn width(&self, ctx: &Context<'_>) -> Result<Option<u64>> {
+        Ok(self.data(ctx).await?.and_then(|d| d.size).map(|s| s.width))
+    }
+    /// Height in pixels.
+    async fn height(&self, ctx: &Context<'_>) -> Result<Option<u64>> {
+        Ok(self.data(ctx).await?.and_then(|d| d.size).map(|s| s.height))
+    }
+    /// Number of focal planes.
+    async fn size_z(&self, ctx: &Context<'_>) -> Result<Option<u64>> {
+        Ok(self.data(ctx).await?.and_then(|d| d.size).map(|s| s.z))
+    }
+    /// Number of time points.
+    async fn size_t(&self, ctx: &Context<'_>) -> Result<Option<u64>> {
+        Ok(self.data(ctx).await?.and_then(|d| d.size).map(|s| s.t))
+    }
+    /// Number of channels.
+    async fn size_c(&self, ctx: &Context<'_>) -> Result<Option<u64>> {
+        Ok(self.data(ctx).await?.and_then(|d| d.size).map(|s| s.c))
+    }
+    /// Physical pixel size in micrometres.
+    async fn pixel_size(&self, ctx: &Context<'_>) -> Result<Option<PixelSize>> {
+        Ok(self.data(ctx).await?.map(|d| PixelSize { x: d.pixel_size.x, y: d.pixel_size.y, z: d.pixel_size.z }))
+    }
+    /// Pixel type, such as `uint16`.
+    async fn pixels_type(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self.data(ctx).await?.and_then(|d| d.pixels_type.clone()))
+    }
+    /// The channels with their rendering settings.
+    async fn channels(&self, ctx: &Context<'_>) -> Result<Vec<Channel>> {
+        let Some(data) = self.data(ctx).await? else { return Ok(Vec::new()) };
+        Ok(data
+            .channels
+            .iter()
+            .map(|c| Channel {
+                label: c.label.clone(),
+                color: c.color.clone(),
+                emission_wavelength: c.emission_wavelength,
+                active: c.active,
+                window_start: c.window.map(|w| w.start),
+                window_end: c.window.map(|w| w.end),
+            })
+            .collect())
+    }
+    /// All key/value pairs of the image's own map annotations, in order (for search hits,
+    /// the pairs the search engine returned, in its index order).
+    async fn key_values(&self, ctx: &Context<'_>) -> Result<Vec<KeyValue>> {
+        if let Some(pairs) = &self.hit_key_values {
+            return Ok(pairs.iter().map(|(key, value)| KeyValue { key: key.clone(), value: value.clone() }).collect());
+        }
+        Ok(key_values_of(&map_annotations(ctx, ObjectKind::Image, self.id).await?))
+    }
+    /// The image's map annotations; with `inherited: true` also those of the well, plate,
+    /// screen, dataset and project it is known to sit in (see each annotation's `source`).
+    async fn annotations(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = false)] inherited: bool,
+        namespace: Option<String>,
+    ) -> Result<Vec<MapAnnotation>> {
+        let mut keys = vec![(ObjectKind::Image, self.id)];
+        if inherited {
+            let data = self.data(ctx).await?;
+            keys.extend(self.containers(data.as_deref()));
+        }
+        let lists = futures_util::future::try_join_all(keys.iter().map(|key| load_one(&loaders(ctx).map_annotations, *key))).await?;
+        Ok(lists.iter().flatten().flat_map(|list| map_annotation_list(list, namespace.as_deref())).collect())
+    }
+    /// The well the image belongs to (HCS images only).
+    async fn well(&self, ctx: &Context<'_>) -> Result<Option<Well>> {
+        let well = match self.well {
+            Some(well) => Some(well),
+            None => self.data(ctx).await?.and_then(|d| d.well_id),
+        };
+        Ok(well.map(|id| Well { id, plate: self.plate.clone(), screen: self.screen.clone(), position: None, images: None }))
+    }
+    /// The plate the image belongs to, when known from how it was reached.
+    async fn plate(&self) -> Option<Plate> {
+        let (id, name) = self.plate.clone()?;
+        Some(Plate { id, name, screen: self.screen.clone(), meta: None })
+    }
+    /// The screen the image belongs to, when known from how it was reached.
+    async fn screen(&self) -> Option<Screen> {
+        let (id, name) = self.screen.clone()?;
+        Some(Screen { id, name, meta: None })
+    }
+    /// The dataset the image belongs to (non-HCS images with a single dataset).
+    async fn dataset(&self, ctx: &Context<'_>) -> Result<Option<Dataset>> {
+        if let Some((id, name)) = &self.dataset {
+            return Ok(Some(Dataset { id: *id, name: name.clone(), project: self.project.clone(), meta: None }));
+        }
+        Ok(self.data(ctx).await?.and_then(|d| d.dataset_id).map(|id| Dataset { id, name: None, project: None, meta: None }))
+    }
+    /// The project the image belongs to (non-HCS images with a single project).
+    async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
+        if let Some((id, name)) = &self.project {
+            return Ok(Some(Project { id: *id, name: name.clone(), meta: None }));
+        }
+        Ok(self.data(ctx).await?.and_then(|d| d.project_id).map(|id| Project { id, name: None, meta: None }))
+    }
+}
+
+/// A project: a non-HCS study (or one experiment of it), holding datasets.
+#[derive(Clone)]
+pub struct Project {
+    pub(crate) id: u64,
+    pub(crate) name: Option<String>,
+    pub(crate) meta: Option<Arc<Container>>,
+}
+
+impl Project {
+    pub(crate) fn loaded(meta: Container) -> Project {
+        Project { id: meta.id, name: Some(meta.name.clone()), meta: Some(Arc::new(meta)) }
+    }
+
+    async fn meta(&self, ctx: &Context<'_>) -> Result<Option<Arc<Container>>> {
+        if let Some(meta) = &self.meta {
+            return Ok(Some(meta.clone()));
+        }
+        Ok(client(ctx).container(ApiObject::Project, self.id).await.gql()?.map(Arc::new))
+    }
+}
+
+#[Object]
+impl Project {
+    /// IDR's numeric id.
+    async fn id(&self) -> ID {
+        id(self.id)
+    }
+    /// The study name, e.g. `idr0021-lawo-pericentriolarmaterial/experimentA`.
+    async fn name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        match &self.name {
+            Some(name) => Ok(Some(name.clone())),
+            None => Ok(self.meta(ctx).await?.map(|m| m.name.clone())),
+        }
+    }
+    async fn description(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self.meta(ctx).await?.and_then(|m| m.description.clone()))
+    }
+    /// All key/value pairs of the project's map annotations (the study information), in order.
+    async fn key_values(&self, ctx: &Context<'_>) -> Result<Vec<KeyValue>> {
+        Ok(key_values_of(&map_annotations(ctx, ObjectKind::Project, self.id).await?))
+    }
+    /// The project's map annotations, optionally only those of one namespace.
+    async fn annotations(&self, ctx: &Context<'_>, namespace: Option<String>) -> Result<Vec<MapAnnotation>> {
+        Ok(map_annotation_list(&map_annotations(ctx, ObjectKind::Project, self.id).await?, namespace.as_deref()))
+    }
+    /// The datasets of the project, by name.
+    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    async fn datasets(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<Page<Dataset>> {
+        let args = PageArgs::new(first, after.as_deref())?;
+        let datasets = client(ctx).children(Children::Datasets, self.id).await.gql()?;
+        let project = (self.id, self.name.clone());
+        let datasets = datasets
+            .into_iter()
+            .map(|d| Dataset {
+                id: d.id,
+                name: Some(d.name),
+                project: Some(project.clone()),
+                meta: None,
+            })
+            .collect();
+        Ok(connection::slice(datasets, args))
+    }
+    /// The project in IDR's web client.
+    async fn webclient_url(&self, ctx: &Context<'_>) -> String {
+        client(ctx).public_url(&format!("/webclient/?show=project-{}", self.id))
+    }
+}
+
+/// A dataset of a project, holding images.
+#[derive(Clone)]
+pub struct Dataset {
+    pub(crate) id: u64,
+    pub(crate) name: Option<String>,
+    pub(crate) project: Option<(u64, Option<String>)>,
+    pub(crate) meta: Option<Arc<Container>>,
+}
+
+impl Dataset {
+    pub(crate) fn loaded(meta: Container) -> Dataset {
+        Dataset { id: meta.id, name: Some(meta.name.clone()), project: None, meta: Some(Arc::new(meta)) }
+    }
+
+    async fn meta(&self, ctx: &Context<'_>) -> Result<Option<Arc<Container>>> {
+        if let Some(meta) = &self.meta {
+            return Ok(Some(meta.clone()));
+        }
+        Ok(client(ctx).container(ApiObject::Dataset, self.id).await.gql()?.map(Arc::new))
+    }
+}
+
+#[Object]
+impl Dataset {
+    /// IDR's numeric id.
+    async fn id(&self) -> ID {
+        id(self.id)
+    }
+    async fn name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        match &self.name {
+            Some(name) => Ok(Some(name.clone())),
+            None => Ok(self.meta(ctx).await?.map(|m| m.name.clone())),
+        }
+    }
+    async fn description(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self.meta(ctx).await?.and_then(|m| m.description.clone()))
+    }
+    /// The project this dataset was reached through; `null` when fetched on its own.
+    async fn project(&self) -> Option<Project> {
+        let (id, name) = self.project.clone()?;
+        Some(Project { id, name, meta: None })
+    }
+    /// All key/value pairs of the dataset's map annotations, in order.
+    async fn key_values(&self, ctx: &Context<'_>) -> Result<Vec<KeyValue>> {
+        Ok(key_values_of(&map_annotations(ctx, ObjectKind::Dataset, self.id).await?))
+    }
+    /// The images of the dataset, by name.
+    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    async fn images(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<Page<Image>> {
+        let args = PageArgs::new(first, after.as_deref())?;
+        let images = client(ctx).children(Children::Images, self.id).await.gql()?;
+        let dataset = (self.id, self.name.clone());
+        let images = images
+            .into_iter()
+            .map(|i| Image {
+                name: Some(i.name),
+                dataset: Some(dataset.clone()),
+                project: self.project.clone(),
+                ..Image::new(i.id)
+            })
+            .collect();
+        Ok(connection::slice(images, args))
+    }
+    /// The dataset in IDR's web client.
+    async fn webclient_url(&self, ctx: &Context<'_>) -> String {
+        client(ctx).public_url(&format!("/webclient/?show=dataset-{}", self.id))
+    }
+}

@@ -1,0 +1,186 @@
+//! The axum application: GraphQL over HTTP, GraphiQL, health, and the thumbnail proxy.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::http::GraphiQLSource;
+use async_graphql_axum::GraphQLResponse;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use idr_client::{Error as ClientError, IdrClient};
+use idr_graphql::IdrSchema;
+use serde::Deserialize;
+use serde_json::json;
+use tower_http::limit::RequestBodyLimitLayer;
+
+/// HTTP-level limits.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Largest request body accepted (query plus variables); larger gets 413.
+    pub body_bytes: usize,
+    /// Deadline for executing one GraphQL request.
+    pub request_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { body_bytes: 256 * 1024, request_timeout: Duration::from_secs(60) }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: IdrSchema,
+    pub client: IdrClient,
+    /// A one-line description of the upstream, for `/healthz`.
+    pub upstream: Arc<str>,
+    pub limits: Limits,
+}
+
+/// The router. `main` only wires configuration into this.
+pub fn app(state: AppState) -> Router {
+    let body_limit = state.limits.body_bytes;
+    Router::new()
+        .route("/", get(|| async { Redirect::temporary("/graphql") }))
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/healthz", get(healthz))
+        .route("/thumbnails/{image_id}", get(thumbnail))
+        .layer(RequestBodyLimitLayer::new(body_limit))
+        .with_state(state)
+}
+
+/// A GraphQL-over-HTTP error body for requests that never reached execution.
+fn request_error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    let body = json!({"data": null, "errors": [{"message": message.into(), "extensions": {"code": code}}]});
+    (status, Json(body)).into_response()
+}
+
+#[derive(Deserialize)]
+struct GetParams {
+    query: Option<String>,
+    #[serde(rename = "operationName")]
+    operation_name: Option<String>,
+    variables: Option<String>,
+}
+
+/// GraphiQL for a browser; a query when `?query=` is given (GraphQL over HTTP's GET form).
+async fn graphql_get(State(state): State<AppState>, Query(params): Query<GetParams>) -> Response {
+    let Some(query) = params.query else {
+        return Html(GraphiQLSource::build().endpoint("/graphql").title("idr-graph").finish()).into_response();
+    };
+    let mut request = async_graphql::Request::new(query);
+    if let Some(name) = params.operation_name {
+        request = request.operation_name(name);
+    }
+    if let Some(variables) = params.variables {
+        match serde_json::from_str(&variables) {
+            Ok(v) => request = request.variables(async_graphql::Variables::from_json(v)),
+            Err(e) => return request_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", format!("`variables` is not JSON: {e}")),
+        }
+    }
+    // GET must not change anything. The schema has no mutations or subscriptions, so
+    // every operation that validates is a query.
+    execute(&state, request).await
+}
+
+/// POST with `Content-Type: application/json` only: browsers cannot send that cross-site
+/// without a preflight, so a "simple" `text/plain` form post (CSRF) is refused.
+async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let json_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+    if !json_type {
+        return request_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "BAD_REQUEST",
+            "send the request as `Content-Type: application/json`",
+        );
+    }
+    let value: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return request_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", format!("the body is not JSON: {e}")),
+    };
+    if value.is_array() {
+        return request_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", "batched requests are not supported; send one operation");
+    }
+    let request: async_graphql::Request = match serde_json::from_value(value) {
+        Ok(r) => r,
+        Err(e) => {
+            return request_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", format!("the body is not a GraphQL request: {e}"))
+        }
+    };
+    execute(&state, request).await
+}
+
+async fn execute(state: &AppState, request: async_graphql::Request) -> Response {
+    match tokio::time::timeout(state.limits.request_timeout, idr_graphql::execute(&state.schema, request)).await {
+        Ok(response) => GraphQLResponse::from(response).into_response(),
+        Err(_) => request_error(StatusCode::OK, "REQUEST_TIMEOUT", "the request did not finish within its deadline"),
+    }
+}
+
+async fn healthz(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(json!({
+        "status": "ok",
+        "upstream": &*state.upstream,
+        "upstreamCalls": state.client.upstream_calls(),
+        "cacheBytes": state.client.cache_bytes(),
+    }))
+}
+
+#[derive(Deserialize)]
+struct ThumbParams {
+    size: Option<String>,
+}
+
+/// Streams an image's JPEG thumbnail from IDR. Only digit ids are accepted, redirects are
+/// never followed, and anything but a JPEG within the body cap is refused (502).
+async fn thumbnail(State(state): State<AppState>, Path(raw_id): Path<String>, Query(params): Query<ThumbParams>) -> Response {
+    let Some(image_id) = parse_positive_id(&raw_id) else {
+        return plain(StatusCode::BAD_REQUEST, "the image id must be a positive integer");
+    };
+    let size = match params.size.as_deref() {
+        None => None,
+        Some(s) => match s.parse::<u32>() {
+            Ok(n @ 16..=1024) => Some(n),
+            _ => return plain(StatusCode::BAD_REQUEST, "`size` must be an integer from 16 to 1024"),
+        },
+    };
+    match state.client.thumbnail(image_id, size).await {
+        Ok(Some(jpeg)) => (
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg")),
+                (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400")),
+            ],
+            jpeg,
+        )
+            .into_response(),
+        Ok(None) => plain(StatusCode::NOT_FOUND, "IDR has no thumbnail for this image"),
+        Err(error) => {
+            tracing::warn!(%error, image_id, "thumbnail failed");
+            match error {
+                ClientError::Timeout { .. } => plain(StatusCode::GATEWAY_TIMEOUT, "IDR did not answer in time"),
+                ClientError::NotRecorded { .. } => plain(StatusCode::NOT_FOUND, "offline mode: this thumbnail is not in the recordings"),
+                _ => plain(StatusCode::BAD_GATEWAY, "IDR did not return a usable thumbnail"),
+            }
+        }
+    }
+}
+
+fn plain(status: StatusCode, message: &'static str) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message).into_response()
+}
+
+/// A positive decimal id that fits OMERO's `long`: no signs, dots, slashes or encodings.
+fn parse_positive_id(raw: &str) -> Option<u64> {
+    if raw.is_empty() || raw.len() > 19 || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    raw.parse::<u64>().ok().filter(|n| *n > 0 && *n <= i64::MAX as u64)
+}

@@ -1,0 +1,10 @@
+//! The HTTP server (`fn app(state) -> Router`) and the pieces of the `idr` binary that are
+//! worth testing without a process: configuration of the upstream, the bundled recordings.
+//!
+//! Business logic lives below, in `idr-graphql` and `idr-client`; this crate wires HTTP.
+
+mod http;
+mod upstream;
+
+pub use http::{app, AppState, Limits};
+pub use upstream::{bundled_store, build_client, UpstreamChoice};
