@@ -404,7 +404,7 @@ impl Inner {
         let mut attempt = 0;
         loop {
             let probe = match self.breaker.admit() {
-                Admit::Yes { probe } => probe,
+                Admit::Yes { probe } => self.breaker.guard(probe),
                 Admit::No => return Err(Error::CircuitOpen),
             };
             let result = {
@@ -412,8 +412,14 @@ impl Inner {
                 self.calls.fetch_add(1, Ordering::Relaxed);
                 self.upstream.send(req).await.and_then(|resp| classify(req, resp))
             };
-            let failed = result.as_ref().err().is_some_and(Error::is_upstream_failure);
-            self.breaker.record(probe, failed);
+            // A 5xx answer reaches the decoder as a response, not an error, but it still says
+            // the upstream is failing; without this, persistent 500s never open the breaker.
+            // (The plate grid's 500 for a missing plate counts too; that is rare enough.)
+            let failed = match &result {
+                Ok(resp) => resp.status >= 500,
+                Err(e) => e.is_upstream_failure(),
+            };
+            probe.record(failed);
             match result {
                 Err(e) if e.is_transient() && attempt < self.config.retries => {
                     attempt += 1;

@@ -51,7 +51,7 @@ fn expect_ok(url: &str, resp: &Response, what: &str, not_found: &[u16]) -> Resul
     }
 }
 
-fn parse<'a>(url: &str, resp: &Response) -> Result<Value, Error> {
+fn parse(url: &str, resp: &Response) -> Result<Value, Error> {
     json::parse(url, &resp.body)
 }
 
@@ -363,13 +363,17 @@ pub fn plate_grid_request(plate_id: u64, field: u32) -> Request {
 }
 
 /// A missing plate makes the gateway answer HTTP 500 (it returns Django's `Http404` class,
-/// which it cannot serialise), so 500 means "not found" here.
+/// which it cannot serialise), so a 500 with that JSON error body means "not found" here.
+/// A 500 without one (Django's HTML error page) is a real server failure.
 pub fn decode_plate_grid(
     url: &str,
     resp: &Response,
     plate_id: u64,
     field: u32,
 ) -> Result<PlateGrid, Error> {
+    if resp.status == 500 && body_message(resp).is_none() {
+        return Err(unexpected_status(url, resp));
+    }
     expect_ok(url, resp, &format!("Plate {plate_id}"), &[404, 500])?;
     let value = parse(url, resp)?;
     let root = Node::root(url, &value);
@@ -577,9 +581,10 @@ pub fn decode_table(url: &str, resp: &Response) -> Result<Table, Error> {
 // searchengine
 
 /// The search engine signals errors with HTTP 200 and an `Error` member (`"none"` or
-/// `null` on success).
+/// `null` on success). The webgateway's lower-case `error` is taken as an error too, so
+/// such a body is never mistaken for an empty result (and cached).
 fn search_error(url: &str, root: &Node<'_>) -> Option<Error> {
-    let error = root.opt("Error")?;
+    let error = root.opt("Error").or_else(|| root.opt("error"))?;
     let message = error.text().ok()?;
     (message != "none").then(|| Error::Reported { url: url.to_owned(), message })
 }

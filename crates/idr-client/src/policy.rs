@@ -157,6 +157,11 @@ impl Breaker {
         }
     }
 
+    /// Holds the half-open slot while `probe` is true; see [`ProbeGuard`].
+    pub(crate) fn guard(&self, probe: bool) -> ProbeGuard<'_> {
+        ProbeGuard { breaker: self, armed: probe }
+    }
+
     pub(crate) fn record(&self, probe: bool, failed: bool) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
@@ -182,6 +187,31 @@ impl Breaker {
         {
             state.open_until = Some(now + self.config.open_for);
             state.calls.clear();
+        }
+    }
+}
+
+/// The half-open probe in progress. A call can be dropped before it reports (its client
+/// went away, a deadline passed); the guard then frees the slot so that the next call
+/// probes. Without it the breaker would wait for a report that never comes and stay open
+/// for good.
+pub(crate) struct ProbeGuard<'a> {
+    breaker: &'a Breaker,
+    armed: bool,
+}
+
+impl ProbeGuard<'_> {
+    /// Reports the outcome of the call this guard was made for.
+    pub(crate) fn record(mut self, failed: bool) {
+        let probe = std::mem::replace(&mut self.armed, false);
+        self.breaker.record(probe, failed);
+    }
+}
+
+impl Drop for ProbeGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.breaker.state.lock().unwrap_or_else(|e| e.into_inner()).probing = false;
         }
     }
 }

@@ -129,10 +129,13 @@ impl Key {
         }
     }
 
-    fn lookup(&self) -> (Method, String, Vec<(String, String)>) {
+    fn lookup(&self) -> Lookup {
         (self.method, self.path.clone(), self.query.clone())
     }
 }
+
+/// A request without its body: recordings are looked up by this, then matched by body.
+type Lookup = (Method, String, Vec<(String, String)>);
 
 /// What one annotations recording says about one object.
 #[derive(Clone, Debug)]
@@ -144,7 +147,7 @@ struct Covered {
 /// Recordings indexed for replay.
 #[derive(Clone, Debug, Default)]
 pub struct RecordingStore {
-    exact: HashMap<(Method, String, Vec<(String, String)>), Vec<(Option<Value>, Response)>>,
+    exact: HashMap<Lookup, Vec<(Option<Value>, Response)>>,
     /// Annotations per (type, ns filter, object kind, id), from every annotations recording.
     annotations: HashMap<(String, Option<String>, ObjectKind, u64), Covered>,
     described: Vec<String>,

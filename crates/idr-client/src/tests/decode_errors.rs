@@ -1,0 +1,509 @@
+//! How decoders fail: IDR's not-found conventions, errors inside HTTP 200 bodies, HTML
+//! error pages and bodies of the wrong shape. Each case is one line: the response and the
+//! outcome in a compact form (`Decode` shows the JSON path of the offending value).
+
+use std::fmt::Debug;
+
+use super::{json, raw, recorded};
+use crate::endpoints::{self as ep, ApiObject, Children};
+use crate::model::*;
+use crate::Error;
+
+const URL: &str = "GET /test/";
+const HTML: &str = "<!DOCTYPE html><html><head><title>Server Error (500)</title></head><body><h1>Server Error (500)</h1></body></html>";
+
+fn check<T: Debug>(result: Result<T, Error>, expect: &str) {
+    let actual = match result {
+        Ok(value) => format!("Ok({value:?})"),
+        Err(Error::NotFound { what }) => format!("NotFound({what})"),
+        Err(Error::Status { status, url, message }) => {
+            assert_eq!(url, URL);
+            format!("Status({status}, {message:?})")
+        }
+        Err(Error::Reported { url, message }) => {
+            assert_eq!(url, URL);
+            format!("Reported({message})")
+        }
+        Err(Error::Decode { url, path, message }) => {
+            assert_eq!(url, URL);
+            format!("Decode({path}: {message})")
+        }
+        Err(other) => format!("{other:?}"),
+    };
+    assert_eq!(actual, expect);
+}
+
+fn image(status: u16, body: &str) -> Result<ImageData, Error> {
+    ep::decode_image_data(URL, &json(status, body), 5)
+}
+
+fn grid(status: u16, body: &str) -> Result<PlateGrid, Error> {
+    ep::decode_plate_grid(URL, &json(status, body), 9, 0)
+}
+
+fn table(status: u16, body: &str) -> Result<Table, Error> {
+    ep::decode_table(URL, &json(status, body))
+}
+
+fn annotations(status: u16, body: &str) -> Result<Vec<Annotation>, Error> {
+    ep::decode_annotations(URL, &json(status, body))
+}
+
+fn search(status: u16, body: &str) -> Result<SearchPage, Error> {
+    ep::decode_search(URL, &json(status, body))
+}
+
+fn values(status: u16, body: &str) -> Result<Vec<ValueCount>, Error> {
+    ep::decode_search_values(URL, &json(status, body), SearchResource::Image)
+}
+
+fn screen(status: u16, body: &str) -> Result<Container, Error> {
+    ep::decode_container(URL, &json(status, body), ApiObject::Screen, 5)
+}
+
+fn html(status: u16) -> crate::Response {
+    raw(status, Some("text/html; charset=utf-8"), HTML.as_bytes())
+}
+
+// imgData
+
+#[test]
+fn image_403_with_empty_body_is_not_found() {
+    check(ep::decode_image_data(URL, &raw(403, None, b""), 5), "NotFound(Image 5)");
+}
+
+#[test]
+fn image_404_for_logged_in_users_is_not_found() {
+    check(
+        ep::decode_image_data(URL, &raw(404, Some("text/plain"), b"Image:5 not found"), 5),
+        "NotFound(Image 5)",
+    );
+}
+
+#[test]
+fn image_recorded_missing() {
+    check(
+        ep::decode_image_data(URL, &recorded(&ep::image_data_request(999999999)), 999999999),
+        "NotFound(Image 999999999)",
+    );
+}
+
+#[test]
+fn image_500_html_is_a_status_error() {
+    check(ep::decode_image_data(URL, &html(500), 5), "Status(500, None)");
+}
+
+#[test]
+fn image_500_json_keeps_the_message() {
+    check(
+        image(500, r#"{"message": "boom", "stacktrace": "Traceback…"}"#),
+        r#"Status(500, Some("boom"))"#,
+    );
+}
+
+#[test]
+fn image_200_html_is_a_decode_error() {
+    check(
+        ep::decode_image_data(URL, &html(200), 5),
+        "Decode($: not JSON: expected value at line 1 column 1)",
+    );
+}
+
+#[test]
+fn image_200_with_error_member_is_a_failure() {
+    check(image(200, r#"{"error": "Could not do it"}"#), "Decode($: missing field `meta`)");
+}
+
+#[test]
+fn image_timestamp_of_the_wrong_type() {
+    check(
+        image(200, r#"{"id": 5, "meta": {"imageTimestamp": "yesterday"}}"#),
+        "Decode($.meta.imageTimestamp: expected a number)",
+    );
+}
+
+#[test]
+fn image_negative_size() {
+    check(
+        image(
+            200,
+            r#"{"id": 5, "meta": {}, "size": {"width": -1, "height": 1, "z": 1, "t": 1, "c": 1}}"#,
+        ),
+        "Decode($.size.width: expected a non-negative integer, found -1)",
+    );
+}
+
+#[test]
+fn image_fractional_id() {
+    check(
+        image(200, r#"{"id": 5.5, "meta": {}}"#),
+        "Decode($.id: expected a non-negative integer, found 5.5)",
+    );
+}
+
+#[test]
+fn image_channel_window_of_the_wrong_type() {
+    check(
+        image(
+            200,
+            r#"{"meta": {}, "channels": [{"label": "a"}, {"window": {"min": "0", "max": 1, "start": 0, "end": 1}}]}"#,
+        ),
+        "Decode($.channels[1].window.min: expected a number)",
+    );
+}
+
+#[test]
+fn image_well_id_of_the_wrong_type() {
+    check(
+        image(200, r#"{"meta": {"wellId": true}}"#),
+        "Decode($.meta.wellId: expected a non-negative integer, found true)",
+    );
+}
+
+// webgateway/plate
+
+#[test]
+fn grid_500_json_is_not_found() {
+    check(
+        grid(
+            500,
+            r#"{"message": "Object of type type is not JSON serializable", "stacktrace": "…"}"#,
+        ),
+        "NotFound(Plate 9)",
+    );
+}
+
+#[test]
+fn grid_recorded_missing() {
+    check(
+        ep::decode_plate_grid(URL, &recorded(&ep::plate_grid_request(999999999, 0)), 999999999, 0),
+        "NotFound(Plate 999999999)",
+    );
+}
+
+#[test]
+fn grid_500_html_is_a_status_error() {
+    check(ep::decode_plate_grid(URL, &html(500), 9, 0), "Status(500, None)");
+}
+
+#[test]
+fn grid_200_with_error_member_is_reported() {
+    check(grid(200, r#"{"error": "Could not do it"}"#), "Reported(Could not do it)");
+}
+
+#[test]
+fn grid_cell_of_the_wrong_type() {
+    check(
+        grid(200, r#"{"grid": [[null, {"id": 1, "wellId": "abc"}]]}"#),
+        "Decode($.grid[0][1].wellId: expected a non-negative integer, found \"abc\")",
+    );
+}
+
+#[test]
+fn grid_missing() {
+    check(grid(200, r#"{"collabels": [], "rowlabels": []}"#), "Decode($: missing field `grid`)");
+}
+
+#[test]
+fn grid_past_the_last_field_is_empty() {
+    check(grid(200, r#"{"grid": [[null, null]], "collabels": [1, 2], "rowlabels": ["A"], "image_sizes": []}"#).map(|g| g.cells), "Ok([])");
+}
+
+// webgateway/table
+
+#[test]
+fn table_without_bulk_annotations_is_not_found() {
+    check(
+        table(200, r#"{"error": "Could not retrieve bulk annotations table"}"#),
+        "NotFound(bulk annotation table)",
+    );
+}
+
+#[test]
+fn table_without_query_is_reported() {
+    check(
+        table(200, r#"{"error": "Must specify query parameter, use * to retrieve all"}"#),
+        "Reported(Must specify query parameter, use * to retrieve all)",
+    );
+}
+
+#[test]
+fn table_bad_path_is_reported() {
+    check(
+        table(200, r#"{"error": "['Foo'] cannot be queried", "query": "select x"}"#),
+        "Reported(['Foo'] cannot be queried)",
+    );
+}
+
+#[test]
+fn table_too_many_rows_is_reported_despite_its_status_member() {
+    check(
+        table(200, r#"{"error": "Trying to download 20000 rows exceeds configured omero.web.max_table_download_rows of 10000", "status": 404}"#),
+        "Reported(Trying to download 20000 rows exceeds configured omero.web.max_table_download_rows of 10000)",
+    );
+}
+
+#[test]
+fn table_row_of_the_wrong_length() {
+    check(
+        table(200, r#"{"data": {"columns": ["Well", "Gene"], "rows": [[1]]}}"#),
+        "Decode($.data.rows[0]: row has 1 cells for 2 columns)",
+    );
+}
+
+#[test]
+fn table_cell_of_the_wrong_type() {
+    check(
+        table(200, r#"{"data": {"columns": ["Well"], "rows": [[1], [{"x": 1}]]}}"#),
+        "Decode($.data.rows[1][0]: expected a string or a number)",
+    );
+}
+
+#[test]
+fn table_500_html_is_a_status_error() {
+    check(ep::decode_table(URL, &html(500)), "Status(500, None)");
+}
+
+#[test]
+fn table_500_json_keeps_the_message() {
+    check(table(500, r#"{"message": "boom", "stacktrace": "…"}"#), r#"Status(500, Some("boom"))"#);
+}
+
+// webclient/api/annotations and lists
+
+#[test]
+fn annotations_of_an_unknown_id_are_empty() {
+    check(annotations(200, r#"{"annotations": [], "experimenters": []}"#), "Ok([])");
+}
+
+#[test]
+fn annotations_with_a_non_integer_id_give_html_500() {
+    check(ep::decode_annotations(URL, &html(500)), "Status(500, None)");
+}
+
+#[test]
+fn annotations_pair_of_three() {
+    check(
+        annotations(
+            200,
+            r#"{"annotations": [{"id": 1, "class": "MapAnnotationI", "values": [["a", "b"], ["a", "b", "c"]], "link": {"parent": {"id": 2, "class": "ImageI"}}}]}"#,
+        ),
+        "Decode($.annotations[0].values[1]: expected a [key, value] pair)",
+    );
+}
+
+#[test]
+fn annotations_without_link() {
+    check(
+        annotations(200, r#"{"annotations": [{"id": 1, "class": "MapAnnotationI"}]}"#),
+        "Decode($.annotations[0]: missing field `link`)",
+    );
+}
+
+#[test]
+fn annotations_200_with_error_member_is_a_failure() {
+    check(
+        annotations(200, r#"{"error": "Could not do it"}"#),
+        "Decode($: missing field `annotations`)",
+    );
+}
+
+#[test]
+fn plates_with_a_bad_parameter() {
+    check(
+        ep::decode_children(
+            URL,
+            &raw(400, Some("text/plain"), b"Invalid parameter value"),
+            Children::Plates,
+        ),
+        r#"InvalidArgument("upstream rejected GET /test/")"#,
+    );
+}
+
+#[test]
+fn plates_of_an_unknown_screen_are_empty() {
+    check(ep::decode_children(URL, &json(200, r#"{"plates": []}"#), Children::Plates), "Ok([])");
+}
+
+// api/v0
+
+#[test]
+fn api_404_message_is_not_found() {
+    check(
+        ep::decode_container(
+            URL,
+            &recorded(&ep::api_object_request(ApiObject::Screen, 999999999)),
+            ApiObject::Screen,
+            999999999,
+        ),
+        "NotFound(Screen 999999999)",
+    );
+}
+
+#[test]
+fn api_400_message_is_an_invalid_argument() {
+    check(
+        screen(400, r#"{"message": "invalid literal for int() with base 10: 'foo'"}"#),
+        r#"InvalidArgument("invalid literal for int() with base 10: 'foo'")"#,
+    );
+}
+
+#[test]
+fn api_without_data() {
+    check(screen(200, r#"{"meta": {}}"#), "Decode($: missing field `data`)");
+}
+
+#[test]
+fn api_id_of_the_wrong_type() {
+    check(
+        screen(200, r#"{"data": {"@id": "x", "Name": "s"}}"#),
+        "Decode($.@id: expected a non-negative integer, found \"x\")",
+    );
+}
+
+#[test]
+fn api_id_as_integral_float() {
+    check(
+        screen(200, r#"{"data": {"@id": 51.0, "Name": "s", "omero:childCount": 3.0}}"#)
+            .map(|s| (s.id, s.child_count)),
+        "Ok((51, Some(3)))",
+    );
+}
+
+#[test]
+fn api_500_html_is_a_status_error() {
+    check(ep::decode_container(URL, &html(500), ApiObject::Screen, 5), "Status(500, None)");
+}
+
+// searchengine
+
+#[test]
+fn search_schema_error_is_reported() {
+    check(
+        search(200, r#"{"Error": "'gt' is not one of ['equals', 'not_equals', 'contains', 'not_contains', 'in', 'not_in']"}"#),
+        "Reported('gt' is not one of ['equals', 'not_equals', 'contains', 'not_contains', 'in', 'not_in'])",
+    );
+}
+
+#[test]
+fn search_with_no_results_message_is_empty() {
+    check(
+        search(200, r#"{"Error": "Your query returns no results"}"#),
+        "Ok(SearchPage { total: 0, hits: [], next_bookmark: None })",
+    );
+}
+
+#[test]
+fn search_with_empty_results_array_is_empty() {
+    let req = ep::search_request(
+        &SearchQuery {
+            and: vec![Condition {
+                key: Some("Gene Symbol".to_owned()),
+                op: SearchOp::Equals,
+                values: vec!["nosuchgene".to_owned()],
+            }],
+            ..SearchQuery::default()
+        },
+        None,
+    )
+    .unwrap();
+    check(
+        ep::decode_search(URL, &recorded(&req)),
+        "Ok(SearchPage { total: 0, hits: [], next_bookmark: None })",
+    );
+}
+
+#[test]
+fn search_error_none_is_success() {
+    check(
+        search(
+            200,
+            r#"{"Error": "none", "results": {"size": 0, "results": [], "bookmark": [null]}}"#,
+        ),
+        "Ok(SearchPage { total: 0, hits: [], next_bookmark: None })",
+    );
+}
+
+#[test]
+fn search_lowercase_error_is_reported() {
+    check(search(200, r#"{"error": "Could not do it"}"#), "Reported(Could not do it)");
+}
+
+#[test]
+fn search_unknown_resource_404() {
+    check(
+        ep::decode_search(URL, &raw(404, Some("text/plain"), b"No data for table foo")),
+        "NotFound(search)",
+    );
+}
+
+#[test]
+fn search_hit_id_of_the_wrong_type() {
+    check(
+        search(200, r#"{"results": {"size": 1, "results": [{"id": "abc"}]}}"#),
+        "Decode($.results.results[0].id: expected a non-negative integer, found \"abc\")",
+    );
+}
+
+#[test]
+fn search_full_page_without_pagination_has_a_next_bookmark() {
+    let hits: Vec<String> = (1..=1000).map(|id| format!(r#"{{"id": {id}}}"#)).collect();
+    let body = format!(
+        r#"{{"results": {{"size": 1500, "bookmark": [1000], "results": [{}]}}}}"#,
+        hits.join(",")
+    );
+    check(
+        search(200, &body).map(|p| (p.total, p.hits.len(), p.next_bookmark)),
+        "Ok((1500, 1000, Some(1000)))",
+    );
+}
+
+#[test]
+fn search_values_without_key_is_reported() {
+    check(values(200, r#"{"Error": "No key is provided "}"#), "Reported(No key is provided )");
+}
+
+#[test]
+fn search_values_lowercase_error_is_reported() {
+    check(values(200, r#"{"error": "Could not do it"}"#), "Reported(Could not do it)");
+}
+
+#[test]
+fn search_values_of_an_unknown_key_are_empty() {
+    check(
+        values(200, r#"{"data": [], "total_number_of_buckets": 0, "total_number_of_None": 0}"#),
+        "Ok([])",
+    );
+}
+
+// Thumbnails
+
+#[test]
+fn thumbnail_recorded_jpeg() {
+    let req = ep::thumbnail_request(1884807, None);
+    check(
+        ep::decode_thumbnail(URL, &recorded(&req), 1884807).map(|b| (b.len(), b[..3].to_vec())),
+        "Ok((879, [255, 216, 255]))",
+    );
+}
+
+#[test]
+fn thumbnail_placeholder_png_labelled_jpeg_is_refused() {
+    check(
+        ep::decode_thumbnail(URL, &raw(200, Some("image/jpeg"), b"\x89PNG\r\n\x1a\n...."), 5),
+        "Decode($: expected a JPEG body)",
+    );
+}
+
+#[test]
+fn thumbnail_jpeg_bytes_with_another_type_are_refused() {
+    check(
+        ep::decode_thumbnail(URL, &raw(200, Some("text/html"), b"\xff\xd8\xff\xe0...."), 5),
+        "Decode($: expected a JPEG body)",
+    );
+}
+
+#[test]
+fn thumbnail_404_is_not_found() {
+    check(ep::decode_thumbnail(URL, &html(404), 5), "NotFound(Thumbnail of image 5)");
+}
