@@ -1,0 +1,544 @@
+//! Tests of the test helpers: the replay server over real HTTP (with each fault), the
+//! client against it, the freshness check and the cursor marker.
+
+use idr_client::recording::RecordingStore;
+use serde_json::json;
+
+/// A tiny store: one image, one GET search with a space in a value, one POST search, one
+/// thumbnail.
+fn store() -> RecordingStore {
+    let get = |path: &str, query: serde_json::Value, body: serde_json::Value| {
+        json!({"request": {"method": "GET", "path": path, "query": query, "body": null},
+               "response": {"status": 200, "content_type": "application/json", "body": body}})
+    };
+    let files = [
+        get("/webclient/imgData/1/", json!([]), json!({"id": 1, "meta": {"imageName": "one"}})),
+        get(
+            "/searchengine/api/v1/resources/image/search/",
+            json!([["key", "Gene Symbol"], ["value", "ade8"]]),
+            json!({"results": []}),
+        ),
+        json!({"request": {"method": "POST", "path": "/searchengine/api/v1/resources/submitquery/", "query": [],
+                           "body": {"query_details": {"and_filters": [], "case_sensitive": false}}},
+               "response": {"status": 200, "content_type": "application/json", "body": {"Error": "none"}}}),
+        json!({"request": {"method": "GET", "path": "/webgateway/render_thumbnail/1/", "query": [], "body": null},
+               "response": {"status": 200, "content_type": "image/jpeg", "body_base64": "/9j/4AAQ"}}),
+    ];
+    let texts: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (format!("rec{i}.json"), f.to_string().into_bytes()))
+        .collect();
+    RecordingStore::from_files(texts.iter().map(|(n, t)| (n.as_str(), t.as_slice()))).unwrap()
+}
+
+mod replay {
+    //! The server seen through a raw HTTP/1.1 client: each request and what came back.
+
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    use super::store;
+    use crate::{Faults, ForcedStatus, Oversized, Redirect, ReplayServer};
+
+    /// Sends one request and summarises the answer: status, content type, `Location`, and
+    /// the body (its length when long or binary). `no answer` if none comes in 300 ms.
+    async fn send(server: &ReplayServer, method: &str, target: &str, body: &str) -> String {
+        let exchange = async {
+            let mut stream = TcpStream::connect(server.addr()).await.unwrap();
+            let head = format!(
+                "{method} {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                server.addr(),
+                body.len()
+            );
+            stream.write_all(head.as_bytes()).await.unwrap();
+            stream.write_all(body.as_bytes()).await.unwrap();
+            let mut answer = Vec::new();
+            stream.read_to_end(&mut answer).await.unwrap();
+            answer
+        };
+        let Ok(answer) = tokio::time::timeout(Duration::from_millis(300), exchange).await else {
+            return "no answer".to_owned();
+        };
+        let split = answer.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        let head = String::from_utf8_lossy(&answer[..split]).into_owned();
+        let body = &answer[split + 4..];
+        let header = |name: &str| {
+            head.lines().find_map(|l| {
+                l.split_once(": ")
+                    .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v.to_owned())
+            })
+        };
+        let status = head.split(' ').nth(1).unwrap().to_owned();
+        let mut out = status;
+        for name in ["content-type", "location"] {
+            if let Some(value) = header(name) {
+                out.push_str(&format!(" [{value}]"));
+            }
+        }
+        match std::str::from_utf8(body) {
+            Ok("") => {}
+            Ok(text) if text.len() <= 300 => out.push_str(&format!(" {text}")),
+            _ => out.push_str(&format!(
+                " <{} bytes: {:02x?}…>",
+                body.len(),
+                &body[..body.len().min(4)]
+            )),
+        }
+        out
+    }
+
+    /// Sends `(method, target, body)` requests in order to a server with `faults` and
+    /// compares one summary line per request, then the calls and request lines it counted.
+    async fn check(faults: Faults, requests: &[(&str, &str, &str)], expect: &str) {
+        let server = ReplayServer::start(store(), faults);
+        let mut transcript = Vec::new();
+        for (method, target, body) in requests {
+            transcript.push(format!(
+                "{method} {target} -> {}",
+                send(&server, method, target, body).await
+            ));
+        }
+        transcript.push(format!("calls {}: {:?}", server.calls(), server.requests()));
+        let transcript = transcript.join("\n");
+        assert_eq!(transcript, expect.trim(), "\ntranscript:\n{transcript}");
+    }
+
+    #[tokio::test]
+    async fn answers_a_recorded_request() {
+        check(
+            Faults::default(),
+            &[("GET", "/webclient/imgData/1/", "")],
+            r#"
+GET /webclient/imgData/1/ -> 200 [application/json] {"id":1,"meta":{"imageName":"one"}}
+calls 1: ["GET /webclient/imgData/1/"]"#,
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn decodes_and_sorts_the_query() {
+        check(
+            Faults::default(),
+            &[
+                ("GET", "/searchengine/api/v1/resources/image/search/?value=ade8&key=Gene%20Symbol", ""),
+                ("GET", "/searchengine/api/v1/resources/image/search/?key=Gene+Symbol&value=ade8", ""),
+            ],
+            r#"
+GET /searchengine/api/v1/resources/image/search/?value=ade8&key=Gene%20Symbol -> 200 [application/json] {"results":[]}
+GET /searchengine/api/v1/resources/image/search/?key=Gene+Symbol&value=ade8 -> 200 [application/json] {"results":[]}
+calls 2: ["GET /searchengine/api/v1/resources/image/search/?key=Gene%20Symbol&value=ade8", "GET /searchengine/api/v1/resources/image/search/?key=Gene%20Symbol&value=ade8"]"#,
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn matches_a_post_by_its_json_body() {
+        check(
+            Faults::default(),
+            &[("POST", "/searchengine/api/v1/resources/submitquery/", "{ \"query_details\": {\"case_sensitive\": false, \"and_filters\": []} }")],
+            r#"
+POST /searchengine/api/v1/resources/submitquery/ -> 200 [application/json] {"Error":"none"}
+calls 1: ["POST /searchengine/api/v1/resources/submitquery/ {\"query_details\":{\"case_sensitive\":false,\"and_filters\":[]}}"]"#,
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn unrecorded_request_is_a_404_naming_the_nearest() {
+        check(
+            Faults::default(),
+            &[("GET", "/webclient/imgData/2/", "")],
+            r#"
+GET /webclient/imgData/2/ -> 404 [text/plain; charset=utf-8] no recording for GET /webclient/imgData/2/; nearest recorded: GET /webclient/imgData/1/, GET /webgateway/render_thumbnail/1/, GET /searchengine/api/v1/resources/image/search/?key=Gene%20Symbol&value=ade8
+calls 1: ["GET /webclient/imgData/2/"]"#,
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn other_methods_are_refused() {
+        check(
+            Faults::default(),
+            &[("DELETE", "/webclient/imgData/1/", "")],
+            r#"
+DELETE /webclient/imgData/1/ -> 400 [text/plain; charset=utf-8] the replay server only answers GET and POST, not DELETE
+calls 1: ["DELETE /webclient/imgData/1/"]"#,
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn forced_status_a_number_of_times_then_normal() {
+        let faults = Faults {
+            status: Some(ForcedStatus {
+                path_contains: "/webclient/imgData/".to_owned(),
+                status: 503,
+                times: Some(2),
+            }),
+            ..Faults::default()
+        };
+        check(
+            faults,
+            &[("GET", "/webclient/imgData/1/", ""), ("GET", "/webgateway/render_thumbnail/1/", ""), ("GET", "/webclient/imgData/1/", ""), ("GET", "/webclient/imgData/1/", "")],
+            r#"
+GET /webclient/imgData/1/ -> 503 [text/plain; charset=utf-8] status 503 forced by the replay server
+GET /webgateway/render_thumbnail/1/ -> 200 [image/jpeg] <6 bytes: [ff, d8, ff, e0]…>
+GET /webclient/imgData/1/ -> 503 [text/plain; charset=utf-8] status 503 forced by the replay server
+GET /webclient/imgData/1/ -> 200 [application/json] {"id":1,"meta":{"imageName":"one"}}
+calls 4: ["GET /webclient/imgData/1/", "GET /webgateway/render_thumbnail/1/", "GET /webclient/imgData/1/", "GET /webclient/imgData/1/"]"#,
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn forced_status_for_good() {
+        let faults = Faults {
+            status: Some(ForcedStatus {
+                path_contains: "imgData".to_owned(),
+                status: 500,
+                times: None,
+            }),
+            ..Faults::default()
+        };
+        check(
+            faults,
+            &[("GET", "/webclient/imgData/1/", ""), ("GET", "/webclient/imgData/1/", "")],
+            "
+GET /webclient/imgData/1/ -> 500 [text/plain; charset=utf-8] status 500 forced by the replay server
+GET /webclient/imgData/1/ -> 500 [text/plain; charset=utf-8] status 500 forced by the replay server
+calls 2: [\"GET /webclient/imgData/1/\", \"GET /webclient/imgData/1/\"]",
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn hanging_path_gets_no_answer() {
+        let faults = Faults { hang: Some("imgData".to_owned()), ..Faults::default() };
+        check(
+            faults,
+            &[("GET", "/webclient/imgData/1/", ""), ("GET", "/webgateway/render_thumbnail/1/", "")],
+            r#"
+GET /webclient/imgData/1/ -> no answer
+GET /webgateway/render_thumbnail/1/ -> 200 [image/jpeg] <6 bytes: [ff, d8, ff, e0]…>
+calls 2: ["GET /webclient/imgData/1/", "GET /webgateway/render_thumbnail/1/"]"#,
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn redirect_to_another_host() {
+        let faults = Faults {
+            redirect: Some(Redirect {
+                path_contains: "render_thumbnail".to_owned(),
+                location: "http://evil.example/x.jpg".to_owned(),
+            }),
+            ..Faults::default()
+        };
+        check(
+            faults,
+            &[("GET", "/webgateway/render_thumbnail/1/", "")],
+            r#"
+GET /webgateway/render_thumbnail/1/ -> 302 [http://evil.example/x.jpg]
+calls 1: ["GET /webgateway/render_thumbnail/1/"]"#,
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn oversized_body() {
+        let faults = Faults {
+            oversized: Some(Oversized { path_contains: "imgData".to_owned(), bytes: 5_000 }),
+            ..Faults::default()
+        };
+        check(
+            faults,
+            &[("GET", "/webclient/imgData/1/", "")],
+            r#"
+GET /webclient/imgData/1/ -> 200 [application/json] <5000 bytes: [7b, 22, 70, 61]…>
+calls 1: ["GET /webclient/imgData/1/"]"#,
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn non_jpeg_thumbnails() {
+        check(
+            Faults { non_jpeg_thumbnails: true, ..Faults::default() },
+            &[("GET", "/webgateway/render_thumbnail/1/", "")],
+            r#"
+GET /webgateway/render_thumbnail/1/ -> 200 [image/jpeg] <27 bytes: [89, 50, 4e, 47]…>
+calls 1: ["GET /webgateway/render_thumbnail/1/"]"#,
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn faults_can_be_changed_at_runtime() {
+        let server = ReplayServer::start(
+            store(),
+            Faults { hang: Some("imgData".to_owned()), ..Faults::default() },
+        );
+        assert_eq!(send(&server, "GET", "/webclient/imgData/1/", "").await, "no answer");
+        server.set_faults(Faults::default());
+        assert_eq!(
+            send(&server, "GET", "/webclient/imgData/1/", "").await,
+            r#"200 [application/json] {"id":1,"meta":{"imageName":"one"}}"#
+        );
+        assert_eq!(server.calls(), 2);
+    }
+
+    #[tokio::test]
+    async fn dropping_the_server_stops_it_even_with_a_hanging_request() {
+        let server = ReplayServer::start(
+            store(),
+            Faults { hang: Some("imgData".to_owned()), ..Faults::default() },
+        );
+        let addr = server.addr();
+        assert_eq!(send(&server, "GET", "/webclient/imgData/1/", "").await, "no answer");
+        drop(server);
+        assert!(TcpStream::connect(addr).await.is_err(), "still listening on {addr}");
+    }
+}
+
+mod client {
+    //! `idr_client::IdrClient` over live HTTP to the replay server, as the other crates'
+    //! tests will use it.
+
+    use std::time::Duration;
+
+    use idr_client::{ClientConfig, Error, HttpConfig, HttpUpstream, IdrClient};
+
+    use super::store;
+    use crate::{Faults, ForcedStatus, Oversized, Redirect, ReplayServer};
+
+    enum Call {
+        Image(u64),
+        Thumbnail(u64),
+    }
+
+    /// Makes one client call against a server with `faults`: the outcome and the number of
+    /// requests the server saw.
+    async fn check(faults: Faults, call: Call, expect: &str) {
+        let server = ReplayServer::start(store(), faults);
+        let http = HttpConfig {
+            timeout: Duration::from_millis(500),
+            max_body_bytes: 4_096,
+            ..HttpConfig::new(server.url().parse().unwrap())
+        };
+        let config = ClientConfig { backoff: Duration::from_millis(1), ..ClientConfig::default() };
+        let client = IdrClient::new(HttpUpstream::new(http).unwrap(), config);
+        let outcome = match call {
+            Call::Image(id) => client.image_data(id).await.map(|i| i.map(|i| i.name)),
+            Call::Thumbnail(id) => {
+                client.thumbnail(id, None).await.map(|t| t.map(|t| format!("{} bytes", t.len())))
+            }
+        };
+        let outcome = match outcome {
+            Ok(value) => format!("{value:?}"),
+            Err(Error::NotRecorded { .. }) => {
+                unreachable!("only the recorded upstream reports this")
+            }
+            Err(Error::Status { status, .. }) => format!("status {status}"),
+            Err(Error::Decode { path, message, .. }) => format!("decode {path}: {message}"),
+            Err(Error::TooLarge { limit, .. }) => format!("too large (limit {limit})"),
+            Err(Error::Timeout { .. }) => "timeout".to_owned(),
+            Err(e) => format!("{e:?}"),
+        };
+        assert_eq!(format!("{outcome}, {} requests", server.calls()), expect);
+    }
+
+    fn forced(status: u16, times: Option<u32>) -> Faults {
+        Faults {
+            status: Some(ForcedStatus {
+                path_contains: "/webclient/imgData/".to_owned(),
+                status,
+                times,
+            }),
+            ..Faults::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn recorded_image() {
+        check(Faults::default(), Call::Image(1), r#"Some("one"), 1 requests"#).await;
+    }
+
+    #[tokio::test]
+    async fn transient_503s_are_retried() {
+        check(forced(503, Some(2)), Call::Image(1), r#"Some("one"), 3 requests"#).await;
+    }
+
+    #[tokio::test]
+    async fn persistent_503s_give_up_after_two_retries() {
+        check(forced(503, None), Call::Image(1), "status 503, 3 requests").await;
+    }
+
+    #[tokio::test]
+    async fn a_500_is_not_retried() {
+        check(forced(500, None), Call::Image(1), "status 500, 1 requests").await;
+    }
+
+    #[tokio::test]
+    async fn a_hanging_upstream_times_out() {
+        let faults = Faults { hang: Some("imgData".to_owned()), ..Faults::default() };
+        check(faults, Call::Image(1), "timeout, 3 requests").await;
+    }
+
+    #[tokio::test]
+    async fn an_oversized_body_is_cut_off() {
+        let faults = Faults {
+            oversized: Some(Oversized { path_contains: "imgData".to_owned(), bytes: 50_000 }),
+            ..Faults::default()
+        };
+        check(faults, Call::Image(1), "too large (limit 4096), 1 requests").await;
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_not_followed() {
+        let faults = Faults {
+            redirect: Some(Redirect {
+                path_contains: "render_thumbnail".to_owned(),
+                location: "http://evil.example/".to_owned(),
+            }),
+            ..Faults::default()
+        };
+        check(faults, Call::Thumbnail(1), "status 302, 1 requests").await;
+    }
+
+    #[tokio::test]
+    async fn a_png_labelled_jpeg_is_refused() {
+        check(
+            Faults { non_jpeg_thumbnails: true, ..Faults::default() },
+            Call::Thumbnail(1),
+            "decode $: expected a JPEG body, 1 requests",
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn recorded_thumbnail() {
+        check(Faults::default(), Call::Thumbnail(1), r#"Some("6 bytes"), 1 requests"#).await;
+    }
+}
+
+mod fixtures {
+    //! The repository's recordings.
+
+    use crate::{fixtures_dir, load_fixtures};
+
+    fn check(min_recordings: usize) {
+        assert!(fixtures_dir().join("README.md").is_file(), "{}", fixtures_dir().display());
+        let store = load_fixtures();
+        assert!(store.len() >= min_recordings, "only {} recordings", store.len());
+    }
+
+    #[test]
+    fn recordings_load() {
+        check(30);
+    }
+}
+
+mod fresh {
+    //! `check_file_fresh`: silent when fresh; rewrites and fails locally; only fails in CI.
+
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::path::PathBuf;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use crate::files::check_fresh;
+
+    fn temp_file() -> PathBuf {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let n = N.fetch_add(1, Ordering::SeqCst);
+        std::env::temp_dir()
+            .join(format!("idr-test-support-{}-{n}", std::process::id()))
+            .join("schema.graphql")
+    }
+
+    /// Runs the check on a file holding `on_disk` (absent if `None`) and compares the panic
+    /// message (or `ok`) and what the file holds afterwards.
+    fn check(on_disk: Option<&str>, expected: &str, ci: bool, expect: &str) {
+        let path = temp_file();
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        if let Some(text) = on_disk {
+            std::fs::write(&path, text).unwrap();
+        }
+        let result = catch_unwind(AssertUnwindSafe(|| check_fresh(&path, expected, ci)));
+        let outcome = match result {
+            Ok(()) => "ok".to_owned(),
+            Err(panic) => panic
+                .downcast_ref::<String>()
+                .cloned()
+                .unwrap_or_default()
+                .replace(&path.display().to_string(), "<file>"),
+        };
+        let after = std::fs::read_to_string(&path).ok();
+        let _ = std::fs::remove_dir_all(path.parent().unwrap());
+        assert_eq!(format!("{outcome}\nfile: {after:?}"), expect.trim());
+    }
+
+    #[test]
+    fn fresh_file_passes() {
+        check(Some("type Query"), "type Query", false, "ok\nfile: Some(\"type Query\")");
+    }
+
+    #[test]
+    fn stale_file_is_rewritten_and_fails() {
+        check(
+            Some("type Old"),
+            "type Query",
+            false,
+            "<file> is stale and has been updated. Review the change, commit it and run the tests again.\nfile: Some(\"type Query\")",
+        );
+    }
+
+    #[test]
+    fn missing_file_is_written_and_fails() {
+        check(
+            None,
+            "type Query",
+            false,
+            "<file> is missing and has been updated. Review the change, commit it and run the tests again.\nfile: Some(\"type Query\")",
+        );
+    }
+
+    #[test]
+    fn stale_file_in_ci_only_fails() {
+        check(
+            Some("type Old"),
+            "type Query",
+            true,
+            "<file> is stale. Run `cargo test` locally to regenerate it, then commit it.\nfile: Some(\"type Old\")",
+        );
+    }
+}
+
+mod cursor {
+    //! `split_cursor`.
+
+    use crate::split_cursor;
+
+    fn check(input: &str, text: &str, offset: usize) {
+        assert_eq!(split_cursor(input), (text.to_owned(), offset));
+    }
+
+    #[test]
+    fn cursor_in_the_middle() {
+        check("screen(id: <CURSOR>)", "screen(id: )", 11);
+    }
+
+    #[test]
+    fn cursor_at_the_ends() {
+        check("<CURSOR>image", "image", 0);
+        check("image<CURSOR>", "image", 5);
+    }
+
+    #[test]
+    fn offset_is_in_bytes() {
+        check("gène <CURSOR>", "gène ", 6);
+    }
+}
