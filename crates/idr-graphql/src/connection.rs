@@ -32,7 +32,9 @@ impl PageArgs {
     pub(crate) fn new(first: Option<i32>, after: Option<&str>) -> async_graphql::Result<PageArgs> {
         let first = first.unwrap_or(DEFAULT_FIRST);
         if !(1..=MAX_FIRST).contains(&first) {
-            return Err(bad_input(format!("`first` must be between 1 and {MAX_FIRST}, not {first}")));
+            return Err(bad_input(format!(
+                "`first` must be between 1 and {MAX_FIRST}, not {first}"
+            )));
         }
         let offset = match after {
             Some(cursor) => decode_offset(cursor)? + 1,
@@ -70,9 +72,17 @@ fn decode_offset(cursor: &str) -> async_graphql::Result<usize> {
 pub(crate) fn slice<T: OutputType>(all: Vec<T>, args: PageArgs) -> Page<T> {
     let total = all.len();
     let end = (args.offset + args.first).min(total);
-    let mut page = Connection::with_additional_fields(args.offset > 0, end < total, Total { total_count: total as u64 });
+    let mut page = Connection::with_additional_fields(
+        args.offset > 0,
+        end < total,
+        Total { total_count: total as u64 },
+    );
     page.edges.extend(
-        all.into_iter().enumerate().skip(args.offset).take(args.first).map(|(i, node)| Edge::new(offset_cursor(i), node)),
+        all.into_iter()
+            .enumerate()
+            .skip(args.offset)
+            .take(args.first)
+            .map(|(i, node)| Edge::new(offset_cursor(i), node)),
     );
     page
 }

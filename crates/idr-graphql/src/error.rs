@@ -8,7 +8,11 @@
 //! | `UPSTREAM_BAD_RESPONSE` | IDR answered with an error inside a 200 body, or with something that does not decode |
 //! | `RESPONSE_TOO_LARGE` | IDR's answer exceeded the body cap |
 //! | `NOT_RECORDED` | offline mode: the recordings hold no answer for the upstream request this field needs |
-//! | `QUERY_TOO_LARGE`, `QUERY_TOO_COMPLEX` | the document was rejected before execution (size, aliases) |
+//! | `QUERY_TOO_LARGE` | the document is over the size cap |
+//! | `QUERY_TOO_COMPLEX` | the document is over the alias cap or the static cost limit (`first` multiplies) |
+//! | `QUERY_TOO_DEEP` | the document nests deeper than the depth or parser-recursion limit |
+//! | `GRAPHQL_VALIDATION_FAILED` | the document does not parse or validate against the schema |
+//! | `BAD_REQUEST` | (HTTP only) the body is not a single JSON GraphQL request |
 //!
 //! A missing object on a nullable field is `null` with no error. Messages are generic:
 //! upstream URLs, stack traces and bodies are logged, never sent to the client.
@@ -25,13 +29,22 @@ pub(crate) fn upstream(error: &ClientError) -> async_graphql::Error {
         ClientError::Status { status, .. } => {
             ("UPSTREAM_UNAVAILABLE", format!("IDR answered with HTTP {status}"))
         }
-        ClientError::Transport { .. } => ("UPSTREAM_UNAVAILABLE", "IDR could not be reached".to_owned()),
-        ClientError::CircuitOpen => {
-            ("UPSTREAM_UNAVAILABLE", "IDR is failing; calls are paused for a few seconds".to_owned())
+        ClientError::Transport { .. } => {
+            ("UPSTREAM_UNAVAILABLE", "IDR could not be reached".to_owned())
         }
-        ClientError::Timeout { .. } => ("UPSTREAM_TIMEOUT", "IDR did not answer in time".to_owned()),
-        ClientError::Reported { .. } => ("UPSTREAM_BAD_RESPONSE", "IDR reported an error for this request".to_owned()),
-        ClientError::Decode { .. } => ("UPSTREAM_BAD_RESPONSE", "IDR's answer could not be read".to_owned()),
+        ClientError::CircuitOpen => (
+            "UPSTREAM_UNAVAILABLE",
+            "IDR is failing; calls are paused for a few seconds".to_owned(),
+        ),
+        ClientError::Timeout { .. } => {
+            ("UPSTREAM_TIMEOUT", "IDR did not answer in time".to_owned())
+        }
+        ClientError::Reported { .. } => {
+            ("UPSTREAM_BAD_RESPONSE", "IDR reported an error for this request".to_owned())
+        }
+        ClientError::Decode { .. } => {
+            ("UPSTREAM_BAD_RESPONSE", "IDR's answer could not be read".to_owned())
+        }
         ClientError::TooLarge { limit, .. } => {
             ("RESPONSE_TOO_LARGE", format!("IDR's answer is larger than the {limit}-byte cap"))
         }
@@ -63,7 +76,10 @@ impl<T> ResultExt<T> for Result<T, ClientError> {
 pub(crate) fn parse_id(id: &async_graphql::ID) -> async_graphql::Result<u64> {
     match id.trim().parse::<u64>() {
         Ok(n) if n > 0 && n <= i64::MAX as u64 => Ok(n),
-        _ => Err(bad_input(format!("`{}` is not an IDR id: ids are positive integers", truncate(id, 40)))),
+        _ => Err(bad_input(format!(
+            "`{}` is not an IDR id: ids are positive integers",
+            truncate(id, 40)
+        ))),
     }
 }
 

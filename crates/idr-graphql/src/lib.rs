@@ -18,8 +18,8 @@ pub use connection::Total;
 pub use limits::DocumentLimits;
 pub use loaders::Loaders;
 pub use objects::{
-    AnnotatedObject, BulkAnnotationRow, Channel, Dataset, FileAnnotation, Image, KeyValue, MapAnnotation, ObjectType,
-    PixelSize, Plate, Project, Screen, ValueCount, Well,
+    AnnotatedObject, BulkAnnotationRow, Channel, Dataset, FileAnnotation, Image, KeyValue,
+    MapAnnotation, ObjectType, PixelSize, Plate, Project, Screen, ValueCount, Well,
 };
 pub use query::{FilterOp, ImageFilter, Query, SearchResource};
 
@@ -51,12 +51,11 @@ impl Default for SchemaLimits {
     }
 }
 
-/// Builds the schema over `client`, with dataloaders shared by every request.
+/// Builds the schema over `client`. Run requests with [`execute`], which gives each its
+/// own dataloaders.
 pub fn build_schema(client: IdrClient, limits: SchemaLimits) -> IdrSchema {
-    let loaders = Loaders::new(&client);
     Schema::build(Query, EmptyMutation, EmptySubscription)
         .data(client)
-        .data(loaders)
         .limit_depth(limits.depth)
         .limit_complexity(limits.complexity)
         .limit_recursive_depth(limits.recursion)
@@ -66,14 +65,44 @@ pub fn build_schema(client: IdrClient, limits: SchemaLimits) -> IdrSchema {
         .finish()
 }
 
-/// Executes a request and completes the response the way the GraphQL spec asks: a field
-/// whose resolver failed is `null` next to its error. (async-graphql 7 leaves the key out
+/// Executes a request with fresh dataloaders, and completes the response the way the
+/// GraphQL spec asks: a field whose resolver failed is `null` next to its error. (async-graphql 7 leaves the key out
 /// instead, which front ends read as "not asked for".) Every front end executes through
 /// this function.
-pub async fn execute(schema: &IdrSchema, request: impl Into<async_graphql::Request>) -> async_graphql::Response {
+pub async fn execute(
+    schema: &IdrSchema,
+    request: impl Into<async_graphql::Request>,
+) -> async_graphql::Response {
+    let request = match schema.data::<IdrClient>() {
+        Some(client) => request.into().data(Loaders::new(client)),
+        None => request.into(),
+    };
     let mut response = schema.execute(request).await;
     null_errored_fields(&mut response);
+    add_missing_codes(&mut response);
     response
+}
+
+/// Gives every error an `extensions.code`: async-graphql's own rejections (validation,
+/// depth, complexity, parse errors) come without one.
+fn add_missing_codes(response: &mut async_graphql::Response) {
+    for error in &mut response.errors {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_some() {
+            continue;
+        }
+        let message = error.message.to_ascii_lowercase();
+        let code = if message.contains("too complex") {
+            "QUERY_TOO_COMPLEX"
+        } else if message.contains("too deep") || message.contains("recursion") {
+            "QUERY_TOO_DEEP"
+        } else if error.path.is_empty() {
+            "GRAPHQL_VALIDATION_FAILED"
+        } else {
+            "INTERNAL_SERVER_ERROR"
+        };
+        extensions.set("code", code);
+    }
 }
 
 fn null_errored_fields(response: &mut async_graphql::Response) {

@@ -75,7 +75,12 @@ pub(crate) fn count_aliases(document: &ExecutableDocument, cap: usize) -> usize 
     total
 }
 
-fn count_in(document: &ExecutableDocument, set: &SelectionSet, cap: usize, visiting: &mut HashSet<String>) -> usize {
+fn count_in(
+    document: &ExecutableDocument,
+    set: &SelectionSet,
+    cap: usize,
+    visiting: &mut HashSet<String>,
+) -> usize {
     let mut n = 0;
     for selection in &set.items {
         if n > cap {
@@ -89,13 +94,23 @@ fn count_in(document: &ExecutableDocument, set: &SelectionSet, cap: usize, visit
                 n += count_in(document, &field.node.selection_set.node, cap - n.min(cap), visiting);
             }
             Selection::InlineFragment(fragment) => {
-                n += count_in(document, &fragment.node.selection_set.node, cap - n.min(cap), visiting);
+                n += count_in(
+                    document,
+                    &fragment.node.selection_set.node,
+                    cap - n.min(cap),
+                    visiting,
+                );
             }
             Selection::FragmentSpread(spread) => {
                 let name = spread.node.fragment_name.node.to_string();
                 if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node) {
                     if visiting.insert(name.clone()) {
-                        n += count_in(document, &fragment.node.selection_set.node, cap - n.min(cap), visiting);
+                        n += count_in(
+                            document,
+                            &fragment.node.selection_set.node,
+                            cap - n.min(cap),
+                            visiting,
+                        );
                         visiting.remove(&name);
                     }
                 }

@@ -1,9 +1,14 @@
 //! Dataloaders: every upstream lookup a resolver makes goes through one of these, so that
 //! sibling fields are batched onto IDR's batch endpoints instead of one call each.
 //!
-//! The loaders keep no cache of their own (the client caches responses, bounded by bytes
-//! and time); they batch and de-duplicate the keys requested together, across all requests
-//! in flight.
+//! A fresh set of loaders serves each request (see [`crate::execute`]): it batches and
+//! de-duplicates the keys requested together and remembers each key's outcome for the rest
+//! of that request. Across requests, the client's cache and singleflight take over.
+//!
+//! Batching need not rely on timing: a resolver that already knows the ids its children
+//! will ask for primes the loader with all of them at once (`Plate.wells` does this for
+//! the images' key/values), so a plate's annotations are one batch however slowly its
+//! wells resolve.
 
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
@@ -11,7 +16,7 @@ use std::hash::Hash;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use futures_util::future::join_all;
 use idr_client::model::{Annotation, AnnotationType, ImageData, ObjectKind, PlateGrid};
 use idr_client::{Error, IdrClient, WellRow};
@@ -22,7 +27,10 @@ pub(crate) type Loaded<T> = Result<T, Error>;
 
 /// Loads one key: `None` when the object does not exist, a GraphQL error (with its code)
 /// when the upstream call failed.
-pub(crate) async fn load_one<K, L, T>(loader: &DataLoader<L>, key: K) -> async_graphql::Result<Option<T>>
+pub(crate) async fn load_one<K, L, T>(
+    loader: &DataLoader<L, HashMapCache>,
+    key: K,
+) -> async_graphql::Result<Option<T>>
 where
     K: Send + Sync + Hash + Eq + Clone + 'static,
     L: Loader<K, Value = Loaded<T>, Error = Infallible>,
@@ -37,32 +45,44 @@ where
 }
 
 /// How long a loader waits for more keys before sending a batch.
-const BATCH_DELAY: Duration = Duration::from_millis(2);
+const BATCH_DELAY: Duration = Duration::from_millis(5);
 
-/// All loaders, stored once in the schema's data.
+/// All loaders of one request.
 pub struct Loaders {
-    pub(crate) map_annotations: DataLoader<AnnotationLoader>,
-    pub(crate) file_annotations: DataLoader<AnnotationLoader>,
-    pub(crate) images: DataLoader<ImageLoader>,
-    pub(crate) grids: DataLoader<GridLoader>,
-    pub(crate) well_rows: DataLoader<WellRowLoader>,
+    pub(crate) map_annotations: DataLoader<AnnotationLoader, HashMapCache>,
+    pub(crate) file_annotations: DataLoader<AnnotationLoader, HashMapCache>,
+    pub(crate) images: DataLoader<ImageLoader, HashMapCache>,
+    pub(crate) grids: DataLoader<GridLoader, HashMapCache>,
+    pub(crate) well_rows: DataLoader<WellRowLoader, HashMapCache>,
 }
 
 impl Loaders {
     pub fn new(client: &IdrClient) -> Loaders {
-        let spawn = |f| tokio::spawn(f);
+        fn new<K, L>(loader: L, max_batch: usize) -> DataLoader<L, HashMapCache>
+        where
+            K: Send + Sync + Hash + Eq + Clone + 'static,
+            L: Loader<K>,
+        {
+            DataLoader::with_cache(loader, |f| tokio::spawn(f), HashMapCache::default())
+                .max_batch_size(max_batch)
+                .delay(BATCH_DELAY)
+        }
+        let annotations = |ty| AnnotationLoader { client: client.clone(), ty };
         Loaders {
-            map_annotations: DataLoader::new(AnnotationLoader { client: client.clone(), ty: AnnotationType::Map }, spawn)
-                .max_batch_size(idr_client::endpoints::MAX_ANNOTATION_IDS)
-                .delay(BATCH_DELAY),
-            file_annotations: DataLoader::new(AnnotationLoader { client: client.clone(), ty: AnnotationType::File }, spawn)
-                .max_batch_size(idr_client::endpoints::MAX_ANNOTATION_IDS)
-                .delay(BATCH_DELAY),
-            images: DataLoader::new(ImageLoader { client: client.clone() }, spawn).max_batch_size(100).delay(BATCH_DELAY),
-            grids: DataLoader::new(GridLoader { client: client.clone() }, spawn).max_batch_size(50).delay(BATCH_DELAY),
-            well_rows: DataLoader::new(WellRowLoader { client: client.clone() }, spawn)
-                .max_batch_size(idr_client::endpoints::MAX_TABLE_WELLS)
-                .delay(BATCH_DELAY),
+            map_annotations: new(
+                annotations(AnnotationType::Map),
+                idr_client::endpoints::MAX_ANNOTATION_IDS,
+            ),
+            file_annotations: new(
+                annotations(AnnotationType::File),
+                idr_client::endpoints::MAX_ANNOTATION_IDS,
+            ),
+            images: new(ImageLoader { client: client.clone() }, 100),
+            grids: new(GridLoader { client: client.clone() }, 50),
+            well_rows: new(
+                WellRowLoader { client: client.clone() },
+                idr_client::endpoints::MAX_TABLE_WELLS,
+            ),
         }
     }
 }
@@ -77,16 +97,24 @@ impl Loader<(ObjectKind, u64)> for AnnotationLoader {
     type Value = Loaded<Arc<[Annotation]>>;
     type Error = Infallible;
 
-    async fn load(&self, keys: &[(ObjectKind, u64)]) -> Result<HashMap<(ObjectKind, u64), Self::Value>, Infallible> {
+    async fn load(
+        &self,
+        keys: &[(ObjectKind, u64)],
+    ) -> Result<HashMap<(ObjectKind, u64), Self::Value>, Infallible> {
         let mut by_kind: BTreeMap<ObjectKind, Vec<u64>> = BTreeMap::new();
         for (kind, id) in keys {
             by_kind.entry(*kind).or_default().push(*id);
         }
-        let results = join_all(by_kind.iter().map(|(kind, ids)| self.client.annotations(self.ty, *kind, ids))).await;
+        let results = join_all(
+            by_kind.iter().map(|(kind, ids)| self.client.annotations(self.ty, *kind, ids)),
+        )
+        .await;
         let mut out = HashMap::new();
         for ((kind, ids), result) in by_kind.iter().zip(results) {
             match result {
-                Ok(lists) => out.extend(lists.into_iter().map(|(key, list)| (key, Ok(Arc::from(list))))),
+                Ok(lists) => {
+                    out.extend(lists.into_iter().map(|(key, list)| (key, Ok(Arc::from(list)))))
+                }
                 Err(e) => out.extend(ids.iter().map(|id| ((*kind, *id), Err(e.clone())))),
             }
         }
@@ -105,7 +133,11 @@ impl Loader<u64> for ImageLoader {
 
     async fn load(&self, keys: &[u64]) -> Result<HashMap<u64, Self::Value>, Infallible> {
         let results = join_all(keys.iter().map(|id| self.client.image_data(*id))).await;
-        Ok(keys.iter().zip(results).filter_map(|(id, r)| Some((*id, r.transpose()?.map(Arc::new)))).collect())
+        Ok(keys
+            .iter()
+            .zip(results)
+            .filter_map(|(id, r)| Some((*id, r.transpose()?.map(Arc::new))))
+            .collect())
     }
 }
 
@@ -118,9 +150,18 @@ impl Loader<(u64, u32)> for GridLoader {
     type Value = Loaded<Arc<PlateGrid>>;
     type Error = Infallible;
 
-    async fn load(&self, keys: &[(u64, u32)]) -> Result<HashMap<(u64, u32), Self::Value>, Infallible> {
-        let results = join_all(keys.iter().map(|(plate, field)| self.client.plate_grid(*plate, *field))).await;
-        Ok(keys.iter().zip(results).filter_map(|(key, r)| Some((*key, r.transpose()?.map(Arc::new)))).collect())
+    async fn load(
+        &self,
+        keys: &[(u64, u32)],
+    ) -> Result<HashMap<(u64, u32), Self::Value>, Infallible> {
+        let results =
+            join_all(keys.iter().map(|(plate, field)| self.client.plate_grid(*plate, *field)))
+                .await;
+        Ok(keys
+            .iter()
+            .zip(results)
+            .filter_map(|(key, r)| Some((*key, r.transpose()?.map(Arc::new))))
+            .collect())
     }
 }
 

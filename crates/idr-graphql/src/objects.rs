@@ -7,7 +7,8 @@ use std::sync::Arc;
 use async_graphql::{Context, Enum, Object, Result, SimpleObject, ID};
 use idr_client::endpoints::{ApiObject, Children};
 use idr_client::model::{
-    Annotation, AnnotationBody, Container, GridCell, ImageData, ObjectKind, PlateGrid, PlateMeta, WellMeta,
+    Annotation, AnnotationBody, Container, GridCell, ImageData, ObjectKind, PlateGrid, PlateMeta,
+    WellMeta,
 };
 use idr_client::{IdrClient, WellRow};
 
@@ -28,8 +29,14 @@ fn id(n: u64) -> ID {
 }
 
 /// Map annotations of one object, in server order.
-async fn map_annotations(ctx: &Context<'_>, kind: ObjectKind, id: u64) -> Result<Arc<[Annotation]>> {
-    Ok(load_one(&loaders(ctx).map_annotations, (kind, id)).await?.unwrap_or_else(|| Arc::from(Vec::new())))
+async fn map_annotations(
+    ctx: &Context<'_>,
+    kind: ObjectKind,
+    id: u64,
+) -> Result<Arc<[Annotation]>> {
+    Ok(load_one(&loaders(ctx).map_annotations, (kind, id))
+        .await?
+        .unwrap_or_else(|| Arc::from(Vec::new())))
 }
 
 fn key_values_of(annotations: &[Annotation]) -> Vec<KeyValue> {
@@ -71,19 +78,28 @@ fn row_letters(row: u32) -> String {
 /// One key/value pair of a map annotation. Order is meaningful and keys may repeat.
 #[derive(Clone, Debug, SimpleObject)]
 pub struct KeyValue {
+    /// The key, such as `Gene Symbol`.
     pub key: String,
+    /// The value; may be empty, and often packs a URL after a space.
     pub value: String,
 }
 
 /// The kinds of OMERO object an annotation can be linked to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
 pub enum ObjectType {
+    /// A non-HCS study container.
     Project,
+    /// A set of images in a project.
     Dataset,
+    /// An image.
     Image,
+    /// An HCS study container.
     Screen,
+    /// A multi-well plate.
     Plate,
+    /// A run (plate acquisition) of a plate.
     Acquisition,
+    /// A well of a plate.
     Well,
 }
 
@@ -106,7 +122,9 @@ impl From<ObjectKind> for ObjectType {
 pub struct AnnotatedObject {
     /// `null` for kinds this API does not model.
     pub kind: Option<ObjectType>,
+    /// IDR's numeric id of the object.
     pub id: ID,
+    /// The object's name (wells get one made from their plate labels, such as `A1`).
     pub name: Option<String>,
 }
 
@@ -114,12 +132,15 @@ pub struct AnnotatedObject {
 /// `openmicroscopy.org/mapr/gene` or `idr.openmicroscopy.org/study/info`.
 pub struct MapAnnotation(Annotation);
 
+/// A map annotation: an ordered list of key/value pairs under a namespace, such as
+/// `openmicroscopy.org/mapr/gene` or `idr.openmicroscopy.org/study/info`.
 #[Object]
 impl MapAnnotation {
     /// The annotation's id. IDR links one annotation to many objects, so ids repeat.
     async fn id(&self) -> ID {
         id(self.0.id)
     }
+    /// The annotation's namespace, such as `openmicroscopy.org/mapr/gene`.
     async fn namespace(&self) -> Option<&str> {
         self.0.namespace.as_deref()
     }
@@ -143,15 +164,18 @@ pub struct FileAnnotation {
     public_base: String,
 }
 
+/// A file attached to an object: for screens, the bulk-annotation table and feature files.
 #[Object]
 impl FileAnnotation {
     /// The annotation id (what the download URL uses).
     async fn id(&self) -> ID {
         id(self.annotation.id)
     }
+    /// The annotation's namespace, such as `openmicroscopy.org/mapr/gene`.
     async fn namespace(&self) -> Option<&str> {
         self.annotation.namespace.as_deref()
     }
+    /// `bulk_annotations` for the bulk table; often empty.
     async fn description(&self) -> Option<&str> {
         self.annotation.description.as_deref()
     }
@@ -192,6 +216,7 @@ impl FileAnnotation {
 /// One row of a bulk-annotation table (the study's CSV as imported into OMERO.tables).
 pub struct BulkAnnotationRow(WellRow);
 
+/// One row of a bulk-annotation table (the study's CSV as imported into OMERO.tables).
 #[Object]
 impl BulkAnnotationRow {
     /// Column names, in table order.
@@ -214,27 +239,35 @@ impl BulkAnnotationRow {
 pub struct ValueCount {
     /// The value as the search engine indexes it: lower-cased, spaces kept.
     pub value: String,
+    /// How many objects carry the value.
     pub count: u64,
 }
 
 /// Physical size of a pixel in micrometres.
 #[derive(Clone, Debug, SimpleObject)]
 pub struct PixelSize {
+    /// Along x; `null` when unknown.
     pub x: Option<f64>,
+    /// Along y; `null` when unknown.
     pub y: Option<f64>,
+    /// Between focal planes; `null` when unknown.
     pub z: Option<f64>,
 }
 
 /// A channel of an image, with its rendering settings.
 #[derive(Clone, Debug, SimpleObject)]
 pub struct Channel {
+    /// The channel's name, such as `DAPI`.
     pub label: String,
     /// Rendering colour as `RRGGBB`.
     pub color: String,
+    /// Emission wavelength in nanometres, when recorded.
     pub emission_wavelength: Option<f64>,
+    /// Whether the channel is shown by default.
     pub active: bool,
-    /// Rendering window start and end.
+    /// Start of the rendering window (intensity mapped to black).
     pub window_start: Option<f64>,
+    /// End of the rendering window (intensity mapped to full colour).
     pub window_end: Option<f64>,
 }
 
@@ -261,6 +294,7 @@ impl Screen {
     }
 }
 
+/// A screen: a high-content screening study (or one part of it), holding plates.
 #[Object]
 impl Screen {
     /// IDR's numeric id.
@@ -268,12 +302,14 @@ impl Screen {
         id(self.id)
     }
     /// The study name, e.g. `idr0002-heriche-condensation/screenA`.
+    /// The object's name.
     async fn name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
         match &self.name {
             Some(name) => Ok(Some(name.clone())),
             None => Ok(self.meta(ctx).await?.map(|m| m.name.clone())),
         }
     }
+    /// The description, when there is one.
     async fn description(&self, ctx: &Context<'_>) -> Result<Option<String>> {
         Ok(self.meta(ctx).await?.and_then(|m| m.description.clone()))
     }
@@ -282,24 +318,42 @@ impl Screen {
         Ok(key_values_of(&map_annotations(ctx, ObjectKind::Screen, self.id).await?))
     }
     /// The screen's map annotations, optionally only those of one namespace.
-    async fn annotations(&self, ctx: &Context<'_>, namespace: Option<String>) -> Result<Vec<MapAnnotation>> {
-        Ok(map_annotation_list(&map_annotations(ctx, ObjectKind::Screen, self.id).await?, namespace.as_deref()))
+    async fn annotations(
+        &self,
+        ctx: &Context<'_>,
+        namespace: Option<String>,
+    ) -> Result<Vec<MapAnnotation>> {
+        Ok(map_annotation_list(
+            &map_annotations(ctx, ObjectKind::Screen, self.id).await?,
+            namespace.as_deref(),
+        ))
     }
     /// The plates of the screen, in IDR's order (by name, case-insensitive).
     #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
-    async fn plates(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<Page<Plate>> {
+    async fn plates(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Page<Plate>> {
         let args = PageArgs::new(first, after.as_deref())?;
         let plates = client(ctx).children(Children::Plates, self.id).await.gql()?;
         let screen = (self.id, self.name.clone());
         let plates = plates
             .into_iter()
-            .map(|p| Plate { id: p.id, name: Some(p.name), screen: Some(screen.clone()), meta: None })
+            .map(|p| Plate {
+                id: p.id,
+                name: Some(p.name),
+                screen: Some(screen.clone()),
+                meta: None,
+            })
             .collect();
         Ok(connection::slice(plates, args))
     }
     /// Files attached to the screen (the bulk-annotation table, feature files).
     async fn file_annotations(&self, ctx: &Context<'_>) -> Result<Vec<FileAnnotation>> {
-        let annotations = load_one(&loaders(ctx).file_annotations, (ObjectKind::Screen, self.id)).await?;
+        let annotations =
+            load_one(&loaders(ctx).file_annotations, (ObjectKind::Screen, self.id)).await?;
         let public_base = client(ctx).public_url("");
         let public_base = public_base.trim_end_matches('/').to_owned();
         Ok(annotations
@@ -338,12 +392,14 @@ impl Plate {
     }
 }
 
+/// A multi-well plate of a screen.
 #[Object]
 impl Plate {
     /// IDR's numeric id.
     async fn id(&self) -> ID {
         id(self.id)
     }
+    /// The object's name.
     async fn name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
         match &self.name {
             Some(name) => Ok(Some(name.clone())),
@@ -365,17 +421,42 @@ impl Plate {
     }
     /// How many fields (images per well) the plate has.
     async fn field_count(&self, ctx: &Context<'_>) -> Result<Option<i32>> {
-        Ok(self.meta(ctx).await?.and_then(|m| m.field_index_range).map(|(lo, hi)| (hi.saturating_sub(lo) + 1) as i32))
+        Ok(self
+            .meta(ctx)
+            .await?
+            .and_then(|m| m.field_index_range)
+            .map(|(lo, hi)| (hi.saturating_sub(lo) + 1) as i32))
     }
     /// The wells that hold an image at `field` (0-based), in row-major order, each with
     /// that field's image. One upstream call per plate and field. `null` (with an error)
     /// when the plate's grid cannot be read, without failing sibling plates.
     #[graphql(complexity = "384 * child_complexity")]
-    async fn wells(&self, ctx: &Context<'_>, #[graphql(default = 0)] field: i32) -> Result<Option<Vec<Well>>> {
+    async fn wells(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 0)] field: i32,
+    ) -> Result<Option<Vec<Well>>> {
         let field = u32::try_from(field).map_err(|_| bad_input("`field` must be 0 or more"))?;
         let Some(grid) = self.grid(ctx, field).await? else { return Ok(None) };
+        // Prime the loaders with every image and well of the plate, so their key/values
+        // and bulk rows are one batch each. Failures stay cached per key and are reported
+        // at the field that asks.
+        let images = ctx.look_ahead().field("images");
+        if images.field("keyValues").exists() || images.field("annotations").exists() {
+            let keys = grid.cells.iter().map(|c| (ObjectKind::Image, c.image_id));
+            let _ = loaders(ctx).map_annotations.load_many(keys).await;
+        }
+        if ctx.look_ahead().field("bulkAnnotation").exists() {
+            let keys = grid.cells.iter().map(|c| WellKey { well: c.well_id, plate: Some(self.id) });
+            let _ = loaders(ctx).well_rows.load_many(keys).await;
+        }
         let plate = (self.id, self.name.clone());
-        Ok(Some(grid.cells.iter().map(|cell| Well::from_grid(&grid, cell, plate.clone(), self.screen.clone())).collect()))
+        Ok(Some(
+            grid.cells
+                .iter()
+                .map(|cell| Well::from_grid(&grid, cell, plate.clone(), self.screen.clone()))
+                .collect(),
+        ))
     }
     /// The plate in IDR's web client.
     async fn webclient_url(&self, ctx: &Context<'_>) -> String {
@@ -402,9 +483,22 @@ pub struct Well {
 }
 
 impl Well {
-    fn from_grid(grid: &PlateGrid, cell: &GridCell, plate: (u64, Option<String>), screen: Option<(u64, Option<String>)>) -> Well {
-        let row_label = grid.row_labels.get(cell.row as usize).cloned().unwrap_or_else(|| row_letters(cell.row));
-        let column_label = grid.column_labels.get(cell.column as usize).cloned().unwrap_or_else(|| (cell.column + 1).to_string());
+    fn from_grid(
+        grid: &PlateGrid,
+        cell: &GridCell,
+        plate: (u64, Option<String>),
+        screen: Option<(u64, Option<String>)>,
+    ) -> Well {
+        let row_label = grid
+            .row_labels
+            .get(cell.row as usize)
+            .cloned()
+            .unwrap_or_else(|| row_letters(cell.row));
+        let column_label = grid
+            .column_labels
+            .get(cell.column as usize)
+            .cloned()
+            .unwrap_or_else(|| (cell.column + 1).to_string());
         let image = Image {
             id: cell.image_id,
             name: Some(cell.image_name.clone()),
@@ -418,7 +512,11 @@ impl Well {
             id: cell.well_id,
             plate: Some(plate),
             screen,
-            position: Some(WellPosition { row: cell.row, column: cell.column, label: format!("{row_label}{column_label}") }),
+            position: Some(WellPosition {
+                row: cell.row,
+                column: cell.column,
+                label: format!("{row_label}{column_label}"),
+            }),
             images: Some(vec![image]),
         }
     }
@@ -434,17 +532,24 @@ impl Well {
             .into_iter()
             .map(|i| Image { name: i.name, well: Some(meta.id), ..Image::new(i.id) })
             .collect();
-        Well { id: meta.id, plate: None, screen: None, position: Some(position), images: Some(images) }
+        Well {
+            id: meta.id,
+            plate: None,
+            screen: None,
+            position: Some(position),
+            images: Some(images),
+        }
     }
 
     async fn position(&self, ctx: &Context<'_>) -> Result<Option<WellPosition>> {
         if let Some(p) = &self.position {
             return Ok(Some(p.clone()));
         }
-        Ok(client(ctx).well(self.id).await.gql()?.map(|m| Well::from_meta(m).position).flatten())
+        Ok(client(ctx).well(self.id).await.gql()?.and_then(|m| Well::from_meta(m).position))
     }
 }
 
+/// A well of a plate, with the images of its fields.
 #[Object]
 impl Well {
     /// IDR's numeric id.
@@ -474,15 +579,27 @@ impl Well {
         if let Some(images) = &self.images {
             return Ok(images.clone());
         }
-        Ok(client(ctx).well(self.id).await.gql()?.map(|m| Well::from_meta(m).images.unwrap_or_default()).unwrap_or_default())
+        Ok(client(ctx)
+            .well(self.id)
+            .await
+            .gql()?
+            .map(|m| Well::from_meta(m).images.unwrap_or_default())
+            .unwrap_or_default())
     }
     /// All key/value pairs of the well's map annotations, in order.
     async fn key_values(&self, ctx: &Context<'_>) -> Result<Vec<KeyValue>> {
         Ok(key_values_of(&map_annotations(ctx, ObjectKind::Well, self.id).await?))
     }
     /// The well's map annotations, optionally only those of one namespace.
-    async fn annotations(&self, ctx: &Context<'_>, namespace: Option<String>) -> Result<Vec<MapAnnotation>> {
-        Ok(map_annotation_list(&map_annotations(ctx, ObjectKind::Well, self.id).await?, namespace.as_deref()))
+    async fn annotations(
+        &self,
+        ctx: &Context<'_>,
+        namespace: Option<String>,
+    ) -> Result<Vec<MapAnnotation>> {
+        Ok(map_annotation_list(
+            &map_annotations(ctx, ObjectKind::Well, self.id).await?,
+            namespace.as_deref(),
+        ))
     }
     /// The well's row of its screen's bulk-annotation table; `null` when it has none.
     async fn bulk_annotation(&self, ctx: &Context<'_>) -> Result<Option<BulkAnnotationRow>> {
@@ -543,28 +660,35 @@ impl Image {
         if let Some((screen, _)) = &self.screen {
             out.push((ObjectKind::Screen, *screen));
         }
-        if let Some(dataset) = self.dataset.as_ref().map(|d| d.0).or(data.and_then(|d| d.dataset_id)) {
+        if let Some(dataset) =
+            self.dataset.as_ref().map(|d| d.0).or(data.and_then(|d| d.dataset_id))
+        {
             out.push((ObjectKind::Dataset, dataset));
         }
-        if let Some(project) = self.project.as_ref().map(|p| p.0).or(data.and_then(|d| d.project_id)) {
+        if let Some(project) =
+            self.project.as_ref().map(|p| p.0).or(data.and_then(|d| d.project_id))
+        {
             out.push((ObjectKind::Project, project));
         }
         out
     }
 }
 
+/// An image, with links to view it and its thumbnail.
 #[Object]
 impl Image {
     /// IDR's numeric id.
     async fn id(&self) -> ID {
         id(self.id)
     }
+    /// The object's name.
     async fn name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
         match &self.name {
             Some(name) => Ok(Some(name.clone())),
             None => Ok(self.data(ctx).await?.map(|d| d.name.clone())),
         }
     }
+    /// The description, when there is one.
     async fn description(&self, ctx: &Context<'_>) -> Result<Option<String>> {
         Ok(self.data(ctx).await?.map(|d| d.description.clone()).filter(|d| !d.is_empty()))
     }
@@ -574,8 +698,12 @@ impl Image {
         let path = match (size, &self.thumb_path) {
             (None, Some(path)) => path.clone(),
             (None, None) => format!("/webgateway/render_thumbnail/{}/", self.id),
-            (Some(size @ 16..=1024), _) => format!("/webgateway/render_thumbnail/{}/{size}/", self.id),
-            (Some(size), _) => return Err(bad_input(format!("thumbnail `size` must be 16–1024, not {size}"))),
+            (Some(size @ 16..=1024), _) => {
+                format!("/webgateway/render_thumbnail/{}/{size}/", self.id)
+            }
+            (Some(size), _) => {
+                return Err(bad_input(format!("thumbnail `size` must be 16–1024, not {size}")))
+            }
         };
         Ok(client(ctx).public_url(&path))
     }
@@ -609,7 +737,11 @@ impl Image {
     }
     /// Physical pixel size in micrometres.
     async fn pixel_size(&self, ctx: &Context<'_>) -> Result<Option<PixelSize>> {
-        Ok(self.data(ctx).await?.map(|d| PixelSize { x: d.pixel_size.x, y: d.pixel_size.y, z: d.pixel_size.z }))
+        Ok(self.data(ctx).await?.map(|d| PixelSize {
+            x: d.pixel_size.x,
+            y: d.pixel_size.y,
+            z: d.pixel_size.z,
+        }))
     }
     /// Pixel type, such as `uint16`.
     async fn pixels_type(&self, ctx: &Context<'_>) -> Result<Option<String>> {
@@ -635,7 +767,10 @@ impl Image {
     /// the pairs the search engine returned, in its index order).
     async fn key_values(&self, ctx: &Context<'_>) -> Result<Vec<KeyValue>> {
         if let Some(pairs) = &self.hit_key_values {
-            return Ok(pairs.iter().map(|(key, value)| KeyValue { key: key.clone(), value: value.clone() }).collect());
+            return Ok(pairs
+                .iter()
+                .map(|(key, value)| KeyValue { key: key.clone(), value: value.clone() })
+                .collect());
         }
         Ok(key_values_of(&map_annotations(ctx, ObjectKind::Image, self.id).await?))
     }
@@ -652,8 +787,15 @@ impl Image {
             let data = self.data(ctx).await?;
             keys.extend(self.containers(data.as_deref()));
         }
-        let lists = futures_util::future::try_join_all(keys.iter().map(|key| load_one(&loaders(ctx).map_annotations, *key))).await?;
-        Ok(lists.iter().flatten().flat_map(|list| map_annotation_list(list, namespace.as_deref())).collect())
+        let lists = futures_util::future::try_join_all(
+            keys.iter().map(|key| load_one(&loaders(ctx).map_annotations, *key)),
+        )
+        .await?;
+        Ok(lists
+            .iter()
+            .flatten()
+            .flat_map(|list| map_annotation_list(list, namespace.as_deref()))
+            .collect())
     }
     /// The well the image belongs to (HCS images only).
     async fn well(&self, ctx: &Context<'_>) -> Result<Option<Well>> {
@@ -661,7 +803,13 @@ impl Image {
             Some(well) => Some(well),
             None => self.data(ctx).await?.and_then(|d| d.well_id),
         };
-        Ok(well.map(|id| Well { id, plate: self.plate.clone(), screen: self.screen.clone(), position: None, images: None }))
+        Ok(well.map(|id| Well {
+            id,
+            plate: self.plate.clone(),
+            screen: self.screen.clone(),
+            position: None,
+            images: None,
+        }))
     }
     /// The plate the image belongs to, when known from how it was reached.
     async fn plate(&self) -> Option<Plate> {
@@ -676,16 +824,30 @@ impl Image {
     /// The dataset the image belongs to (non-HCS images with a single dataset).
     async fn dataset(&self, ctx: &Context<'_>) -> Result<Option<Dataset>> {
         if let Some((id, name)) = &self.dataset {
-            return Ok(Some(Dataset { id: *id, name: name.clone(), project: self.project.clone(), meta: None }));
+            return Ok(Some(Dataset {
+                id: *id,
+                name: name.clone(),
+                project: self.project.clone(),
+                meta: None,
+            }));
         }
-        Ok(self.data(ctx).await?.and_then(|d| d.dataset_id).map(|id| Dataset { id, name: None, project: None, meta: None }))
+        Ok(self.data(ctx).await?.and_then(|d| d.dataset_id).map(|id| Dataset {
+            id,
+            name: None,
+            project: None,
+            meta: None,
+        }))
     }
     /// The project the image belongs to (non-HCS images with a single project).
     async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
         if let Some((id, name)) = &self.project {
             return Ok(Some(Project { id: *id, name: name.clone(), meta: None }));
         }
-        Ok(self.data(ctx).await?.and_then(|d| d.project_id).map(|id| Project { id, name: None, meta: None }))
+        Ok(self.data(ctx).await?.and_then(|d| d.project_id).map(|id| Project {
+            id,
+            name: None,
+            meta: None,
+        }))
     }
 }
 
@@ -710,6 +872,7 @@ impl Project {
     }
 }
 
+/// A project: a non-HCS study (or one experiment of it), holding datasets.
 #[Object]
 impl Project {
     /// IDR's numeric id.
@@ -717,12 +880,14 @@ impl Project {
         id(self.id)
     }
     /// The study name, e.g. `idr0021-lawo-pericentriolarmaterial/experimentA`.
+    /// The object's name.
     async fn name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
         match &self.name {
             Some(name) => Ok(Some(name.clone())),
             None => Ok(self.meta(ctx).await?.map(|m| m.name.clone())),
         }
     }
+    /// The description, when there is one.
     async fn description(&self, ctx: &Context<'_>) -> Result<Option<String>> {
         Ok(self.meta(ctx).await?.and_then(|m| m.description.clone()))
     }
@@ -731,12 +896,24 @@ impl Project {
         Ok(key_values_of(&map_annotations(ctx, ObjectKind::Project, self.id).await?))
     }
     /// The project's map annotations, optionally only those of one namespace.
-    async fn annotations(&self, ctx: &Context<'_>, namespace: Option<String>) -> Result<Vec<MapAnnotation>> {
-        Ok(map_annotation_list(&map_annotations(ctx, ObjectKind::Project, self.id).await?, namespace.as_deref()))
+    async fn annotations(
+        &self,
+        ctx: &Context<'_>,
+        namespace: Option<String>,
+    ) -> Result<Vec<MapAnnotation>> {
+        Ok(map_annotation_list(
+            &map_annotations(ctx, ObjectKind::Project, self.id).await?,
+            namespace.as_deref(),
+        ))
     }
     /// The datasets of the project, by name.
     #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
-    async fn datasets(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<Page<Dataset>> {
+    async fn datasets(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Page<Dataset>> {
         let args = PageArgs::new(first, after.as_deref())?;
         let datasets = client(ctx).children(Children::Datasets, self.id).await.gql()?;
         let project = (self.id, self.name.clone());
@@ -768,7 +945,12 @@ pub struct Dataset {
 
 impl Dataset {
     pub(crate) fn loaded(meta: Container) -> Dataset {
-        Dataset { id: meta.id, name: Some(meta.name.clone()), project: None, meta: Some(Arc::new(meta)) }
+        Dataset {
+            id: meta.id,
+            name: Some(meta.name.clone()),
+            project: None,
+            meta: Some(Arc::new(meta)),
+        }
     }
 
     async fn meta(&self, ctx: &Context<'_>) -> Result<Option<Arc<Container>>> {
@@ -779,18 +961,21 @@ impl Dataset {
     }
 }
 
+/// A dataset of a project, holding images.
 #[Object]
 impl Dataset {
     /// IDR's numeric id.
     async fn id(&self) -> ID {
         id(self.id)
     }
+    /// The object's name.
     async fn name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
         match &self.name {
             Some(name) => Ok(Some(name.clone())),
             None => Ok(self.meta(ctx).await?.map(|m| m.name.clone())),
         }
     }
+    /// The description, when there is one.
     async fn description(&self, ctx: &Context<'_>) -> Result<Option<String>> {
         Ok(self.meta(ctx).await?.and_then(|m| m.description.clone()))
     }
@@ -805,7 +990,12 @@ impl Dataset {
     }
     /// The images of the dataset, by name.
     #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
-    async fn images(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<Page<Image>> {
+    async fn images(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Page<Image>> {
         let args = PageArgs::new(first, after.as_deref())?;
         let images = client(ctx).children(Children::Images, self.id).await.gql()?;
         let dataset = (self.id, self.name.clone());

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Enum, InputObject, Object, Result, ID};
 use idr_client::endpoints::ApiObject;
-use idr_client::model::{Condition, ImageHit, SearchOp, SearchQuery, SearchResource as ClientResource};
+use idr_client::model::{
+    Condition, ImageHit, SearchOp, SearchQuery, SearchResource as ClientResource,
+};
 
 use crate::connection::{self, Page, PageArgs, Total};
 use crate::error::{bad_input, parse_id, ResultExt};
@@ -14,10 +16,15 @@ use crate::objects::{client, Dataset, Image, Plate, Project, Screen, ValueCount,
 /// Resources the search engine indexes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
 pub enum SearchResource {
+    /// Images (the default).
     Image,
+    /// Non-HCS studies.
     Project,
+    /// HCS studies.
     Screen,
+    /// Plates.
     Plate,
+    /// Wells.
     Well,
 }
 
@@ -75,6 +82,7 @@ impl From<FilterOp> for SearchOp {
 pub struct ImageFilter {
     /// The key, such as `Gene Symbol`; without it the value matches under any key.
     pub key: Option<String>,
+    /// How the value is compared.
     #[graphql(default_with = "FilterOp::Equals")]
     pub op: FilterOp,
     /// The value, for every operator but `IN` / `NOT_IN`.
@@ -96,7 +104,9 @@ impl ImageFilter {
 
     fn condition(&self) -> Result<Condition> {
         if self.all.is_some() || self.any.is_some() || self.not.is_some() {
-            return Err(bad_input("a filter is either one condition (key/op/value) or all/any/not, not both"));
+            return Err(bad_input(
+                "a filter is either one condition (key/op/value) or all/any/not, not both",
+            ));
         }
         let op = SearchOp::from(self.op);
         let values = if op.takes_list() {
@@ -135,13 +145,19 @@ impl ImageFilter {
                     if f.is_condition() {
                         query.and.push(f.condition()?);
                     } else if let (Some(any), None, None) = (&f.any, &f.all, &f.not) {
-                        query.or.push(any.iter().map(ImageFilter::condition).collect::<Result<_>>()?);
+                        query
+                            .or
+                            .push(any.iter().map(ImageFilter::condition).collect::<Result<_>>()?);
                     } else {
-                        return Err(bad_input("inside `all`, use conditions or `any` of conditions"));
+                        return Err(bad_input(
+                            "inside `all`, use conditions or `any` of conditions",
+                        ));
                     }
                 }
             }
-            (None, Some(any)) => query.or.push(any.iter().map(ImageFilter::condition).collect::<Result<_>>()?),
+            (None, Some(any)) => {
+                query.or.push(any.iter().map(ImageFilter::condition).collect::<Result<_>>()?)
+            }
             _ => return Err(bad_input("a filter needs a condition, `all` or `any`")),
         }
         if query.and.is_empty() && query.or.iter().all(Vec::is_empty) {
@@ -154,7 +170,10 @@ impl ImageFilter {
 /// Search cursors: the bookmark that fetches the engine page holding the item (none for
 /// the first page) and the item's index in that page.
 fn search_cursor(bookmark: Option<u64>, index: usize) -> String {
-    connection::encode(&format!("s:{}:{index}", bookmark.map(|b| b.to_string()).unwrap_or_default()))
+    connection::encode(&format!(
+        "s:{}:{index}",
+        bookmark.map(|b| b.to_string()).unwrap_or_default()
+    ))
 }
 
 fn decode_search_cursor(cursor: &str) -> Result<(Option<u64>, usize)> {
@@ -162,7 +181,8 @@ fn decode_search_cursor(cursor: &str) -> Result<(Option<u64>, usize)> {
     let bad = || bad_input("`after` is not a cursor of this search");
     let rest = text.strip_prefix("s:").ok_or_else(bad)?;
     let (bookmark, index) = rest.split_once(':').ok_or_else(bad)?;
-    let bookmark = if bookmark.is_empty() { None } else { Some(bookmark.parse().map_err(|_| bad())?) };
+    let bookmark =
+        if bookmark.is_empty() { None } else { Some(bookmark.parse().map_err(|_| bad())?) };
     Ok((bookmark, index.parse().map_err(|_| bad())?))
 }
 
@@ -180,8 +200,10 @@ fn hit_image(hit: ImageHit) -> Image {
     }
 }
 
+/// The entry points: IDR objects by id, top-level lists, and the search engine.
 pub struct Query;
 
+/// The entry points: IDR objects by id, top-level lists, and the search engine.
 #[Object]
 impl Query {
     /// A screen by id; `null` when IDR has no such screen.
@@ -222,17 +244,41 @@ impl Query {
     }
     /// All screens, by name.
     #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
-    async fn screens(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<Page<Screen>> {
+    async fn screens(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Page<Screen>> {
         let args = PageArgs::new(first, after.as_deref())?;
-        let page = client(ctx).containers(ApiObject::Screen, args.offset as u64, args.first as u64).await.gql()?;
-        Ok(offset_page(page.items.into_iter().map(Screen::loaded).collect(), args, page.total_count))
+        let page = client(ctx)
+            .containers(ApiObject::Screen, args.offset as u64, args.first as u64)
+            .await
+            .gql()?;
+        Ok(offset_page(
+            page.items.into_iter().map(Screen::loaded).collect(),
+            args,
+            page.total_count,
+        ))
     }
     /// All projects, by name.
     #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
-    async fn projects(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<Page<Project>> {
+    async fn projects(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Page<Project>> {
         let args = PageArgs::new(first, after.as_deref())?;
-        let page = client(ctx).containers(ApiObject::Project, args.offset as u64, args.first as u64).await.gql()?;
-        Ok(offset_page(page.items.into_iter().map(Project::loaded).collect(), args, page.total_count))
+        let page = client(ctx)
+            .containers(ApiObject::Project, args.offset as u64, args.first as u64)
+            .await
+            .gql()?;
+        Ok(offset_page(
+            page.items.into_iter().map(Project::loaded).collect(),
+            args,
+            page.total_count,
+        ))
     }
     /// Images whose key/values match `where`, through IDR's search engine. `totalCount`
     /// is the engine's hit count; cursors reach every page.
@@ -268,11 +314,18 @@ impl Query {
         }
         let end = (start + first).min(page.hits.len());
         let has_next = end < page.hits.len() || page.next_bookmark.is_some();
-        let mut connection = Connection::with_additional_fields(after.is_some(), has_next, Total { total_count: page.total });
-        let hits: Vec<ImageHit> = page.hits.into_iter().skip(start).take(end.saturating_sub(start)).collect();
-        connection
-            .edges
-            .extend(hits.into_iter().enumerate().map(|(i, hit)| Edge::new(search_cursor(bookmark, start + i), hit_image(hit))));
+        let mut connection = Connection::with_additional_fields(
+            after.is_some(),
+            has_next,
+            Total { total_count: page.total },
+        );
+        let hits: Vec<ImageHit> =
+            page.hits.into_iter().skip(start).take(end.saturating_sub(start)).collect();
+        connection.edges.extend(
+            hits.into_iter()
+                .enumerate()
+                .map(|(i, hit)| Edge::new(search_cursor(bookmark, start + i), hit_image(hit))),
+        );
         Ok(connection)
     }
     /// Every value of `key` with the number of objects that carry it (values lower-cased
@@ -302,7 +355,16 @@ impl Query {
 /// A connection page over items the upstream already sliced at `args.offset`.
 fn offset_page<T: async_graphql::OutputType>(items: Vec<T>, args: PageArgs, total: u64) -> Page<T> {
     let end = args.offset + items.len();
-    let mut page = Connection::with_additional_fields(args.offset > 0, (end as u64) < total, Total { total_count: total });
-    page.edges.extend(items.into_iter().enumerate().map(|(i, node)| Edge::new(connection::offset_cursor(args.offset + i), node)));
+    let mut page = Connection::with_additional_fields(
+        args.offset > 0,
+        (end as u64) < total,
+        Total { total_count: total },
+    );
+    page.edges.extend(
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(i, node)| Edge::new(connection::offset_cursor(args.offset + i), node)),
+    );
     page
 }

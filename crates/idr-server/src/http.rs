@@ -71,7 +71,8 @@ struct GetParams {
 /// GraphiQL for a browser; a query when `?query=` is given (GraphQL over HTTP's GET form).
 async fn graphql_get(State(state): State<AppState>, Query(params): Query<GetParams>) -> Response {
     let Some(query) = params.query else {
-        return Html(GraphiQLSource::build().endpoint("/graphql").title("idr-graph").finish()).into_response();
+        return Html(GraphiQLSource::build().endpoint("/graphql").title("idr-graph").finish())
+            .into_response();
     };
     let mut request = async_graphql::Request::new(query);
     if let Some(name) = params.operation_name {
@@ -80,7 +81,13 @@ async fn graphql_get(State(state): State<AppState>, Query(params): Query<GetPara
     if let Some(variables) = params.variables {
         match serde_json::from_str(&variables) {
             Ok(v) => request = request.variables(async_graphql::Variables::from_json(v)),
-            Err(e) => return request_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", format!("`variables` is not JSON: {e}")),
+            Err(e) => {
+                return request_error(
+                    StatusCode::BAD_REQUEST,
+                    "BAD_REQUEST",
+                    format!("`variables` is not JSON: {e}"),
+                )
+            }
         }
     }
     // GET must not change anything. The schema has no mutations or subscriptions, so
@@ -91,10 +98,10 @@ async fn graphql_get(State(state): State<AppState>, Query(params): Query<GetPara
 /// POST with `Content-Type: application/json` only: browsers cannot send that cross-site
 /// without a preflight, so a "simple" `text/plain` form post (CSRF) is refused.
 async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let json_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+    let json_type =
+        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| {
+            t.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+        });
     if !json_type {
         return request_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -104,24 +111,47 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
     }
     let value: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
-        Err(e) => return request_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", format!("the body is not JSON: {e}")),
+        Err(e) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                format!("the body is not JSON: {e}"),
+            )
+        }
     };
     if value.is_array() {
-        return request_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", "batched requests are not supported; send one operation");
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "batched requests are not supported; send one operation",
+        );
     }
     let request: async_graphql::Request = match serde_json::from_value(value) {
         Ok(r) => r,
         Err(e) => {
-            return request_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", format!("the body is not a GraphQL request: {e}"))
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                format!("the body is not a GraphQL request: {e}"),
+            )
         }
     };
     execute(&state, request).await
 }
 
 async fn execute(state: &AppState, request: async_graphql::Request) -> Response {
-    match tokio::time::timeout(state.limits.request_timeout, idr_graphql::execute(&state.schema, request)).await {
+    match tokio::time::timeout(
+        state.limits.request_timeout,
+        idr_graphql::execute(&state.schema, request),
+    )
+    .await
+    {
         Ok(response) => GraphQLResponse::from(response).into_response(),
-        Err(_) => request_error(StatusCode::OK, "REQUEST_TIMEOUT", "the request did not finish within its deadline"),
+        Err(_) => request_error(
+            StatusCode::OK,
+            "REQUEST_TIMEOUT",
+            "the request did not finish within its deadline",
+        ),
     }
 }
 
@@ -141,7 +171,11 @@ struct ThumbParams {
 
 /// Streams an image's JPEG thumbnail from IDR. Only digit ids are accepted, redirects are
 /// never followed, and anything but a JPEG within the body cap is refused (502).
-async fn thumbnail(State(state): State<AppState>, Path(raw_id): Path<String>, Query(params): Query<ThumbParams>) -> Response {
+async fn thumbnail(
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+    Query(params): Query<ThumbParams>,
+) -> Response {
     let Some(image_id) = parse_positive_id(&raw_id) else {
         return plain(StatusCode::BAD_REQUEST, "the image id must be a positive integer");
     };
@@ -149,7 +183,9 @@ async fn thumbnail(State(state): State<AppState>, Path(raw_id): Path<String>, Qu
         None => None,
         Some(s) => match s.parse::<u32>() {
             Ok(n @ 16..=1024) => Some(n),
-            _ => return plain(StatusCode::BAD_REQUEST, "`size` must be an integer from 16 to 1024"),
+            _ => {
+                return plain(StatusCode::BAD_REQUEST, "`size` must be an integer from 16 to 1024")
+            }
         },
     };
     match state.client.thumbnail(image_id, size).await {
@@ -165,8 +201,13 @@ async fn thumbnail(State(state): State<AppState>, Path(raw_id): Path<String>, Qu
         Err(error) => {
             tracing::warn!(%error, image_id, "thumbnail failed");
             match error {
-                ClientError::Timeout { .. } => plain(StatusCode::GATEWAY_TIMEOUT, "IDR did not answer in time"),
-                ClientError::NotRecorded { .. } => plain(StatusCode::NOT_FOUND, "offline mode: this thumbnail is not in the recordings"),
+                ClientError::Timeout { .. } => {
+                    plain(StatusCode::GATEWAY_TIMEOUT, "IDR did not answer in time")
+                }
+                ClientError::NotRecorded { .. } => plain(
+                    StatusCode::NOT_FOUND,
+                    "offline mode: this thumbnail is not in the recordings",
+                ),
                 _ => plain(StatusCode::BAD_GATEWAY, "IDR did not return a usable thumbnail"),
             }
         }

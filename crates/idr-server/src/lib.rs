@@ -7,4 +7,4 @@ mod http;
 mod upstream;
 
 pub use http::{app, AppState, Limits};
-pub use upstream::{bundled_store, build_client, UpstreamChoice};
+pub use upstream::{build_client, bundled_store, UpstreamChoice};

@@ -83,6 +83,7 @@ fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     match cli.command {
@@ -90,20 +91,34 @@ fn main() -> anyhow::Result<()> {
             print!("{}", idr_graphql::sdl());
             Ok(())
         }
-        Command::Serve { listen, upstream } => runtime()?.block_on(serve(listen, upstream.choice())),
-        Command::Record { query, out, upstream } => runtime()?.block_on(record(query, out, upstream)),
+        Command::Serve { listen, upstream } => {
+            runtime()?.block_on(serve(listen, upstream.choice()))
+        }
+        Command::Record { query, out, upstream } => {
+            runtime()?.block_on(record(query, out, upstream))
+        }
     }
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }
 
 async fn serve(listen: SocketAddr, choice: UpstreamChoice) -> anyhow::Result<()> {
     let (client, described) = build_client(&choice).map_err(anyhow::Error::msg)?;
     let schema = build_schema(client.clone(), SchemaLimits::default());
-    let state = AppState { schema, client, upstream: Arc::from(described.as_str()), limits: Limits::default() };
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let state = AppState {
+        schema,
+        client,
+        upstream: Arc::from(described.as_str()),
+        limits: Limits::default(),
+    };
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     println!("idr listening on http://{addr}/graphql ({described})");
     axum::serve(listener, app(state))
@@ -135,7 +150,10 @@ async fn record(query: String, out: PathBuf, upstream: Url) -> anyhow::Result<()
 struct SharedUpstream<U>(Arc<U>);
 
 impl<U: idr_client::Upstream> idr_client::Upstream for SharedUpstream<U> {
-    fn send<'a>(&'a self, req: &'a idr_client::Request) -> idr_client::upstream::BoxFuture<'a, Result<idr_client::Response, idr_client::Error>> {
+    fn send<'a>(
+        &'a self,
+        req: &'a idr_client::Request,
+    ) -> idr_client::upstream::BoxFuture<'a, Result<idr_client::Response, idr_client::Error>> {
         self.0.send(req)
     }
 }

@@ -35,8 +35,11 @@ pub fn build_client(choice: &UpstreamChoice) -> Result<(IdrClient, String), Stri
             let mut http = HttpConfig::new(base.clone());
             http.timeout = *timeout;
             let upstream = HttpUpstream::new(http).map_err(|e| e.to_string())?;
-            let config =
-                ClientConfig { public_base: base.clone(), max_concurrency: *max_concurrency, ..ClientConfig::default() };
+            let config = ClientConfig {
+                public_base: base.clone(),
+                max_concurrency: *max_concurrency,
+                ..ClientConfig::default()
+            };
             Ok((IdrClient::new(upstream, config), format!("upstream {base}")))
         }
         UpstreamChoice::Bundled => {

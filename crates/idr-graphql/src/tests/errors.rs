@@ -1,0 +1,179 @@
+//! Bad input and missing objects: `null` plus a typed error, never a panic.
+
+use serde_json::{json, Value};
+
+use super::{offline_schema, run};
+
+/// Runs `query` offline; returns `data` and the `extensions.code` of each error.
+async fn check(query: &str) -> (Value, Vec<String>) {
+    let (schema, _) = offline_schema();
+    let response = run(&schema, query).await;
+    let codes = response["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| e["extensions"]["code"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    (response["data"].clone(), codes)
+}
+
+#[tokio::test]
+async fn missing_screen_is_null_without_error() {
+    assert_eq!(
+        check("{ screen(id: 999999999) { name } }").await,
+        (json!({"screen": null}), vec![])
+    );
+}
+
+#[tokio::test]
+async fn missing_image_is_null_without_error() {
+    assert_eq!(check("{ image(id: 999999999) { name } }").await, (json!({"image": null}), vec![]));
+}
+
+#[tokio::test]
+async fn missing_plate_grid_is_null_without_error() {
+    // The gateway answers HTTP 500 for a missing plate; that means "not found", not a failure.
+    let (data, codes) = check(r#"{ plate(id: 4554) { name } }"#).await;
+    assert_eq!((data["plate"]["name"].clone(), codes), (json!("plate3_8_010"), vec![]));
+}
+
+#[tokio::test]
+async fn non_numeric_id_is_bad_user_input() {
+    assert_eq!(
+        check(r#"{ image(id: "abc") { name } }"#).await,
+        (json!({"image": null}), vec!["BAD_USER_INPUT".to_owned()])
+    );
+}
+
+#[tokio::test]
+async fn negative_and_huge_ids_are_bad_user_input() {
+    let (_, codes) =
+        check(r#"{ a: image(id: "-1") { name } b: screen(id: "99999999999999999999") { name } }"#)
+            .await;
+    assert_eq!(codes, ["BAD_USER_INPUT", "BAD_USER_INPUT"]);
+}
+
+#[tokio::test]
+async fn first_out_of_range_is_rejected() {
+    let (_, codes) = check("{ screen(id: 102) { plates(first: 101) { totalCount } } }").await;
+    assert_eq!(codes, ["BAD_USER_INPUT"]);
+}
+
+#[tokio::test]
+async fn huge_first_is_rejected_by_static_cost_before_any_call() {
+    let (schema, seen) = offline_schema();
+    let response = run(
+        &schema,
+        "{ screen(id: 102) { plates(first: 1000000) { nodes { wells { label } } } } }",
+    )
+    .await;
+    assert_eq!(response["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX", "{response}");
+    assert!(seen.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn validation_errors_carry_a_code() {
+    let (_, codes) = check("{ screen(id: 102) { nosuchfield } }").await;
+    assert_eq!(codes, ["GRAPHQL_VALIDATION_FAILED"]);
+}
+
+#[tokio::test]
+async fn unrecorded_request_names_itself() {
+    let (schema, _) = offline_schema();
+    let response = run(&schema, "{ screen(id: 5) { name } }").await;
+    assert_eq!(response["data"], json!({"screen": null}));
+    let message = response["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("GET /api/v0/m/screens/5/"), "{message}");
+    assert_eq!(response["errors"][0]["extensions"]["code"], "NOT_RECORDED");
+}
+
+#[tokio::test]
+async fn not_filter_is_refused_plainly() {
+    let (_, codes) = check(
+        r#"{ searchImages(where: {not: {key: "Gene Symbol", value: "ade8"}}) { totalCount } }"#,
+    )
+    .await;
+    assert_eq!(codes, ["BAD_USER_INPUT"]);
+}
+
+#[tokio::test]
+async fn empty_search_is_an_empty_connection() {
+    let (data, codes) = check(r#"{ searchImages(where: {key: "Gene Symbol", value: "nosuchgene"}) { totalCount nodes { id } } }"#).await;
+    assert_eq!((data, codes), (json!({"searchImages": {"totalCount": 0, "nodes": []}}), vec![]));
+}
+
+#[tokio::test]
+async fn typo_gets_no_suggestion() {
+    let (schema, _) = offline_schema();
+    let response = run(&schema, "{ scren(id: 1) { name } }").await;
+    let message = response["errors"][0]["message"].as_str().unwrap();
+    assert!(!message.contains("Did you mean"), "{message}");
+}
+
+#[tokio::test]
+async fn too_many_aliases_are_rejected_before_any_call() {
+    let query = format!(
+        "{{ {} }}",
+        (0..40)
+            .map(|i| format!("a{i}: image(id: 122770) {{ name }}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let (schema, seen) = offline_schema();
+    let response = run(&schema, &query).await;
+    assert_eq!(response["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX");
+    assert!(seen.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn aliases_hidden_in_fragments_count() {
+    let aliases = (0..20).map(|i| format!("a{i}: name")).collect::<Vec<_>>().join(" ");
+    let query = format!("fragment F on Image {{ {aliases} }} {{ x: image(id: 122770) {{ ...F }} y: image(id: 122770) {{ ...F }} }}");
+    let (schema, seen) = offline_schema();
+    let response = run(&schema, &query).await;
+    assert_eq!(response["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX");
+    assert!(seen.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn oversized_document_is_rejected() {
+    let query = format!("{{ {} }}", "__typename ".repeat(2_000));
+    let (schema, seen) = offline_schema();
+    let response = run(&schema, &query).await;
+    assert_eq!(response["errors"][0]["extensions"]["code"], "QUERY_TOO_LARGE");
+    assert!(seen.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn too_deep_is_rejected_before_any_call() {
+    let query = format!(
+        "{{ image(id: 122770) {{ {} name {} }} }}",
+        "well { images { ".repeat(8),
+        "} } ".repeat(8)
+    );
+    let (schema, seen) = offline_schema();
+    let response = run(&schema, &query).await;
+    assert_eq!(response["data"], Value::Null);
+    assert_eq!(response["errors"][0]["extensions"]["code"], "QUERY_TOO_DEEP", "{response}");
+    assert!(seen.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn deep_brace_nesting_does_not_overflow() {
+    let query = format!("{}{}", "{a".repeat(4_000), "}".repeat(4_000));
+    let (schema, seen) = offline_schema();
+    let response = run(&schema, &query).await;
+    assert!(response["errors"].as_array().is_some_and(|e| !e.is_empty()));
+    assert!(seen.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn fragment_cycle_is_a_validation_error() {
+    let (schema, seen) = offline_schema();
+    let response = run(&schema, "fragment A on Screen { ...A } { screen(id: 102) { ...A } }").await;
+    assert!(response["errors"].as_array().is_some_and(|e| !e.is_empty()));
+    assert!(seen.lock().unwrap().is_empty());
+}

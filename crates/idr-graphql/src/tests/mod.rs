@@ -1,0 +1,56 @@
+//! Schema tests, all offline over the recordings: every example in `examples/graphql/` is
+//! executed and snapshotted, the SDL is kept fresh, batching is proven by counting upstream
+//! calls, and bad input gets typed errors.
+
+mod batching;
+mod errors;
+mod examples;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use idr_client::recording::RecordingStore;
+use idr_client::upstream::{BoxFuture, Upstream};
+use idr_client::{ClientConfig, IdrClient, RecordedUpstream, Request, Response};
+
+use crate::{build_schema, IdrSchema, SchemaLimits};
+
+pub(crate) fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Records every request that reaches the recordings, so tests can count upstream calls.
+#[derive(Clone)]
+pub(crate) struct Counting {
+    inner: Arc<RecordedUpstream>,
+    pub(crate) seen: Arc<Mutex<Vec<Request>>>,
+}
+
+impl Upstream for Counting {
+    fn send<'a>(&'a self, req: &'a Request) -> BoxFuture<'a, Result<Response, idr_client::Error>> {
+        self.seen.lock().unwrap().push(req.clone());
+        self.inner.send(req)
+    }
+}
+
+/// A schema over the recordings, and the log of upstream requests it makes.
+pub(crate) fn offline_schema() -> (IdrSchema, Arc<Mutex<Vec<Request>>>) {
+    let store =
+        RecordingStore::from_dir(&idr_test_support::fixtures_dir()).expect("recordings load");
+    let counting =
+        Counting { inner: Arc::new(RecordedUpstream::new(Arc::new(store))), seen: Arc::default() };
+    let seen = counting.seen.clone();
+    let client = IdrClient::new(counting, ClientConfig::default());
+    (build_schema(client, SchemaLimits::default()), seen)
+}
+
+/// Executes a query and returns the response as JSON.
+pub(crate) async fn run(schema: &IdrSchema, query: &str) -> serde_json::Value {
+    let response = crate::execute(schema, query).await;
+    serde_json::to_value(&response).expect("responses serialise")
+}
+
+#[test]
+fn sdl_is_fresh() {
+    idr_test_support::check_file_fresh(&repo_root().join("schema/idr.graphql"), &crate::sdl());
+}
