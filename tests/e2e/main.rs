@@ -2,6 +2,7 @@
 //! over HTTP. Offline over the bundled recordings, and online against a replay server that
 //! speaks IDR's API (so the same binary is proven to work for any upstream).
 
+mod online;
 mod server;
 
 use std::io::{BufRead, BufReader};

@@ -5,6 +5,7 @@
 mod batching;
 mod errors;
 mod examples;
+mod search;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -35,8 +36,13 @@ impl Upstream for Counting {
 
 /// A schema over the recordings, and the log of upstream requests it makes.
 pub(crate) fn offline_schema() -> (IdrSchema, Arc<Mutex<Vec<Request>>>) {
-    let store =
-        RecordingStore::from_dir(&idr_test_support::fixtures_dir()).expect("recordings load");
+    schema_over(
+        RecordingStore::from_dir(&idr_test_support::fixtures_dir()).expect("recordings load"),
+    )
+}
+
+/// A schema over any store, and the log of upstream requests it makes.
+pub(crate) fn schema_over(store: RecordingStore) -> (IdrSchema, Arc<Mutex<Vec<Request>>>) {
     let counting =
         Counting { inner: Arc::new(RecordedUpstream::new(Arc::new(store))), seen: Arc::default() };
     let seen = counting.seen.clone();
