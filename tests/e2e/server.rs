@@ -172,3 +172,48 @@ async fn raw_status(base: &str, method: &str, path: &str, body: &str) -> u16 {
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("no status in {text:?}"))
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_answers_429_with_retry_after() {
+    let idr = Idr::serve(&["--offline", "--rate-limit", "0.1"]);
+    let client = Idr::client();
+    let url = format!("{}/healthz", idr.base);
+    assert_eq!(client.get(&url).send().await.unwrap().status().as_u16(), 200);
+    let resp = client.get(&url).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 429);
+    let retry_after: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=10).contains(&retry_after), "{retry_after}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_headers_are_cut_off_and_healthy_clients_served() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let idr = Idr::serve(&["--offline", "--header-timeout", "1"]);
+    let addr = idr.base.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    // A healthy client is served while the slow one dawdles.
+    let health = Idr::client().get(format!("{}/healthz", idr.base)).send().await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    // The server closes the slow connection (possibly after a 408) instead of waiting forever.
+    let mut rest = Vec::new();
+    let read =
+        tokio::time::timeout(std::time::Duration::from_secs(30), slow.read_to_end(&mut rest)).await;
+    let text = String::from_utf8_lossy(&rest);
+    assert!(read.is_ok() && !text.contains("200 OK"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_over_the_cap_are_shed() {
+    use tokio::io::AsyncReadExt;
+    let idr = Idr::serve(&["--offline", "--max-connections", "2", "--header-timeout", "30"]);
+    let addr = idr.base.trim_start_matches("http://").to_owned();
+    let _idle = [
+        tokio::net::TcpStream::connect(&addr).await.unwrap(),
+        tokio::net::TcpStream::connect(&addr).await.unwrap(),
+    ];
+    let mut third = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let mut buf = [0u8; 16];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(30), third.read(&mut buf)).await;
+    assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "the third connection is closed: {read:?}");
+}

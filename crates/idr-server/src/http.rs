@@ -17,6 +17,8 @@ use serde::Deserialize;
 use serde_json::json;
 use tower_http::limit::RequestBodyLimitLayer;
 
+use crate::rate::{Limiter, RateLimit};
+
 /// HTTP-level limits.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
@@ -24,11 +26,17 @@ pub struct Limits {
     pub body_bytes: usize,
     /// Deadline for executing one GraphQL request.
     pub request_timeout: Duration,
+    /// Requests per client address.
+    pub rate: RateLimit,
 }
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { body_bytes: 256 * 1024, request_timeout: Duration::from_secs(60) }
+        Limits {
+            body_bytes: 256 * 1024,
+            request_timeout: Duration::from_secs(60),
+            rate: RateLimit::default(),
+        }
     }
 }
 
@@ -45,12 +53,14 @@ pub struct AppState {
 /// The router. `main` only wires configuration into this.
 pub fn app(state: AppState) -> Router {
     let body_limit = state.limits.body_bytes;
+    let limiter = Limiter::new(state.limits.rate);
     Router::new()
         .route("/", get(|| async { Redirect::temporary("/graphql") }))
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(healthz))
         .route("/thumbnails/{image_id}", get(thumbnail))
         .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(axum::middleware::from_fn_with_state(limiter, crate::rate::limit))
         .with_state(state)
 }
 

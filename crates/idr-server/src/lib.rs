@@ -4,7 +4,11 @@
 //! Business logic lives below, in `idr-graphql` and `idr-client`; this crate wires HTTP.
 
 mod http;
+mod listen;
+mod rate;
 mod upstream;
 
 pub use http::{app, AppState, Limits};
+pub use listen::{serve, ConnectionLimits};
+pub use rate::RateLimit;
 pub use upstream::{build_client, bundled_store, UpstreamChoice};

@@ -10,7 +10,9 @@ use anyhow::{bail, Context as _};
 use clap::{Args, Parser, Subcommand};
 use idr_client::{ClientConfig, HttpConfig, HttpUpstream, IdrClient, RecordingUpstream, IDR_BASE};
 use idr_graphql::{build_schema, SchemaLimits};
-use idr_server::{app, build_client, AppState, Limits, UpstreamChoice};
+use idr_server::{
+    app, build_client, AppState, ConnectionLimits, Limits, RateLimit, UpstreamChoice,
+};
 use url::Url;
 
 /// GraphQL and IDR-QL in front of the Image Data Resource.
@@ -30,6 +32,15 @@ enum Command {
         listen: SocketAddr,
         #[command(flatten)]
         upstream: UpstreamArgs,
+        /// Requests per second allowed per client address (bursts up to 6× this).
+        #[arg(long, env = "IDR_RATE_LIMIT", default_value_t = 10.0)]
+        rate_limit: f64,
+        /// Open connections at once.
+        #[arg(long, env = "IDR_MAX_CONNECTIONS", default_value_t = 1024)]
+        max_connections: usize,
+        /// Seconds a client has to send a request's headers.
+        #[arg(long, env = "IDR_HEADER_TIMEOUT", default_value_t = 10)]
+        header_timeout: u64,
     },
     /// Print the GraphQL schema (SDL), the same text as schema/idr.graphql.
     Schema,
@@ -91,8 +102,15 @@ fn main() -> anyhow::Result<()> {
             print!("{}", idr_graphql::sdl());
             Ok(())
         }
-        Command::Serve { listen, upstream } => {
-            runtime()?.block_on(serve(listen, upstream.choice()))
+        Command::Serve { listen, upstream, rate_limit, max_connections, header_timeout } => {
+            let rate =
+                RateLimit { per_second: rate_limit.max(0.01), burst: (rate_limit * 6.0).max(1.0) };
+            let limits = Limits { rate, ..Limits::default() };
+            let connections = ConnectionLimits {
+                max_connections,
+                header_timeout: Duration::from_secs(header_timeout.max(1)),
+            };
+            runtime()?.block_on(serve(listen, upstream.choice(), limits, connections))
         }
         Command::Record { query, out, upstream } => {
             runtime()?.block_on(record(query, out, upstream))
@@ -107,26 +125,25 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-async fn serve(listen: SocketAddr, choice: UpstreamChoice) -> anyhow::Result<()> {
+async fn serve(
+    listen: SocketAddr,
+    choice: UpstreamChoice,
+    limits: Limits,
+    connections: ConnectionLimits,
+) -> anyhow::Result<()> {
     let (client, described) = build_client(&choice).map_err(anyhow::Error::msg)?;
     let schema = build_schema(client.clone(), SchemaLimits::default());
-    let state = AppState {
-        schema,
-        client,
-        upstream: Arc::from(described.as_str()),
-        limits: Limits::default(),
-    };
+    let state = AppState { schema, client, upstream: Arc::from(described.as_str()), limits };
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     println!("idr listening on http://{addr}/graphql ({described})");
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .context("serving")
+    idr_server::serve(listener, app(state), connections, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await;
+    Ok(())
 }
 
 async fn record(query: String, out: PathBuf, upstream: Url) -> anyhow::Result<()> {

@@ -1,0 +1,80 @@
+//! Per-IP rate limiting: a token bucket per client address, answered with 429 and
+//! `Retry-After` when empty. Requests cost one token each; the alias cap and the static
+//! cost limit bound what one request can make the server do upstream.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+/// Requests per client address: a burst of `burst`, refilled at `per_second`.
+#[derive(Clone, Copy, Debug)]
+pub struct RateLimit {
+    pub per_second: f64,
+    pub burst: f64,
+}
+
+impl Default for RateLimit {
+    fn default() -> RateLimit {
+        RateLimit { per_second: 10.0, burst: 60.0 }
+    }
+}
+
+/// The buckets of every client seen recently.
+#[derive(Clone)]
+pub(crate) struct Limiter {
+    limit: RateLimit,
+    buckets: Arc<Mutex<HashMap<IpAddr, (f64, Instant)>>>,
+}
+
+impl Limiter {
+    pub(crate) fn new(limit: RateLimit) -> Limiter {
+        Limiter { limit, buckets: Arc::default() }
+    }
+
+    /// Takes a token for `ip`, or says how many seconds until one is free.
+    fn take(&self, ip: IpAddr) -> Result<(), u64> {
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if buckets.len() > 100_000 {
+            // Forget full buckets rather than grow without bound.
+            let burst = self.limit.burst;
+            let rate = self.limit.per_second;
+            buckets.retain(|_, (tokens, at)| {
+                *tokens + now.duration_since(*at).as_secs_f64() * rate < burst
+            });
+        }
+        let (tokens, at) = buckets.entry(ip).or_insert((self.limit.burst, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.limit.per_second)
+            .min(self.limit.burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(((1.0 - *tokens) / self.limit.per_second).ceil().max(1.0) as u64)
+        }
+    }
+}
+
+pub(crate) async fn limit(
+    State(limiter): State<Limiter>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let ip = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    if let Some(ip) = ip {
+        if let Err(retry_after) = limiter.take(ip) {
+            let mut response =
+                (StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded; retry later").into_response();
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            return response;
+        }
+    }
+    next.run(request).await
+}
