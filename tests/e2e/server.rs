@@ -110,6 +110,10 @@ async fn http_limits() {
         let json: Value = resp.json().await.unwrap();
         assert_eq!(json["errors"][0]["extensions"]["code"], "BAD_REQUEST");
     }
+    // A 30 KB GET query string: 414, and the server stays up.
+    let long = format!("{{ {} }}", "__typename ".repeat(3_000));
+    let resp = client.get(&url).query(&[("query", long.as_str())]).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 414);
     // GET runs queries; GraphiQL without a query.
     let resp = client.get(&url).query(&[("query", "{ __typename }")]).send().await.unwrap();
     assert_eq!(resp.json::<Value>().await.unwrap()["data"]["__typename"], "Query");

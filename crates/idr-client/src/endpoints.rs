@@ -503,9 +503,16 @@ pub fn thumbnail_request(image_id: u64, size: Option<u32>) -> Request {
     }
 }
 
-/// The JPEG bytes; anything that is not a JPEG is refused rather than forwarded.
+/// Thumbnails are a few kilobytes; anything over this is not a thumbnail.
+pub const MAX_THUMBNAIL_BYTES: usize = 2 * 1024 * 1024;
+
+/// The JPEG bytes; anything that is not a JPEG, or is too large for a thumbnail, is refused
+/// rather than forwarded.
 pub fn decode_thumbnail(url: &str, resp: &Response, image_id: u64) -> Result<bytes::Bytes, Error> {
     expect_ok(url, resp, &format!("Thumbnail of image {image_id}"), &[403, 404])?;
+    if resp.body.len() > MAX_THUMBNAIL_BYTES {
+        return Err(Error::TooLarge { url: url.to_owned(), limit: MAX_THUMBNAIL_BYTES });
+    }
     let is_jpeg_type = resp.content_type.as_deref().is_some_and(|t| t.starts_with("image/jpeg"));
     let is_jpeg_bytes = resp.body.starts_with(&[0xFF, 0xD8, 0xFF]);
     if !is_jpeg_type || !is_jpeg_bytes {

@@ -60,8 +60,26 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/thumbnails/{image_id}", get(thumbnail))
         .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(axum::middleware::from_fn(refuse_long_uris))
         .layer(axum::middleware::from_fn_with_state(limiter, crate::rate::limit))
         .with_state(state)
+}
+
+/// The longest request target accepted: a GET query within the 16 KiB document cap, encoded.
+const MAX_URI_BYTES: usize = 24 * 1024;
+
+/// Refuses over-long request targets (huge GET queries) with 414 before any parsing.
+async fn refuse_long_uris(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if request.uri().to_string().len() > MAX_URI_BYTES {
+        return plain(
+            StatusCode::URI_TOO_LONG,
+            "the request URI is too long; POST the query instead",
+        );
+    }
+    next.run(request).await
 }
 
 /// A GraphQL-over-HTTP error body for requests that never reached execution.

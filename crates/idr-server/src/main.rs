@@ -59,8 +59,8 @@ enum Command {
 
 #[derive(Args)]
 struct UpstreamArgs {
-    /// Base URL of IDR (or any server speaking its API).
-    #[arg(long, env = "IDR_UPSTREAM", default_value = IDR_BASE, conflicts_with = "offline")]
+    /// Base URL of IDR (or any server speaking its API). Ignored with --offline.
+    #[arg(long, env = "IDR_UPSTREAM", default_value = IDR_BASE)]
     upstream: Url,
     /// Serve recorded responses, never touching the network: the bundled recordings, or
     /// those in DIR.

@@ -507,3 +507,13 @@ fn thumbnail_jpeg_bytes_with_another_type_are_refused() {
 fn thumbnail_404_is_not_found() {
     check(ep::decode_thumbnail(URL, &html(404), 5), "NotFound(Thumbnail of image 5)");
 }
+
+#[test]
+fn thumbnail_over_two_mebibytes_is_refused() {
+    let mut jpeg = b"\xff\xd8\xff\xe0".to_vec();
+    jpeg.resize(ep::MAX_THUMBNAIL_BYTES + 1, 0);
+    check(
+        ep::decode_thumbnail(URL, &raw(200, Some("image/jpeg"), &jpeg), 5),
+        &format!("TooLarge {{ url: {URL:?}, limit: 2097152 }}"),
+    );
+}
