@@ -1,10 +1,13 @@
 //! Relay connections: cursors, `first`/`after` validation, and slicing a full list.
 
+use std::sync::Arc;
+
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{OutputType, SimpleObject};
+use async_graphql::{Context, Object, OutputType};
 use base64::Engine as _;
 
 use crate::error::bad_input;
+use crate::search::FilteredSearch;
 
 /// The most items one page may ask for.
 pub(crate) const MAX_FIRST: i32 = 100;
@@ -12,10 +15,32 @@ pub(crate) const MAX_FIRST: i32 = 100;
 pub(crate) const DEFAULT_FIRST: i32 = 20;
 
 /// Fields every connection carries besides edges, nodes and pageInfo.
-#[derive(SimpleObject)]
-pub struct Total {
-    /// How many items there are over all pages.
-    pub total_count: u64,
+pub struct Total(pub(crate) TotalKind);
+
+pub(crate) enum TotalKind {
+    Known(u64),
+    /// A search whose hits are filtered here: counted on demand.
+    Filtered(Arc<FilteredSearch>),
+}
+
+impl Total {
+    pub(crate) fn known(n: u64) -> Total {
+        Total(TotalKind::Known(n))
+    }
+}
+
+/// Fields every connection carries besides edges, nodes and pageInfo.
+#[Object]
+impl Total {
+    /// How many items there are over all pages. For a search that is filtered beyond what
+    /// IDR's search engine can run, counting reads the engine's whole answer (up to a
+    /// bound), so ask for it only when needed.
+    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
+        match &self.0 {
+            TotalKind::Known(n) => Ok(*n),
+            TotalKind::Filtered(search) => search.count(crate::objects::client(ctx)).await,
+        }
+    }
 }
 
 pub(crate) type Page<T> = Connection<String, T, Total>;
@@ -75,7 +100,7 @@ pub(crate) fn slice<T: OutputType>(all: Vec<T>, args: PageArgs) -> Page<T> {
     let mut page = Connection::with_additional_fields(
         args.offset > 0,
         end < total,
-        Total { total_count: total as u64 },
+        Total::known(total as u64),
     );
     page.edges.extend(
         all.into_iter()

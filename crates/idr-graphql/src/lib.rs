@@ -6,10 +6,12 @@
 
 mod connection;
 mod error;
+mod filter;
 mod limits;
 mod loaders;
 mod objects;
 mod query;
+mod search;
 
 use async_graphql::{EmptyMutation, EmptySubscription, Schema};
 use idr_client::IdrClient;

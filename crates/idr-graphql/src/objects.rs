@@ -2,6 +2,7 @@
 //! (from the call that found it) and loads the rest lazily, through the dataloaders, only
 //! when a field asks for it.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, Object, Result, SimpleObject, ID};
@@ -15,6 +16,7 @@ use idr_client::{IdrClient, WellRow};
 use crate::connection::{self, Page, PageArgs};
 use crate::error::{bad_input, ResultExt};
 use crate::loaders::{load_one, Loaders, WellKey};
+use crate::query::ImageFilter;
 
 pub(crate) fn client<'a>(ctx: &Context<'a>) -> &'a IdrClient {
     ctx.data_unchecked::<IdrClient>()
@@ -49,6 +51,45 @@ fn key_values_of(annotations: &[Annotation]) -> Vec<KeyValue> {
         .flatten()
         .map(|(key, value)| KeyValue { key: key.clone(), value: value.clone() })
         .collect()
+}
+
+/// The values of `key` (compared without regard to case) among `pairs`, in order.
+fn values_of<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>, key: &str) -> Vec<String> {
+    pairs
+        .into_iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v.to_owned())
+        .collect()
+}
+
+/// Keeps the items that match `filter`, judged on their names and, when the filter needs
+/// them, their key/values (loaded for all items in one batch).
+pub(crate) async fn keep_matching<T>(
+    ctx: &Context<'_>,
+    items: Vec<T>,
+    filter: Option<&ImageFilter>,
+    kind: ObjectKind,
+    id: impl Fn(&T) -> u64,
+    name: impl Fn(&T) -> Option<String>,
+) -> Result<Vec<T>> {
+    let Some(filter) = filter else { return Ok(items) };
+    let expr = filter.to_expr()?;
+    let mut pairs: HashMap<u64, Vec<(String, String)>> = HashMap::new();
+    if expr.needs_key_values() {
+        let loaded =
+            loaders(ctx).map_annotations.load_many(items.iter().map(|i| (kind, id(i)))).await;
+        let Ok(loaded) = loaded;
+        for ((_, object), result) in loaded {
+            let annotations = result.map_err(|e| crate::error::upstream(&e))?;
+            let kv = key_values_of(&annotations).into_iter().map(|kv| (kv.key, kv.value)).collect();
+            pairs.insert(object, kv);
+        }
+    }
+    let empty = Vec::new();
+    Ok(items
+        .into_iter()
+        .filter(|item| expr.matches(name(item).as_deref(), pairs.get(&id(item)).unwrap_or(&empty)))
+        .collect())
 }
 
 fn map_annotation_list(annotations: &[Annotation], namespace: Option<&str>) -> Vec<MapAnnotation> {
@@ -317,6 +358,11 @@ impl Screen {
     async fn key_values(&self, ctx: &Context<'_>) -> Result<Vec<KeyValue>> {
         Ok(key_values_of(&map_annotations(ctx, ObjectKind::Screen, self.id).await?))
     }
+    /// The values of one key among the key/values (the key compared without regard to case).
+    async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Vec<String>> {
+        let pairs = key_values_of(&map_annotations(ctx, ObjectKind::Screen, self.id).await?);
+        Ok(values_of(pairs.iter().map(|kv| (kv.key.as_str(), kv.value.as_str())), &key))
+    }
     /// The screen's map annotations, optionally only those of one namespace.
     async fn annotations(
         &self,
@@ -328,11 +374,13 @@ impl Screen {
             namespace.as_deref(),
         ))
     }
-    /// The plates of the screen, in IDR's order (by name, case-insensitive).
+    /// The plates of the screen, in IDR's order (by name, case-insensitive), optionally
+    /// only those matching `where` (on their names and key/values).
     #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
     async fn plates(
         &self,
         ctx: &Context<'_>,
+        #[graphql(name = "where")] filter: Option<ImageFilter>,
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Page<Plate>> {
@@ -348,6 +396,15 @@ impl Screen {
                 meta: None,
             })
             .collect();
+        let plates = keep_matching(
+            ctx,
+            plates,
+            filter.as_ref(),
+            ObjectKind::Plate,
+            |p| p.id,
+            |p| p.name.clone(),
+        )
+        .await?;
         Ok(connection::slice(plates, args))
     }
     /// Files attached to the screen (the bulk-annotation table, feature files).
@@ -430,11 +487,14 @@ impl Plate {
     /// The wells that hold an image at `field` (0-based), in row-major order, each with
     /// that field's image. One upstream call per plate and field. `null` (with an error)
     /// when the plate's grid cannot be read, without failing sibling plates.
+    /// With `where`, only the wells matching it (on their labels, as `name`, and their
+    /// key/values).
     #[graphql(complexity = "384 * child_complexity")]
     async fn wells(
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 0)] field: i32,
+        #[graphql(name = "where")] filter: Option<ImageFilter>,
     ) -> Result<Option<Vec<Well>>> {
         let field = u32::try_from(field).map_err(|_| bad_input("`field` must be 0 or more"))?;
         let Some(grid) = self.grid(ctx, field).await? else { return Ok(None) };
@@ -451,12 +511,63 @@ impl Plate {
             let _ = loaders(ctx).well_rows.load_many(keys).await;
         }
         let plate = (self.id, self.name.clone());
+        let wells: Vec<Well> = grid
+            .cells
+            .iter()
+            .map(|cell| Well::from_grid(&grid, cell, plate.clone(), self.screen.clone()))
+            .collect();
+        let label = |w: &Well| w.position.as_ref().map(|p| p.label.clone());
         Ok(Some(
-            grid.cells
-                .iter()
-                .map(|cell| Well::from_grid(&grid, cell, plate.clone(), self.screen.clone()))
-                .collect(),
+            keep_matching(ctx, wells, filter.as_ref(), ObjectKind::Well, |w| w.id, label).await?,
         ))
+    }
+    /// The images at `field` (0-based) of every well, in row-major order, optionally only
+    /// those matching `where` (on their names and key/values, checked here with the
+    /// key/values of the whole plate loaded in one batch). `null` (with an error) when the
+    /// plate's grid cannot be read.
+    #[graphql(complexity = "384 * child_complexity")]
+    async fn images(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 0)] field: i32,
+        #[graphql(name = "where")] filter: Option<ImageFilter>,
+    ) -> Result<Option<Vec<Image>>> {
+        let field = u32::try_from(field).map_err(|_| bad_input("`field` must be 0 or more"))?;
+        let Some(grid) = self.grid(ctx, field).await? else { return Ok(None) };
+        if ctx.look_ahead().field("keyValues").exists()
+            || ctx.look_ahead().field("annotations").exists()
+        {
+            let keys = grid.cells.iter().map(|c| (ObjectKind::Image, c.image_id));
+            let _ = loaders(ctx).map_annotations.load_many(keys).await;
+        }
+        let plate = (self.id, self.name.clone());
+        let images: Vec<Image> = grid
+            .cells
+            .iter()
+            .filter_map(|cell| {
+                Well::from_grid(&grid, cell, plate.clone(), self.screen.clone()).images?.pop()
+            })
+            .collect();
+        Ok(Some(
+            keep_matching(
+                ctx,
+                images,
+                filter.as_ref(),
+                ObjectKind::Image,
+                |i| i.id,
+                |i| i.name.clone(),
+            )
+            .await?,
+        ))
+    }
+    /// All key/value pairs of the plate's map annotations, in order.
+    async fn key_values(&self, ctx: &Context<'_>) -> Result<Vec<KeyValue>> {
+        Ok(key_values_of(&map_annotations(ctx, ObjectKind::Plate, self.id).await?))
+    }
+    /// The values of one key among the key/values (the key compared without regard to case).
+    async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Vec<String>> {
+        let pairs = key_values_of(&map_annotations(ctx, ObjectKind::Plate, self.id).await?);
+        Ok(values_of(pairs.iter().map(|kv| (kv.key.as_str(), kv.value.as_str())), &key))
     }
     /// The plate in IDR's web client.
     async fn webclient_url(&self, ctx: &Context<'_>) -> String {
@@ -589,6 +700,11 @@ impl Well {
     /// All key/value pairs of the well's map annotations, in order.
     async fn key_values(&self, ctx: &Context<'_>) -> Result<Vec<KeyValue>> {
         Ok(key_values_of(&map_annotations(ctx, ObjectKind::Well, self.id).await?))
+    }
+    /// The values of one key among the key/values (the key compared without regard to case).
+    async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Vec<String>> {
+        let pairs = key_values_of(&map_annotations(ctx, ObjectKind::Well, self.id).await?);
+        Ok(values_of(pairs.iter().map(|kv| (kv.key.as_str(), kv.value.as_str())), &key))
     }
     /// The well's map annotations, optionally only those of one namespace.
     async fn annotations(
@@ -774,6 +890,14 @@ impl Image {
         }
         Ok(key_values_of(&map_annotations(ctx, ObjectKind::Image, self.id).await?))
     }
+    /// The values of one key among the key/values (the key compared without regard to case).
+    async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Vec<String>> {
+        if let Some(pairs) = &self.hit_key_values {
+            return Ok(values_of(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), &key));
+        }
+        let pairs = key_values_of(&map_annotations(ctx, ObjectKind::Image, self.id).await?);
+        Ok(values_of(pairs.iter().map(|kv| (kv.key.as_str(), kv.value.as_str())), &key))
+    }
     /// The image's map annotations; with `inherited: true` also those of the well, plate,
     /// screen, dataset and project it is known to sit in (see each annotation's `source`).
     async fn annotations(
@@ -895,6 +1019,11 @@ impl Project {
     async fn key_values(&self, ctx: &Context<'_>) -> Result<Vec<KeyValue>> {
         Ok(key_values_of(&map_annotations(ctx, ObjectKind::Project, self.id).await?))
     }
+    /// The values of one key among the key/values (the key compared without regard to case).
+    async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Vec<String>> {
+        let pairs = key_values_of(&map_annotations(ctx, ObjectKind::Project, self.id).await?);
+        Ok(values_of(pairs.iter().map(|kv| (kv.key.as_str(), kv.value.as_str())), &key))
+    }
     /// The project's map annotations, optionally only those of one namespace.
     async fn annotations(
         &self,
@@ -906,11 +1035,13 @@ impl Project {
             namespace.as_deref(),
         ))
     }
-    /// The datasets of the project, by name.
+    /// The datasets of the project, by name, optionally only those matching `where` (on
+    /// their names and key/values).
     #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
     async fn datasets(
         &self,
         ctx: &Context<'_>,
+        #[graphql(name = "where")] filter: Option<ImageFilter>,
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Page<Dataset>> {
@@ -926,6 +1057,15 @@ impl Project {
                 meta: None,
             })
             .collect();
+        let datasets = keep_matching(
+            ctx,
+            datasets,
+            filter.as_ref(),
+            ObjectKind::Dataset,
+            |d| d.id,
+            |d| d.name.clone(),
+        )
+        .await?;
         Ok(connection::slice(datasets, args))
     }
     /// The project in IDR's web client.
@@ -988,11 +1128,18 @@ impl Dataset {
     async fn key_values(&self, ctx: &Context<'_>) -> Result<Vec<KeyValue>> {
         Ok(key_values_of(&map_annotations(ctx, ObjectKind::Dataset, self.id).await?))
     }
-    /// The images of the dataset, by name.
+    /// The values of one key among the key/values (the key compared without regard to case).
+    async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Vec<String>> {
+        let pairs = key_values_of(&map_annotations(ctx, ObjectKind::Dataset, self.id).await?);
+        Ok(values_of(pairs.iter().map(|kv| (kv.key.as_str(), kv.value.as_str())), &key))
+    }
+    /// The images of the dataset, by name, optionally only those matching `where` (on
+    /// their names and key/values, checked here).
     #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
     async fn images(
         &self,
         ctx: &Context<'_>,
+        #[graphql(name = "where")] filter: Option<ImageFilter>,
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Page<Image>> {
@@ -1008,6 +1155,15 @@ impl Dataset {
                 ..Image::new(i.id)
             })
             .collect();
+        let images = keep_matching(
+            ctx,
+            images,
+            filter.as_ref(),
+            ObjectKind::Image,
+            |i| i.id,
+            |i| i.name.clone(),
+        )
+        .await?;
         Ok(connection::slice(images, args))
     }
     /// The dataset in IDR's web client.

@@ -5,13 +5,14 @@ use std::sync::Arc;
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Enum, InputObject, Object, Result, ID};
 use idr_client::endpoints::ApiObject;
-use idr_client::model::{
-    Condition, ImageHit, SearchOp, SearchQuery, SearchResource as ClientResource,
-};
+use idr_client::model::{ObjectKind, SearchOp, SearchQuery, SearchResource as ClientResource};
 
 use crate::connection::{self, Page, PageArgs, Total};
 use crate::error::{bad_input, parse_id, ResultExt};
-use crate::objects::{client, Dataset, Image, Plate, Project, Screen, ValueCount, Well};
+use crate::objects::{
+    client, keep_matching, Dataset, Image, Plate, Project, Screen, ValueCount, Well,
+};
+use crate::search::FilteredSearch;
 
 /// Resources the search engine indexes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
@@ -71,13 +72,12 @@ impl From<FilterOp> for SearchOp {
     }
 }
 
-/// One condition on an image's key/values, or `all` / `any` of other filters.
-///
-/// The search engine runs conditions combined as: all of (conditions, and groups of `any`
-/// conditions). So `{all: [c1, {any: [c2, c3]}]}` works, deeper nesting is refused with a
-/// clear error, and `not` is refused (the engine's `NOT_*` operators are not negations:
-/// they match objects that *have* the key with another value). IDR-QL compiles richer
-/// boolean expressions into this form.
+/// One condition on an object's key/values (or, with key `name`, on its name), or `all` /
+/// `any` / `not` of other filters. Any tree is answered correctly: what IDR's search engine
+/// can run is sent to it, the rest is checked here on each hit. Matching ignores case.
+/// `NOT_EQUALS`, `NOT_CONTAINS` and `NOT_IN` match objects that *have* the key with another
+/// value (as the engine does); `not` is logical negation, so `not {key: K, value: V}` also
+/// matches objects without the key K.
 #[derive(Clone, Debug, InputObject)]
 pub struct ImageFilter {
     /// The key, such as `Gene Symbol`; without it the value matches under any key.
@@ -93,111 +93,8 @@ pub struct ImageFilter {
     pub all: Option<Vec<ImageFilter>>,
     /// At least one of these filters holds.
     pub any: Option<Vec<ImageFilter>>,
-    /// This filter does not hold (not supported by the search engine; see above).
+    /// This filter does not hold.
     pub not: Option<Box<ImageFilter>>,
-}
-
-impl ImageFilter {
-    fn is_condition(&self) -> bool {
-        self.key.is_some() || self.value.is_some() || self.values.is_some()
-    }
-
-    fn condition(&self) -> Result<Condition> {
-        if self.all.is_some() || self.any.is_some() || self.not.is_some() {
-            return Err(bad_input(
-                "a filter is either one condition (key/op/value) or all/any/not, not both",
-            ));
-        }
-        let op = SearchOp::from(self.op);
-        let values = if op.takes_list() {
-            if self.value.is_some() {
-                return Err(bad_input(format!("`{:?}` takes `values`, not `value`", self.op)));
-            }
-            let values = self.values.clone().unwrap_or_default();
-            if values.is_empty() {
-                return Err(bad_input("`values` must not be empty"));
-            }
-            values
-        } else {
-            if self.values.is_some() {
-                return Err(bad_input(format!("`{:?}` takes `value`, not `values`", self.op)));
-            }
-            vec![self.value.clone().ok_or_else(|| bad_input("a condition needs a `value`"))?]
-        };
-        Ok(Condition { key: self.key.clone().filter(|k| !k.is_empty()), op, values })
-    }
-
-    /// The engine's normal form: and-conditions plus or-groups of conditions.
-    pub(crate) fn to_query(&self) -> Result<SearchQuery> {
-        let mut query = SearchQuery::default();
-        if self.not.is_some() {
-            return Err(bad_input(
-                "`not` is not supported by IDR's search engine; NOT_EQUALS / NOT_CONTAINS / NOT_IN match images that have the key with another value",
-            ));
-        }
-        if self.is_condition() {
-            query.and.push(self.condition()?);
-            return Ok(query);
-        }
-        match (&self.all, &self.any) {
-            (Some(all), None) => {
-                for f in all {
-                    if f.is_condition() {
-                        query.and.push(f.condition()?);
-                    } else if let (Some(any), None, None) = (&f.any, &f.all, &f.not) {
-                        query
-                            .or
-                            .push(any.iter().map(ImageFilter::condition).collect::<Result<_>>()?);
-                    } else {
-                        return Err(bad_input(
-                            "inside `all`, use conditions or `any` of conditions",
-                        ));
-                    }
-                }
-            }
-            (None, Some(any)) => {
-                query.or.push(any.iter().map(ImageFilter::condition).collect::<Result<_>>()?)
-            }
-            _ => return Err(bad_input("a filter needs a condition, `all` or `any`")),
-        }
-        if query.and.is_empty() && query.or.iter().all(Vec::is_empty) {
-            return Err(bad_input("the filter has no conditions"));
-        }
-        Ok(query)
-    }
-}
-
-/// Search cursors: the bookmark that fetches the engine page holding the item (none for
-/// the first page) and the item's index in that page.
-fn search_cursor(bookmark: Option<u64>, index: usize) -> String {
-    connection::encode(&format!(
-        "s:{}:{index}",
-        bookmark.map(|b| b.to_string()).unwrap_or_default()
-    ))
-}
-
-fn decode_search_cursor(cursor: &str) -> Result<(Option<u64>, usize)> {
-    let text = connection::decode(cursor)?;
-    let bad = || bad_input("`after` is not a cursor of this search");
-    let rest = text.strip_prefix("s:").ok_or_else(bad)?;
-    let (bookmark, index) = rest.split_once(':').ok_or_else(bad)?;
-    let bookmark =
-        if bookmark.is_empty() { None } else { Some(bookmark.parse().map_err(|_| bad())?) };
-    Ok((bookmark, index.parse().map_err(|_| bad())?))
-}
-
-fn hit_image(hit: ImageHit) -> Image {
-    let named = |r: Option<idr_client::model::ImageRef>| r.map(|r| (r.id, r.name));
-    Image {
-        name: Some(hit.name),
-        well: hit.well_id,
-        plate: named(hit.plate),
-        screen: named(hit.screen),
-        dataset: named(hit.dataset),
-        project: named(hit.project),
-        hit_key_values: Some(Arc::from(hit.key_values)),
-        ..Image::new(hit.id)
-    }
 }
 
 /// The entry points: IDR objects by id, top-level lists, and the search engine.
@@ -242,15 +139,34 @@ impl Query {
         let id = parse_id(&id)?;
         Ok(client(ctx).container(ApiObject::Dataset, id).await.gql()?.map(Dataset::loaded))
     }
-    /// All screens, by name.
+    /// All screens, by name, optionally only those matching `where` (on their
+    /// names and key/values).
     #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
     async fn screens(
         &self,
         ctx: &Context<'_>,
+        #[graphql(name = "where")] filter: Option<ImageFilter>,
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Page<Screen>> {
         let args = PageArgs::new(first, after.as_deref())?;
+        if let Some(filter) = filter {
+            // Filtering needs the whole list: read every page, then slice the matches.
+            let client = client(ctx);
+            let total = client.containers(ApiObject::Screen, 0, 1).await.gql()?.total_count;
+            let all = client.containers(ApiObject::Screen, 0, total).await.gql()?;
+            let items = all.items.into_iter().map(Screen::loaded).collect();
+            let kept = keep_matching(
+                ctx,
+                items,
+                Some(&filter),
+                ObjectKind::Screen,
+                |o| o.id,
+                |o| o.name.clone(),
+            )
+            .await?;
+            return Ok(connection::slice(kept, args));
+        }
         let page = client(ctx)
             .containers(ApiObject::Screen, args.offset as u64, args.first as u64)
             .await
@@ -261,15 +177,34 @@ impl Query {
             page.total_count,
         ))
     }
-    /// All projects, by name.
+    /// All projects, by name, optionally only those matching `where` (on their
+    /// names and key/values).
     #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
     async fn projects(
         &self,
         ctx: &Context<'_>,
+        #[graphql(name = "where")] filter: Option<ImageFilter>,
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Page<Project>> {
         let args = PageArgs::new(first, after.as_deref())?;
+        if let Some(filter) = filter {
+            // Filtering needs the whole list: read every page, then slice the matches.
+            let client = client(ctx);
+            let total = client.containers(ApiObject::Project, 0, 1).await.gql()?.total_count;
+            let all = client.containers(ApiObject::Project, 0, total).await.gql()?;
+            let items = all.items.into_iter().map(Project::loaded).collect();
+            let kept = keep_matching(
+                ctx,
+                items,
+                Some(&filter),
+                ObjectKind::Project,
+                |o| o.id,
+                |o| o.name.clone(),
+            )
+            .await?;
+            return Ok(connection::slice(kept, args));
+        }
         let page = client(ctx)
             .containers(ApiObject::Project, args.offset as u64, args.first as u64)
             .await
@@ -280,53 +215,57 @@ impl Query {
             page.total_count,
         ))
     }
-    /// Images whose key/values match `where`, through IDR's search engine. `totalCount`
-    /// is the engine's hit count; cursors reach every page.
+    /// Images whose key/values match `where`, through IDR's search engine (parts of the
+    /// filter it cannot run are checked here on each hit). `totalCount` is the engine's
+    /// hit count when it ran the whole filter; cursors reach every page.
     #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    #[allow(clippy::too_many_arguments, reason = "one GraphQL argument each")]
     async fn search_images(
         &self,
         ctx: &Context<'_>,
         #[graphql(name = "where")] filter: ImageFilter,
-        #[graphql(desc = "Restrict to one study, e.g. `idr0002-heriche-condensation/screenA`.")]
+        #[graphql(
+            desc = "Restrict to one study by name, e.g. `idr0002-heriche-condensation/screenA`."
+        )]
         study: Option<String>,
+        #[graphql(desc = "Restrict to the images of one screen.")] screen: Option<ID>,
+        #[graphql(desc = "Restrict to the images of one project.")] project: Option<ID>,
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Connection<String, Image, Total>> {
-        let mut query = filter.to_query()?;
-        query.study = study;
         let first = PageArgs::new(first, None)?.first;
-        let (mut bookmark, mut start) = match after.as_deref() {
-            Some(cursor) => {
-                let (bookmark, index) = decode_search_cursor(cursor)?;
-                (bookmark, index + 1)
-            }
-            None => (None, 0),
+        let expr = filter.to_expr()?;
+        let plan = expr.plan();
+        let Some(mut query) = plan.engine else {
+            return Err(bad_input(
+                "the search engine needs at least one condition it can run: a key/value condition that is not under `not` and not on `name`",
+            ));
         };
         let client = client(ctx);
-        let mut page = client.search_images(&query, bookmark).await.gql()?;
-        // The item after the cursor may open the next engine page.
-        if start >= page.hits.len() {
-            if let Some(next) = page.next_bookmark.filter(|_| !page.hits.is_empty()) {
-                bookmark = Some(next);
-                start = 0;
-                page = client.search_images(&query, bookmark).await.gql()?;
+        query.study = study;
+        let mut search = FilteredSearch {
+            query: SearchQuery::default(),
+            expr: (!plan.exact).then_some(expr),
+            screen: None,
+            project: None,
+        };
+        // The engine filters by study name only: look the name up, and check ids here.
+        for (object, id) in [(ApiObject::Screen, screen), (ApiObject::Project, project)] {
+            let Some(id) = id else { continue };
+            let id = parse_id(&id)?;
+            match client.container(object, id).await.gql()? {
+                Some(container) => query.study = Some(container.name),
+                None => {
+                    return Ok(Connection::with_additional_fields(false, false, Total::known(0)))
+                }
+            }
+            match object {
+                ApiObject::Screen => search.screen = Some(id),
+                _ => search.project = Some(id),
             }
         }
-        let end = (start + first).min(page.hits.len());
-        let has_next = end < page.hits.len() || page.next_bookmark.is_some();
-        let mut connection = Connection::with_additional_fields(
-            after.is_some(),
-            has_next,
-            Total { total_count: page.total },
-        );
-        let hits: Vec<ImageHit> =
-            page.hits.into_iter().skip(start).take(end.saturating_sub(start)).collect();
-        connection.edges.extend(
-            hits.into_iter()
-                .enumerate()
-                .map(|(i, hit)| Edge::new(search_cursor(bookmark, start + i), hit_image(hit))),
-        );
-        Ok(connection)
+        search.query = query;
+        Arc::new(search).page(client, first, after.as_deref()).await
     }
     /// Every value of `key` with the number of objects that carry it (values lower-cased
     /// by the search engine).
@@ -358,7 +297,7 @@ fn offset_page<T: async_graphql::OutputType>(items: Vec<T>, args: PageArgs, tota
     let mut page = Connection::with_additional_fields(
         args.offset > 0,
         (end as u64) < total,
-        Total { total_count: total },
+        Total::known(total),
     );
     page.edges.extend(
         items

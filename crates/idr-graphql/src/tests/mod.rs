@@ -5,6 +5,7 @@
 mod batching;
 mod errors;
 mod examples;
+mod filters;
 mod search;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,305 @@
+//! Filters over key/values: validating an `ImageFilter` tree, evaluating it locally, and
+//! planning what IDR's search engine can run of it.
+//!
+//! The engine runs one normal form: all of (conditions, and `any` groups of conditions),
+//! with no negation and no condition on an object's name. Any other tree is answered by
+//! asking the engine for a superset (the conjuncts it can run) and evaluating the full tree
+//! on each hit's key/values here, so every tree gets the right answer.
+//!
+//! Local evaluation mirrors the engine's matching: keys and values compare without regard
+//! to case; `NOT_EQUALS`, `NOT_CONTAINS` and `NOT_IN` hold for an object that *has* the key
+//! with another value (the engine's meaning), while `not` is plain logical negation.
+
+use idr_client::model::{Condition, SearchOp, SearchQuery};
+
+use crate::error::bad_input;
+use crate::query::ImageFilter;
+
+/// Nesting allowed in a filter tree.
+const MAX_DEPTH: usize = 32;
+/// Conditions allowed in a filter tree.
+const MAX_CONDITIONS: usize = 256;
+/// Clauses a tree may expand to when put in the engine's form; beyond, the engine gets a
+/// coarser superset and the rest is filtered here.
+const MAX_CLAUSES: usize = 64;
+
+/// The key that means an object's own name rather than one of its key/values.
+pub(crate) const NAME_KEY: &str = "name";
+
+/// A validated filter tree.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Expr {
+    Cond(Condition),
+    All(Vec<Expr>),
+    Any(Vec<Expr>),
+    Not(Box<Expr>),
+}
+
+/// What the engine can run of a tree.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Plan {
+    /// The engine's query: a superset of the matches, or `None` when the tree has no
+    /// condition the engine can run.
+    pub(crate) engine: Option<SearchQuery>,
+    /// Whether the engine's answer is exactly the tree's (no local filtering needed).
+    pub(crate) exact: bool,
+}
+
+impl ImageFilter {
+    /// Validates the tree: every node is one condition or one of all/any/not, operators
+    /// get the right kind of value, and the tree is of bounded size.
+    pub(crate) fn to_expr(&self) -> async_graphql::Result<Expr> {
+        let mut budget = MAX_CONDITIONS;
+        self.to_expr_at(0, &mut budget)
+    }
+
+    fn to_expr_at(&self, depth: usize, budget: &mut usize) -> async_graphql::Result<Expr> {
+        if depth > MAX_DEPTH {
+            return Err(bad_input(format!("the filter nests deeper than {MAX_DEPTH} levels")));
+        }
+        let is_condition = self.key.is_some() || self.value.is_some() || self.values.is_some();
+        let parts = usize::from(is_condition)
+            + usize::from(self.all.is_some())
+            + usize::from(self.any.is_some())
+            + usize::from(self.not.is_some());
+        if parts != 1 {
+            return Err(bad_input(
+                "each filter is exactly one of: a condition (key/op/value), `all`, `any` or `not`",
+            ));
+        }
+        let children =
+            |list: &[ImageFilter], budget: &mut usize| -> async_graphql::Result<Vec<Expr>> {
+                if list.is_empty() {
+                    return Err(bad_input("`all` and `any` need at least one filter"));
+                }
+                list.iter().map(|f| f.to_expr_at(depth + 1, budget)).collect()
+            };
+        if let Some(all) = &self.all {
+            return Ok(Expr::All(children(all, budget)?));
+        }
+        if let Some(any) = &self.any {
+            return Ok(Expr::Any(children(any, budget)?));
+        }
+        if let Some(not) = &self.not {
+            return Ok(Expr::Not(Box::new(not.to_expr_at(depth + 1, budget)?)));
+        }
+        *budget = budget.checked_sub(1).ok_or_else(|| {
+            bad_input(format!("the filter has more than {MAX_CONDITIONS} conditions"))
+        })?;
+        let op = SearchOp::from(self.op);
+        let values = if op.takes_list() {
+            if self.value.is_some() {
+                return Err(bad_input(format!("`{:?}` takes `values`, not `value`", self.op)));
+            }
+            let values = self.values.clone().unwrap_or_default();
+            if values.is_empty() {
+                return Err(bad_input("`values` must not be empty"));
+            }
+            values
+        } else {
+            if self.values.is_some() {
+                return Err(bad_input(format!("`{:?}` takes `value`, not `values`", self.op)));
+            }
+            vec![self.value.clone().ok_or_else(|| bad_input("a condition needs a `value`"))?]
+        };
+        let key = self.key.clone().filter(|k| !k.is_empty());
+        Ok(Expr::Cond(Condition { key, op, values }))
+    }
+}
+
+fn is_name(cond: &Condition) -> bool {
+    cond.key.as_deref().is_some_and(|k| k.eq_ignore_ascii_case(NAME_KEY))
+}
+
+fn holds(op: SearchOp, actual: &str, wanted: &[String]) -> bool {
+    let actual = actual.to_lowercase();
+    let mut wanted = wanted.iter().map(|w| w.to_lowercase());
+    match op {
+        SearchOp::Equals => wanted.any(|w| actual == w),
+        SearchOp::NotEquals => wanted.all(|w| actual != w),
+        SearchOp::Contains => wanted.any(|w| actual.contains(&w)),
+        SearchOp::NotContains => wanted.all(|w| !actual.contains(&w)),
+        SearchOp::In => wanted.any(|w| actual == w),
+        SearchOp::NotIn => wanted.all(|w| actual != w),
+    }
+}
+
+impl Expr {
+    /// Whether an object with this name and these key/values matches.
+    pub(crate) fn matches(&self, name: Option<&str>, pairs: &[(String, String)]) -> bool {
+        match self {
+            Expr::Cond(cond) if is_name(cond) => {
+                name.is_some_and(|n| holds(cond.op, n, &cond.values))
+            }
+            Expr::Cond(cond) => pairs
+                .iter()
+                .filter(|(k, _)| cond.key.as_deref().is_none_or(|key| k.eq_ignore_ascii_case(key)))
+                .any(|(_, v)| holds(cond.op, v, &cond.values)),
+            Expr::All(items) => items.iter().all(|e| e.matches(name, pairs)),
+            Expr::Any(items) => items.iter().any(|e| e.matches(name, pairs)),
+            Expr::Not(inner) => !inner.matches(name, pairs),
+        }
+    }
+
+    /// Whether evaluating needs key/values (and not just names).
+    pub(crate) fn needs_key_values(&self) -> bool {
+        match self {
+            Expr::Cond(cond) => !is_name(cond),
+            Expr::All(items) | Expr::Any(items) => items.iter().any(Expr::needs_key_values),
+            Expr::Not(inner) => inner.needs_key_values(),
+        }
+    }
+
+    /// What the search engine can run of this tree.
+    pub(crate) fn plan(&self) -> Plan {
+        let Some(clauses) = self.nnf(false).cnf() else {
+            return Plan { engine: None, exact: false };
+        };
+        let mut exact = true;
+        let mut query = SearchQuery::default();
+        for clause in clauses {
+            let usable = clause.iter().all(|(cond, negated)| !negated && !is_name(cond));
+            if !usable {
+                exact = false;
+                continue;
+            }
+            let mut conds: Vec<Condition> = clause.into_iter().map(|(c, _)| c).collect();
+            if conds.len() == 1 {
+                query.and.extend(conds.pop());
+            } else {
+                query.or.push(conds);
+            }
+        }
+        let runnable = !query.and.is_empty() || !query.or.is_empty();
+        Plan { engine: runnable.then_some(query), exact: exact && runnable }
+    }
+
+    /// Negation normal form: `not` only on conditions.
+    fn nnf(&self, negate: bool) -> Nnf {
+        match (self, negate) {
+            (Expr::Cond(c), negated) => Nnf::Lit(c.clone(), negated),
+            (Expr::All(items), false) | (Expr::Any(items), true) => {
+                Nnf::And(items.iter().map(|e| e.nnf(negate)).collect())
+            }
+            (Expr::Any(items), false) | (Expr::All(items), true) => {
+                Nnf::Or(items.iter().map(|e| e.nnf(negate)).collect())
+            }
+            (Expr::Not(inner), negated) => inner.nnf(!negated),
+        }
+    }
+}
+
+enum Nnf {
+    Lit(Condition, bool),
+    And(Vec<Nnf>),
+    Or(Vec<Nnf>),
+}
+
+type Clause = Vec<(Condition, bool)>;
+
+impl Nnf {
+    /// Conjunctive normal form, or `None` ("true": no constraint the engine can use) when
+    /// it would exceed [`MAX_CLAUSES`]. Dropping clauses only widens the engine's answer.
+    fn cnf(self) -> Option<Vec<Clause>> {
+        match self {
+            Nnf::Lit(cond, negated) => Some(vec![vec![(cond, negated)]]),
+            Nnf::And(items) => {
+                let mut out = Vec::new();
+                for item in items {
+                    // A conjunct too large to expand is left to local filtering.
+                    if let Some(clauses) = item.cnf() {
+                        out.extend(clauses);
+                    }
+                }
+                (!out.is_empty()).then_some(out)
+            }
+            Nnf::Or(items) => {
+                let mut acc: Vec<Clause> = vec![Vec::new()];
+                for item in items {
+                    let clauses = item.cnf()?;
+                    if acc.len().saturating_mul(clauses.len()) > MAX_CLAUSES {
+                        return None;
+                    }
+                    acc = acc
+                        .iter()
+                        .flat_map(|a| {
+                            clauses.iter().map(move |c| a.iter().chain(c).cloned().collect())
+                        })
+                        .collect();
+                }
+                Some(acc)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cond(key: &str, op: SearchOp, value: &str) -> Expr {
+        Expr::Cond(Condition { key: Some(key.into()), op, values: vec![value.into()] })
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn not_is_logical_but_not_equals_needs_the_key() {
+        let without_key = pairs(&[("Organism", "Homo sapiens")]);
+        let not_eq = cond("Gene Symbol", SearchOp::NotEquals, "");
+        let not_empty = Expr::Not(Box::new(cond("Gene Symbol", SearchOp::Equals, "")));
+        assert_eq!(
+            (not_eq.matches(None, &without_key), not_empty.matches(None, &without_key)),
+            (false, true)
+        );
+    }
+
+    #[test]
+    fn matching_ignores_case() {
+        assert!(cond("gene symbol", SearchOp::Equals, "ADE8")
+            .matches(None, &pairs(&[("Gene Symbol", "ade8")])));
+    }
+
+    #[test]
+    fn design_example_plans_a_superset_and_filters_locally() {
+        let e = Expr::All(vec![
+            cond("Phenotype", SearchOp::Contains, "chromosome"),
+            Expr::Not(Box::new(cond("Gene Symbol", SearchOp::Equals, ""))),
+        ]);
+        let plan = e.plan();
+        assert!(!plan.exact);
+        let engine = plan.engine.unwrap();
+        assert_eq!((engine.and.len(), engine.or.len()), (1, 0));
+        assert_eq!(engine.and[0].key.as_deref(), Some("Phenotype"));
+    }
+
+    #[test]
+    fn or_of_ands_distributes_exactly() {
+        let (a, b, c) = (
+            cond("A", SearchOp::Equals, "1"),
+            cond("B", SearchOp::Equals, "2"),
+            cond("C", SearchOp::Equals, "3"),
+        );
+        let plan = Expr::Any(vec![Expr::All(vec![a, b]), c]).plan();
+        assert!(plan.exact);
+        assert_eq!(plan.engine.unwrap().or.len(), 2);
+    }
+
+    #[test]
+    fn only_negations_cannot_run_on_the_engine() {
+        let plan = Expr::Not(Box::new(cond("A", SearchOp::Equals, "1"))).plan();
+        assert_eq!(plan, Plan { engine: None, exact: false });
+    }
+
+    #[test]
+    fn names_are_filtered_locally() {
+        let e = Expr::All(vec![
+            cond("name", SearchOp::Contains, "plate3"),
+            cond("A", SearchOp::Equals, "1"),
+        ]);
+        assert!(!e.plan().exact);
+        assert!(e.matches(Some("plate3_8_010 [Well 1]"), &pairs(&[("a", "1")])));
+    }
+}

@@ -1,0 +1,164 @@
+//! `searchImages`: runs what IDR's search engine can of a filter, filters the rest locally
+//! on each hit's key/values, and pages with cursors that wrap the engine's bookmarks.
+
+use std::sync::Arc;
+
+use async_graphql::connection::{Connection, Edge};
+use idr_client::model::{ImageHit, SearchQuery};
+use idr_client::IdrClient;
+
+use crate::connection::{self, Total, TotalKind};
+use crate::error::{bad_input, ResultExt};
+use crate::filter::Expr;
+use crate::objects::Image;
+
+/// Engine pages (1,000 hits each) one GraphQL page may read looking for matches.
+const MAX_SCAN_PAGES: usize = 20;
+/// Engine pages counting a locally filtered search may read.
+const MAX_COUNT_PAGES: usize = 50;
+
+/// A search: the engine's query and what is checked here on each hit.
+pub(crate) struct FilteredSearch {
+    pub(crate) query: SearchQuery,
+    /// The full filter, when the engine's answer is only a superset of it.
+    pub(crate) expr: Option<Expr>,
+    /// Hits must be in this screen / project (the engine only filters by study name).
+    pub(crate) screen: Option<u64>,
+    pub(crate) project: Option<u64>,
+}
+
+impl FilteredSearch {
+    fn is_exact(&self) -> bool {
+        self.expr.is_none() && self.screen.is_none() && self.project.is_none()
+    }
+
+    fn accepts(&self, hit: &ImageHit) -> bool {
+        let in_scope = |wanted: Option<u64>, actual: &Option<idr_client::model::ImageRef>| {
+            wanted.is_none_or(|id| actual.as_ref().is_some_and(|r| r.id == id))
+        };
+        in_scope(self.screen, &hit.screen)
+            && in_scope(self.project, &hit.project)
+            && self.expr.as_ref().is_none_or(|e| e.matches(Some(&hit.name), &hit.key_values))
+    }
+
+    /// Counts matching hits by reading every engine page (bounded).
+    pub(crate) async fn count(&self, client: &IdrClient) -> async_graphql::Result<u64> {
+        let mut bookmark = None;
+        let mut count = 0;
+        for _ in 0..MAX_COUNT_PAGES {
+            let page = client.search_images(&self.query, bookmark).await.gql()?;
+            if self.is_exact() {
+                return Ok(page.total);
+            }
+            count += page.hits.iter().filter(|h| self.accepts(h)).count() as u64;
+            match page.next_bookmark.filter(|_| !page.hits.is_empty()) {
+                Some(next) => bookmark = Some(next),
+                None => return Ok(count),
+            }
+        }
+        Err(bad_input(format!(
+            "too many images to count after filtering (more than {} search hits); the pages themselves still work",
+            MAX_COUNT_PAGES * 1_000
+        )))
+    }
+
+    /// One page of up to `first` matches after the cursor position `after`.
+    pub(crate) async fn page(
+        self: Arc<Self>,
+        client: &IdrClient,
+        first: usize,
+        after: Option<&str>,
+    ) -> async_graphql::Result<Connection<String, Image, Total>> {
+        let (mut bookmark, mut start) = match after {
+            Some(cursor) => {
+                let (bookmark, index) = decode_cursor(cursor)?;
+                (bookmark, index + 1)
+            }
+            None => (None, 0),
+        };
+        let mut edges = Vec::new();
+        let mut total = None;
+        let mut has_next = false;
+        for scanned in 1.. {
+            let page = client.search_images(&self.query, bookmark).await.gql()?;
+            total.get_or_insert(page.total);
+            let len = page.hits.len();
+            let mut stopped_at = None;
+            for (i, hit) in page.hits.into_iter().enumerate().skip(start) {
+                if edges.len() == first {
+                    stopped_at = Some(i);
+                    break;
+                }
+                if self.accepts(&hit) {
+                    edges.push(Edge::new(search_cursor(bookmark, i), hit_image(hit)));
+                }
+            }
+            let next = page.next_bookmark.filter(|_| len > 0);
+            if stopped_at.is_some() || (edges.len() == first && next.is_some()) {
+                has_next = true;
+                break;
+            }
+            match next {
+                None => break,
+                Some(_) if scanned >= MAX_SCAN_PAGES => {
+                    if edges.is_empty() {
+                        return Err(bad_input(format!(
+                            "no match in the first {} search hits; add a condition the search engine can run to narrow the search",
+                            MAX_SCAN_PAGES * 1_000
+                        )));
+                    }
+                    has_next = true;
+                    break;
+                }
+                Some(next) => {
+                    bookmark = Some(next);
+                    start = 0;
+                }
+            }
+        }
+        let total = match (self.is_exact(), total) {
+            (true, Some(n)) => Total::known(n),
+            _ => Total(TotalKind::Filtered(self.clone())),
+        };
+        let mut connection = Connection::with_additional_fields(after.is_some(), has_next, total);
+        connection.edges = edges;
+        Ok(connection)
+    }
+}
+
+/// Search cursors: the bookmark that fetches the engine page holding the item (none for
+/// the first page) and the item's index in that page.
+fn search_cursor(bookmark: Option<u64>, index: usize) -> String {
+    connection::encode(&format!(
+        "s:{}:{index}",
+        bookmark.map(|b| b.to_string()).unwrap_or_default()
+    ))
+}
+
+fn decode_cursor(cursor: &str) -> async_graphql::Result<(Option<u64>, usize)> {
+    let text = connection::decode(cursor)?;
+    let bad = || bad_input("`after` is not a cursor of this search");
+    let rest = text.strip_prefix("s:").ok_or_else(bad)?;
+    let (bookmark, index) = rest.split_once(':').ok_or_else(bad)?;
+    let bookmark =
+        if bookmark.is_empty() { None } else { Some(bookmark.parse().map_err(|_| bad())?) };
+    let index: usize = index.parse().map_err(|_| bad())?;
+    if index >= 100_000 {
+        return Err(bad());
+    }
+    Ok((bookmark, index))
+}
+
+fn hit_image(hit: ImageHit) -> Image {
+    let named = |r: Option<idr_client::model::ImageRef>| r.map(|r| (r.id, r.name));
+    Image {
+        name: Some(hit.name),
+        well: hit.well_id,
+        plate: named(hit.plate),
+        screen: named(hit.screen),
+        dataset: named(hit.dataset),
+        project: named(hit.project),
+        hit_key_values: Some(Arc::from(hit.key_values)),
+        ..Image::new(hit.id)
+    }
+}
