@@ -221,3 +221,20 @@ async fn connections_over_the_cap_are_shed() {
     let read = tokio::time::timeout(std::time::Duration::from_secs(30), third.read(&mut buf)).await;
     assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "the third connection is closed: {read:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aliases_cost_rate_limit_tokens() {
+    // 1 request/s with bursts of 6: one request with 20 aliased root fields drains the bucket.
+    let idr = Idr::serve(&["--offline", "--rate-limit", "1"]);
+    let aliases: Vec<String> =
+        (0..20).map(|i| format!("a{i}: screen(id: 102) {{ name }}")).collect();
+    let (status, _) = idr.post(&format!("{{ {} }}", aliases.join(" "))).await;
+    assert_eq!(status, 200);
+    let resp = Idr::client()
+        .post(format!("{}/graphql", idr.base))
+        .json(&serde_json::json!({"query": "{ screen(id: 102) { name } }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 429);
+}

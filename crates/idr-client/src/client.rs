@@ -12,7 +12,7 @@ use url::Url;
 
 use crate::endpoints::{self as ep, ApiObject, Children};
 use crate::model::*;
-use crate::policy::{backoff, Admit, Breaker, BreakerConfig, Cache};
+use crate::policy::{backoff, Admit, Breaker, BreakerConfig, Cache, RetryBudget};
 use crate::upstream::{BoxFuture, Upstream};
 use crate::{Error, Request, Response};
 
@@ -66,6 +66,7 @@ struct Inner {
     config: ClientConfig,
     cache: Cache,
     breaker: Breaker,
+    retry_budget: RetryBudget,
     permits: Semaphore,
     in_flight: Mutex<HashMap<Request, WeakFlight>>,
     calls: AtomicU64,
@@ -78,6 +79,7 @@ impl IdrClient {
                 upstream: Box::new(upstream),
                 cache: Cache::new(config.cache_bytes),
                 breaker: Breaker::new(config.breaker),
+                retry_budget: RetryBudget::new(),
                 permits: Semaphore::new(config.max_concurrency.max(1)),
                 in_flight: Mutex::new(HashMap::new()),
                 calls: AtomicU64::new(0),
@@ -420,8 +422,15 @@ impl Inner {
                 Err(e) => e.is_upstream_failure(),
             };
             probe.record(failed);
+            if attempt == 0 {
+                self.retry_budget.deposit();
+            }
             match result {
-                Err(e) if e.is_transient() && attempt < self.config.retries => {
+                Err(e)
+                    if e.is_transient()
+                        && attempt < self.config.retries
+                        && self.retry_budget.withdraw() =>
+                {
                     attempt += 1;
                     tracing::debug!(request = %req, attempt, error = %e, "retrying upstream call");
                     tokio::time::sleep(backoff(self.config.backoff, attempt)).await;

@@ -222,3 +222,35 @@ pub(crate) fn backoff(base: Duration, attempt: u32) -> Duration {
     let cap = base.saturating_mul(1 << attempt.min(8));
     cap.mul_f64(0.5 + fastrand::f64() * 0.5)
 }
+
+/// Retries allowed across all calls: every call earns a fifth of a retry, up to ten saved,
+/// so when the upstream fails broadly, retries stay a small share of traffic instead of
+/// tripling it.
+pub(crate) struct RetryBudget {
+    tokens: Mutex<f64>,
+}
+
+impl RetryBudget {
+    const EARNED_PER_CALL: f64 = 0.2;
+    const MAX_SAVED: f64 = 10.0;
+
+    pub(crate) fn new() -> RetryBudget {
+        RetryBudget { tokens: Mutex::new(RetryBudget::MAX_SAVED) }
+    }
+
+    pub(crate) fn deposit(&self) {
+        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        *tokens = (*tokens + RetryBudget::EARNED_PER_CALL).min(RetryBudget::MAX_SAVED);
+    }
+
+    /// Takes one retry from the budget, if there is one.
+    pub(crate) fn withdraw(&self) -> bool {
+        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}

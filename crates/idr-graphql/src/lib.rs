@@ -10,6 +10,7 @@ mod filter;
 mod limits;
 mod loaders;
 mod objects;
+mod order;
 mod query;
 mod search;
 
@@ -17,7 +18,7 @@ use async_graphql::{EmptyMutation, EmptySubscription, Schema};
 use idr_client::IdrClient;
 
 pub use connection::Total;
-pub use limits::DocumentLimits;
+pub use limits::{request_cost, DocumentLimits};
 pub use loaders::Loaders;
 pub use objects::{
     AnnotatedObject, BulkAnnotationRow, Channel, Dataset, FileAnnotation, Image, KeyValue,
@@ -75,18 +76,20 @@ pub async fn execute(
     schema: &IdrSchema,
     request: impl Into<async_graphql::Request>,
 ) -> async_graphql::Response {
+    let request = request.into();
+    let query = request.query.clone();
+    let operation = request.operation_name.clone();
     let request = match schema.data::<IdrClient>() {
-        Some(client) => request.into().data(Loaders::new(client)),
-        None => request.into(),
+        Some(client) => request.data(Loaders::new(client)),
+        None => request,
     };
     let mut response = schema.execute(request).await;
     null_errored_fields(&mut response);
+    order::order_like_query(&mut response.data, &query, operation.as_deref());
     add_missing_codes(&mut response);
     response
 }
 
-/// Gives every error an `extensions.code`: async-graphql's own rejections (validation,
-/// depth, complexity, parse errors) come without one.
 fn add_missing_codes(response: &mut async_graphql::Response) {
     for error in &mut response.errors {
         let extensions = error.extensions.get_or_insert_with(Default::default);

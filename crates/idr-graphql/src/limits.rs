@@ -119,3 +119,46 @@ fn count_in(
     }
     n
 }
+
+/// The cost of a request for rate limiting: its root fields (aliases and fields inside
+/// fragments included), each of which can start upstream work. At least 1.
+pub fn request_cost(query: &str) -> usize {
+    let Ok(document) = async_graphql::parser::parse_query(query) else { return 1 };
+    let mut total = 0;
+    for (_, operation) in document.operations.iter() {
+        let mut visiting = HashSet::new();
+        total += count_root_fields(&document, &operation.node.selection_set.node, &mut visiting);
+    }
+    total.max(1)
+}
+
+fn count_root_fields(
+    document: &ExecutableDocument,
+    set: &SelectionSet,
+    visiting: &mut HashSet<String>,
+) -> usize {
+    set.items
+        .iter()
+        .map(|selection| match &selection.node {
+            Selection::Field(field) => usize::from(!field.node.name.node.starts_with("__")),
+            Selection::InlineFragment(fragment) => {
+                count_root_fields(document, &fragment.node.selection_set.node, visiting)
+            }
+            Selection::FragmentSpread(spread) => {
+                let name = spread.node.fragment_name.node.to_string();
+                match document.fragments.get(&spread.node.fragment_name.node) {
+                    Some(fragment) if visiting.insert(name.clone()) => {
+                        let n = count_root_fields(
+                            document,
+                            &fragment.node.selection_set.node,
+                            visiting,
+                        );
+                        visiting.remove(&name);
+                        n
+                    }
+                    _ => 0,
+                }
+            }
+        })
+        .sum()
+}

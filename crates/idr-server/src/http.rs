@@ -61,12 +61,14 @@ pub fn app(state: AppState) -> Router {
         .route("/thumbnails/{image_id}", get(thumbnail))
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(axum::middleware::from_fn(refuse_long_uris))
-        .layer(axum::middleware::from_fn_with_state(limiter, crate::rate::limit))
+        .layer(axum::middleware::from_fn_with_state(limiter.clone(), crate::rate::limit))
+        .layer(axum::Extension(limiter))
         .with_state(state)
 }
 
-/// The longest request target accepted: a GET query within the 16 KiB document cap, encoded.
-const MAX_URI_BYTES: usize = 24 * 1024;
+/// The longest request target accepted: room for a GET query near the 16 KiB document
+/// cap; larger documents are POSTed.
+const MAX_URI_BYTES: usize = 18 * 1024;
 
 /// Refuses over-long request targets (huge GET queries) with 414 before any parsing.
 async fn refuse_long_uris(
@@ -97,7 +99,11 @@ struct GetParams {
 }
 
 /// GraphiQL for a browser; a query when `?query=` is given (GraphQL over HTTP's GET form).
-async fn graphql_get(State(state): State<AppState>, Query(params): Query<GetParams>) -> Response {
+async fn graphql_get(
+    State(state): State<AppState>,
+    cost: Cost,
+    Query(params): Query<GetParams>,
+) -> Response {
     let Some(query) = params.query else {
         return Html(GraphiQLSource::build().endpoint("/graphql").title("idr-graph").finish())
             .into_response();
@@ -120,12 +126,17 @@ async fn graphql_get(State(state): State<AppState>, Query(params): Query<GetPara
     }
     // GET must not change anything. The schema has no mutations or subscriptions, so
     // every operation that validates is a query.
-    execute(&state, request).await
+    execute(&state, &cost, request).await
 }
 
 /// POST with `Content-Type: application/json` only: browsers cannot send that cross-site
 /// without a preflight, so a "simple" `text/plain` form post (CSRF) is refused.
-async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn graphql_post(
+    State(state): State<AppState>,
+    cost: Cost,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let json_type =
         headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| {
             t.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
@@ -164,10 +175,41 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
             )
         }
     };
-    execute(&state, request).await
+    execute(&state, &cost, request).await
 }
 
-async fn execute(state: &AppState, request: async_graphql::Request) -> Response {
+/// Charges a GraphQL request's extra cost (root fields beyond the first) to its client.
+struct Cost {
+    limiter: Option<Limiter>,
+    ip: Option<std::net::IpAddr>,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Cost {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Cost, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        Ok(Cost { limiter: parts.extensions.get::<Limiter>().cloned(), ip })
+    }
+}
+
+async fn execute(state: &AppState, cost: &Cost, request: async_graphql::Request) -> Response {
+    if let (Some(limiter), Some(ip)) = (&cost.limiter, cost.ip) {
+        // The request already paid one token; a full bucket always lets one request through.
+        let extra = (idr_graphql::request_cost(&request.query).saturating_sub(1) as f64)
+            .min(limiter.burst() - 1.0);
+        if extra > 0.0 {
+            if let Err(retry_after) = limiter.take(ip, extra) {
+                return crate::rate::too_many(retry_after);
+            }
+        }
+    }
     match tokio::time::timeout(
         state.limits.request_timeout,
         idr_graphql::execute(&state.schema, request),

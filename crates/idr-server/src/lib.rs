@@ -6,6 +6,7 @@
 mod http;
 mod listen;
 mod rate;
+pub mod rows;
 mod upstream;
 
 pub use http::{app, AppState, Limits};

@@ -1,6 +1,7 @@
 //! Per-IP rate limiting: a token bucket per client address, answered with 429 and
-//! `Retry-After` when empty. Requests cost one token each; the alias cap and the static
-//! cost limit bound what one request can make the server do upstream.
+//! `Retry-After` when empty. Every request costs one token; a GraphQL request costs one
+//! more per root field beyond the first (aliases included), since each can start
+//! upstream work. The alias cap and the static cost limit bound a single request.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -37,8 +38,12 @@ impl Limiter {
         Limiter { limit, buckets: Arc::default() }
     }
 
-    /// Takes a token for `ip`, or says how many seconds until one is free.
-    fn take(&self, ip: IpAddr) -> Result<(), u64> {
+    pub(crate) fn burst(&self) -> f64 {
+        self.limit.burst
+    }
+
+    /// Takes `cost` tokens for `ip`, or says how many seconds until they are there.
+    pub(crate) fn take(&self, ip: IpAddr, cost: f64) -> Result<(), u64> {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if buckets.len() > 100_000 {
@@ -53,13 +58,21 @@ impl Limiter {
         *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.limit.per_second)
             .min(self.limit.burst);
         *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
+        if *tokens >= cost {
+            *tokens -= cost;
             Ok(())
         } else {
-            Err(((1.0 - *tokens) / self.limit.per_second).ceil().max(1.0) as u64)
+            Err(((cost - *tokens) / self.limit.per_second).ceil().max(1.0) as u64)
         }
     }
+}
+
+/// 429 with the seconds to wait.
+pub(crate) fn too_many(retry_after: u64) -> Response {
+    let mut response =
+        (StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded; retry later").into_response();
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    response
 }
 
 pub(crate) async fn limit(
@@ -69,11 +82,8 @@ pub(crate) async fn limit(
 ) -> Response {
     let ip = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     if let Some(ip) = ip {
-        if let Err(retry_after) = limiter.take(ip) {
-            let mut response =
-                (StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded; retry later").into_response();
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
-            return response;
+        if let Err(retry_after) = limiter.take(ip, 1.0) {
+            return too_many(retry_after);
         }
     }
     next.run(request).await

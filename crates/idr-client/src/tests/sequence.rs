@@ -355,3 +355,15 @@ image 1: ok (+1)",
     )
     .await;
 }
+
+#[tokio::test]
+async fn retries_stop_when_the_budget_is_spent() {
+    // With every call failing, 20 calls would make 60 attempts at 2 retries each; the shared
+    // budget keeps it to 20 + 13: the 10 saved retries plus a fifth for each later call.
+    let no_breaker = ClientConfig {
+        breaker: BreakerConfig { min_calls: usize::MAX, ..config().breaker },
+        ..config()
+    };
+    check(no_breaker, vec![status(503); 60], &[Images(1..=20)], "images 1..=20: status 503 (+33)")
+        .await;
+}

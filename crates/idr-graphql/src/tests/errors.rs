@@ -168,3 +168,17 @@ async fn fragment_cycle_is_a_validation_error() {
     assert!(response["errors"].as_array().is_some_and(|e| !e.is_empty()));
     assert!(seen.lock().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn fields_come_back_in_selection_order() {
+    let (schema, _) = offline_schema();
+    let query = "fragment F on Screen { description id } { b: screen(id: 102) { name keyValues { value key } ...F plates(first: 1) { totalCount nodes { name id } } } a: image(id: 122770) { width name } }";
+    let response = run(&schema, query).await;
+    let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    let data = &response["data"];
+    assert_eq!(keys(data), ["b", "a"]);
+    assert_eq!(keys(&data["b"]), ["name", "keyValues", "description", "id", "plates"]);
+    assert_eq!(keys(&data["b"]["keyValues"][0]), ["value", "key"]);
+    assert_eq!(keys(&data["b"]["plates"]), ["totalCount", "nodes"]);
+    assert_eq!(keys(&data["a"]), ["width", "name"]);
+}

@@ -1,0 +1,239 @@
+//! Running a compiled IDR-QL query and turning its GraphQL answer into rows: paging
+//! through connections with `$after`, flattening nested fields into columns, and printing
+//! them as a table, JSON or CSV.
+
+use std::fmt::Write as _;
+
+use idr_graphql::IdrSchema;
+use serde_json::{Map, Value};
+
+/// How many rows to fetch at most when the query has no `limit`.
+pub const DEFAULT_MAX_ROWS: usize = 10_000;
+
+/// The rows of one query, with the GraphQL errors met on the way.
+#[derive(Debug, Default)]
+pub struct Rows {
+    pub rows: Vec<Map<String, Value>>,
+    pub errors: Vec<Value>,
+    /// More rows exist than were fetched (the limit was reached).
+    pub truncated: bool,
+}
+
+/// Executes `graphql` (which may declare `$after: String`) and follows `pageInfo` until
+/// `limit` rows are collected or there are no more. `progress` is told the row count after
+/// every page.
+pub async fn run(
+    schema: &IdrSchema,
+    graphql: &str,
+    limit: Option<usize>,
+    mut progress: impl FnMut(usize),
+) -> Rows {
+    let limit = limit.unwrap_or(DEFAULT_MAX_ROWS);
+    let mut out = Rows::default();
+    let mut after = Value::Null;
+    loop {
+        let mut variables = Map::new();
+        variables.insert("after".to_owned(), after.clone());
+        let request = async_graphql::Request::new(graphql)
+            .variables(async_graphql::Variables::from_json(Value::Object(variables)));
+        let response = idr_graphql::execute(schema, request).await;
+        let response = serde_json::to_value(&response).unwrap_or(Value::Null);
+        if let Some(errors) = response.get("errors").and_then(Value::as_array) {
+            out.errors.extend(errors.iter().cloned());
+        }
+        let (nodes, page_info) = find_rows(&response["data"]);
+        for node in nodes {
+            if out.rows.len() == limit {
+                out.truncated = true;
+                break;
+            }
+            out.rows.push(flatten(node));
+        }
+        progress(out.rows.len());
+        let next = page_info
+            .filter(|p| p["hasNextPage"] == Value::Bool(true))
+            .map(|p| p["endCursor"].clone())
+            .filter(|c| c.is_string() && *c != after);
+        match next {
+            Some(cursor) if out.rows.len() < limit => after = cursor,
+            Some(_) => {
+                out.truncated = true;
+                break;
+            }
+            None => break,
+        }
+    }
+    out
+}
+
+/// The first list in the answer (a connection's `nodes`, or a plain list), and the
+/// `pageInfo` beside it when it is a connection.
+pub fn find_rows(data: &Value) -> (&[Value], Option<&Value>) {
+    match data {
+        Value::Array(items) => (items, None),
+        Value::Object(map) => {
+            if let Some(Value::Array(nodes)) = map.get("nodes") {
+                return (nodes, map.get("pageInfo"));
+            }
+            for value in map.values() {
+                let (rows, info) = find_rows(value);
+                if !rows.is_empty() || value.is_array() || value.get("nodes").is_some() {
+                    return (rows, info);
+                }
+            }
+            (&[], None)
+        }
+        _ => (&[], None),
+    }
+}
+
+/// One row: scalars as they are, nested objects as `parent.child` columns, lists of
+/// scalars joined with `; `, key/value lists as `key=value; …`, other lists as JSON.
+pub fn flatten(node: &Value) -> Map<String, Value> {
+    let mut row = Map::new();
+    flatten_into(&mut row, "", node);
+    row
+}
+
+fn flatten_into(row: &mut Map<String, Value>, prefix: &str, value: &Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                let name = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                flatten_into(row, &name, v);
+            }
+        }
+        Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
+            let text: Vec<String> = items.iter().map(cell).collect();
+            row.insert(prefix.to_owned(), Value::String(text.join("; ")));
+        }
+        Value::Array(items)
+            if items.iter().all(|i| i.get("key").is_some() && i.get("value").is_some()) =>
+        {
+            let text: Vec<String> = items
+                .iter()
+                .map(|i| format!("{}={}", cell(&i["key"]), cell(&i["value"])))
+                .collect();
+            row.insert(prefix.to_owned(), Value::String(text.join("; ")));
+        }
+        Value::Array(_) => {
+            row.insert(prefix.to_owned(), Value::String(value.to_string()));
+        }
+        other => {
+            row.insert(prefix.to_owned(), other.clone());
+        }
+    }
+}
+
+fn cell(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The columns of a set of rows, in first-seen order.
+fn columns(rows: &[Map<String, Value>]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for row in rows {
+        for key in row.keys() {
+            if !out.contains(key) {
+                out.push(key.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Output formats of `idr query`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+pub fn render(rows: &[Map<String, Value>], format: Format) -> String {
+    match format {
+        Format::Json => {
+            let list: Vec<Value> = rows.iter().cloned().map(Value::Object).collect();
+            serde_json::to_string_pretty(&list).unwrap_or_default() + "\n"
+        }
+        Format::Csv => {
+            let columns = columns(rows);
+            let mut out = String::new();
+            let line = |fields: Vec<String>| {
+                fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",") + "\n"
+            };
+            out.push_str(&line(columns.clone()));
+            for row in rows {
+                out.push_str(&line(
+                    columns.iter().map(|c| row.get(c).map(cell).unwrap_or_default()).collect(),
+                ));
+            }
+            out
+        }
+        Format::Table => {
+            let columns = columns(rows);
+            let cells: Vec<Vec<String>> = rows
+                .iter()
+                .map(|row| {
+                    columns
+                        .iter()
+                        .map(|c| one_line(&row.get(c).map(cell).unwrap_or_default()))
+                        .collect()
+                })
+                .collect();
+            let widths: Vec<usize> = columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    cells
+                        .iter()
+                        .map(|r| r[i].chars().count())
+                        .chain([c.chars().count()])
+                        .max()
+                        .unwrap_or(0)
+                        .min(60)
+                })
+                .collect();
+            let mut out = String::new();
+            let write_row = |out: &mut String, fields: &[String]| {
+                let parts: Vec<String> = fields
+                    .iter()
+                    .zip(&widths)
+                    .map(|(f, w)| format!("{:<w$}", truncate(f, *w), w = *w))
+                    .collect();
+                let _ = writeln!(out, "{}", parts.join("  ").trim_end());
+            };
+            write_row(&mut out, &columns);
+            write_row(&mut out, &widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>());
+            for row in &cells {
+                write_row(&mut out, row);
+            }
+            out
+        }
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.replace(['\n', '\r', '\t'], " ")
+}
+
+fn truncate(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+fn csv_field(field: &str) -> String {
+    if field.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_owned()
+    }
+}
