@@ -1,0 +1,110 @@
+//! How fast IDR-QL turns text into GraphQL: parse, check and compile the DESIGN.md
+//! examples, each and all together, with queries per second as divan's item counter.
+//! Run with `cargo bench -p idr-ql`.
+
+use divan::counter::ItemsCount;
+use divan::{black_box, Bencher};
+use idr_ql::{analyze, compile, complete, format, parse, Catalog};
+
+/// The IDR-QL examples of DESIGN.md.
+const EXAMPLES: &[&str] = &[
+    r#"images where "Gene Symbol" = ade8"#,
+    r#"images where "Gene Symbol" in (CDK5RAP2, CETN2) and "Cell Line" = HeLa show name, thumbnail limit 20"#,
+    r#"images where Phenotype ~ "chromosome" and not "Gene Symbol" = """#,
+    "plates in screen 102",
+    "wells in plate 4554 show label, images",
+    "screens where name ~ idr0002",
+];
+
+fn main() {
+    divan::main();
+}
+
+/// Parse, check against the bundled catalog and compile, one example at a time.
+#[divan::bench(args = EXAMPLES)]
+fn analyze_one(bencher: Bencher<'_, '_>, query: &str) {
+    let catalog = Catalog::bundled();
+    bencher.counter(ItemsCount::new(1usize)).bench(|| analyze(black_box(query), &catalog));
+}
+
+/// All six examples as one file.
+#[divan::bench]
+fn analyze_file(bencher: Bencher<'_, '_>) {
+    let catalog = Catalog::bundled();
+    let file = EXAMPLES.join("\n");
+    bencher.counter(ItemsCount::new(EXAMPLES.len())).bench(|| analyze(black_box(&file), &catalog));
+}
+
+/// Parsing alone.
+#[divan::bench]
+fn parse_file(bencher: Bencher<'_, '_>) {
+    let file = EXAMPLES.join("\n");
+    bencher.counter(ItemsCount::new(EXAMPLES.len())).bench(|| parse(black_box(&file)));
+}
+
+/// Compiling parsed trees alone.
+#[divan::bench]
+fn compile_trees(bencher: Bencher<'_, '_>) {
+    let trees: Vec<_> =
+        parse(&EXAMPLES.join("\n")).queries.into_iter().filter_map(|q| q.ast).collect();
+    bencher.counter(ItemsCount::new(trees.len())).bench(|| {
+        for tree in &trees {
+            let _ = black_box(compile(black_box(tree)));
+        }
+    });
+}
+
+/// Formatting the file.
+#[divan::bench]
+fn format_file(bencher: Bencher<'_, '_>) {
+    let file = EXAMPLES.join("\n");
+    bencher.counter(ItemsCount::new(EXAMPLES.len())).bench(|| format(black_box(&file)));
+}
+
+/// Completing a key inside an unterminated string, as an editor does on each keystroke.
+#[divan::bench]
+fn complete_key(bencher: Bencher<'_, '_>) {
+    let catalog = Catalog::bundled();
+    let text = r#"images where "Gene "#;
+    bencher.bench(|| complete(black_box(text), text.len(), &catalog));
+}
+
+/// Loading the bundled catalog (done once per process by front ends).
+#[divan::bench]
+fn bundled_catalog() -> Catalog {
+    Catalog::bundled()
+}
+
+/// A hostile query just under the size cap: 500 comparisons on unknown keys, each a
+/// candidate for "did you mean".
+#[divan::bench]
+fn analyze_worst_case(bencher: Bencher<'_, '_>) {
+    let catalog = Catalog::bundled();
+    let conditions: Vec<String> = (0..250).map(|i| format!("Gene{i:03} = v")).collect();
+    let query = format!("images where {}", conditions.join(" or "));
+    assert!(query.len() <= idr_ql::MAX_QUERY_BYTES);
+    bencher.bench(|| analyze(black_box(&query), &catalog));
+}
+
+/// 100,000 nested parentheses: refused on tokens, before the grammar runs.
+#[divan::bench]
+fn analyze_deep_nesting(bencher: Bencher<'_, '_>) {
+    let catalog = Catalog::bundled();
+    let query = format!("images where {}", "(".repeat(100_000));
+    bencher.bench(|| analyze(black_box(&query), &catalog));
+}
+
+fn corpus() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir("/work/main/crates/idr-ql/fuzz/corpus/parse_check").unwrap()
+        .map(|e| String::from_utf8_lossy(&std::fs::read(e.unwrap().path()).unwrap()).into_owned()).collect();
+    v.sort();
+    v
+}
+#[divan::bench]
+fn tmp_analyze(b: Bencher<'_, '_>) { let c = corpus(); let cat = Catalog::bundled(); b.bench(|| for t in &c { black_box(analyze(t, &cat)); }); }
+#[divan::bench]
+fn tmp_format(b: Bencher<'_, '_>) { let c = corpus(); b.bench(|| for t in &c { black_box(format(t)); }); }
+#[divan::bench]
+fn tmp_complete(b: Bencher<'_, '_>) { let c = corpus(); let cat = Catalog::bundled(); b.bench(|| for t in &c { for o in [0, t.len()/2, t.len()] { black_box(complete(t, o, &cat)); } }); }
+#[divan::bench]
+fn tmp_render(b: Bencher<'_, '_>) { let c = corpus(); let cat = Catalog::bundled(); let d: Vec<Vec<idr_ql::Diagnostic>> = c.iter().map(|t| analyze(t, &cat).diagnostics().cloned().collect()).collect(); b.bench(|| for (t, d) in c.iter().zip(&d) { black_box(idr_ql::render(d, "f", t)); }); }

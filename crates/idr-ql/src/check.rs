@@ -1,0 +1,610 @@
+//! Semantic checks on a parsed query: does the resource exist, does the scope fit it,
+//! do the operators, fields and limit make sense, are the keys known.
+//!
+//! Checks that need no catalog decide whether a query can be compiled at all, so
+//! `compile` runs them too. Checks against the catalog (unknown keys) only warn: IDR has
+//! keys that a catalog snapshot does not know, and a condition on an unknown key simply
+//! matches nothing.
+
+use crate::ast::{Expr, KeyName, Operand, Query, ResourceName, ScopeName, ShowItem};
+use crate::catalog::Catalog;
+use crate::diagnostic::{suggest, Diagnostic, Span};
+use crate::model::{Field, Op, Resource, ScopeKind};
+use crate::parser::{SourceFile, MAX_DEPTH};
+
+/// At most this many comparisons in one condition (the server's limit).
+pub(crate) const MAX_CONDITIONS: usize = 256;
+
+/// How deeply the compiled `ImageFilter` may nest (`all`, `any` and `not` each count one);
+/// the server's limit.
+const MAX_FILTER_DEPTH: usize = 32;
+
+/// How many clauses the server expands a condition to before it gives the engine a
+/// coarser question (`MAX_CLAUSES` in idr-graphql's filter.rs).
+const MAX_CLAUSES: usize = 64;
+
+/// The lowest and highest `limit`.
+pub const LIMIT_RANGE: std::ops::RangeInclusive<u64> = 1..=1000;
+
+/// At most this many keys in one `show` (each becomes a GraphQL alias, and the server
+/// accepts at most 30 aliases per document).
+pub const MAX_SHOW_KEYS: usize = 20;
+
+/// Every diagnostic of the file, syntax and semantic, in source order: the syntax
+/// diagnostics of each query, then, for queries that parsed, the semantic ones.
+pub fn check(file: &SourceFile, catalog: &Catalog) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for query in &file.queries {
+        out.extend(query.diagnostics.iter().cloned());
+        if let Some(ast) = &query.ast {
+            out.extend(check_query(ast, catalog));
+        }
+    }
+    out
+}
+
+/// The semantic diagnostics of one query.
+pub fn check_query(query: &Query, catalog: &Catalog) -> Vec<Diagnostic> {
+    let mut checker = Checker { catalog: Some(catalog), out: Vec::new(), suggestions: 0 };
+    checker.query(query);
+    sort(&mut checker.out);
+    checker.out
+}
+
+/// The diagnostics that need no catalog: the ones that decide whether a query compiles.
+pub(crate) fn check_structure(query: &Query) -> Vec<Diagnostic> {
+    let mut checker = Checker { catalog: None, out: Vec::new(), suggestions: 0 };
+    checker.query(query);
+    sort(&mut checker.out);
+    checker.out
+}
+
+fn sort(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
+}
+
+struct Checker<'a> {
+    catalog: Option<&'a Catalog>,
+    out: Vec<Diagnostic>,
+    /// How many "did you mean" searches against the catalog this query made.
+    suggestions: usize,
+}
+
+/// At most this many unknown keys per query get a "did you mean" suggestion.
+const MAX_SUGGESTIONS: usize = 16;
+
+impl Checker<'_> {
+    fn query(&mut self, query: &Query) {
+        let resource = match &query.resource.value {
+            ResourceName::Known(r) => Some(*r),
+            ResourceName::Unknown(word) => {
+                let mut d = Diagnostic::error(
+                    "unknown-resource",
+                    query.resource.span,
+                    format!("unknown resource `{word}`"),
+                );
+                let names = Resource::ALL.map(Resource::name);
+                d = match suggest(word, names).or_else(|| singular_of(word)) {
+                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                    None => d.with_help(format!("the resources are {}", names.join(", "))),
+                };
+                self.out.push(d);
+                None
+            }
+        };
+        if let Some(resource) = resource {
+            self.scope(query, resource);
+        }
+        if let Some(filter) = &query.filter {
+            let conditions = count_conditions(filter);
+            if filter.depth() > MAX_DEPTH || filter_depth(filter) > MAX_FILTER_DEPTH {
+                self.out.push(
+                    Diagnostic::error(
+                        "too-deep",
+                        filter.span(),
+                        format!("conditions nest at most {MAX_DEPTH} levels deep (parentheses and `not`)"),
+                    )
+                    .with_help("simplify the condition"),
+                );
+            } else if conditions > MAX_CONDITIONS {
+                self.out.push(
+                    Diagnostic::error(
+                        "too-long",
+                        filter.span(),
+                        format!("a condition may combine at most {MAX_CONDITIONS} comparisons; this one has {conditions}"),
+                    )
+                    .with_help("use `in (…)` to test many values of one key in one comparison"),
+                );
+            } else {
+                self.expr(filter);
+                let searched = resource == Some(Resource::Images)
+                    && !matches!(
+                        query.scope.as_ref().map(|s| &s.kind.value),
+                        Some(ScopeName::Known(
+                            ScopeKind::Plate | ScopeKind::Dataset | ScopeKind::Well
+                        ))
+                    );
+                if searched {
+                    self.searchable(query, filter);
+                }
+            }
+        }
+        if let Some(resource) = resource {
+            self.show(query, resource);
+        }
+        if let Some(limit) = &query.limit {
+            if !LIMIT_RANGE.contains(&limit.value) {
+                self.out.push(
+                    Diagnostic::error(
+                        "limit-out-of-range",
+                        limit.span,
+                        format!(
+                            "`limit` must be between {} and {}",
+                            LIMIT_RANGE.start(),
+                            LIMIT_RANGE.end()
+                        ),
+                    )
+                    .with_help("leave `limit` out to get every row"),
+                );
+            }
+        }
+    }
+
+    fn scope(&mut self, query: &Query, resource: Resource) {
+        let fitting = ScopeKind::fitting(resource);
+        let list = |kinds: &[ScopeKind]| {
+            kinds.iter().map(|k| format!("`in {}`", k.name())).collect::<Vec<_>>().join(", ")
+        };
+        let Some(scope) = &query.scope else {
+            match resource {
+                Resource::Plates | Resource::Wells | Resource::Datasets => {
+                    let parent = match resource {
+                        Resource::Plates => "screen",
+                        Resource::Wells => "plate",
+                        _ => "project",
+                    };
+                    self.out.push(
+                        Diagnostic::error(
+                            "missing-scope",
+                            query.resource.span,
+                            format!("{} are listed per {parent}", resource.name()),
+                        )
+                        .with_help(format!(
+                            "add `in {parent} N`, for example `{} in {parent} {}`",
+                            resource.name(),
+                            example_id(resource)
+                        )),
+                    );
+                }
+                Resource::Images if query.filter.is_none() => self.missing_condition(query),
+                _ => {}
+            }
+            return;
+        };
+        let kind = match &scope.kind.value {
+            ScopeName::Known(k) => *k,
+            ScopeName::Unknown(word) => {
+                let names = ScopeKind::ALL.map(ScopeKind::name);
+                let mut d = Diagnostic::error(
+                    "unknown-scope",
+                    scope.kind.span,
+                    format!("unknown scope `{word}`"),
+                );
+                d = match suggest(word, names) {
+                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                    None if fitting.is_empty() => {
+                        d.with_help(format!("{} take no scope", resource.name()))
+                    }
+                    None => d.with_help(format!(
+                        "{} can be scoped with {}",
+                        resource.name(),
+                        list(fitting)
+                    )),
+                };
+                self.out.push(d);
+                return;
+            }
+        };
+        if resource == Resource::Images && kind == ScopeKind::Well {
+            self.out.push(
+                Diagnostic::error("unsupported", scope.span, "`images in well` is not supported")
+                    .with_help("list the well's plate instead: `wells in plate N show images`"),
+            );
+            return;
+        }
+        if !fitting.contains(&kind) {
+            let help = match resource {
+                Resource::Screens | Resource::Projects => format!(
+                    "{} take no scope; filter by name instead: `{} where name ~ …`",
+                    resource.name(),
+                    resource.name()
+                ),
+                _ => format!("{} can be scoped with {}", resource.name(), list(fitting)),
+            };
+            self.out.push(
+                Diagnostic::error(
+                    "scope-mismatch",
+                    scope.span,
+                    format!("{} cannot be listed `in {}`", resource.name(), kind.name()),
+                )
+                .with_help(help),
+            );
+            return;
+        }
+        let target = &scope.target;
+        if kind.takes_id() {
+            let valid = !target.value.is_empty()
+                && target.value.bytes().all(|b| b.is_ascii_digit())
+                && target.value.parse::<i64>().is_ok_and(|n| n > 0);
+            if !valid {
+                self.out.push(
+                    Diagnostic::error(
+                        "bad-id",
+                        target.span,
+                        format!("a {} id is a positive whole number", kind.name()),
+                    )
+                    .with_help(format!(
+                        "for example `in {} {}`",
+                        kind.name(),
+                        example_scope_id(kind)
+                    )),
+                );
+            }
+        } else if target.value.trim().is_empty() {
+            self.out.push(
+                Diagnostic::error("bad-id", target.span, "a study name cannot be empty")
+                    .with_help("for example `in study \"idr0002-heriche-condensation/screenA\"`"),
+            );
+        }
+        let searched = matches!(kind, ScopeKind::Study | ScopeKind::Screen | ScopeKind::Project);
+        if resource == Resource::Images && searched && query.filter.is_none() {
+            self.missing_condition(query);
+        }
+    }
+
+    /// A search must give IDR's search engine something to run: the server refuses a
+    /// filter in which no condition is usable by the engine (see [`engine_can_run`]).
+    fn searchable(&mut self, query: &Query, filter: &Expr) {
+        if engine_can_run(filter) {
+            return;
+        }
+        self.out.push(
+            Diagnostic::error(
+                "unsupported",
+                filter.span(),
+                "IDR's search engine cannot run this condition: it needs at least one key condition that is not under `not` and not on `name`",
+            )
+            .with_help(format!(
+                "add such a condition with `and` (for example `and \"Gene Symbol\" = ade8`), or list {}: `images in plate N where …`",
+                if query.scope.is_some() { "the images of one plate or dataset" } else { "the images of one plate or dataset instead" }
+            )),
+        );
+    }
+
+    fn missing_condition(&mut self, query: &Query) {
+        let span =
+            query.scope.as_ref().map_or(query.resource.span, |s| query.resource.span.cover(s.span));
+        self.out.push(
+            Diagnostic::error(
+                "missing-condition",
+                span,
+                "searching images needs a `where` condition",
+            )
+            .with_help("add a condition, such as `where \"Gene Symbol\" = ade8`, or list the images of one plate or dataset: `images in plate N`"),
+        );
+    }
+
+    fn expr(&mut self, expr: &Expr) {
+        match expr {
+            Expr::Or { items, .. } | Expr::And { items, .. } => {
+                items.iter().for_each(|e| self.expr(e));
+            }
+            Expr::Not { inner, .. } | Expr::Group { inner, .. } => self.expr(inner),
+            Expr::Compare(c) => {
+                let op = c.op.value;
+                match (&c.operand, op.takes_list()) {
+                    (Operand::One(v), true) => self.out.push(
+                        Diagnostic::error(
+                            "bad-operator",
+                            c.op.span,
+                            format!("`{}` takes a list in parentheses", op.symbol()),
+                        )
+                        .with_label(v.span, "not a list")
+                        .with_help(format!(
+                            "write `{} ({})`",
+                            op.symbol(),
+                            shown(&v.value)
+                        )),
+                    ),
+                    (Operand::List { span, items }, false) => {
+                        let alternative = match op {
+                            Op::Eq => "use `in (…)` to match any of several values",
+                            Op::Ne => "use `not in (…)` to exclude several values",
+                            _ => "combine several conditions with `or`",
+                        };
+                        let _ = items;
+                        self.out.push(
+                            Diagnostic::error(
+                                "bad-operator",
+                                c.op.span,
+                                format!("`{}` compares with one value, not a list", op.symbol()),
+                            )
+                            .with_label(*span, "a list")
+                            .with_help(alternative),
+                        );
+                    }
+                    (Operand::List { span, items }, true) if items.is_empty() => self.out.push(
+                        Diagnostic::error(
+                            "empty-list",
+                            *span,
+                            format!("`{}` needs at least one value", op.symbol()),
+                        )
+                        .with_help("list the values: `in (CDK5RAP2, CETN2)`"),
+                    ),
+                    (Operand::One(v), false)
+                        if matches!(op, Op::Contains | Op::NotContains) && v.value.is_empty() =>
+                    {
+                        self.out.push(
+                            Diagnostic::error(
+                                "bad-operator",
+                                c.op.span,
+                                format!(
+                                    "`{}` with an empty value matches every value",
+                                    op.symbol()
+                                ),
+                            )
+                            .with_label(v.span, "empty")
+                            .with_help("to test for an empty value use `= \"\"`"),
+                        );
+                    }
+                    _ => {}
+                }
+                match &c.key.value {
+                    KeyName::Key(k) if k.trim().is_empty() => self.out.push(
+                        Diagnostic::error("unknown-key", c.key.span, "a key cannot be empty")
+                            .with_help("name a key, such as \"Gene Symbol\", or `name`"),
+                    ),
+                    KeyName::Key(k) => self.known_key(k, c.key.span, None),
+                    KeyName::Name => {}
+                }
+            }
+        }
+    }
+
+    /// Warns about a key the catalog does not know (nothing without a catalog, or with
+    /// an empty one).
+    fn known_key(&mut self, key: &str, span: Span, resource: Option<Resource>) {
+        let Some(catalog) = self.catalog.filter(|c| !c.is_empty()) else { return };
+        if catalog.key(key).is_some() {
+            return;
+        }
+        let mut d = Diagnostic::warning("unknown-key", span, format!("unknown key \"{key}\""));
+        // Suggestions cost an edit distance per known key; a handful per query is plenty.
+        self.suggestions += 1;
+        let suggestion = if self.suggestions <= MAX_SUGGESTIONS {
+            suggest(key, catalog.keys().map(|k| k.name.as_str()))
+        } else {
+            None
+        };
+        if let Some(s) = suggestion {
+            d.message = format!("unknown key \"{key}\"; did you mean \"{s}\"?");
+            d = d.with_help(format!("known keys are matched case-insensitively; write \"{s}\""));
+        } else if let Some(resource) = resource {
+            d = d.with_help(format!(
+                "not a field of {} nor a key in the catalog; the fields are {}",
+                resource.name(),
+                field_list(resource)
+            ));
+        } else {
+            d = d.with_help("IDR may know keys the catalog does not; a condition on a key that no object carries matches nothing");
+        }
+        self.out.push(d);
+    }
+
+    fn show(&mut self, query: &Query, resource: Resource) {
+        let mut seen: Vec<String> = Vec::new();
+        let mut keys = 0usize;
+        for item in &query.show {
+            let label = match &item.value {
+                ShowItem::Field(f) => {
+                    if !resource.has_field(*f) {
+                        let names = resource.fields().iter().map(|f| f.name());
+                        let mut d = Diagnostic::error(
+                            "unknown-field",
+                            item.span,
+                            format!("{} have no field `{}`", resource.name(), f.name()),
+                        );
+                        d = match suggest(f.name(), names) {
+                            Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                            None => d.with_help(format!(
+                                "the fields of {} are {}",
+                                resource.name(),
+                                field_list(resource)
+                            )),
+                        };
+                        self.out.push(d);
+                        continue;
+                    }
+                    format!("`{}`", f.name())
+                }
+                ShowItem::Key(k) => {
+                    keys += 1;
+                    if k.trim().is_empty() {
+                        self.out.push(
+                            Diagnostic::error("unknown-field", item.span, "a key cannot be empty")
+                                .with_help(format!(
+                                    "the fields of {} are {}",
+                                    resource.name(),
+                                    field_list(resource)
+                                )),
+                        );
+                        continue;
+                    }
+                    // A near miss of a field name is taken as a typo, whatever the catalog
+                    // says, so that whether a query compiles never depends on the catalog.
+                    let names = resource.fields().iter().map(|f| f.name());
+                    let near_miss = suggest(k, names).filter(|_| Field::from_name(k).is_none());
+                    if let Some(s) = near_miss {
+                        self.out.push(
+                            Diagnostic::error(
+                                "unknown-field",
+                                item.span,
+                                format!("{} have no field `{k}`", resource.name()),
+                            )
+                            .with_help(format!("did you mean `{s}`? (to show a key this close to a field name, use `keyValues`)")),
+                        );
+                        continue;
+                    }
+                    self.known_key(k, item.span, Some(resource));
+                    format!("\"{}\"", k.to_lowercase())
+                }
+            };
+            if seen.contains(&label) {
+                self.out.push(Diagnostic::warning(
+                    "duplicate-field",
+                    item.span,
+                    format!("{label} is already shown"),
+                ));
+            } else {
+                seen.push(label);
+            }
+        }
+        if keys > MAX_SHOW_KEYS {
+            let span = query
+                .show
+                .first()
+                .map_or(query.span, |f| query.show.last().map_or(f.span, |l| f.span.cover(l.span)));
+            self.out.push(
+                Diagnostic::error(
+                    "too-many-keys",
+                    span,
+                    format!("`show` can ask for at most {MAX_SHOW_KEYS} keys"),
+                )
+                .with_help("use `show keyValues` to get every key"),
+            );
+        }
+    }
+}
+
+fn field_list(resource: Resource) -> String {
+    resource.fields().iter().map(|f| f.name()).collect::<Vec<_>>().join(", ")
+}
+
+/// `image` → `images`: the plural for a singular resource name.
+fn singular_of(word: &str) -> Option<&'static str> {
+    Resource::ALL
+        .into_iter()
+        .map(Resource::name)
+        .find(|name| name.strip_suffix('s').is_some_and(|s| s.eq_ignore_ascii_case(word)))
+}
+
+fn shown(value: &str) -> String {
+    let mut out = String::new();
+    crate::ast::write_text(&mut out, value);
+    out
+}
+
+/// A real IDR id to use in examples for the container of `resource`.
+fn example_id(resource: Resource) -> &'static str {
+    match resource {
+        Resource::Plates => "102",
+        Resource::Wells => "4554",
+        _ => "51",
+    }
+}
+
+/// A real IDR id of the kind of container `kind` names.
+fn example_scope_id(kind: ScopeKind) -> &'static str {
+    match kind {
+        ScopeKind::Screen => "102",
+        ScopeKind::Plate => "4554",
+        ScopeKind::Well => "45217",
+        _ => "51",
+    }
+}
+
+fn count_conditions(expr: &Expr) -> usize {
+    match expr {
+        Expr::Or { items, .. } | Expr::And { items, .. } => {
+            items.iter().map(count_conditions).sum()
+        }
+        Expr::Not { inner, .. } | Expr::Group { inner, .. } => count_conditions(inner),
+        Expr::Compare(_) => 1,
+    }
+}
+
+/// How deeply the compiled filter nests: `and`/`or` chains (flattened through
+/// parentheses) and `not` add a level each.
+fn filter_depth(expr: &Expr) -> usize {
+    match expr {
+        Expr::Or { items, .. } | Expr::And { items, .. } => {
+            1 + items.iter().map(filter_depth).max().unwrap_or(0)
+        }
+        Expr::Not { inner, .. } => 1 + filter_depth(inner),
+        Expr::Group { inner, .. } => filter_depth(inner),
+        Expr::Compare(_) => 0,
+    }
+}
+
+/// A literal of the normal forms: whether it is on `name`, and whether it is negated.
+type Literal = (bool, bool);
+
+/// Negation normal form, `not` pushed down to the comparisons.
+enum Nnf {
+    Lit(Literal),
+    And(Vec<Nnf>),
+    Or(Vec<Nnf>),
+}
+
+fn nnf(expr: &Expr, negate: bool) -> Nnf {
+    match expr {
+        Expr::Compare(c) => Nnf::Lit((matches!(c.key.value, KeyName::Name), negate)),
+        Expr::Group { inner, .. } => nnf(inner, negate),
+        Expr::Not { inner, .. } => nnf(inner, !negate),
+        Expr::And { items, .. } if !negate => {
+            Nnf::And(items.iter().map(|e| nnf(e, negate)).collect())
+        }
+        Expr::Or { items, .. } if negate => {
+            Nnf::And(items.iter().map(|e| nnf(e, negate)).collect())
+        }
+        Expr::And { items, .. } | Expr::Or { items, .. } => {
+            Nnf::Or(items.iter().map(|e| nnf(e, negate)).collect())
+        }
+    }
+}
+
+/// Conjunctive normal form as the server computes it, or `None` when it would have more
+/// than [`MAX_CLAUSES`] clauses (a conjunct that large is dropped).
+fn cnf(form: Nnf) -> Option<Vec<Vec<Literal>>> {
+    match form {
+        Nnf::Lit(lit) => Some(vec![vec![lit]]),
+        Nnf::And(items) => {
+            let out: Vec<Vec<Literal>> = items.into_iter().filter_map(cnf).flatten().collect();
+            (!out.is_empty()).then_some(out)
+        }
+        Nnf::Or(items) => {
+            let mut acc: Vec<Vec<Literal>> = vec![Vec::new()];
+            for item in items {
+                let clauses = cnf(item)?;
+                if acc.len().saturating_mul(clauses.len()) > MAX_CLAUSES {
+                    return None;
+                }
+                acc = acc
+                    .iter()
+                    .flat_map(|a| clauses.iter().map(move |c| a.iter().chain(c).copied().collect()))
+                    .collect();
+            }
+            Some(acc)
+        }
+    }
+}
+
+/// Whether IDR's search engine can run part of the condition: the server sends it the
+/// clauses of the condition's conjunctive normal form whose comparisons are all on keys
+/// (not `name`) and not negated, and refuses a condition without one. This mirrors
+/// `Expr::plan` in idr-graphql's filter.rs.
+pub(crate) fn engine_can_run(expr: &Expr) -> bool {
+    cnf(nnf(expr, false)).is_some_and(|clauses| {
+        clauses.iter().any(|c| c.iter().all(|&(name, negated)| !name && !negated))
+    })
+}

@@ -1,0 +1,192 @@
+//! The public API end to end: per-query isolation, limits on hostile input, the compile
+//! contract's details, and what `compile` refuses.
+
+use crate::{analyze, compile, graphql_string, parse, Catalog, Diagnostic, MAX_DEPTH};
+
+/// The codes of every diagnostic of `text`, query by query, and whether each compiled.
+fn check(text: &str, expected: &str) {
+    let analysis = analyze(text, &Catalog::bundled());
+    let actual: Vec<String> = analysis
+        .queries
+        .iter()
+        .map(|q| {
+            let codes: Vec<&str> = q.diagnostics.iter().map(|d| d.code).collect();
+            let state = if q.compiled.is_some() { "compiled" } else { "not compiled" };
+            if codes.is_empty() {
+                state.to_owned()
+            } else {
+                format!("{state}: {}", codes.join(", "))
+            }
+        })
+        .collect();
+    assert_eq!(actual.join("\n"), expected.trim(), "for {text:?}");
+}
+
+#[test]
+fn a_syntax_error_does_not_hide_other_queries() {
+    check(
+        "images where \"Gene Symbol\" =\nplates in screen 102\nimages where x ==\nscreens in plate 4",
+        "not compiled: expected-value\ncompiled\nnot compiled: expected-value\nnot compiled: scope-mismatch",
+    );
+}
+
+#[test]
+fn semicolons_and_column_zero_separate_queries() {
+    check(
+        "plates in screen 1; plates in screen 2\n  show name\nscreens",
+        "compiled\ncompiled\ncompiled",
+    );
+}
+
+#[test]
+fn comments_and_blank_lines_alone_are_no_query() {
+    check("# nothing here\n\n   # nor here\n;;\n", "");
+}
+
+#[test]
+fn warnings_do_not_stop_compiling() {
+    check("images where \"Gene Symbl\" = ade8", "compiled: unknown-key");
+}
+
+#[test]
+fn a_hundred_thousand_parentheses_are_too_deep() {
+    check(&format!("images where {}", "(".repeat(100_000)), "not compiled: too-deep");
+    check(
+        &format!("images where {}a = b{}", "(".repeat(100_000), ")".repeat(100_000)),
+        "not compiled: too-deep",
+    );
+}
+
+#[test]
+fn a_hundred_thousand_nots_are_too_deep() {
+    check(&format!("images where {}a = b", "not ".repeat(100_000)), "not compiled: too-deep");
+}
+
+#[test]
+fn nesting_up_to_the_limit_compiles() {
+    let nested = format!("images where {}a = b{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
+    check(&nested, "compiled: unknown-key");
+    let nots = format!("images where {}Organism = b", "not ".repeat(MAX_DEPTH));
+    check(&nots, "compiled");
+}
+
+#[test]
+fn not_in_is_an_operator_not_nesting() {
+    let many = (0..50).map(|i| format!("Organism not in (x{i})")).collect::<Vec<_>>().join(" and ");
+    check(&format!("images where {many}"), "compiled");
+}
+
+#[test]
+fn huge_input_is_refused_before_parsing() {
+    let long = format!("images where Organism in ({})", vec!["abcdefgh"; 2000].join(", "));
+    check(&long, "not compiled: too-long");
+}
+
+#[test]
+fn output_over_the_server_cap_is_refused() {
+    // Raw control characters grow sixfold when escaped for GraphQL (`\u0001`).
+    let value = "\u{1}".repeat(5000);
+    check(&format!("images where Organism = \"{value}\""), "not compiled: too-long");
+}
+
+#[test]
+fn compile_is_deterministic_and_refuses_invalid_trees() {
+    let file = parse("images where \"Gene Symbol\" = ade8 show thumbnail\nscreens in plate 4");
+    let good = file.queries[0].ast.as_ref().unwrap();
+    assert_eq!(compile(good).unwrap().graphql, compile(good).unwrap().graphql);
+    let bad = file.queries[1].ast.as_ref().unwrap();
+    let errors: Vec<&str> = compile(bad).unwrap_err().iter().map(|d: &Diagnostic| d.code).collect();
+    assert_eq!(errors, ["scope-mismatch"]);
+}
+
+#[test]
+fn compiled_metadata_tells_the_runner_where_rows_are() {
+    let meta = |text: &str| {
+        let q = parse(text).queries.remove(0).ast.unwrap();
+        let c = compile(&q).unwrap();
+        let columns: Vec<String> =
+            c.columns.iter().map(|c| format!("{}={}", c.header, c.key)).collect();
+        format!(
+            "{} paged={} limit={:?} [{}]",
+            c.rows.join("."),
+            c.paged,
+            c.limit,
+            columns.join(" ")
+        )
+    };
+    assert_eq!(
+        meta("images where \"Gene Symbol\" = ade8 show thumbnail, size, \"Gene Symbol\" limit 250"),
+        "searchImages paged=true limit=Some(250) [id=id thumbnail=thumbnailUrl width=width height=height sizeZ=sizeZ sizeT=sizeT sizeC=sizeC Gene Symbol=k1]"
+    );
+    assert_eq!(
+        meta("wells in plate 4554 show images"),
+        "plate.wells paged=false limit=None [id=id label=label images=images]"
+    );
+    assert_eq!(
+        meta("datasets in project 51"),
+        "project.datasets paged=true limit=None [id=id name=name]"
+    );
+    assert_eq!(
+        meta("images in plate 0004554"),
+        "plate.images paged=false limit=None [id=id name=name]"
+    );
+}
+
+#[test]
+fn ids_are_written_canonically() {
+    let q = parse("images in plate 0004554").queries.remove(0).ast.unwrap();
+    assert!(compile(&q).unwrap().graphql.contains("plate(id: \"4554\")"));
+}
+
+#[test]
+fn graphql_strings_escape_what_they_must() {
+    assert_eq!(graphql_string("a\"b\\c"), r#""a\"b\\c""#);
+    assert_eq!(graphql_string("\n\r\t\u{8}\u{c}"), r#""\n\r\t\b\f""#);
+    assert_eq!(graphql_string("\u{0}\u{1f}\u{7f}\u{85}"), r#""\u0000\u001F\u007F\u0085""#);
+    assert_eq!(graphql_string("\u{feff}\u{2028}\u{202e}\u{a0}"), r#""\uFEFF\u2028\u202E\u00A0""#);
+    assert_eq!(graphql_string("é 细 🧬 }{ __schema"), "\"é 细 🧬 }{ __schema\"");
+}
+
+#[test]
+fn spans_point_into_the_file_not_the_query() {
+    let text = "plates in screen 102\nimages where \"Gene Symbol\" = ";
+    let analysis = analyze(text, &Catalog::bundled());
+    let d = &analysis.queries[1].diagnostics[0];
+    assert_eq!(d.code, "expected-value");
+    assert_eq!(crate::line_col(text, d.span.start), (2, 29));
+}
+
+/// The fenced blocks of a Markdown text: (info string, body).
+fn fenced_blocks(markdown: &str) -> Vec<(String, String)> {
+    let mut blocks = Vec::new();
+    let mut lines = markdown.lines();
+    while let Some(line) = lines.next() {
+        if let Some(info) = line.strip_prefix("```") {
+            let body: Vec<&str> = lines.by_ref().take_while(|l| !l.starts_with("```")).collect();
+            blocks.push((info.to_owned(), body.join("\n") + "\n"));
+        }
+    }
+    blocks
+}
+
+#[test]
+fn the_language_doc_shows_what_queries_really_compile_to() {
+    let doc = std::fs::read_to_string(super::crate_dir().join("../../docs/idr-ql.md")).unwrap();
+    let blocks = fenced_blocks(&doc);
+    let mut pairs = 0;
+    for pair in blocks.windows(2) {
+        let [(info, query), (next, graphql)] = pair else { continue };
+        if info.is_empty() && next == "graphql" {
+            let analysis = analyze(query, &Catalog::bundled());
+            let compiled =
+                analysis.queries[0].compiled.as_ref().expect("the doc's examples compile");
+            assert_eq!(&compiled.graphql, graphql, "docs/idr-ql.md is out of date for {query}");
+            pairs += 1;
+        }
+    }
+    assert!(pairs >= 2, "expected IDR-QL / GraphQL example pairs in the doc");
+    // The first block is DESIGN.md's examples: all of them check clean.
+    let analysis = analyze(&blocks[0].1, &Catalog::bundled());
+    assert_eq!(analysis.queries.len(), 6);
+    assert_eq!(analysis.diagnostics().count(), 0);
+}

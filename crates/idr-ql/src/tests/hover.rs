@@ -1,0 +1,72 @@
+//! Hover at a `<CURSOR>` marker, against the test catalog: the hovered text and the
+//! Markdown, or `None`.
+
+use idr_test_support::split_cursor;
+
+use crate::hover;
+
+fn check(input: &str, expected: &str) {
+    let (text, offset) = split_cursor(input);
+    let actual = match hover(&text, offset, &super::test_catalog()) {
+        Some(h) => format!("[{}]\n{}", &text[h.span.start..h.span.end], h.markdown),
+        None => "None".to_owned(),
+    };
+    assert_eq!(actual, expected.trim(), "hover for {input:?}");
+}
+
+#[test]
+fn keys_show_namespace_count_and_values() {
+    check(
+        "images where \"Gene Sy<CURSOR>mbol\" = ade8",
+        "[\"Gene Symbol\"]\n**Gene Symbol** (key)\n\nNamespace: `openmicroscopy.org/mapr/gene`\n\nCarried by 1234567 images.\n\n4 known values, such as ` ciz1` (3), `ade8` (41), `CDK5RAP2`, `CETN2`.",
+    );
+    check("images where Cell<CURSOR> = x", "[Cell]\n**Cell**\n\nA key the catalog does not know. IDR may still have it; a condition on a key no object carries matches nothing.");
+    check("images where Phenotype<CURSOR> = x", "[Phenotype]\n**Phenotype** (key)\n\nNamespace: `openmicroscopy.org/mapr/phenotype`\n\nHow many images carry it: not known in this catalog.");
+    check(
+        "screens where <CURSOR>name ~ x",
+        "[name]\n**name**\n\nThe object's own name (for wells, the label such as `A1`).",
+    );
+    check("images in plate 1 show \"Organ<CURSOR>ism\"", "[\"Organism\"]\n**Organism** (key)\n\nNamespace: `openmicroscopy.org/mapr/organism`\n\nHow many images carry it: not known in this catalog.\n\n2 known values, such as `Homo sapiens`, `Saccharomyces cerevisiae`.");
+}
+
+#[test]
+fn values_show_their_count() {
+    check(
+        "images where \"Gene Symbol\" = AD<CURSOR>E8",
+        "[ADE8]\n**ade8**\n\nA value of `Gene Symbol`; carried by 41 images.",
+    );
+    check("images where \"Gene Symbol\" in (x, cdk5<CURSOR>rap2)", "[cdk5rap2]\n**CDK5RAP2**\n\nA value of `Gene Symbol`; how many images carry it is not known.");
+    check("images where \"Gene Symbol\" = nosuch<CURSOR>", "None");
+}
+
+#[test]
+fn keywords_resources_scopes_operators_fields() {
+    check("<CURSOR>images where a = b", "[images]\n**images**\n\nImages. Searched by key/value through IDR's search engine (`where` required), optionally in a study, screen or project; or listed from `in plate N` or `in dataset N`.");
+    check("images WH<CURSOR>ERE a = b", "[WHERE]\n**where**\n\n`where` starts the condition: `key op value`, combined with `and`, `or`, `not` and parentheses.");
+    check(
+        "plates in scr<CURSOR>een 102",
+        "[screen]\n**in screen**\n\n`in screen N`: images or plates of the screen with id N.",
+    );
+    check("images where a !<CURSOR>~ b", "[!~]\n**!~**\n\nHas the key with a value that does not contain this (objects without the key do not match).");
+    check(
+        "images where a not i<CURSOR>n (b)",
+        "[in]\n**not in**\n\nHas the key with a value that is none of the listed values.",
+    );
+    check(
+        "images in plate 1 show thumb<CURSOR>nail",
+        "[thumbnail]\n**thumbnail** (field)\n\nAbsolute URL of the JPEG thumbnail.",
+    );
+    check(
+        "wells in plate 1 show name<CURSOR>",
+        "[name]\n**name** (field)\n\nThe object's name.\n\nwells have no such field.",
+    );
+    check("images in plate 1 limit 2<CURSOR>0", "[20]\n**limit 20**\n\nAt most 20 rows.");
+}
+
+#[test]
+fn nothing_on_punctuation_comments_or_space() {
+    check("images where <CURSOR>(a = b)", "None");
+    check("images # com<CURSOR>ment", "None");
+    check("images   <CURSOR>  ", "None");
+    check("images in plate 45<CURSOR>54", "None");
+}
