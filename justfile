@@ -36,6 +36,10 @@ snap:
 record *args:
     cargo run -- record "$@"
 
+# Benchmark IDR-QL parsing, checking and compiling (queries per second).
+bench:
+    cargo bench -p idr-ql
+
 # Serve GraphQL on the bundled recordings at http://127.0.0.1:8080/graphql.
 serve:
     cargo run --release -- serve --offline

@@ -2,7 +2,10 @@
 //! over HTTP. Offline over the bundled recordings, and online against a replay server that
 //! speaks IDR's API (so the same binary is proven to work for any upstream).
 
+mod examples;
+mod lsp;
 mod online;
+mod ql;
 mod server;
 
 use std::io::{BufRead, BufReader};

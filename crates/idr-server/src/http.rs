@@ -48,6 +48,8 @@ pub struct AppState {
     /// A one-line description of the upstream, for `/healthz`.
     pub upstream: Arc<str>,
     pub limits: Limits,
+    /// Known keys and values for checking IDR-QL.
+    pub catalog: Arc<crate::ql::LiveCatalog>,
 }
 
 /// The router. `main` only wires configuration into this.
@@ -57,6 +59,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/", get(|| async { Redirect::temporary("/graphql") }))
         .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/ql", axum::routing::post(ql_post))
         .route("/healthz", get(healthz))
         .route("/thumbnails/{image_id}", get(thumbnail))
         .layer(RequestBodyLimitLayer::new(body_limit))
@@ -217,6 +220,64 @@ async fn execute(state: &AppState, cost: &Cost, request: async_graphql::Request)
     .await
     {
         Ok(response) => GraphQLResponse::from(response).into_response(),
+        Err(_) => request_error(
+            StatusCode::OK,
+            "REQUEST_TIMEOUT",
+            "the request did not finish within its deadline",
+        ),
+    }
+}
+
+/// Rows returned per query by `POST /ql` at most.
+const QL_MAX_ROWS: usize = 1_000;
+
+/// `POST /ql`: IDR-QL text in (`Content-Type: application/x-idr-ql`, or JSON
+/// `{"query": …}`), the compiled GraphQL and rows out, or the diagnostics with spans (400).
+async fn ql_post(
+    State(state): State<AppState>,
+    cost: Cost,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let text = match media.as_str() {
+        "application/x-idr-ql" => match String::from_utf8(body.to_vec()) {
+            Ok(text) => text,
+            Err(_) => return request_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", "the body is not UTF-8"),
+        },
+        "application/json" => match serde_json::from_slice::<serde_json::Value>(&body) {
+            Ok(serde_json::Value::Object(map)) if map.get("query").is_some_and(|q| q.is_string()) => {
+                map["query"].as_str().unwrap_or_default().to_owned()
+            }
+            _ => return request_error(StatusCode::BAD_REQUEST, "BAD_REQUEST", "send JSON like {\"query\": \"images where …\"}"),
+        },
+        _ => {
+            return request_error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "BAD_REQUEST",
+                "send IDR-QL as `Content-Type: application/x-idr-ql`, or JSON {\"query\": …} as `application/json`",
+            )
+        }
+    };
+    if let (Some(limiter), Some(ip)) = (&cost.limiter, cost.ip) {
+        // Each query of the text is one more request's worth of work.
+        let queries = idr_ql::parse(&text).queries.len().saturating_sub(1) as f64;
+        if queries > 0.0 {
+            if let Err(retry_after) = limiter.take(ip, queries.min(limiter.burst() - 1.0)) {
+                return crate::rate::too_many(retry_after);
+            }
+        }
+    }
+    let catalog = state.catalog.get(&state.client);
+    let answer = crate::ql::answer(&state.schema, &text, &catalog, QL_MAX_ROWS);
+    match tokio::time::timeout(state.limits.request_timeout, answer).await {
+        Ok((true, json)) => (StatusCode::OK, Json(json)).into_response(),
+        Ok((false, json)) => (StatusCode::BAD_REQUEST, Json(json)).into_response(),
         Err(_) => request_error(
             StatusCode::OK,
             "REQUEST_TIMEOUT",

@@ -5,11 +5,14 @@
 
 mod http;
 mod listen;
+pub mod lsp;
+pub mod ql;
 mod rate;
 pub mod rows;
 mod upstream;
 
 pub use http::{app, AppState, Limits};
 pub use listen::{serve, ConnectionLimits};
+pub use ql::LiveCatalog;
 pub use rate::RateLimit;
 pub use upstream::{build_client, bundled_store, UpstreamChoice};

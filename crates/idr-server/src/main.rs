@@ -10,6 +10,9 @@ use anyhow::{bail, Context as _};
 use clap::{Args, Parser, Subcommand};
 use idr_client::{ClientConfig, HttpConfig, HttpUpstream, IdrClient, RecordingUpstream, IDR_BASE};
 use idr_graphql::{build_schema, SchemaLimits};
+use idr_ql::Catalog;
+use idr_server::ql::{self, Source};
+use idr_server::rows::Format;
 use idr_server::{
     app, build_client, AppState, ConnectionLimits, Limits, RateLimit, UpstreamChoice,
 };
@@ -44,6 +47,41 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL), the same text as schema/idr.graphql.
     Schema,
+    /// Compile IDR-QL to GraphQL and print it; diagnostics go to stderr.
+    Compile {
+        /// The IDR-QL text, a .idrql file, or `-` for standard input.
+        query: String,
+    },
+    /// Check IDR-QL files and print their diagnostics.
+    Check {
+        /// Files to check (`-` for standard input).
+        #[arg(required = true)]
+        files: Vec<String>,
+    },
+    /// Format IDR-QL files in place (canonical layout).
+    Fmt {
+        /// Files to format.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Only report files whose formatting would change; exit 1 if any.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Run IDR-QL and print the rows.
+    Query {
+        /// The IDR-QL text, a .idrql file, or `-` for standard input.
+        query: String,
+        #[command(flatten)]
+        upstream: UpstreamArgs,
+        /// How to print the rows.
+        #[arg(long, value_enum, default_value = "table")]
+        format: OutputFormat,
+        /// Most rows per query when it has no `limit`.
+        #[arg(long, default_value_t = 10_000)]
+        max_rows: usize,
+    },
+    /// The IDR-QL language server, speaking LSP on stdin/stdout.
+    Lsp,
     /// Run a GraphQL query against a live IDR and save every upstream exchange as a recording.
     Record {
         /// The GraphQL query, or a path to a .graphql file.
@@ -55,6 +93,13 @@ enum Command {
         #[arg(long, env = "IDR_UPSTREAM", default_value = IDR_BASE)]
         upstream: Url,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum OutputFormat {
+    Table,
+    Json,
+    Csv,
 }
 
 #[derive(Args)]
@@ -89,17 +134,24 @@ impl UpstreamArgs {
 }
 
 fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // The server logs its work; the one-shot commands only their failures.
+    let default_filter = if matches!(cli.command, Command::Serve { .. } | Command::Record { .. }) {
+        "info"
+    } else {
+        "error"
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let cli = Cli::parse();
     match cli.command {
         Command::Schema => {
-            print!("{}", idr_graphql::sdl());
+            emit(&idr_graphql::sdl());
             Ok(())
         }
         Command::Serve { listen, upstream, rate_limit, max_connections, header_timeout } => {
@@ -112,6 +164,18 @@ fn main() -> anyhow::Result<()> {
             };
             runtime()?.block_on(serve(listen, upstream.choice(), limits, connections))
         }
+        Command::Compile { query } => compile(&query),
+        Command::Check { files } => check(&files),
+        Command::Fmt { files, check } => fmt(&files, check),
+        Command::Query { query, upstream, format, max_rows } => {
+            let format = match format {
+                OutputFormat::Table => Format::Table,
+                OutputFormat::Json => Format::Json,
+                OutputFormat::Csv => Format::Csv,
+            };
+            runtime()?.block_on(query_command(&query, upstream.choice(), format, max_rows))
+        }
+        Command::Lsp => idr_server::lsp::run(Catalog::bundled()),
         Command::Record { query, out, upstream } => {
             runtime()?.block_on(record(query, out, upstream))
         }
@@ -133,7 +197,10 @@ async fn serve(
 ) -> anyhow::Result<()> {
     let (client, described) = build_client(&choice).map_err(anyhow::Error::msg)?;
     let schema = build_schema(client.clone(), SchemaLimits::default());
-    let state = AppState { schema, client, upstream: Arc::from(described.as_str()), limits };
+    let catalog =
+        Arc::new(idr_server::LiveCatalog::new(matches!(choice, UpstreamChoice::Http { .. })));
+    let state =
+        AppState { schema, client, upstream: Arc::from(described.as_str()), limits, catalog };
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -155,7 +222,7 @@ async fn record(query: String, out: PathBuf, upstream: Url) -> anyhow::Result<()
     let client = IdrClient::new(SharedUpstream(recorder.clone()), config);
     let schema = build_schema(client, SchemaLimits::default());
     let response = idr_graphql::execute(&schema, text.as_str()).await;
-    println!("{}", serde_json::to_string_pretty(&response)?);
+    emit(&(serde_json::to_string_pretty(&response)? + "\n"));
     eprintln!("wrote {} recordings to {}", recorder.written(), out.display());
     if !response.errors.is_empty() {
         bail!("the query had errors; recordings of the calls that succeeded were written");
@@ -173,4 +240,141 @@ impl<U: idr_client::Upstream> idr_client::Upstream for SharedUpstream<U> {
     ) -> idr_client::upstream::BoxFuture<'a, Result<idr_client::Response, idr_client::Error>> {
         self.0.send(req)
     }
+}
+
+/// Writes to stdout; a reader that went away (`idr query … | head`) ends the program
+/// quietly instead of with a panic.
+fn emit(text: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(error) = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("cannot write to stdout: {error}");
+        std::process::exit(1);
+    }
+}
+
+/// Exits with status 1 after printing `message` to stderr (diagnostics already rendered).
+fn fail(message: &str) -> ! {
+    eprintln!("{}", message.trim_end());
+    std::process::exit(1)
+}
+
+fn compile(query: &str) -> anyhow::Result<()> {
+    let source = Source::from_arg(query)?;
+    let (compiled, warnings) = ql::compile(&source, &Catalog::bundled());
+    eprint!("{warnings}");
+    match compiled {
+        Ok(queries) => {
+            let texts: Vec<&str> = queries.iter().map(|(_, q)| q.graphql.as_str()).collect();
+            emit(&(texts.join("\n") + "\n"));
+            Ok(())
+        }
+        Err(diagnostics) => fail(&diagnostics),
+    }
+}
+
+fn check(files: &[String]) -> anyhow::Result<()> {
+    let catalog = Catalog::bundled();
+    let (mut errors, mut warnings) = (0, 0);
+    for file in files {
+        let source = Source::from_arg(file)?;
+        let analysis = idr_ql::analyze(&source.text, &catalog);
+        let diagnostics: Vec<_> = analysis.diagnostics().cloned().collect();
+        errors += diagnostics.iter().filter(|d| d.is_error()).count();
+        warnings += diagnostics.iter().filter(|d| !d.is_error()).count();
+        eprint!("{}", source.render(&diagnostics));
+    }
+    eprintln!("{} file(s) checked: {errors} error(s), {warnings} warning(s)", files.len());
+    if errors > 0 {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+fn fmt(files: &[PathBuf], check_only: bool) -> anyhow::Result<()> {
+    let mut failed = false;
+    for path in files {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let Some(formatted) = idr_ql::format(&text) else {
+            let source = Source { name: path.display().to_string(), text };
+            let diagnostics: Vec<_> = idr_ql::parse(&source.text).diagnostics().cloned().collect();
+            eprint!("{}", source.render(&diagnostics));
+            failed = true;
+            continue;
+        };
+        if formatted == text {
+            continue;
+        }
+        if check_only {
+            eprintln!("{} is not formatted", path.display());
+            failed = true;
+        } else {
+            std::fs::write(path, formatted)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!("formatted {}", path.display());
+        }
+    }
+    if failed {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+async fn query_command(
+    query: &str,
+    choice: UpstreamChoice,
+    format: Format,
+    max_rows: usize,
+) -> anyhow::Result<()> {
+    let source = Source::from_arg(query)?;
+    let (compiled, warnings) = ql::compile(&source, &Catalog::bundled());
+    eprint!("{warnings}");
+    let queries = compiled.unwrap_or_else(|diagnostics| fail(&diagnostics));
+    let (client, _) = build_client(&choice).map_err(anyhow::Error::msg)?;
+    let schema = build_schema(client, SchemaLimits::default());
+    let show_progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut had_errors = false;
+    let mut json_outputs = Vec::new();
+    for (query_text, compiled) in &queries {
+        let rows = ql::run(&schema, compiled, max_rows, |n| {
+            if show_progress {
+                eprint!("\r{n} rows…");
+            }
+        })
+        .await;
+        if show_progress {
+            eprint!("\r\x1b[K");
+        }
+        if format == Format::Json && queries.len() > 1 {
+            // Several queries: one JSON document, a list of {query, rows}.
+            let rows: Vec<serde_json::Value> =
+                rows.rows.iter().cloned().map(serde_json::Value::Object).collect();
+            json_outputs.push(serde_json::json!({"query": query_text, "rows": rows}));
+        } else {
+            emit(&ql::print(&rows.rows, format));
+        }
+        // Reaching the query's own `limit` is what was asked; reaching --max-rows is not.
+        if rows.truncated && compiled.limit.is_none_or(|l| l as usize > max_rows) {
+            eprintln!(
+                "(stopped at {} rows: --max-rows; add `limit` or raise --max-rows for more)",
+                rows.rows.len()
+            );
+        }
+        for error in &rows.errors {
+            had_errors = true;
+            let code = error["extensions"]["code"].as_str().unwrap_or("ERROR");
+            eprintln!("error[{code}]: {}", error["message"].as_str().unwrap_or_default());
+        }
+    }
+    if !json_outputs.is_empty() {
+        emit(&(serde_json::to_string_pretty(&json_outputs)? + "\n"));
+    }
+    if had_errors {
+        std::process::exit(1);
+    }
+    Ok(())
 }

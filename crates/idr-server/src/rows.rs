@@ -7,9 +7,6 @@ use std::fmt::Write as _;
 use idr_graphql::IdrSchema;
 use serde_json::{Map, Value};
 
-/// How many rows to fetch at most when the query has no `limit`.
-pub const DEFAULT_MAX_ROWS: usize = 10_000;
-
 /// The rows of one query, with the GraphQL errors met on the way.
 #[derive(Debug, Default)]
 pub struct Rows {
@@ -19,21 +16,25 @@ pub struct Rows {
     pub truncated: bool,
 }
 
-/// Executes `graphql` (which may declare `$after: String`) and follows `pageInfo` until
-/// `limit` rows are collected or there are no more. `progress` is told the row count after
-/// every page.
+/// Executes `graphql` and collects the list found at `path` in `data` (a connection's
+/// `nodes` when `paged`, following `pageInfo` with `$after`) until `limit` rows. Each row
+/// has one column per `(header, response key)`. `progress` hears the count after each page.
 pub async fn run(
     schema: &IdrSchema,
     graphql: &str,
-    limit: Option<usize>,
+    path: &[&str],
+    paged: bool,
+    columns: &[(String, String)],
+    limit: usize,
     mut progress: impl FnMut(usize),
 ) -> Rows {
-    let limit = limit.unwrap_or(DEFAULT_MAX_ROWS);
     let mut out = Rows::default();
     let mut after = Value::Null;
     loop {
         let mut variables = Map::new();
-        variables.insert("after".to_owned(), after.clone());
+        if paged {
+            variables.insert("after".to_owned(), after.clone());
+        }
         let request = async_graphql::Request::new(graphql)
             .variables(async_graphql::Variables::from_json(Value::Object(variables)));
         let response = idr_graphql::execute(schema, request).await;
@@ -41,13 +42,18 @@ pub async fn run(
         if let Some(errors) = response.get("errors").and_then(Value::as_array) {
             out.errors.extend(errors.iter().cloned());
         }
-        let (nodes, page_info) = find_rows(&response["data"]);
-        for node in nodes {
+        let mut at = &response["data"];
+        for key in path {
+            at = &at[*key];
+        }
+        let (nodes, page_info) =
+            if paged { (&at["nodes"], Some(&at["pageInfo"])) } else { (at, None) };
+        for node in nodes.as_array().map(Vec::as_slice).unwrap_or_default() {
             if out.rows.len() == limit {
                 out.truncated = true;
                 break;
             }
-            out.rows.push(flatten(node));
+            out.rows.push(row(node, columns));
         }
         progress(out.rows.len());
         let next = page_info
@@ -66,25 +72,16 @@ pub async fn run(
     out
 }
 
-/// The first list in the answer (a connection's `nodes`, or a plain list), and the
-/// `pageInfo` beside it when it is a connection.
-pub fn find_rows(data: &Value) -> (&[Value], Option<&Value>) {
-    match data {
-        Value::Array(items) => (items, None),
-        Value::Object(map) => {
-            if let Some(Value::Array(nodes)) = map.get("nodes") {
-                return (nodes, map.get("pageInfo"));
-            }
-            for value in map.values() {
-                let (rows, info) = find_rows(value);
-                if !rows.is_empty() || value.is_array() || value.get("nodes").is_some() {
-                    return (rows, info);
-                }
-            }
-            (&[], None)
-        }
-        _ => (&[], None),
+/// One row: each column's value flattened under its header; all fields when no columns.
+fn row(node: &Value, columns: &[(String, String)]) -> Map<String, Value> {
+    if columns.is_empty() {
+        return flatten(node);
     }
+    let mut out = Map::new();
+    for (header, key) in columns {
+        flatten_into(&mut out, header, &node[key.as_str()]);
+    }
+    out
 }
 
 /// One row: scalars as they are, nested objects as `parent.child` columns, lists of
@@ -116,8 +113,17 @@ fn flatten_into(row: &mut Map<String, Value>, prefix: &str, value: &Value) {
                 .collect();
             row.insert(prefix.to_owned(), Value::String(text.join("; ")));
         }
-        Value::Array(_) => {
-            row.insert(prefix.to_owned(), Value::String(value.to_string()));
+        Value::Array(items) => {
+            // Lists of objects (a well's images, a screen's plates): each object's values
+            // joined with spaces, objects joined with `; `.
+            let text: Vec<String> = items
+                .iter()
+                .map(|item| match item {
+                    Value::Object(map) => map.values().map(cell).collect::<Vec<_>>().join(" "),
+                    other => other.to_string(),
+                })
+                .collect();
+            row.insert(prefix.to_owned(), Value::String(text.join("; ")));
         }
         other => {
             row.insert(prefix.to_owned(), other.clone());

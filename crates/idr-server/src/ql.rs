@@ -1,0 +1,170 @@
+//! The IDR-QL front ends that are not the language server: `idr compile`, `idr check`,
+//! `idr fmt`, `idr query`, and the JSON answer of `POST /ql`.
+
+use std::io::Read as _;
+use std::path::Path;
+
+use idr_graphql::IdrSchema;
+use idr_ql::{Analysis, Catalog, Compiled, Diagnostic};
+use serde_json::{json, Map, Value};
+
+use crate::rows::{self, Format, Rows};
+
+/// IDR-QL text and the name diagnostics call it by.
+pub struct Source {
+    pub name: String,
+    pub text: String,
+}
+
+impl Source {
+    /// `-` reads standard input, an existing file is read, anything else is the query text.
+    pub fn from_arg(arg: &str) -> std::io::Result<Source> {
+        if arg == "-" {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text)?;
+            return Ok(Source { name: "<stdin>".to_owned(), text });
+        }
+        let path = Path::new(arg);
+        if (arg.ends_with(".idrql") || !arg.contains(char::is_whitespace)) && path.is_file() {
+            return Ok(Source { name: arg.to_owned(), text: std::fs::read_to_string(path)? });
+        }
+        Ok(Source { name: "<query>".to_owned(), text: arg.to_owned() })
+    }
+
+    /// Every diagnostic, rendered for a terminal (no colour).
+    pub fn render(&self, diagnostics: &[Diagnostic]) -> String {
+        idr_ql::render(diagnostics, &self.name, &self.text)
+    }
+}
+
+/// The compiled queries with their source text, or the rendered diagnostics when any
+/// query has an error. Warnings come back either way.
+pub fn compile(
+    source: &Source,
+    catalog: &Catalog,
+) -> (Result<Vec<(String, Compiled)>, String>, String) {
+    let analysis = idr_ql::analyze(&source.text, catalog);
+    let all: Vec<Diagnostic> = analysis.diagnostics().cloned().collect();
+    let warnings: Vec<Diagnostic> = all.iter().filter(|d| !d.is_error()).cloned().collect();
+    if analysis.has_errors() {
+        return (Err(source.render(&all)), String::new());
+    }
+    let compiled = analysis
+        .queries
+        .into_iter()
+        .filter_map(|q| Some((q.span.text(&source.text).to_owned(), q.compiled?)))
+        .collect();
+    (Ok(compiled), if warnings.is_empty() { String::new() } else { source.render(&warnings) })
+}
+
+/// Runs one compiled query through the schema, following pages up to its limit (or `cap`).
+pub async fn run(
+    schema: &IdrSchema,
+    compiled: &Compiled,
+    cap: usize,
+    progress: impl FnMut(usize),
+) -> Rows {
+    let limit = compiled.limit.map_or(cap, |l| (l as usize).min(cap));
+    let path: Vec<&str> = compiled.rows.iter().map(String::as_str).collect();
+    let columns: Vec<(String, String)> =
+        compiled.columns.iter().map(|c| (c.header.clone(), c.key.clone())).collect();
+    rows::run(schema, &compiled.graphql, &path, compiled.paged, &columns, limit, progress).await
+}
+
+/// Prints rows in a format.
+pub fn print(rows: &[Map<String, Value>], format: Format) -> String {
+    rows::render(rows, format)
+}
+
+/// The JSON answer of `POST /ql`: per query its span, compiled GraphQL, rows and errors;
+/// or, when any query has an error, every diagnostic with its span and position.
+pub async fn answer(
+    schema: &IdrSchema,
+    text: &str,
+    catalog: &Catalog,
+    cap: usize,
+) -> (bool, Value) {
+    let analysis: Analysis = idr_ql::analyze(text, catalog);
+    let diagnostics: Vec<Value> =
+        analysis.diagnostics().map(|d| diagnostic_json(text, d)).collect();
+    if analysis.has_errors() {
+        return (false, json!({"diagnostics": diagnostics}));
+    }
+    let mut queries = Vec::new();
+    for query in &analysis.queries {
+        let Some(compiled) = &query.compiled else { continue };
+        let rows = run(schema, compiled, cap, |_| {}).await;
+        queries.push(json!({
+            "span": {"start": query.span.start, "end": query.span.end},
+            "graphql": compiled.graphql,
+            "columns": compiled.columns.iter().map(|c| c.header.clone()).collect::<Vec<_>>(),
+            "rows": rows.rows,
+            "truncated": rows.truncated,
+            "errors": rows.errors,
+        }));
+    }
+    (true, json!({"queries": queries, "diagnostics": diagnostics}))
+}
+
+fn diagnostic_json(text: &str, d: &Diagnostic) -> Value {
+    let (line, column) = idr_ql::line_col(text, d.span.start);
+    json!({
+        "code": d.code,
+        "severity": if d.is_error() { "error" } else { "warning" },
+        "message": d.message,
+        "span": {"start": d.span.start, "end": d.span.end},
+        "line": line,
+        "column": column,
+        "help": d.help,
+        "labels": d.labels.iter().map(|(span, label)| json!({"span": {"start": span.start, "end": span.end}, "message": label})).collect::<Vec<_>>(),
+    })
+}
+
+/// The bundled catalog extended with the keys the live search engine knows. Values stay
+/// the bundled ones: fetching every value of every key would cost many megabytes.
+pub async fn live_catalog(client: &idr_client::IdrClient) -> Result<Catalog, idr_client::Error> {
+    let bundled = Catalog::bundled();
+    let live = client.search_keys(idr_client::model::SearchResource::Image).await?;
+    let keys = bundled.keys().cloned().chain(live.into_iter().map(|name| idr_ql::KeyInfo {
+        name,
+        namespace: None,
+        images: None,
+    }));
+    let values: Vec<(String, Vec<idr_ql::ValueInfo>)> =
+        bundled.keys().map(|k| (k.name.clone(), bundled.values(&k.name).to_vec())).collect();
+    Ok(Catalog::from_parts(keys, values))
+}
+
+/// The catalog `POST /ql` checks against: the bundled one, extended with the live search
+/// engine's keys once learned. The first request starts learning them in the background,
+/// so a server nobody asks IDR-QL of makes no such call.
+pub struct LiveCatalog {
+    catalog: std::sync::RwLock<Catalog>,
+    refresh: std::sync::atomic::AtomicBool,
+}
+
+impl LiveCatalog {
+    /// `online`: whether there is a live search engine to learn from.
+    pub fn new(online: bool) -> LiveCatalog {
+        LiveCatalog {
+            catalog: std::sync::RwLock::new(Catalog::bundled()),
+            refresh: std::sync::atomic::AtomicBool::new(online),
+        }
+    }
+
+    /// The catalog as known now; the first call starts the refresh.
+    pub fn get(self: &std::sync::Arc<Self>, client: &idr_client::IdrClient) -> Catalog {
+        if self.refresh.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            let (this, client) = (self.clone(), client.clone());
+            tokio::spawn(async move {
+                match live_catalog(&client).await {
+                    Ok(live) => *this.catalog.write().unwrap_or_else(|e| e.into_inner()) = live,
+                    Err(error) => {
+                        tracing::warn!(%error, "could not learn the search engine's keys; using the bundled catalog")
+                    }
+                }
+            });
+        }
+        self.catalog.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}

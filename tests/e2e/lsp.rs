@@ -1,0 +1,165 @@
+//! The language server, started as `idr lsp` and spoken to over its real stdin/stdout.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+
+use serde_json::{json, Value};
+
+struct Lsp {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    next_id: i64,
+}
+
+impl Lsp {
+    fn start() -> Lsp {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_idr"))
+            .arg("lsp")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("idr lsp starts");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        Lsp { child, stdin, stdout, next_id: 1 }
+    }
+
+    fn send(&mut self, message: Value) {
+        let body = message.to_string();
+        write!(self.stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn receive(&mut self) -> Value {
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            self.stdout.read_line(&mut line).unwrap();
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some(n) = line.strip_prefix("Content-Length: ") {
+                length = n.parse().unwrap();
+            }
+        }
+        let mut body = vec![0; length];
+        self.stdout.read_exact(&mut body).unwrap();
+        serde_json::from_slice(&body).unwrap()
+    }
+
+    /// Sends a request and returns its response, skipping notifications on the way.
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        loop {
+            let message = self.receive();
+            if message["id"] == id {
+                return message;
+            }
+        }
+    }
+
+    fn notify(&mut self, method: &str, params: Value) {
+        self.send(json!({"jsonrpc": "2.0", "method": method, "params": params}));
+    }
+
+    /// The next `publishDiagnostics` notification.
+    fn diagnostics(&mut self) -> Value {
+        loop {
+            let message = self.receive();
+            if message["method"] == "textDocument/publishDiagnostics" {
+                return message["params"].clone();
+            }
+        }
+    }
+}
+
+impl Drop for Lsp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn diagnostics_completion_hover_and_formatting_over_stdio() {
+    let mut lsp = Lsp::start();
+    let init =
+        lsp.request("initialize", json!({"processId": null, "rootUri": null, "capabilities": {}}));
+    assert_eq!(init["result"]["capabilities"]["hoverProvider"], true, "{init}");
+    lsp.notify("initialized", json!({}));
+
+    // An emoji is 4 bytes in UTF-8, 1 char, and 2 code units in UTF-16: the error at the
+    // end of the line must be at UTF-16 column 44 (not byte 46, nor char 43).
+    let uri = "file:///tmp/example.idrql";
+    let text = "# 🧬 genes\nimages where name = \"🧬\" and \"Gene Symbol\" =\n";
+    lsp.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "idrql", "version": 1, "text": text}}),
+    );
+    let published = lsp.diagnostics();
+    assert_eq!(published["uri"], uri);
+    let diagnostic = &published["diagnostics"][0];
+    assert_eq!(diagnostic["code"], "expected-value", "{published}");
+    assert_eq!(diagnostic["severity"], 1);
+    assert_eq!(diagnostic["range"]["start"], json!({"line": 1, "character": 44}), "{diagnostic}");
+
+    // Completion after `where "Gene ` offers the key, completing the string.
+    let text = "images where \"Gene ";
+    lsp.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": text}]}),
+    );
+    let _ = lsp.diagnostics();
+    let completion = lsp.request(
+        "textDocument/completion",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 19}}),
+    );
+    let items = completion["result"]["items"].as_array().unwrap();
+    let gene = items
+        .iter()
+        .find(|i| i["label"] == "Gene Symbol")
+        .unwrap_or_else(|| panic!("no Gene Symbol in {completion}"));
+    assert_eq!(gene["textEdit"]["newText"], "\"Gene Symbol\"");
+    assert_eq!(gene["textEdit"]["range"]["start"], json!({"line": 0, "character": 13}));
+
+    // Hover on a key says what it is.
+    let text = "images where \"Gene Symbol\" = ade8";
+    lsp.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 3}, "contentChanges": [{"text": text}]}),
+    );
+    let clean = lsp.diagnostics();
+    assert_eq!(clean["diagnostics"], json!([]));
+    let hover = lsp.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 16}}),
+    );
+    assert!(
+        hover["result"]["contents"]["value"].as_str().unwrap().contains("Gene Symbol"),
+        "{hover}"
+    );
+
+    // Formatting returns the canonical text.
+    let text = "IMAGES   where \"Gene Symbol\"=ade8   show name";
+    lsp.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 4}, "contentChanges": [{"text": text}]}),
+    );
+    let _ = lsp.diagnostics();
+    let edits = lsp.request(
+        "textDocument/formatting",
+        json!({"textDocument": {"uri": uri}, "options": {"tabSize": 2, "insertSpaces": true}}),
+    );
+    let new_text = edits["result"][0]["newText"].as_str().unwrap();
+    assert_eq!(new_text, idr_ql::format(text).unwrap());
+
+    let shutdown = lsp.request("shutdown", Value::Null);
+    assert_eq!(shutdown["result"], Value::Null);
+    lsp.notify("exit", Value::Null);
+    assert!(lsp.child.wait().unwrap().success());
+}

@@ -1,0 +1,153 @@
+//! The IDR-QL command-line front ends and `POST /ql`, run as the real binary.
+
+use std::process::{Command, Output};
+
+use serde_json::{json, Value};
+
+use crate::Idr;
+
+fn idr(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_idr"))
+        .args(args)
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("idr runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A scratch file, removed on drop.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new(name: &str, contents: &str) -> Scratch {
+        let path = std::env::temp_dir().join(format!("idr-e2e-{}-{name}", std::process::id()));
+        std::fs::write(&path, contents).unwrap();
+        Scratch(path)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compiled_graphql_runs_on_the_server() {
+    let out = idr(&["compile", r#"images where "Gene Symbol" = ade8"#]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let graphql = text(&out.stdout);
+    assert!(graphql.contains("searchImages"), "{graphql}");
+    let server = Idr::serve(&["--offline"]);
+    let resp = Idr::client()
+        .post(format!("{}/graphql", server.base))
+        .json(&json!({"query": graphql, "variables": {"after": null}}))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["data"]["searchImages"]["totalCount"], 41, "{body}");
+    assert_eq!(body["data"]["searchImages"]["nodes"].as_array().unwrap().len(), 41);
+}
+
+#[test]
+fn compile_errors_go_to_stderr_with_a_position() {
+    let out = idr(&["compile", r#"images where "Gene Symbol" = "#]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("error[expected-value]") && stderr.contains("<query>:1:"), "{stderr}");
+    assert!(!stderr.contains("\x1b["), "no colour when not on a terminal");
+}
+
+#[test]
+fn check_reports_every_query_of_a_file() {
+    let file = Scratch::new("check.idrql", "plates in screen 102\nimages where \"Gene Symbol\" =\nscreens in plate 4\nwells in plate 4554 show label\n");
+    let out = idr(&["check", file.path()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains(&format!("{}:2:", file.path())), "{stderr}");
+    assert!(stderr.contains(&format!("{}:3:", file.path())), "{stderr}");
+    assert!(
+        !stderr.contains(&format!("{}:1:", file.path()))
+            && !stderr.contains(&format!("{}:4:", file.path())),
+        "{stderr}"
+    );
+    let clean = Scratch::new("clean.idrql", "plates in screen 102\n");
+    assert!(idr(&["check", clean.path()]).status.success());
+}
+
+#[test]
+fn fmt_is_idempotent_and_check_mode_reports() {
+    let file =
+        Scratch::new("fmt.idrql", "IMAGES   where \"Gene Symbol\"=ade8  show name,thumbnail\n");
+    assert_eq!(idr(&["fmt", "--check", file.path()]).status.code(), Some(1));
+    assert!(idr(&["fmt", file.path()]).status.success());
+    let once = std::fs::read_to_string(&file.0).unwrap();
+    assert!(idr(&["fmt", file.path()]).status.success());
+    assert_eq!(std::fs::read_to_string(&file.0).unwrap(), once);
+    assert!(idr(&["fmt", "--check", file.path()]).status.success());
+}
+
+#[test]
+fn query_prints_rows_offline() {
+    let out = idr(&[
+        "query",
+        r#"images where "Gene Symbol" = ade8 show "Gene Symbol" limit 3"#,
+        "--offline",
+        "--format",
+        "csv",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let csv = text(&out.stdout);
+    assert_eq!(
+        csv.lines().collect::<Vec<_>>(),
+        ["id,Gene Symbol", "15573,ADE8", "15574,ADE8", "15575,ADE8"]
+    );
+    let out = idr(&["query", "wells in plate 4554 show label", "--offline", "--format", "json"]);
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 96);
+    assert_eq!(rows[95], json!({"id": "1046872", "label": "H12"}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ql_endpoint_answers_rows_or_diagnostics() {
+    let server = Idr::serve(&["--offline"]);
+    let post = |body: &'static str, content_type: &'static str| {
+        Idr::client()
+            .post(format!("{}/ql", server.base))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let resp =
+        post(r#"images where "Gene Symbol" = ade8 show "Gene Symbol""#, "application/x-idr-ql")
+            .await
+            .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let body: Value = resp.json().await.unwrap();
+    let query = &body["queries"][0];
+    assert!(query["graphql"].as_str().unwrap().contains("searchImages"));
+    assert_eq!(query["rows"].as_array().unwrap().len(), 41);
+    assert_eq!(query["rows"][0], json!({"id": "15573", "Gene Symbol": "ADE8"}));
+
+    let resp = post(r#"images where "Gene Symbol" = "#, "application/x-idr-ql").await.unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let body: Value = resp.json().await.unwrap();
+    let diagnostic = &body["diagnostics"][0];
+    assert_eq!(
+        (diagnostic["code"].clone(), diagnostic["line"].clone()),
+        (json!("expected-value"), json!(1))
+    );
+    assert!(diagnostic["span"]["start"].as_u64().unwrap() <= 29);
+
+    let resp = post("plates in screen 102", "text/plain").await.unwrap();
+    assert_eq!(resp.status().as_u16(), 415);
+}
