@@ -93,18 +93,3 @@ fn analyze_deep_nesting(bencher: Bencher<'_, '_>) {
     let query = format!("images where {}", "(".repeat(100_000));
     bencher.bench(|| analyze(black_box(&query), &catalog));
 }
-
-fn corpus() -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir("/work/main/crates/idr-ql/fuzz/corpus/parse_check").unwrap()
-        .map(|e| String::from_utf8_lossy(&std::fs::read(e.unwrap().path()).unwrap()).into_owned()).collect();
-    v.sort();
-    v
-}
-#[divan::bench]
-fn tmp_analyze(b: Bencher<'_, '_>) { let c = corpus(); let cat = Catalog::bundled(); b.bench(|| for t in &c { black_box(analyze(t, &cat)); }); }
-#[divan::bench]
-fn tmp_format(b: Bencher<'_, '_>) { let c = corpus(); b.bench(|| for t in &c { black_box(format(t)); }); }
-#[divan::bench]
-fn tmp_complete(b: Bencher<'_, '_>) { let c = corpus(); let cat = Catalog::bundled(); b.bench(|| for t in &c { for o in [0, t.len()/2, t.len()] { black_box(complete(t, o, &cat)); } }); }
-#[divan::bench]
-fn tmp_render(b: Bencher<'_, '_>) { let c = corpus(); let cat = Catalog::bundled(); let d: Vec<Vec<idr_ql::Diagnostic>> = c.iter().map(|t| analyze(t, &cat).diagnostics().cloned().collect()).collect(); b.bench(|| for (t, d) in c.iter().zip(&d) { black_box(idr_ql::render(d, "f", t)); }); }

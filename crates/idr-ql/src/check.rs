@@ -125,7 +125,7 @@ impl Checker<'_> {
                         ))
                     );
                 if searched {
-                    self.searchable(query, filter);
+                    self.searchable(filter);
                 }
             }
         }
@@ -264,7 +264,7 @@ impl Checker<'_> {
 
     /// A search must give IDR's search engine something to run: the server refuses a
     /// filter in which no condition is usable by the engine (see [`engine_can_run`]).
-    fn searchable(&mut self, query: &Query, filter: &Expr) {
+    fn searchable(&mut self, filter: &Expr) {
         if engine_can_run(filter) {
             return;
         }
@@ -274,10 +274,9 @@ impl Checker<'_> {
                 filter.span(),
                 "IDR's search engine cannot run this condition: it needs at least one key condition that is not under `not` and not on `name`",
             )
-            .with_help(format!(
-                "add such a condition with `and` (for example `and \"Gene Symbol\" = ade8`), or list {}: `images in plate N where …`",
-                if query.scope.is_some() { "the images of one plate or dataset" } else { "the images of one plate or dataset instead" }
-            )),
+            .with_help(
+                "add a key condition with `and`, such as `and \"Gene Symbol\" = ade8`, or list the images of a plate or dataset, which the server filters itself: `images in plate N where …`",
+            ),
         );
     }
 

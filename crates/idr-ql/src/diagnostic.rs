@@ -154,16 +154,18 @@ pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().flat_map(char::to_lowercase).collect();
     let b: Vec<char> = b.chars().flat_map(char::to_lowercase).collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
     for (i, ca) in a.iter().enumerate() {
-        cur[0] = i + 1;
+        let mut cur = Vec::with_capacity(b.len() + 1);
+        cur.push(i + 1);
         for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+            let substitute = prev.get(j).map_or(usize::MAX, |d| d + usize::from(ca != cb));
+            let delete = prev.get(j + 1).map_or(usize::MAX, |d| d + 1);
+            let insert = cur.last().map_or(usize::MAX, |d| d + 1);
+            cur.push(substitute.min(delete).min(insert));
         }
-        std::mem::swap(&mut prev, &mut cur);
+        prev = cur;
     }
-    prev[b.len()]
+    prev.last().copied().unwrap_or(0)
 }
 
 /// The candidate closest to `word`, if it is close enough to be a likely typo.

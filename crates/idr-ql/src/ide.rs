@@ -174,7 +174,8 @@ pub fn complete(text: &str, offset: usize, catalog: &Catalog) -> Vec<CompletionI
             }
         }
         Expect::Clause { scope } => {
-            if scope {
+            let scoped = walker.resource.is_none_or(|r| !ScopeKind::fitting(r).is_empty());
+            if scope && scoped {
                 keyword(&mut push, "in");
             }
             for kw in ["where", "show", "limit"] {

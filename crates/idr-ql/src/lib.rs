@@ -8,7 +8,7 @@
 //! The pipeline is [`parse`] (text to syntax trees, one per query, never fails), [`check`]
 //! (semantic diagnostics against a [`Catalog`] of known keys) and [`compile`] (one query
 //! to one GraphQL document); [`analyze`] runs all three. Editor features work on plain
-//! data with byte offsets: [`complete`], [`hover`], [`format`]; [`render`] prints
+//! data with byte offsets: [`complete`], [`hover`], [`format()`]; [`render`] prints
 //! diagnostics the way the CLI shows them. The language is documented in `docs/idr-ql.md`.
 //!
 //! The crate does no IO, has no async runtime, and does not panic on any input: every

@@ -51,6 +51,7 @@ fn resources_at_the_start() {
 fn clause_keywords_after_the_resource() {
     check("images <CURSOR>", "in\nwhere\nshow\nlimit");
     check("images wh<CURSOR>", "where");
+    check("screens <CURSOR>", "where\nshow\nlimit");
     check("images in plate 4554 <CURSOR>", "where\nshow\nlimit");
     check("images where \"Gene Symbol\" = ade8\n  <CURSOR>", "and\nor\nshow\nlimit");
 }
