@@ -17,6 +17,11 @@ fn every_idr_ql_example_runs_offline() {
     for path in files {
         let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
         let source = std::fs::read_to_string(&path).unwrap();
+        // Examples are kept in canonical layout, and formatting them again changes nothing.
+        let formatted =
+            idr_ql::format(&source).unwrap_or_else(|| panic!("{name} has syntax errors"));
+        assert_eq!(formatted, source, "{name} is not formatted (run `idr fmt`)");
+        assert_eq!(idr_ql::format(&formatted).as_deref(), Some(formatted.as_str()));
         let out = Command::new(env!("CARGO_BIN_EXE_idr"))
             .args(["query", "--offline", "--format", "json"])
             .arg(&path)

@@ -151,3 +151,36 @@ async fn ql_endpoint_answers_rows_or_diagnostics() {
     let resp = post("plates in screen 102", "text/plain").await.unwrap();
     assert_eq!(resp.status().as_u16(), 415);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_query_does_not_hide_the_others() {
+    let file = Scratch::new(
+        "mixed.idrql",
+        "plates in screen 102\nimages where \"Gene Symbol\" =\nscreens where name ~ idr0002\n",
+    );
+    let out = idr(&["query", file.path(), "--offline", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        answer
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|q| q["rows"].as_array().unwrap().len())
+            .collect::<Vec<_>>(),
+        [12, 1]
+    );
+    assert!(text(&out.stderr).contains(":2:"), "{}", text(&out.stderr));
+
+    let server = Idr::serve(&["--offline"]);
+    let resp = Idr::client()
+        .post(format!("{}/ql", server.base))
+        .json(&json!({"query": "plates in screen 102\nimages where \"Gene Symbol\" =\nscreens where name ~ idr0002\n"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["queries"].as_array().unwrap().len(), 2);
+    assert_eq!(body["diagnostics"][0]["line"], 2);
+}

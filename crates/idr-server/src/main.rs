@@ -264,16 +264,15 @@ fn fail(message: &str) -> ! {
 
 fn compile(query: &str) -> anyhow::Result<()> {
     let source = Source::from_arg(query)?;
-    let (compiled, warnings) = ql::compile(&source, &Catalog::bundled());
-    eprint!("{warnings}");
-    match compiled {
-        Ok(queries) => {
-            let texts: Vec<&str> = queries.iter().map(|(_, q)| q.graphql.as_str()).collect();
-            emit(&(texts.join("\n") + "\n"));
-            Ok(())
-        }
-        Err(diagnostics) => fail(&diagnostics),
+    let compilation = ql::compile(&source, &Catalog::bundled());
+    // Bad input: diagnostics on stderr, nothing on stdout.
+    if compilation.has_errors {
+        fail(&compilation.rendered);
     }
+    eprint!("{}", compilation.rendered);
+    let texts: Vec<&str> = compilation.queries.iter().map(|(_, q)| q.graphql.as_str()).collect();
+    emit(&(texts.join("\n") + "\n"));
+    Ok(())
 }
 
 fn check(files: &[String]) -> anyhow::Result<()> {
@@ -331,13 +330,14 @@ async fn query_command(
     max_rows: usize,
 ) -> anyhow::Result<()> {
     let source = Source::from_arg(query)?;
-    let (compiled, warnings) = ql::compile(&source, &Catalog::bundled());
-    eprint!("{warnings}");
-    let queries = compiled.unwrap_or_else(|diagnostics| fail(&diagnostics));
+    let compilation = ql::compile(&source, &Catalog::bundled());
+    // Queries with errors are reported and skipped; the others still run.
+    eprint!("{}", compilation.rendered);
+    let queries = compilation.queries;
+    let mut had_errors = compilation.has_errors;
     let (client, _) = build_client(&choice).map_err(anyhow::Error::msg)?;
     let schema = build_schema(client, SchemaLimits::default());
     let show_progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let mut had_errors = false;
     let mut json_outputs = Vec::new();
     for (query_text, compiled) in &queries {
         let rows = ql::run(&schema, compiled, max_rows, |n| {

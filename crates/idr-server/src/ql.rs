@@ -37,24 +37,25 @@ impl Source {
     }
 }
 
-/// The compiled queries with their source text, or the rendered diagnostics when any
-/// query has an error. Warnings come back either way.
-pub fn compile(
-    source: &Source,
-    catalog: &Catalog,
-) -> (Result<Vec<(String, Compiled)>, String>, String) {
+/// What compiling a text gave: the queries that compiled (with their text), and every
+/// diagnostic, rendered. A query with an error does not stop the others from compiling.
+pub struct Compilation {
+    pub queries: Vec<(String, Compiled)>,
+    pub rendered: String,
+    pub has_errors: bool,
+}
+
+pub fn compile(source: &Source, catalog: &Catalog) -> Compilation {
     let analysis = idr_ql::analyze(&source.text, catalog);
     let all: Vec<Diagnostic> = analysis.diagnostics().cloned().collect();
-    let warnings: Vec<Diagnostic> = all.iter().filter(|d| !d.is_error()).cloned().collect();
-    if analysis.has_errors() {
-        return (Err(source.render(&all)), String::new());
-    }
-    let compiled = analysis
+    let has_errors = analysis.has_errors();
+    let queries = analysis
         .queries
         .into_iter()
         .filter_map(|q| Some((q.span.text(&source.text).to_owned(), q.compiled?)))
         .collect();
-    (Ok(compiled), if warnings.is_empty() { String::new() } else { source.render(&warnings) })
+    let rendered = if all.is_empty() { String::new() } else { source.render(&all) };
+    Compilation { queries, rendered, has_errors }
 }
 
 /// Runs one compiled query through the schema, following pages up to its limit (or `cap`).
@@ -76,8 +77,9 @@ pub fn print(rows: &[Map<String, Value>], format: Format) -> String {
     rows::render(rows, format)
 }
 
-/// The JSON answer of `POST /ql`: per query its span, compiled GraphQL, rows and errors;
-/// or, when any query has an error, every diagnostic with its span and position.
+/// The JSON answer of `POST /ql`: per clean query its span, compiled GraphQL, rows and
+/// errors, and every diagnostic with its span and position. `false` when any query has an
+/// error (the server answers 400).
 pub async fn answer(
     schema: &IdrSchema,
     text: &str,
@@ -87,9 +89,7 @@ pub async fn answer(
     let analysis: Analysis = idr_ql::analyze(text, catalog);
     let diagnostics: Vec<Value> =
         analysis.diagnostics().map(|d| diagnostic_json(text, d)).collect();
-    if analysis.has_errors() {
-        return (false, json!({"diagnostics": diagnostics}));
-    }
+    // A query with an error does not keep the others from running.
     let mut queries = Vec::new();
     for query in &analysis.queries {
         let Some(compiled) = &query.compiled else { continue };
@@ -103,7 +103,7 @@ pub async fn answer(
             "errors": rows.errors,
         }));
     }
-    (true, json!({"queries": queries, "diagnostics": diagnostics}))
+    (!analysis.has_errors(), json!({"queries": queries, "diagnostics": diagnostics}))
 }
 
 fn diagnostic_json(text: &str, d: &Diagnostic) -> Value {
