@@ -107,6 +107,15 @@ impl ImageFilter {
     }
 }
 
+/// Whether two keys are the same without regard to case. The engine lower-cases keys with
+/// a Unicode-aware normaliser, so `MÉNIÈRE STAGE` is `Ménière Stage` there and must be
+/// here too (an ASCII-only comparison would make a search's answer depend on whether it
+/// was filtered locally).
+pub(crate) fn same_key(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+        || ((!a.is_ascii() || !b.is_ascii()) && a.to_lowercase() == b.to_lowercase())
+}
+
 fn is_name(cond: &Condition) -> bool {
     cond.key.as_deref().is_some_and(|k| k.eq_ignore_ascii_case(NAME_KEY))
 }
@@ -133,7 +142,7 @@ impl Expr {
             }
             Expr::Cond(cond) => pairs
                 .iter()
-                .filter(|(k, _)| cond.key.as_deref().is_none_or(|key| k.eq_ignore_ascii_case(key)))
+                .filter(|(k, _)| cond.key.as_deref().is_none_or(|key| same_key(k, key)))
                 .any(|(_, v)| holds(cond.op, v, &cond.values)),
             Expr::All(items) => items.iter().all(|e| e.matches(name, pairs)),
             Expr::Any(items) => items.iter().any(|e| e.matches(name, pairs)),
@@ -260,6 +269,12 @@ mod tests {
     fn matching_ignores_case() {
         assert!(cond("gene symbol", SearchOp::Equals, "ADE8")
             .matches(None, &pairs(&[("Gene Symbol", "ade8")])));
+    }
+
+    #[test]
+    fn key_case_is_ignored_beyond_ascii() {
+        assert!(cond("MÉNIÈRE STAGE", SearchOp::Equals, "I")
+            .matches(None, &pairs(&[("Ménière Stage", "i")])));
     }
 
     #[test]

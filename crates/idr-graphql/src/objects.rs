@@ -57,7 +57,7 @@ fn key_values_of(annotations: &[Annotation]) -> Vec<KeyValue> {
 fn values_of<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>, key: &str) -> Vec<String> {
     pairs
         .into_iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case(key))
+        .filter(|(k, _)| crate::filter::same_key(k, key))
         .map(|(_, v)| v.to_owned())
         .collect()
 }

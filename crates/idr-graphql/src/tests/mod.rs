@@ -1,11 +1,15 @@
 //! Schema tests, all offline over the recordings: every example in `examples/graphql/` is
 //! executed and snapshotted, the SDL is kept fresh, batching is proven by counting upstream
-//! calls, and bad input gets typed errors.
+//! calls, and bad input gets typed errors. Property tests run IDR-QL's compiled queries
+//! against the schema: within the server's limits (`ql_limits`, FAULTS.md P3) and with the
+//! language's meaning over a mock search engine (`ql_semantics`, P6).
 
 mod batching;
 mod errors;
 mod examples;
 mod filters;
+mod ql_limits;
+mod ql_semantics;
 mod search;
 
 use std::path::{Path, PathBuf};
