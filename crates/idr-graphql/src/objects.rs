@@ -53,6 +53,27 @@ fn key_values_of(annotations: &[Annotation]) -> Vec<KeyValue> {
         .collect()
 }
 
+/// The values of `key` among an object's key/values.
+async fn values_for(
+    ctx: &Context<'_>,
+    kind: ObjectKind,
+    id: u64,
+    key: &str,
+) -> Result<Vec<String>> {
+    let pairs = key_values_of(&map_annotations(ctx, kind, id).await?);
+    Ok(values_of(pairs.iter().map(|kv| (kv.key.as_str(), kv.value.as_str())), key))
+}
+
+/// An object's map annotations, optionally of one namespace.
+async fn annotations_for(
+    ctx: &Context<'_>,
+    kind: ObjectKind,
+    id: u64,
+    namespace: Option<&str>,
+) -> Result<Vec<MapAnnotation>> {
+    Ok(map_annotation_list(&map_annotations(ctx, kind, id).await?, namespace))
+}
+
 /// The values of `key` (compared without regard to case) among `pairs`, in order.
 fn values_of<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>, key: &str) -> Vec<String> {
     pairs
@@ -360,8 +381,7 @@ impl Screen {
     }
     /// The values of one key among the key/values (the key compared without regard to case).
     async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Vec<String>> {
-        let pairs = key_values_of(&map_annotations(ctx, ObjectKind::Screen, self.id).await?);
-        Ok(values_of(pairs.iter().map(|kv| (kv.key.as_str(), kv.value.as_str())), &key))
+        values_for(ctx, ObjectKind::Screen, self.id, &key).await
     }
     /// The screen's map annotations, optionally only those of one namespace.
     async fn annotations(
@@ -369,10 +389,7 @@ impl Screen {
         ctx: &Context<'_>,
         namespace: Option<String>,
     ) -> Result<Vec<MapAnnotation>> {
-        Ok(map_annotation_list(
-            &map_annotations(ctx, ObjectKind::Screen, self.id).await?,
-            namespace.as_deref(),
-        ))
+        annotations_for(ctx, ObjectKind::Screen, self.id, namespace.as_deref()).await
     }
     /// The plates of the screen, in IDR's order (by name, case-insensitive), optionally
     /// only those matching `where` (on their names and key/values).
@@ -566,8 +583,7 @@ impl Plate {
     }
     /// The values of one key among the key/values (the key compared without regard to case).
     async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Vec<String>> {
-        let pairs = key_values_of(&map_annotations(ctx, ObjectKind::Plate, self.id).await?);
-        Ok(values_of(pairs.iter().map(|kv| (kv.key.as_str(), kv.value.as_str())), &key))
+        values_for(ctx, ObjectKind::Plate, self.id, &key).await
     }
     /// The plate in IDR's web client.
     async fn webclient_url(&self, ctx: &Context<'_>) -> String {
@@ -703,8 +719,7 @@ impl Well {
     }
     /// The values of one key among the key/values (the key compared without regard to case).
     async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Vec<String>> {
-        let pairs = key_values_of(&map_annotations(ctx, ObjectKind::Well, self.id).await?);
-        Ok(values_of(pairs.iter().map(|kv| (kv.key.as_str(), kv.value.as_str())), &key))
+        values_for(ctx, ObjectKind::Well, self.id, &key).await
     }
     /// The well's map annotations, optionally only those of one namespace.
     async fn annotations(
@@ -712,10 +727,7 @@ impl Well {
         ctx: &Context<'_>,
         namespace: Option<String>,
     ) -> Result<Vec<MapAnnotation>> {
-        Ok(map_annotation_list(
-            &map_annotations(ctx, ObjectKind::Well, self.id).await?,
-            namespace.as_deref(),
-        ))
+        annotations_for(ctx, ObjectKind::Well, self.id, namespace.as_deref()).await
     }
     /// The well's row of its screen's bulk-annotation table; `null` when it has none.
     async fn bulk_annotation(&self, ctx: &Context<'_>) -> Result<Option<BulkAnnotationRow>> {
@@ -895,8 +907,7 @@ impl Image {
         if let Some(pairs) = &self.hit_key_values {
             return Ok(values_of(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), &key));
         }
-        let pairs = key_values_of(&map_annotations(ctx, ObjectKind::Image, self.id).await?);
-        Ok(values_of(pairs.iter().map(|kv| (kv.key.as_str(), kv.value.as_str())), &key))
+        values_for(ctx, ObjectKind::Image, self.id, &key).await
     }
     /// The image's map annotations; with `inherited: true` also those of the well, plate,
     /// screen, dataset and project it is known to sit in (see each annotation's `source`).
@@ -1021,8 +1032,7 @@ impl Project {
     }
     /// The values of one key among the key/values (the key compared without regard to case).
     async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Vec<String>> {
-        let pairs = key_values_of(&map_annotations(ctx, ObjectKind::Project, self.id).await?);
-        Ok(values_of(pairs.iter().map(|kv| (kv.key.as_str(), kv.value.as_str())), &key))
+        values_for(ctx, ObjectKind::Project, self.id, &key).await
     }
     /// The project's map annotations, optionally only those of one namespace.
     async fn annotations(
@@ -1030,10 +1040,7 @@ impl Project {
         ctx: &Context<'_>,
         namespace: Option<String>,
     ) -> Result<Vec<MapAnnotation>> {
-        Ok(map_annotation_list(
-            &map_annotations(ctx, ObjectKind::Project, self.id).await?,
-            namespace.as_deref(),
-        ))
+        annotations_for(ctx, ObjectKind::Project, self.id, namespace.as_deref()).await
     }
     /// The datasets of the project, by name, optionally only those matching `where` (on
     /// their names and key/values).
@@ -1130,8 +1137,7 @@ impl Dataset {
     }
     /// The values of one key among the key/values (the key compared without regard to case).
     async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Vec<String>> {
-        let pairs = key_values_of(&map_annotations(ctx, ObjectKind::Dataset, self.id).await?);
-        Ok(values_of(pairs.iter().map(|kv| (kv.key.as_str(), kv.value.as_str())), &key))
+        values_for(ctx, ObjectKind::Dataset, self.id, &key).await
     }
     /// The images of the dataset, by name, optionally only those matching `where` (on
     /// their names and key/values, checked here).
