@@ -149,33 +149,18 @@ impl Query {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Page<Screen>> {
-        let args = PageArgs::new(first, after.as_deref())?;
-        if let Some(filter) = filter {
-            // Filtering needs the whole list: read every page, then slice the matches.
-            let client = client(ctx);
-            let total = client.containers(ApiObject::Screen, 0, 1).await.gql()?.total_count;
-            let all = client.containers(ApiObject::Screen, 0, total).await.gql()?;
-            let items = all.items.into_iter().map(Screen::loaded).collect();
-            let kept = keep_matching(
-                ctx,
-                items,
-                Some(&filter),
-                ObjectKind::Screen,
-                |o| o.id,
-                |o| o.name.clone(),
-            )
-            .await?;
-            return Ok(connection::slice(kept, args));
-        }
-        let page = client(ctx)
-            .containers(ApiObject::Screen, args.offset as u64, args.first as u64)
-            .await
-            .gql()?;
-        Ok(offset_page(
-            page.items.into_iter().map(Screen::loaded).collect(),
-            args,
-            page.total_count,
-        ))
+        let (id, name) = (|o: &Screen| o.id, |o: &Screen| o.name.clone());
+        top_level(
+            ctx,
+            ApiObject::Screen,
+            ObjectKind::Screen,
+            filter,
+            PageArgs::new(first, after.as_deref())?,
+            Screen::loaded,
+            id,
+            name,
+        )
+        .await
     }
     /// All projects, by name, optionally only those matching `where` (on their
     /// names and key/values).
@@ -187,33 +172,18 @@ impl Query {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Page<Project>> {
-        let args = PageArgs::new(first, after.as_deref())?;
-        if let Some(filter) = filter {
-            // Filtering needs the whole list: read every page, then slice the matches.
-            let client = client(ctx);
-            let total = client.containers(ApiObject::Project, 0, 1).await.gql()?.total_count;
-            let all = client.containers(ApiObject::Project, 0, total).await.gql()?;
-            let items = all.items.into_iter().map(Project::loaded).collect();
-            let kept = keep_matching(
-                ctx,
-                items,
-                Some(&filter),
-                ObjectKind::Project,
-                |o| o.id,
-                |o| o.name.clone(),
-            )
-            .await?;
-            return Ok(connection::slice(kept, args));
-        }
-        let page = client(ctx)
-            .containers(ApiObject::Project, args.offset as u64, args.first as u64)
-            .await
-            .gql()?;
-        Ok(offset_page(
-            page.items.into_iter().map(Project::loaded).collect(),
-            args,
-            page.total_count,
-        ))
+        let (id, name) = (|o: &Project| o.id, |o: &Project| o.name.clone());
+        top_level(
+            ctx,
+            ApiObject::Project,
+            ObjectKind::Project,
+            filter,
+            PageArgs::new(first, after.as_deref())?,
+            Project::loaded,
+            id,
+            name,
+        )
+        .await
     }
     /// Images whose key/values match `where`, through IDR's search engine (parts of the
     /// filter it cannot run are checked here on each hit). `totalCount` is the engine's
@@ -289,6 +259,34 @@ impl Query {
     ) -> Result<Vec<String>> {
         client(ctx).search_keys(resource.into()).await.gql()
     }
+}
+
+/// A page of the top-level screens or projects. With a filter the whole list is read
+/// (the API cannot filter), then the matches are sliced; without, only the page is read.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the few things that differ between screens and projects"
+)]
+async fn top_level<T: async_graphql::OutputType>(
+    ctx: &Context<'_>,
+    object: ApiObject,
+    kind: ObjectKind,
+    filter: Option<ImageFilter>,
+    args: PageArgs,
+    loaded: fn(idr_client::model::Container) -> T,
+    id: impl Fn(&T) -> u64,
+    name: impl Fn(&T) -> Option<String>,
+) -> Result<Page<T>> {
+    let client = client(ctx);
+    if let Some(filter) = filter {
+        let total = client.containers(object, 0, 1).await.gql()?.total_count;
+        let all = client.containers(object, 0, total).await.gql()?;
+        let items = all.items.into_iter().map(loaded).collect();
+        let kept = keep_matching(ctx, items, Some(&filter), kind, id, name).await?;
+        return Ok(connection::slice(kept, args));
+    }
+    let page = client.containers(object, args.offset as u64, args.first as u64).await.gql()?;
+    Ok(offset_page(page.items.into_iter().map(loaded).collect(), args, page.total_count))
 }
 
 /// A connection page over items the upstream already sliced at `args.offset`.
