@@ -13,6 +13,9 @@
 //! | `QUERY_TOO_DEEP` | the document nests deeper than the depth or parser-recursion limit |
 //! | `GRAPHQL_VALIDATION_FAILED` | the document does not parse or validate against the schema |
 //! | `BAD_REQUEST` | (HTTP only) the body is not a single JSON GraphQL request |
+//! | `REQUEST_TIMEOUT` | (HTTP only) the whole request ran past its deadline |
+//! | `NOT_FOUND` | IDR reported a missing object where the schema cannot answer `null` |
+//! | `INTERNAL_SERVER_ERROR` | the fallback for an error that reached the response without a code |
 //!
 //! A missing object on a nullable field is `null` with no error. Messages are generic:
 //! upstream URLs, stack traces and bodies are logged, never sent to the client.
