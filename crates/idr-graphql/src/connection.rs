@@ -38,7 +38,14 @@ impl Total {
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
         match &self.0 {
             TotalKind::Known(n) => Ok(*n),
-            TotalKind::Filtered(search) => search.count(crate::objects::client(ctx)).await,
+            TotalKind::Filtered(search) => {
+                search
+                    .count(
+                        crate::objects::client(ctx),
+                        ctx.data_unchecked::<crate::search::Counts>(),
+                    )
+                    .await
+            }
         }
     }
 }

@@ -27,7 +27,7 @@ const MAX_CLAUSES: usize = 64;
 pub(crate) const NAME_KEY: &str = "name";
 
 /// A validated filter tree.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Expr {
     Cond(Condition),
     All(Vec<Expr>),

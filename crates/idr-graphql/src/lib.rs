@@ -59,6 +59,7 @@ impl Default for SchemaLimits {
 pub fn build_schema(client: IdrClient, limits: SchemaLimits) -> IdrSchema {
     Schema::build(Query, EmptyMutation, EmptySubscription)
         .data(client)
+        .data(search::Counts::default())
         .limit_depth(limits.depth)
         .limit_complexity(limits.complexity)
         .limit_recursive_depth(limits.recursion)

@@ -1,7 +1,10 @@
 //! `searchImages`: runs what IDR's search engine can of a filter, filters the rest locally
 //! on each hit's key/values, and pages with cursors that wrap the engine's bookmarks.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use async_graphql::connection::{Connection, Edge};
 use idr_client::model::{ImageHit, SearchQuery};
@@ -17,7 +20,37 @@ const MAX_SCAN_PAGES: usize = 20;
 /// Engine pages counting a locally filtered search may read.
 const MAX_COUNT_PAGES: usize = 50;
 
+/// Counts of locally filtered searches, remembered across requests: paging through such a
+/// search asks for `totalCount` on every page, and recounting reads every engine page.
+/// Bounded in entries and time, like the response cache it sits on.
+#[derive(Default)]
+pub(crate) struct Counts {
+    entries: Mutex<HashMap<u64, (u64, Instant)>>,
+}
+
+impl Counts {
+    const MAX_ENTRIES: usize = 1_024;
+    const TTL: Duration = Duration::from_secs(600);
+
+    fn get(&self, key: u64) -> Option<u64> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.get(&key).filter(|(_, at)| at.elapsed() < Counts::TTL).map(|(n, _)| *n)
+    }
+
+    fn insert(&self, key: u64, count: u64) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= Counts::MAX_ENTRIES {
+            entries.retain(|_, (_, at)| at.elapsed() < Counts::TTL);
+            if entries.len() >= Counts::MAX_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(key, (count, Instant::now()));
+    }
+}
+
 /// A search: the engine's query and what is checked here on each hit.
+#[derive(Hash)]
 pub(crate) struct FilteredSearch {
     pub(crate) query: SearchQuery,
     /// The full filter, when the engine's answer is only a superset of it.
@@ -41,8 +74,26 @@ impl FilteredSearch {
             && self.expr.as_ref().is_none_or(|e| e.matches(Some(&hit.name), &hit.key_values))
     }
 
-    /// Counts matching hits by reading every engine page (bounded).
-    pub(crate) async fn count(&self, client: &IdrClient) -> async_graphql::Result<u64> {
+    /// Counts matching hits by reading every engine page (bounded), or remembers the count.
+    pub(crate) async fn count(
+        &self,
+        client: &IdrClient,
+        counts: &Counts,
+    ) -> async_graphql::Result<u64> {
+        let key = {
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            self.hash(&mut hasher);
+            hasher.finish()
+        };
+        if let Some(count) = counts.get(key) {
+            return Ok(count);
+        }
+        let count = self.count_pages(client).await?;
+        counts.insert(key, count);
+        Ok(count)
+    }
+
+    async fn count_pages(&self, client: &IdrClient) -> async_graphql::Result<u64> {
         let mut bookmark = None;
         let mut count = 0;
         for _ in 0..MAX_COUNT_PAGES {
