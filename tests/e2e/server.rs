@@ -224,8 +224,10 @@ async fn connections_over_the_cap_are_shed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aliases_cost_rate_limit_tokens() {
-    // 1 request/s with bursts of 6: one request with 20 aliased root fields drains the bucket.
-    let idr = Idr::serve(&["--offline", "--rate-limit", "1"]);
+    // One request every 2 s, bursts of 3. Charged by request only, a second request would
+    // pass; one with 20 aliased root fields drains the bucket (1 + 2 extra tokens), so the
+    // next request waits 2 s for a token.
+    let idr = Idr::serve(&["--offline", "--rate-limit", "0.5"]);
     let aliases: Vec<String> =
         (0..20).map(|i| format!("a{i}: screen(id: 102) {{ name }}")).collect();
     let (status, _) = idr.post(&format!("{{ {} }}", aliases.join(" "))).await;
