@@ -31,16 +31,17 @@ enum Step {
 use Step::*;
 
 /// Small backoff so retries are quick; a breaker that needs 10 calls in a minute and
-/// stays open 250 ms; caches that outlive the test except for "not found" (250 ms).
+/// stays open 1 s; caches that outlive the test except for "not found" (1 s). The margins are
+/// wide so a busy machine cannot expire anything between two steps that expect it held.
 fn config() -> ClientConfig {
     ClientConfig {
         backoff: Duration::from_millis(1),
-        negative_ttl: Duration::from_millis(250),
+        negative_ttl: Duration::from_millis(1000),
         breaker: BreakerConfig {
             window: Duration::from_secs(60),
             min_calls: 10,
             failure_ratio: 0.5,
-            open_for: Duration::from_millis(250),
+            open_for: Duration::from_millis(1000),
         },
         ..ClientConfig::default()
     }
@@ -208,7 +209,7 @@ async fn not_found_is_cached_for_the_negative_ttl_only() {
             Image(1),
             Image(MISSING + 1),
             Grid(MISSING + 1),
-            Sleep(400),
+            Sleep(1200),
             Image(MISSING + 1),
             Grid(MISSING + 1),
             Image(1),
@@ -219,7 +220,7 @@ grid 404001: not found (+1)
 image 1: ok (+1)
 image 404001: not found (+0)
 grid 404001: not found (+0)
-sleep 400 ms (+0)
+sleep 1200 ms (+0)
 image 404001: not found (+1)
 grid 404001: not found (+1)
 image 1: ok (+0)",
@@ -266,7 +267,7 @@ async fn persistent_500s_open_the_breaker_until_a_probe_succeeds() {
             Images(HTML_500 + 1..=HTML_500 + 10),
             Image(HTML_500 + 11),
             Image(1),
-            Sleep(400),
+            Sleep(1200),
             Image(1),
             Image(HTML_500 + 12),
             Image(2),
@@ -275,7 +276,7 @@ async fn persistent_500s_open_the_breaker_until_a_probe_succeeds() {
 images 500001..=500010: status 500 (+10)
 image 500011: circuit open (+0)
 image 1: circuit open (+0)
-sleep 400 ms (+0)
+sleep 1200 ms (+0)
 image 1: ok (+1)
 image 500012: status 500 (+1)
 image 2: ok (+1)",
@@ -288,10 +289,10 @@ async fn a_failed_probe_opens_the_breaker_again() {
     check(
         config(),
         vec![],
-        &[Images(HTML_500 + 1..=HTML_500 + 10), Sleep(400), Image(HTML_500 + 11), Image(1)],
+        &[Images(HTML_500 + 1..=HTML_500 + 10), Sleep(1200), Image(HTML_500 + 11), Image(1)],
         "
 images 500001..=500010: status 500 (+10)
-sleep 400 ms (+0)
+sleep 1200 ms (+0)
 image 500011: status 500 (+1)
 image 1: circuit open (+0)",
     )
@@ -303,10 +304,10 @@ async fn a_cancelled_probe_does_not_keep_the_breaker_open() {
     check(
         config(),
         vec![],
-        &[Images(HTML_500 + 1..=HTML_500 + 10), Sleep(400), Cancel(HANG + 1), Image(1)],
+        &[Images(HTML_500 + 1..=HTML_500 + 10), Sleep(1200), Cancel(HANG + 1), Image(1)],
         "
 images 500001..=500010: status 500 (+10)
-sleep 400 ms (+0)
+sleep 1200 ms (+0)
 image 900001: cancelled (+1)
 image 1: ok (+1)",
     )
