@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
 use std::hash::Hash;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
@@ -54,35 +55,69 @@ pub struct Loaders {
     pub(crate) images: DataLoader<ImageLoader, HashMapCache>,
     pub(crate) grids: DataLoader<GridLoader, HashMapCache>,
     pub(crate) well_rows: DataLoader<WellRowLoader, HashMapCache>,
+    spawned: Arc<Spawned>,
 }
 
 impl Loaders {
     pub fn new(client: &IdrClient) -> Loaders {
-        fn new<K, L>(loader: L, max_batch: usize) -> DataLoader<L, HashMapCache>
-        where
-            K: Send + Sync + Hash + Eq + Clone + 'static,
-            L: Loader<K>,
-        {
-            DataLoader::with_cache(loader, |f| tokio::spawn(f), HashMapCache::default())
-                .max_batch_size(max_batch)
-                .delay(BATCH_DELAY)
-        }
+        let spawned = Arc::new(Spawned::default());
         let annotations = |ty| AnnotationLoader { client: client.clone(), ty };
+        let max_ids = idr_client::endpoints::MAX_ANNOTATION_IDS;
         Loaders {
-            map_annotations: new(
-                annotations(AnnotationType::Map),
-                idr_client::endpoints::MAX_ANNOTATION_IDS,
-            ),
-            file_annotations: new(
-                annotations(AnnotationType::File),
-                idr_client::endpoints::MAX_ANNOTATION_IDS,
-            ),
-            images: new(ImageLoader { client: client.clone() }, 100),
-            grids: new(GridLoader { client: client.clone() }, 50),
-            well_rows: new(
+            map_annotations: new_loader(annotations(AnnotationType::Map), max_ids, &spawned),
+            file_annotations: new_loader(annotations(AnnotationType::File), max_ids, &spawned),
+            images: new_loader(ImageLoader { client: client.clone() }, 100, &spawned),
+            grids: new_loader(GridLoader { client: client.clone() }, 50, &spawned),
+            well_rows: new_loader(
                 WellRowLoader { client: client.clone() },
                 idr_client::endpoints::MAX_TABLE_WELLS,
+                &spawned,
             ),
+            spawned,
+        }
+    }
+}
+
+/// A loader whose batches run as tasks recorded in `spawned`.
+fn new_loader<K, L>(
+    loader: L,
+    max_batch: usize,
+    spawned: &Arc<Spawned>,
+) -> DataLoader<L, HashMapCache>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    L: Loader<K>,
+{
+    let spawned = spawned.clone();
+    DataLoader::with_cache(loader, move |batch| spawned.spawn(batch), HashMapCache::default())
+        .max_batch_size(max_batch)
+        .delay(BATCH_DELAY)
+}
+
+/// The batch tasks of one request. async-graphql runs each batch as a spawned task; when
+/// the request goes away (finished, or its client disconnected), its loaders are dropped
+/// and so are the tasks still running, which drops their upstream calls. A call another
+/// request shares (singleflight) carries on for that request.
+#[derive(Default)]
+struct Spawned(Mutex<Vec<tokio::task::AbortHandle>>);
+
+impl Spawned {
+    fn spawn(
+        &self,
+        batch: futures_util::future::BoxFuture<'static, ()>,
+    ) -> tokio::task::JoinHandle<()> {
+        let task = tokio::spawn(batch);
+        let mut handles = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        handles.retain(|h| !h.is_finished());
+        handles.push(task.abort_handle());
+        task
+    }
+}
+
+impl Drop for Loaders {
+    fn drop(&mut self) {
+        for handle in self.spawned.0.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+            handle.abort();
         }
     }
 }

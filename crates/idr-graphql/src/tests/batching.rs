@@ -1,5 +1,7 @@
 //! Batching is proven by counting upstream requests, not assumed.
 
+use std::sync::Arc;
+
 use super::{offline_schema, run};
 
 /// Runs `query` offline and returns the paths of the upstream requests it made.
@@ -27,5 +29,59 @@ async fn repeated_fields_reuse_one_call() {
     assert_eq!(
         paths,
         ["/webclient/imgData/122770/", "/webclient/api/annotations/"].map(String::from)
+    );
+}
+
+/// An upstream that never answers and records when a call is dropped unanswered.
+struct Hanging {
+    dropped: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+struct DropFlag(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl idr_client::Upstream for Hanging {
+    fn send<'a>(
+        &'a self,
+        _: &'a idr_client::Request,
+    ) -> idr_client::upstream::BoxFuture<'a, Result<idr_client::Response, idr_client::Error>> {
+        let flag = DropFlag(self.dropped.clone());
+        Box::pin(async move {
+            let _flag = flag;
+            std::future::pending().await
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_that_goes_away_cancels_its_batches() {
+    // FAULTS F17: when a client disconnects, the request's future is dropped; its loaders'
+    // batches (spawned tasks) must be dropped with it, and so their upstream calls.
+    let dropped = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let client = idr_client::IdrClient::new(
+        Hanging { dropped: dropped.clone() },
+        idr_client::ClientConfig::default(),
+    );
+    let schema = crate::build_schema(client, crate::SchemaLimits::default());
+    let query = "{ image(id: 1) { name } plate(id: 2) { wells { label } } }";
+    let gone =
+        tokio::time::timeout(std::time::Duration::from_millis(200), crate::execute(&schema, query))
+            .await;
+    assert!(gone.is_err(), "the upstream never answers");
+    // The image and grid lookups ran in batch tasks; both calls are dropped soon after.
+    for _ in 0..500 {
+        if dropped.load(std::sync::atomic::Ordering::SeqCst) >= 2 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!(
+        "upstream calls still running: {} dropped",
+        dropped.load(std::sync::atomic::Ordering::SeqCst)
     );
 }
