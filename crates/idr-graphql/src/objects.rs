@@ -53,6 +53,19 @@ fn key_values_of(annotations: &[Annotation]) -> Vec<KeyValue> {
         .collect()
 }
 
+/// A screen's, project's or dataset's own record: the one already known, or loaded.
+async fn container_meta(
+    ctx: &Context<'_>,
+    object: ApiObject,
+    id: u64,
+    known: &Option<Arc<Container>>,
+) -> Result<Option<Arc<Container>>> {
+    if let Some(meta) = known {
+        return Ok(Some(meta.clone()));
+    }
+    Ok(client(ctx).container(object, id).await.gql()?.map(Arc::new))
+}
+
 /// The values of `key` among an object's key/values.
 async fn values_for(
     ctx: &Context<'_>,
@@ -349,10 +362,7 @@ impl Screen {
     }
 
     async fn meta(&self, ctx: &Context<'_>) -> Result<Option<Arc<Container>>> {
-        if let Some(meta) = &self.meta {
-            return Ok(Some(meta.clone()));
-        }
-        Ok(client(ctx).container(ApiObject::Screen, self.id).await.gql()?.map(Arc::new))
+        container_meta(ctx, ApiObject::Screen, self.id, &self.meta).await
     }
 }
 
@@ -1000,10 +1010,7 @@ impl Project {
     }
 
     async fn meta(&self, ctx: &Context<'_>) -> Result<Option<Arc<Container>>> {
-        if let Some(meta) = &self.meta {
-            return Ok(Some(meta.clone()));
-        }
-        Ok(client(ctx).container(ApiObject::Project, self.id).await.gql()?.map(Arc::new))
+        container_meta(ctx, ApiObject::Project, self.id, &self.meta).await
     }
 }
 
@@ -1101,10 +1108,7 @@ impl Dataset {
     }
 
     async fn meta(&self, ctx: &Context<'_>) -> Result<Option<Arc<Container>>> {
-        if let Some(meta) = &self.meta {
-            return Ok(Some(meta.clone()));
-        }
-        Ok(client(ctx).container(ApiObject::Dataset, self.id).await.gql()?.map(Arc::new))
+        container_meta(ctx, ApiObject::Dataset, self.id, &self.meta).await
     }
 }
 
