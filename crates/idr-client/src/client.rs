@@ -42,7 +42,7 @@ impl Default for ClientConfig {
         ClientConfig {
             public_base: Url::parse(IDR_BASE).unwrap_or_else(|_| unreachable!("constant URL")),
             max_concurrency: 8,
-            retries: 2,
+            retries: 4,
             backoff: Duration::from_millis(100),
             cache_bytes: 64 * 1024 * 1024,
             cache_ttl: Duration::from_secs(600),
@@ -441,11 +441,13 @@ impl Inner {
     }
 }
 
-/// Turns gateway-level failures (502/503/504) into errors so they are retried; everything
-/// else is left for the endpoint decoder, which knows what its statuses mean.
+/// Turns gateway-level failures (502/503/504) and answers that are not whole (see
+/// [`ep::check_complete`]) into errors so they are retried; everything else is left for
+/// the endpoint decoder, which knows what its statuses mean.
 fn classify(req: &Request, resp: Response) -> Result<Response, Error> {
     if matches!(resp.status, 502..=504) {
         return Err(Error::Status { status: resp.status, url: req.to_string(), message: None });
     }
+    ep::check_complete(req, &resp)?;
     Ok(resp)
 }

@@ -51,6 +51,46 @@ fn expect_ok(url: &str, resp: &Response, what: &str, not_found: &[u16]) -> Resul
     }
 }
 
+/// Whether a successful answer is whole: a thumbnail must be a JPEG that ends with its
+/// end-of-image marker, and every other endpoint's JSON must close every bracket and
+/// string it opens and must not be an HTML page (a login or proxy page). A body that fails
+/// this was cut short or replaced on the way, so the call is worth retrying; decoding it
+/// could only give wrong data or a confusing error.
+pub fn check_complete(req: &Request, resp: &Response) -> Result<(), Error> {
+    if !resp.is_success() {
+        return Ok(());
+    }
+    let url = req.to_string();
+    if is_thumbnail(req) {
+        let jpeg_type = resp.content_type.as_deref().is_some_and(|t| t.starts_with("image/jpeg"));
+        if jpeg_type && resp.body.starts_with(&JPEG_START) && !ends_as_jpeg(&resp.body) {
+            return Err(Error::unusable(&url, "the JPEG has no end-of-image marker (cut short)"));
+        }
+        return Ok(());
+    }
+    let first = resp.body.iter().find(|b| !b.is_ascii_whitespace());
+    let html_type = resp.content_type.as_deref().is_some_and(|t| t.starts_with("text/html"));
+    if html_type || first == Some(&b'<') {
+        return Err(Error::unusable(&url, "an HTML page where JSON was expected"));
+    }
+    if !json::scan(&resp.body, usize::MAX).complete {
+        return Err(Error::unusable(&url, "the JSON body is cut short"));
+    }
+    Ok(())
+}
+
+fn is_thumbnail(req: &Request) -> bool {
+    req.path.contains("/render_thumbnail/")
+}
+
+const JPEG_START: [u8; 3] = [0xFF, 0xD8, 0xFF];
+
+/// A JPEG ends with the EOI marker `FF D9`; encoders may pad after it with zeros.
+fn ends_as_jpeg(body: &[u8]) -> bool {
+    let end = body.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1);
+    body[..end].ends_with(&[0xFF, 0xD9])
+}
+
 fn parse(url: &str, resp: &Response) -> Result<Value, Error> {
     json::parse(url, &resp.body)
 }
@@ -514,7 +554,7 @@ pub fn decode_thumbnail(url: &str, resp: &Response, image_id: u64) -> Result<byt
         return Err(Error::TooLarge { url: url.to_owned(), limit: MAX_THUMBNAIL_BYTES });
     }
     let is_jpeg_type = resp.content_type.as_deref().is_some_and(|t| t.starts_with("image/jpeg"));
-    let is_jpeg_bytes = resp.body.starts_with(&[0xFF, 0xD8, 0xFF]);
+    let is_jpeg_bytes = resp.body.starts_with(&JPEG_START);
     if !is_jpeg_type || !is_jpeg_bytes {
         return Err(Error::decode(url, "$", "expected a JPEG body"));
     }

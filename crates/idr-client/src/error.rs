@@ -23,6 +23,11 @@ pub enum Error {
     /// The connection failed, was reset, or the body was cut off.
     #[error("could not reach upstream for {url}: {message}")]
     Transport { url: String, message: String },
+    /// IDR answered, but not with an answer of this endpoint: a JSON body or a JPEG cut
+    /// short, an HTML page (a login or proxy page) where JSON was expected, or a redirect
+    /// to the login page (the session expired). Retrying may succeed.
+    #[error("upstream gave an unusable answer for {url}: {reason}")]
+    Unusable { url: String, reason: String },
     /// The call did not finish within its deadline.
     #[error("upstream did not answer {url} in time")]
     Timeout { url: String },
@@ -49,11 +54,12 @@ fn nearest_hint(nearest: &[String]) -> String {
 }
 
 impl Error {
-    /// Whether retrying the same call may succeed (timeouts, resets, 502/503/504).
-    /// A 500 is deterministic on OMERO.web and is not retried.
+    /// Whether retrying the same call may succeed (timeouts, resets, 502/503/504, bodies
+    /// cut short, login and proxy pages). A 500 is deterministic on OMERO.web and is not
+    /// retried.
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::Transport { .. } | Error::Timeout { .. } => true,
+            Error::Transport { .. } | Error::Timeout { .. } | Error::Unusable { .. } => true,
             Error::Status { status, .. } => matches!(status, 502..=504),
             _ => false,
         }
@@ -63,8 +69,15 @@ impl Error {
     pub fn is_upstream_failure(&self) -> bool {
         matches!(
             self,
-            Error::Transport { .. } | Error::Timeout { .. } | Error::Status { status: 500.., .. }
+            Error::Transport { .. }
+                | Error::Timeout { .. }
+                | Error::Unusable { .. }
+                | Error::Status { status: 500.., .. }
         )
+    }
+
+    pub(crate) fn unusable(url: &str, reason: impl Into<String>) -> Error {
+        Error::Unusable { url: url.to_owned(), reason: reason.into() }
     }
 
     pub(crate) fn decode(url: &str, path: &str, message: impl Into<String>) -> Error {

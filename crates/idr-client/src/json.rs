@@ -16,6 +16,54 @@ pub(crate) fn parse(url: &str, body: &[u8]) -> Result<Value, Error> {
     serde_json::from_slice(&cleaned).map_err(|e| Error::decode(url, "$", format!("not JSON: {e}")))
 }
 
+/// What one flat pass over JSON text found: how it nests, and whether it ends where a
+/// document of objects and lists must end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scan {
+    /// Byte offset of the first `{` or `[` that nests deeper than the scan's cap.
+    pub too_deep_at: Option<usize>,
+    /// The text starts with `{` or `[` and every bracket and string opened is closed at
+    /// the end. A body cut short fails this; so does a scalar or empty body.
+    pub complete: bool,
+}
+
+/// Scans JSON text without parsing it: no recursion, no allocation. Brackets inside
+/// strings do not count; nothing else is validated (the parser reports malformed JSON).
+pub fn scan(bytes: &[u8], max_depth: usize) -> Scan {
+    let mut depth = 0usize;
+    let mut balanced = true;
+    let mut too_deep_at = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                if i >= bytes.len() {
+                    balanced = false;
+                }
+            }
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > max_depth && too_deep_at.is_none() {
+                    too_deep_at = Some(i);
+                }
+            }
+            b'}' | b']' => match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => balanced = false,
+            },
+            _ => {}
+        }
+        i += 1;
+    }
+    let starts_as_document =
+        bytes.iter().find(|b| !b.is_ascii_whitespace()).is_some_and(|b| *b == b'{' || *b == b'[');
+    Scan { too_deep_at, complete: balanced && depth == 0 && starts_as_document }
+}
+
 /// Replaces bare `NaN`, `Infinity` and `-Infinity` tokens outside strings with `null`.
 pub(crate) fn replace_non_finite(body: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     let needs = body.windows(3).any(|w| w == b"NaN") || body.windows(8).any(|w| w == b"Infinity");

@@ -7,7 +7,7 @@
 mod client;
 pub mod endpoints;
 mod error;
-mod json;
+pub mod json;
 pub mod model;
 mod policy;
 pub mod recording;

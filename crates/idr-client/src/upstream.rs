@@ -45,9 +45,19 @@ impl HttpConfig {
 
 /// Live IDR (or anything speaking its API) over HTTP. Redirects are never followed: IDR's
 /// JSON endpoints do not redirect, so a redirect means a login page or a hostile proxy.
+///
+/// OMERO.web logs every cookie-less request in as IDR's public user, which creates a
+/// session on IDR each time, so the upstream keeps the session cookie IDR sets (as IDR's
+/// own notebooks do) and sends it back to OMERO.web (not to the search engine, which has
+/// no sessions). When a session expires, OMERO.web answers with its login page: a
+/// redirect to it, a 403 "Not logged in", or the page itself with status 200. The session
+/// is then forgotten and the call fails with [`Error::Unusable`], which the client
+/// retries; the retry goes without a cookie and so logs in afresh.
 pub struct HttpUpstream {
     client: reqwest::Client,
     config: HttpConfig,
+    /// `name=value` of OMERO.web's session cookie, once IDR has set one.
+    session: std::sync::Mutex<Option<String>>,
 }
 
 impl HttpUpstream {
@@ -62,7 +72,48 @@ impl HttpUpstream {
                 url: config.base.to_string(),
                 message: e.to_string(),
             })?;
-        Ok(HttpUpstream { client, config })
+        Ok(HttpUpstream { client, config, session: std::sync::Mutex::new(None) })
+    }
+
+    fn session(&self) -> std::sync::MutexGuard<'_, Option<String>> {
+        self.session.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keeps a session cookie (`sessionid…=…`) that a response sets.
+    fn remember_session(&self, headers: &reqwest::header::HeaderMap) {
+        let cookie = headers
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next())
+            .map(str::trim)
+            .find(|pair| pair.starts_with("sessionid") && pair.contains('='));
+        if let Some(cookie) = cookie {
+            *self.session() = Some(cookie.to_owned());
+        }
+    }
+
+    /// Whether an answer is OMERO.web's login wall rather than the endpoint's answer.
+    fn is_login_wall(
+        status: u16,
+        headers: &reqwest::header::HeaderMap,
+        body: &[u8],
+        req: &Request,
+    ) -> bool {
+        let html = headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("text/html"));
+        match status {
+            300..=399 => headers
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|location| location.contains("/login")),
+            // A missing image's imgData is an empty 403 on IDR, not a session problem.
+            403 => html || String::from_utf8_lossy(body).contains("Not logged in"),
+            200 => html && !req.path.contains("/render_thumbnail/"),
+            _ => false,
+        }
     }
 
     async fn send_http(&self, req: &Request) -> Result<Response, Error> {
@@ -75,7 +126,7 @@ impl HttpUpstream {
                 Error::Transport { url: url_text.clone(), message: e.to_string() }
             }
         };
-        let builder = match req.method {
+        let mut builder = match req.method {
             Method::Get => self.client.get(url),
             Method::Post => self
                 .client
@@ -83,12 +134,19 @@ impl HttpUpstream {
                 .header("content-type", "application/json")
                 .body(req.body.clone().unwrap_or_default()),
         };
+        let omero_web = !req.path.starts_with("/searchengine/");
+        let sent_session = if omero_web { self.session().clone() } else { None };
+        if let Some(cookie) = &sent_session {
+            builder = builder.header(reqwest::header::COOKIE, cookie.as_str());
+        }
         let mut resp = builder.send().await.map_err(transport)?;
         let status = resp.status().as_u16();
+        let headers = std::mem::take(resp.headers_mut());
         let content_type =
-            resp.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
+            headers.get("content-type").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let limit = self.config.max_body_bytes;
-        if resp.content_length().is_some_and(|len| len > limit as u64) {
+        let expected_len = resp.content_length();
+        if expected_len.is_some_and(|len| len > limit as u64) {
             return Err(Error::TooLarge { url: url_text, limit });
         }
         let mut body = Vec::new();
@@ -97,6 +155,30 @@ impl HttpUpstream {
                 return Err(Error::TooLarge { url: url_text, limit });
             }
             body.extend_from_slice(&chunk);
+        }
+        if expected_len.is_some_and(|len| len != body.len() as u64) {
+            return Err(Error::Transport {
+                url: url_text,
+                message: format!(
+                    "the body has {} bytes where Content-Length said {}",
+                    body.len(),
+                    expected_len.unwrap_or_default()
+                ),
+            });
+        }
+        if omero_web {
+            if HttpUpstream::is_login_wall(status, &headers, &body, req) {
+                // Forget the session only if no other call has replaced it meanwhile.
+                let mut session = self.session();
+                if *session == sent_session {
+                    *session = None;
+                }
+                return Err(Error::Unusable {
+                    url: url_text,
+                    reason: format!("OMERO.web answered with its login page (HTTP {status})"),
+                });
+            }
+            self.remember_session(&headers);
         }
         Ok(Response { status, content_type, body: body.into() })
     }

@@ -22,7 +22,7 @@ fn store() -> RecordingStore {
                            "body": {"query_details": {"and_filters": [], "case_sensitive": false}}},
                "response": {"status": 200, "content_type": "application/json", "body": {"Error": "none"}}}),
         json!({"request": {"method": "GET", "path": "/webgateway/render_thumbnail/1/", "query": [], "body": null},
-               "response": {"status": 200, "content_type": "image/jpeg", "body_base64": "/9j/4AAQ"}}),
+               "response": {"status": 200, "content_type": "image/jpeg", "body_base64": "/9j/4AAQ/9k="}}),
     ];
     let texts: Vec<(String, Vec<u8>)> = files
         .iter()
@@ -186,7 +186,7 @@ calls 1: ["DELETE /webclient/imgData/1/"]"#,
             &[("GET", "/webclient/imgData/1/", ""), ("GET", "/webgateway/render_thumbnail/1/", ""), ("GET", "/webclient/imgData/1/", ""), ("GET", "/webclient/imgData/1/", "")],
             r#"
 GET /webclient/imgData/1/ -> 503 [text/plain; charset=utf-8] status 503 forced by the replay server
-GET /webgateway/render_thumbnail/1/ -> 200 [image/jpeg] <6 bytes: [ff, d8, ff, e0]…>
+GET /webgateway/render_thumbnail/1/ -> 200 [image/jpeg] <8 bytes: [ff, d8, ff, e0]…>
 GET /webclient/imgData/1/ -> 503 [text/plain; charset=utf-8] status 503 forced by the replay server
 GET /webclient/imgData/1/ -> 200 [application/json] {"id":1,"meta":{"imageName":"one"}}
 calls 4: ["GET /webclient/imgData/1/", "GET /webgateway/render_thumbnail/1/", "GET /webclient/imgData/1/", "GET /webclient/imgData/1/"]"#,
@@ -223,7 +223,7 @@ calls 2: [\"GET /webclient/imgData/1/\", \"GET /webclient/imgData/1/\"]",
             &[("GET", "/webclient/imgData/1/", ""), ("GET", "/webgateway/render_thumbnail/1/", "")],
             r#"
 GET /webclient/imgData/1/ -> no answer
-GET /webgateway/render_thumbnail/1/ -> 200 [image/jpeg] <6 bytes: [ff, d8, ff, e0]…>
+GET /webgateway/render_thumbnail/1/ -> 200 [image/jpeg] <8 bytes: [ff, d8, ff, e0]…>
 calls 2: ["GET /webclient/imgData/1/", "GET /webgateway/render_thumbnail/1/"]"#,
         )
         .await;
@@ -373,8 +373,8 @@ mod client {
     }
 
     #[tokio::test]
-    async fn persistent_503s_give_up_after_two_retries() {
-        check(forced(503, None), Call::Image(1), "status 503, 3 requests").await;
+    async fn persistent_503s_give_up_after_four_retries() {
+        check(forced(503, None), Call::Image(1), "status 503, 5 requests").await;
     }
 
     #[tokio::test]
@@ -385,7 +385,7 @@ mod client {
     #[tokio::test]
     async fn a_hanging_upstream_times_out() {
         let faults = Faults { hang: Some("imgData".to_owned()), ..Faults::default() };
-        check(faults, Call::Image(1), "timeout, 3 requests").await;
+        check(faults, Call::Image(1), "timeout, 5 requests").await;
     }
 
     #[tokio::test]
@@ -421,7 +421,7 @@ mod client {
 
     #[tokio::test]
     async fn recorded_thumbnail() {
-        check(Faults::default(), Call::Thumbnail(1), r#"Some("6 bytes"), 1 requests"#).await;
+        check(Faults::default(), Call::Thumbnail(1), r#"Some("8 bytes"), 1 requests"#).await;
     }
 }
 

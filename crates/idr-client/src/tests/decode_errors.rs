@@ -517,3 +517,61 @@ fn thumbnail_over_two_mebibytes_is_refused() {
         &format!("TooLarge {{ url: {URL:?}, limit: 2097152 }}"),
     );
 }
+
+// Whole answers (checked before decoding, so that a cut body is retried).
+
+fn complete(req: &crate::Request, resp: &crate::Response) -> String {
+    match ep::check_complete(req, resp) {
+        Ok(()) => "whole".to_owned(),
+        Err(Error::Unusable { reason, .. }) => reason,
+        Err(other) => format!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_recorded_thumbnail_is_whole_and_every_cut_of_it_is_not() {
+    let req = ep::thumbnail_request(1884807, None);
+    let whole = recorded(&req);
+    assert_eq!(complete(&req, &whole), "whole");
+    // Zero padding after the end-of-image marker is fine.
+    let mut padded = whole.body.to_vec();
+    padded.extend_from_slice(&[0, 0, 0]);
+    assert_eq!(complete(&req, &raw(200, Some("image/jpeg"), &padded)), "whole");
+    for len in 3..whole.body.len() {
+        let cut = raw(200, Some("image/jpeg"), &whole.body[..len]);
+        assert_eq!(
+            complete(&req, &cut),
+            "the JPEG has no end-of-image marker (cut short)",
+            "cut at {len}"
+        );
+    }
+}
+
+#[test]
+fn every_cut_of_a_recorded_json_answer_is_caught() {
+    // The plate grid of 4554: 96 wells of nested objects and lists.
+    let req = ep::plate_grid_request(4554, 0);
+    let whole = recorded(&req);
+    assert_eq!(complete(&req, &whole), "whole");
+    let body = std::str::from_utf8(&whole.body).unwrap().trim_end();
+    for (len, _) in body.char_indices().skip(1) {
+        let cut = json(200, &body[..len]);
+        assert_eq!(complete(&req, &cut), "the JSON body is cut short", "cut at {len}");
+    }
+}
+
+#[test]
+fn html_where_json_belongs_is_not_an_answer() {
+    let req = ep::image_data_request(5);
+    assert_eq!(
+        complete(&req, &raw(200, Some("text/html; charset=utf-8"), b"{}")),
+        "an HTML page where JSON was expected"
+    );
+    assert_eq!(
+        complete(&req, &raw(200, Some("application/json"), HTML.as_bytes())),
+        "an HTML page where JSON was expected"
+    );
+    // Error statuses are left to the decoders, which know what they mean.
+    assert_eq!(complete(&req, &html(500)), "whole");
+    assert_eq!(complete(&req, &json(200, r#"{"a": "}{][", "b": [NaN]}"#)), "whole");
+}

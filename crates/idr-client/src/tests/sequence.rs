@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::fake::{status, Fake, Reply, BIG, GARBLED, HANG, HTML_500, MISSING, REPORTED};
-use crate::{BreakerConfig, ClientConfig, Error, IdrClient};
+use crate::{BreakerConfig, ClientConfig, Error, IdrClient, Response};
 
 enum Step {
     /// `image_data(id)`.
@@ -56,6 +56,7 @@ fn outcome<T>(result: &Result<Option<T>, Error>) -> String {
         Err(Error::Decode { .. }) => "decode".to_owned(),
         Err(Error::Transport { .. }) => "transport".to_owned(),
         Err(Error::CircuitOpen) => "circuit open".to_owned(),
+        Err(Error::Unusable { .. }) => "unusable".to_owned(),
         Err(e) => format!("{e:?}"),
     }
 }
@@ -110,14 +111,49 @@ async fn bad_gateway_and_gateway_timeout_are_retried() {
 }
 
 #[tokio::test]
-async fn persistent_503_fails_after_two_retries_and_is_not_cached() {
+async fn persistent_503_fails_after_four_retries_and_is_not_cached() {
     check(
         config(),
-        vec![status(503), status(503), status(503)],
+        vec![status(503); 5],
         &[Image(1), Image(1)],
         "
-image 1: status 503 (+3)
+image 1: status 503 (+5)
 image 1: ok (+1)",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn bodies_cut_short_are_retried_and_never_cached() {
+    // A JSON body that stops mid-object, and one that stops right after an inner object.
+    let cut = |body: &'static str| Reply::Respond(Response::json(200, body));
+    check(
+        config(),
+        vec![cut(r#"{"id": 1, "meta": {"imageName": "x"#), cut(r#"{"id": 1, "meta": {}"#)],
+        &[Image(1), Image(1)],
+        "
+image 1: ok (+3)
+image 1: ok (+0)",
+    )
+    .await;
+    check(config(), vec![cut(r#"{"id": 1, "#); 5], &[Image(1)], "image 1: unusable (+5)").await;
+}
+
+#[tokio::test]
+async fn html_pages_where_json_belongs_are_retried() {
+    // A login or proxy page with status 200, with and without an HTML content type.
+    let page = |content_type: &str| {
+        Reply::Respond(Response {
+            status: 200,
+            content_type: Some(content_type.to_owned()),
+            body: "\n<!DOCTYPE html><html><body>Log in</body></html>".into(),
+        })
+    };
+    check(
+        config(),
+        vec![page("text/html; charset=utf-8"), page("application/json")],
+        &[Image(1)],
+        "image 1: ok (+3)",
     )
     .await;
 }
@@ -131,10 +167,10 @@ async fn http_500_is_not_retried() {
 async fn transport_errors_are_retried() {
     check(
         config(),
-        vec![Reply::Transport, Reply::Transport, Reply::Transport, Reply::Transport],
+        vec![Reply::Transport; 6],
         &[Image(1), Image(2)],
         "
-image 1: transport (+3)
+image 1: transport (+5)
 image 2: ok (+2)",
     )
     .await;
@@ -333,13 +369,11 @@ async fn retried_503s_count_towards_the_breaker() {
     check(
         config(),
         vec![status(503); 9],
-        &[Image(1), Image(2), Image(3), Image(4), Image(5)],
+        &[Image(1), Image(2), Image(3)],
         "
-image 1: status 503 (+3)
-image 2: status 503 (+3)
-image 3: status 503 (+3)
-image 4: ok (+1)
-image 5: circuit open (+0)",
+image 1: status 503 (+5)
+image 2: ok (+5)
+image 3: circuit open (+0)",
     )
     .await;
 }
@@ -359,8 +393,8 @@ image 1: ok (+1)",
 
 #[tokio::test]
 async fn retries_stop_when_the_budget_is_spent() {
-    // With every call failing, 20 calls would make 60 attempts at 2 retries each; the shared
-    // budget keeps it to 20 + 13: the 10 saved retries plus a fifth for each later call.
+    // With every call failing, 20 calls would make 100 attempts at 4 retries each; the
+    // shared budget keeps it to 20 + 13: the 10 saved retries plus a fifth for each later call.
     let no_breaker = ClientConfig {
         breaker: BreakerConfig { min_calls: usize::MAX, ..config().breaker },
         ..config()
