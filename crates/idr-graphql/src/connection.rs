@@ -34,18 +34,14 @@ impl Total {
 impl Total {
     /// How many items there are over all pages. For a search that is filtered beyond what
     /// IDR's search engine can run, counting reads the engine's whole answer (up to a
-    /// bound), so ask for it only when needed.
-    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
+    /// bound), so ask for it only when needed; `null` (with an error) when that fails.
+    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<u64>> {
         match &self.0 {
-            TotalKind::Known(n) => Ok(*n),
-            TotalKind::Filtered(search) => {
-                search
-                    .count(
-                        crate::objects::client(ctx),
-                        ctx.data_unchecked::<crate::search::Counts>(),
-                    )
-                    .await
-            }
+            TotalKind::Known(n) => Ok(Some(*n)),
+            TotalKind::Filtered(search) => search
+                .count(crate::objects::client(ctx), ctx.data_unchecked::<crate::search::Counts>())
+                .await
+                .map(Some),
         }
     }
 }

@@ -5,7 +5,7 @@
 //! | `BAD_USER_INPUT` | an argument is malformed (an id that is not a positive integer, `first` out of range, a filter IDR cannot run) |
 //! | `UPSTREAM_UNAVAILABLE` | IDR could not be reached, answered 5xx, or the circuit breaker is open |
 //! | `UPSTREAM_TIMEOUT` | IDR did not answer within the per-call deadline |
-//! | `UPSTREAM_BAD_RESPONSE` | IDR answered with an error inside a 200 body, or with something that does not decode |
+//! | `UPSTREAM_BAD_RESPONSE` | IDR answered with an error inside a 200 body, with something that does not decode, or (after retries) with a body cut short or an HTML page |
 //! | `RESPONSE_TOO_LARGE` | IDR's answer exceeded the body cap |
 //! | `NOT_RECORDED` | offline mode: the recordings hold no answer for the upstream request this field needs |
 //! | `QUERY_TOO_LARGE` | the document is over the size cap |
@@ -45,6 +45,10 @@ pub(crate) fn upstream(error: &ClientError) -> async_graphql::Error {
         ClientError::Reported { .. } => {
             ("UPSTREAM_BAD_RESPONSE", "IDR reported an error for this request".to_owned())
         }
+        ClientError::Unusable { .. } => (
+            "UPSTREAM_BAD_RESPONSE",
+            "IDR's answer was cut short or was not an answer to this request".to_owned(),
+        ),
         ClientError::Decode { .. } => {
             ("UPSTREAM_BAD_RESPONSE", "IDR's answer could not be read".to_owned())
         }

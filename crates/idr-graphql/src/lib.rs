@@ -4,15 +4,17 @@
 //! This crate binds no sockets and reads no environment: the server (or a test, or the
 //! command line) builds an [`idr_client::IdrClient`] and passes it to [`build_schema`].
 
+mod complete;
 mod connection;
 mod error;
 mod filter;
 mod limits;
 mod loaders;
+pub mod nesting;
 mod objects;
-mod order;
 mod query;
 mod search;
+mod shape;
 
 use async_graphql::{EmptyMutation, EmptySubscription, Schema};
 use idr_client::IdrClient;
@@ -49,7 +51,7 @@ impl Default for SchemaLimits {
             complexity: 250_000,
             recursion: 64,
             directives: 10,
-            document: DocumentLimits { max_bytes: 16 * 1024, max_aliases: 30 },
+            document: DocumentLimits::default(),
         }
     }
 }
@@ -60,6 +62,8 @@ pub fn build_schema(client: IdrClient, limits: SchemaLimits) -> IdrSchema {
     Schema::build(Query, EmptyMutation, EmptySubscription)
         .data(client)
         .data(search::Counts::default())
+        .data(limits.document)
+        .data(shape::Shape::from_sdl(&sdl()))
         .limit_depth(limits.depth)
         .limit_complexity(limits.complexity)
         .limit_recursive_depth(limits.recursion)
@@ -70,23 +74,39 @@ pub fn build_schema(client: IdrClient, limits: SchemaLimits) -> IdrSchema {
 }
 
 /// Executes a request with fresh dataloaders, and completes the response the way the
-/// GraphQL spec asks: a field whose resolver failed is `null` next to its error. (async-graphql 7 leaves the key out
-/// instead, which front ends read as "not asked for".) Every front end executes through
+/// GraphQL spec asks (see [`complete`]): a field whose resolver failed is `null` next to
+/// its error, a `null` at a non-null position moves up to the nearest nullable one, and
+/// fields come in the order the query selected them. Every front end executes through
 /// this function.
 pub async fn execute(
     schema: &IdrSchema,
     request: impl Into<async_graphql::Request>,
 ) -> async_graphql::Response {
-    let request = request.into();
-    let query = request.query.clone();
+    let mut request = request.into();
+    // Size and nesting are checked before anything parses the text (a deep text would
+    // overflow the parser's stack); the document is then parsed once, here.
+    let limits = schema.data::<DocumentLimits>().copied().unwrap_or_default();
+    let document = match limits
+        .check_variables(&request.variables)
+        .and_then(|()| limits.parse(&request.query))
+    {
+        Ok(document) => document,
+        Err(error) => {
+            let mut response = async_graphql::Response::from_errors(vec![error]);
+            add_missing_codes(&mut response);
+            return response;
+        }
+    };
+    request.set_parsed_query(document.clone());
     let operation = request.operation_name.clone();
     let request = match schema.data::<IdrClient>() {
         Some(client) => request.data(Loaders::new(client)),
         None => request,
     };
     let mut response = schema.execute(request).await;
-    null_errored_fields(&mut response);
-    order::order_like_query(&mut response.data, &query, operation.as_deref());
+    if let Some(shape) = schema.data::<shape::Shape>() {
+        complete::complete(&mut response, &document, operation.as_deref(), shape);
+    }
     add_missing_codes(&mut response);
     response
 }
@@ -108,39 +128,6 @@ fn add_missing_codes(response: &mut async_graphql::Response) {
             "INTERNAL_SERVER_ERROR"
         };
         extensions.set("code", code);
-    }
-}
-
-fn null_errored_fields(response: &mut async_graphql::Response) {
-    use async_graphql::{PathSegment, Value};
-
-    fn set_null(node: &mut Value, path: &[PathSegment]) {
-        match (path, node) {
-            ([PathSegment::Field(name)], Value::Object(map)) => {
-                map.entry(async_graphql::Name::new(name)).or_insert(Value::Null);
-            }
-            ([PathSegment::Field(name), rest @ ..], Value::Object(map)) => {
-                if let Some(child) = map.get_mut(name.as_str()) {
-                    set_null(child, rest);
-                }
-            }
-            ([PathSegment::Index(i), rest @ ..], Value::List(items)) => {
-                if let Some(child) = items.get_mut(*i) {
-                    set_null(child, rest);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    let executed = response.errors.iter().any(|e| !e.path.is_empty());
-    if executed && response.data == Value::Null {
-        response.data = Value::Object(Default::default());
-    }
-    for error in &response.errors {
-        if !error.path.is_empty() {
-            set_null(&mut response.data, &error.path);
-        }
     }
 }
 

@@ -1,23 +1,77 @@
 //! Limits checked before a document executes, so abusive queries cost no upstream call.
 //!
 //! async-graphql already limits depth, complexity, parser recursion and directives; this
-//! extension adds what it lacks: a cap on the document's size and on aliases (aliases of
-//! an upstream-backed field multiply upstream calls, and fragments can hide them).
+//! extension adds what it lacks: a cap on the document's size, on its bracket nesting
+//! (checked before parsing, see [`crate::nesting`]) and on aliases (aliases of an
+//! upstream-backed field multiply upstream calls, and fragments can hide them).
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ServerError, ServerResult, Variables};
+use async_graphql::{Pos, ServerError, ServerResult, Variables};
+
+use crate::nesting;
 
 /// Caps on a document, checked at parse time.
 #[derive(Clone, Copy, Debug)]
 pub struct DocumentLimits {
     /// Bytes of query text.
     pub max_bytes: usize,
+    /// Nesting of `{`, `[` and `(` in the text, and of lists and objects in variables.
+    pub max_nesting: usize,
     /// Aliased fields, counted through fragments as many times as they are spread.
     pub max_aliases: usize,
+}
+
+impl Default for DocumentLimits {
+    fn default() -> DocumentLimits {
+        DocumentLimits { max_bytes: 16 * 1024, max_nesting: nesting::MAX_NESTING, max_aliases: 30 }
+    }
+}
+
+impl DocumentLimits {
+    /// Checks the text's size and nesting, then parses it: the one way this crate turns
+    /// query text into a document, so nothing recursive ever sees an unchecked text.
+    pub fn parse(&self, query: &str) -> ServerResult<ExecutableDocument> {
+        self.check_text(query)?;
+        async_graphql::parser::parse_query(query).map_err(Into::into)
+    }
+
+    fn check_text(&self, query: &str) -> ServerResult<()> {
+        if query.len() > self.max_bytes {
+            return Err(rejected(
+                "QUERY_TOO_LARGE",
+                format!("the query is {} bytes; the limit is {}", query.len(), self.max_bytes),
+                None,
+            ));
+        }
+        nesting::check_graphql(query, self.max_nesting).map_err(|at| {
+            rejected(
+                "QUERY_TOO_DEEP",
+                format!(
+                    "the query nests brackets more than {} deep; flatten the arguments or selections",
+                    self.max_nesting
+                ),
+                Some(Pos { line: at.line, column: at.column }),
+            )
+        })
+    }
+
+    /// Checks that no variable value nests deeper than the cap (the variables object
+    /// itself is one level).
+    pub fn check_variables(&self, variables: &Variables) -> ServerResult<()> {
+        let max = self.max_nesting.saturating_sub(1);
+        if variables.values().any(|value| nesting::value_too_deep(value, max)) {
+            return Err(rejected(
+                "QUERY_TOO_DEEP",
+                format!("the variables nest more than {} deep", self.max_nesting),
+                None,
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl ExtensionFactory for DocumentLimits {
@@ -26,8 +80,8 @@ impl ExtensionFactory for DocumentLimits {
     }
 }
 
-fn rejected(code: &str, message: String) -> ServerError {
-    let mut error = ServerError::new(message, None);
+fn rejected(code: &str, message: String, pos: Option<Pos>) -> ServerError {
+    let mut error = ServerError::new(message, pos);
     let mut ext = async_graphql::ErrorExtensionValues::default();
     ext.set("code", code);
     error.extensions = Some(ext);
@@ -43,23 +97,25 @@ impl Extension for DocumentLimits {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        if query.len() > self.max_bytes {
-            return Err(rejected(
-                "QUERY_TOO_LARGE",
-                format!("the query is {} bytes; the limit is {}", query.len(), self.max_bytes),
-            ));
-        }
+        self.check_text(query)?;
+        self.check_variables(variables)?;
         let document = next.run(ctx, query, variables).await?;
         let aliases = count_aliases(&document, self.max_aliases);
         if aliases > self.max_aliases {
             return Err(rejected(
                 "QUERY_TOO_COMPLEX",
                 format!("the query uses more than {} aliases", self.max_aliases),
+                None,
             ));
         }
         Ok(document)
     }
 }
+
+/// How deep the counters below follow fragment spreads into fragments. The text may hold a
+/// chain of hundreds of fragments; such a document fails async-graphql's recursion limit
+/// (64) anyway, and the counters must not recurse deeper than that first.
+const MAX_FRAGMENT_NESTING: usize = 64;
 
 /// Counts aliased fields in every operation, expanding fragment spreads; stops counting
 /// once past `cap` and never follows a fragment cycle.
@@ -104,7 +160,7 @@ fn count_in(
             Selection::FragmentSpread(spread) => {
                 let name = spread.node.fragment_name.node.to_string();
                 if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node) {
-                    if visiting.insert(name.clone()) {
+                    if visiting.len() < MAX_FRAGMENT_NESTING && visiting.insert(name.clone()) {
                         n += count_in(
                             document,
                             &fragment.node.selection_set.node,
@@ -121,9 +177,10 @@ fn count_in(
 }
 
 /// The cost of a request for rate limiting: its root fields (aliases and fields inside
-/// fragments included), each of which can start upstream work. At least 1.
-pub fn request_cost(query: &str) -> usize {
-    let Ok(document) = async_graphql::parser::parse_query(query) else { return 1 };
+/// fragments included), each of which can start upstream work. At least 1; a text that
+/// does not pass `limits` (and so will not run) costs 1.
+pub fn request_cost(query: &str, limits: &DocumentLimits) -> usize {
+    let Ok(document) = limits.parse(query) else { return 1 };
     let mut total = 0;
     for (_, operation) in document.operations.iter() {
         let mut visiting = HashSet::new();
@@ -147,7 +204,10 @@ fn count_root_fields(
             Selection::FragmentSpread(spread) => {
                 let name = spread.node.fragment_name.node.to_string();
                 match document.fragments.get(&spread.node.fragment_name.node) {
-                    Some(fragment) if visiting.insert(name.clone()) => {
+                    Some(fragment)
+                        if visiting.len() < MAX_FRAGMENT_NESTING
+                            && visiting.insert(name.clone()) =>
+                    {
                         let n = count_root_fields(
                             document,
                             &fragment.node.selection_set.node,

@@ -386,20 +386,20 @@ impl Screen {
         Ok(self.meta(ctx).await?.and_then(|m| m.description.clone()))
     }
     /// All key/value pairs of the screen's map annotations (the study information), in order.
-    async fn key_values(&self, ctx: &Context<'_>) -> Result<Vec<KeyValue>> {
-        Ok(key_values_of(&map_annotations(ctx, ObjectKind::Screen, self.id).await?))
+    async fn key_values(&self, ctx: &Context<'_>) -> Result<Option<Vec<KeyValue>>> {
+        Ok(Some(key_values_of(&map_annotations(ctx, ObjectKind::Screen, self.id).await?)))
     }
     /// The values of one key among the key/values (the key compared without regard to case).
-    async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Vec<String>> {
-        values_for(ctx, ObjectKind::Screen, self.id, &key).await
+    async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Option<Vec<String>>> {
+        values_for(ctx, ObjectKind::Screen, self.id, &key).await.map(Some)
     }
     /// The screen's map annotations, optionally only those of one namespace.
     async fn annotations(
         &self,
         ctx: &Context<'_>,
         namespace: Option<String>,
-    ) -> Result<Vec<MapAnnotation>> {
-        annotations_for(ctx, ObjectKind::Screen, self.id, namespace.as_deref()).await
+    ) -> Result<Option<Vec<MapAnnotation>>> {
+        annotations_for(ctx, ObjectKind::Screen, self.id, namespace.as_deref()).await.map(Some)
     }
     /// The plates of the screen, in IDR's order (by name, case-insensitive), optionally
     /// only those matching `where` (on their names and key/values).
@@ -410,7 +410,7 @@ impl Screen {
         #[graphql(name = "where")] filter: Option<ImageFilter>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Page<Plate>> {
+    ) -> Result<Option<Page<Plate>>> {
         let args = PageArgs::new(first, after.as_deref())?;
         let plates = client(ctx).children(Children::Plates, self.id).await.gql()?;
         let screen = (self.id, self.name.clone());
@@ -432,20 +432,22 @@ impl Screen {
             |p| p.name.clone(),
         )
         .await?;
-        Ok(connection::slice(plates, args))
+        Ok(Some(connection::slice(plates, args)))
     }
     /// Files attached to the screen (the bulk-annotation table, feature files).
-    async fn file_annotations(&self, ctx: &Context<'_>) -> Result<Vec<FileAnnotation>> {
+    async fn file_annotations(&self, ctx: &Context<'_>) -> Result<Option<Vec<FileAnnotation>>> {
         let annotations =
             load_one(&loaders(ctx).file_annotations, (ObjectKind::Screen, self.id)).await?;
         let public_base = client(ctx).public_url("");
         let public_base = public_base.trim_end_matches('/').to_owned();
-        Ok(annotations
-            .iter()
-            .flat_map(|list| list.iter())
-            .filter(|a| matches!(a.body, AnnotationBody::File(_)))
-            .map(|a| FileAnnotation { annotation: a.clone(), public_base: public_base.clone() })
-            .collect())
+        Ok(Some(
+            annotations
+                .iter()
+                .flat_map(|list| list.iter())
+                .filter(|a| matches!(a.body, AnnotationBody::File(_)))
+                .map(|a| FileAnnotation { annotation: a.clone(), public_base: public_base.clone() })
+                .collect(),
+        ))
     }
     /// The screen in IDR's web client.
     async fn webclient_url(&self, ctx: &Context<'_>) -> String {
@@ -496,12 +498,12 @@ impl Plate {
         Some(Screen { id, name, meta: None })
     }
     /// Row labels of the grid, such as `A`…`H` (from the plate grid at field 0).
-    async fn row_labels(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
-        Ok(self.grid(ctx, 0).await?.map(|g| g.row_labels.clone()).unwrap_or_default())
+    async fn row_labels(&self, ctx: &Context<'_>) -> Result<Option<Vec<String>>> {
+        Ok(Some(self.grid(ctx, 0).await?.map(|g| g.row_labels.clone()).unwrap_or_default()))
     }
     /// Column labels of the grid, such as `1`…`12`.
-    async fn column_labels(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
-        Ok(self.grid(ctx, 0).await?.map(|g| g.column_labels.clone()).unwrap_or_default())
+    async fn column_labels(&self, ctx: &Context<'_>) -> Result<Option<Vec<String>>> {
+        Ok(Some(self.grid(ctx, 0).await?.map(|g| g.column_labels.clone()).unwrap_or_default()))
     }
     /// How many fields (images per well) the plate has.
     async fn field_count(&self, ctx: &Context<'_>) -> Result<Option<i32>> {
@@ -588,12 +590,12 @@ impl Plate {
         ))
     }
     /// All key/value pairs of the plate's map annotations, in order.
-    async fn key_values(&self, ctx: &Context<'_>) -> Result<Vec<KeyValue>> {
-        Ok(key_values_of(&map_annotations(ctx, ObjectKind::Plate, self.id).await?))
+    async fn key_values(&self, ctx: &Context<'_>) -> Result<Option<Vec<KeyValue>>> {
+        Ok(Some(key_values_of(&map_annotations(ctx, ObjectKind::Plate, self.id).await?)))
     }
     /// The values of one key among the key/values (the key compared without regard to case).
-    async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Vec<String>> {
-        values_for(ctx, ObjectKind::Plate, self.id, &key).await
+    async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Option<Vec<String>>> {
+        values_for(ctx, ObjectKind::Plate, self.id, &key).await.map(Some)
     }
     /// The plate in IDR's web client.
     async fn webclient_url(&self, ctx: &Context<'_>) -> String {
@@ -712,32 +714,34 @@ impl Well {
     }
     /// The well's images: the requested field's image when reached through `Plate.wells`,
     /// every field's image when fetched on its own.
-    async fn images(&self, ctx: &Context<'_>) -> Result<Vec<Image>> {
+    async fn images(&self, ctx: &Context<'_>) -> Result<Option<Vec<Image>>> {
         if let Some(images) = &self.images {
-            return Ok(images.clone());
+            return Ok(Some(images.clone()));
         }
-        Ok(client(ctx)
-            .well(self.id)
-            .await
-            .gql()?
-            .map(|m| Well::from_meta(m).images.unwrap_or_default())
-            .unwrap_or_default())
+        Ok(Some(
+            client(ctx)
+                .well(self.id)
+                .await
+                .gql()?
+                .map(|m| Well::from_meta(m).images.unwrap_or_default())
+                .unwrap_or_default(),
+        ))
     }
     /// All key/value pairs of the well's map annotations, in order.
-    async fn key_values(&self, ctx: &Context<'_>) -> Result<Vec<KeyValue>> {
-        Ok(key_values_of(&map_annotations(ctx, ObjectKind::Well, self.id).await?))
+    async fn key_values(&self, ctx: &Context<'_>) -> Result<Option<Vec<KeyValue>>> {
+        Ok(Some(key_values_of(&map_annotations(ctx, ObjectKind::Well, self.id).await?)))
     }
     /// The values of one key among the key/values (the key compared without regard to case).
-    async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Vec<String>> {
-        values_for(ctx, ObjectKind::Well, self.id, &key).await
+    async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Option<Vec<String>>> {
+        values_for(ctx, ObjectKind::Well, self.id, &key).await.map(Some)
     }
     /// The well's map annotations, optionally only those of one namespace.
     async fn annotations(
         &self,
         ctx: &Context<'_>,
         namespace: Option<String>,
-    ) -> Result<Vec<MapAnnotation>> {
-        annotations_for(ctx, ObjectKind::Well, self.id, namespace.as_deref()).await
+    ) -> Result<Option<Vec<MapAnnotation>>> {
+        annotations_for(ctx, ObjectKind::Well, self.id, namespace.as_deref()).await.map(Some)
     }
     /// The well's row of its screen's bulk-annotation table; `null` when it has none.
     async fn bulk_annotation(&self, ctx: &Context<'_>) -> Result<Option<BulkAnnotationRow>> {
@@ -886,38 +890,41 @@ impl Image {
         Ok(self.data(ctx).await?.and_then(|d| d.pixels_type.clone()))
     }
     /// The channels with their rendering settings.
-    async fn channels(&self, ctx: &Context<'_>) -> Result<Vec<Channel>> {
-        let Some(data) = self.data(ctx).await? else { return Ok(Vec::new()) };
-        Ok(data
-            .channels
-            .iter()
-            .map(|c| Channel {
-                label: c.label.clone(),
-                color: c.color.clone(),
-                emission_wavelength: c.emission_wavelength,
-                active: c.active,
-                window_start: c.window.map(|w| w.start),
-                window_end: c.window.map(|w| w.end),
-            })
-            .collect())
+    async fn channels(&self, ctx: &Context<'_>) -> Result<Option<Vec<Channel>>> {
+        let Some(data) = self.data(ctx).await? else { return Ok(Some(Vec::new())) };
+        Ok(Some(
+            data.channels
+                .iter()
+                .map(|c| Channel {
+                    label: c.label.clone(),
+                    color: c.color.clone(),
+                    emission_wavelength: c.emission_wavelength,
+                    active: c.active,
+                    window_start: c.window.map(|w| w.start),
+                    window_end: c.window.map(|w| w.end),
+                })
+                .collect(),
+        ))
     }
     /// All key/value pairs of the image's own map annotations, in order (for search hits,
     /// the pairs the search engine returned, in its index order).
-    async fn key_values(&self, ctx: &Context<'_>) -> Result<Vec<KeyValue>> {
+    async fn key_values(&self, ctx: &Context<'_>) -> Result<Option<Vec<KeyValue>>> {
         if let Some(pairs) = &self.hit_key_values {
-            return Ok(pairs
-                .iter()
-                .map(|(key, value)| KeyValue { key: key.clone(), value: value.clone() })
-                .collect());
+            return Ok(Some(
+                pairs
+                    .iter()
+                    .map(|(key, value)| KeyValue { key: key.clone(), value: value.clone() })
+                    .collect(),
+            ));
         }
-        Ok(key_values_of(&map_annotations(ctx, ObjectKind::Image, self.id).await?))
+        Ok(Some(key_values_of(&map_annotations(ctx, ObjectKind::Image, self.id).await?)))
     }
     /// The values of one key among the key/values (the key compared without regard to case).
-    async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Vec<String>> {
+    async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Option<Vec<String>>> {
         if let Some(pairs) = &self.hit_key_values {
-            return Ok(values_of(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), &key));
+            return Ok(Some(values_of(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), &key)));
         }
-        values_for(ctx, ObjectKind::Image, self.id, &key).await
+        values_for(ctx, ObjectKind::Image, self.id, &key).await.map(Some)
     }
     /// The image's map annotations; with `inherited: true` also those of the well, plate,
     /// screen, dataset and project it is known to sit in (see each annotation's `source`).
@@ -926,7 +933,7 @@ impl Image {
         ctx: &Context<'_>,
         #[graphql(default = false)] inherited: bool,
         namespace: Option<String>,
-    ) -> Result<Vec<MapAnnotation>> {
+    ) -> Result<Option<Vec<MapAnnotation>>> {
         let mut keys = vec![(ObjectKind::Image, self.id)];
         if inherited {
             let data = self.data(ctx).await?;
@@ -936,11 +943,13 @@ impl Image {
             keys.iter().map(|key| load_one(&loaders(ctx).map_annotations, *key)),
         )
         .await?;
-        Ok(lists
-            .iter()
-            .flatten()
-            .flat_map(|list| map_annotation_list(list, namespace.as_deref()))
-            .collect())
+        Ok(Some(
+            lists
+                .iter()
+                .flatten()
+                .flat_map(|list| map_annotation_list(list, namespace.as_deref()))
+                .collect(),
+        ))
     }
     /// The well the image belongs to (HCS images only).
     async fn well(&self, ctx: &Context<'_>) -> Result<Option<Well>> {
@@ -1034,20 +1043,20 @@ impl Project {
         Ok(self.meta(ctx).await?.and_then(|m| m.description.clone()))
     }
     /// All key/value pairs of the project's map annotations (the study information), in order.
-    async fn key_values(&self, ctx: &Context<'_>) -> Result<Vec<KeyValue>> {
-        Ok(key_values_of(&map_annotations(ctx, ObjectKind::Project, self.id).await?))
+    async fn key_values(&self, ctx: &Context<'_>) -> Result<Option<Vec<KeyValue>>> {
+        Ok(Some(key_values_of(&map_annotations(ctx, ObjectKind::Project, self.id).await?)))
     }
     /// The values of one key among the key/values (the key compared without regard to case).
-    async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Vec<String>> {
-        values_for(ctx, ObjectKind::Project, self.id, &key).await
+    async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Option<Vec<String>>> {
+        values_for(ctx, ObjectKind::Project, self.id, &key).await.map(Some)
     }
     /// The project's map annotations, optionally only those of one namespace.
     async fn annotations(
         &self,
         ctx: &Context<'_>,
         namespace: Option<String>,
-    ) -> Result<Vec<MapAnnotation>> {
-        annotations_for(ctx, ObjectKind::Project, self.id, namespace.as_deref()).await
+    ) -> Result<Option<Vec<MapAnnotation>>> {
+        annotations_for(ctx, ObjectKind::Project, self.id, namespace.as_deref()).await.map(Some)
     }
     /// The datasets of the project, by name, optionally only those matching `where` (on
     /// their names and key/values).
@@ -1058,7 +1067,7 @@ impl Project {
         #[graphql(name = "where")] filter: Option<ImageFilter>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Page<Dataset>> {
+    ) -> Result<Option<Page<Dataset>>> {
         let args = PageArgs::new(first, after.as_deref())?;
         let datasets = client(ctx).children(Children::Datasets, self.id).await.gql()?;
         let project = (self.id, self.name.clone());
@@ -1080,7 +1089,7 @@ impl Project {
             |d| d.name.clone(),
         )
         .await?;
-        Ok(connection::slice(datasets, args))
+        Ok(Some(connection::slice(datasets, args)))
     }
     /// The project in IDR's web client.
     async fn webclient_url(&self, ctx: &Context<'_>) -> String {
@@ -1136,12 +1145,12 @@ impl Dataset {
         Some(Project { id, name, meta: None })
     }
     /// All key/value pairs of the dataset's map annotations, in order.
-    async fn key_values(&self, ctx: &Context<'_>) -> Result<Vec<KeyValue>> {
-        Ok(key_values_of(&map_annotations(ctx, ObjectKind::Dataset, self.id).await?))
+    async fn key_values(&self, ctx: &Context<'_>) -> Result<Option<Vec<KeyValue>>> {
+        Ok(Some(key_values_of(&map_annotations(ctx, ObjectKind::Dataset, self.id).await?)))
     }
     /// The values of one key among the key/values (the key compared without regard to case).
-    async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Vec<String>> {
-        values_for(ctx, ObjectKind::Dataset, self.id, &key).await
+    async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Option<Vec<String>>> {
+        values_for(ctx, ObjectKind::Dataset, self.id, &key).await.map(Some)
     }
     /// The images of the dataset, by name, optionally only those matching `where` (on
     /// their names and key/values, checked here).
@@ -1152,7 +1161,7 @@ impl Dataset {
         #[graphql(name = "where")] filter: Option<ImageFilter>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Page<Image>> {
+    ) -> Result<Option<Page<Image>>> {
         let args = PageArgs::new(first, after.as_deref())?;
         let images = client(ctx).children(Children::Images, self.id).await.gql()?;
         let dataset = (self.id, self.name.clone());
@@ -1174,7 +1183,7 @@ impl Dataset {
             |i| i.name.clone(),
         )
         .await?;
-        Ok(connection::slice(images, args))
+        Ok(Some(connection::slice(images, args)))
     }
     /// The dataset in IDR's web client.
     async fn webclient_url(&self, ctx: &Context<'_>) -> String {

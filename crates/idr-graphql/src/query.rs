@@ -101,6 +101,11 @@ pub struct ImageFilter {
 pub struct Query;
 
 /// The entry points: IDR objects by id, top-level lists, and the search engine.
+///
+/// Nullability follows one rule: a field that needs a call to IDR of its own is nullable,
+/// so that when the call fails only that field is `null`, next to an error with its
+/// `path` and `extensions.code`, and the rest of the response keeps its data. A field
+/// computed from what its parent already holds is non-null.
 #[Object]
 impl Query {
     /// A screen by id; `null` when IDR has no such screen.
@@ -148,7 +153,7 @@ impl Query {
         #[graphql(name = "where")] filter: Option<ImageFilter>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Page<Screen>> {
+    ) -> Result<Option<Page<Screen>>> {
         let (id, name) = (|o: &Screen| o.id, |o: &Screen| o.name.clone());
         top_level(
             ctx,
@@ -161,6 +166,7 @@ impl Query {
             name,
         )
         .await
+        .map(Some)
     }
     /// All projects, by name, optionally only those matching `where` (on their
     /// names and key/values).
@@ -171,7 +177,7 @@ impl Query {
         #[graphql(name = "where")] filter: Option<ImageFilter>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Page<Project>> {
+    ) -> Result<Option<Page<Project>>> {
         let (id, name) = (|o: &Project| o.id, |o: &Project| o.name.clone());
         top_level(
             ctx,
@@ -184,6 +190,7 @@ impl Query {
             name,
         )
         .await
+        .map(Some)
     }
     /// Images whose key/values match `where`, through IDR's search engine (parts of the
     /// filter it cannot run are checked here on each hit). `totalCount` is the engine's
@@ -202,7 +209,7 @@ impl Query {
         #[graphql(desc = "Restrict to the images of one project.")] project: Option<ID>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Connection<String, Image, Total>> {
+    ) -> Result<Option<Connection<String, Image, Total>>> {
         let first = PageArgs::new(first, None)?.first;
         let expr = filter.to_expr()?;
         let plan = expr.plan();
@@ -226,7 +233,11 @@ impl Query {
             match client.container(object, id).await.gql()? {
                 Some(container) => query.study = Some(container.name),
                 None => {
-                    return Ok(Connection::with_additional_fields(false, false, Total::known(0)))
+                    return Ok(Some(Connection::with_additional_fields(
+                        false,
+                        false,
+                        Total::known(0),
+                    )))
                 }
             }
             match object {
@@ -235,7 +246,7 @@ impl Query {
             }
         }
         search.query = query;
-        Arc::new(search).page(client, first, after.as_deref()).await
+        Arc::new(search).page(client, first, after.as_deref()).await.map(Some)
     }
     /// Every value of `key` with the number of objects that carry it (values lower-cased
     /// by the search engine).
@@ -244,20 +255,22 @@ impl Query {
         ctx: &Context<'_>,
         key: String,
         #[graphql(default_with = "SearchResource::Image")] resource: SearchResource,
-    ) -> Result<Vec<ValueCount>> {
+    ) -> Result<Option<Vec<ValueCount>>> {
         if key.trim().is_empty() {
             return Err(bad_input("`key` must not be empty"));
         }
         let values = client(ctx).search_values(resource.into(), &key).await.gql()?;
-        Ok(values.into_iter().map(|v| ValueCount { value: v.value, count: v.count }).collect())
+        Ok(Some(
+            values.into_iter().map(|v| ValueCount { value: v.value, count: v.count }).collect(),
+        ))
     }
     /// Every key the search engine knows for the resource, sorted.
     async fn search_keys(
         &self,
         ctx: &Context<'_>,
         #[graphql(default_with = "SearchResource::Image")] resource: SearchResource,
-    ) -> Result<Vec<String>> {
-        client(ctx).search_keys(resource.into()).await.gql()
+    ) -> Result<Option<Vec<String>>> {
+        client(ctx).search_keys(resource.into()).await.gql().map(Some)
     }
 }
 

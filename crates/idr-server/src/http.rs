@@ -12,7 +12,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use idr_client::{Error as ClientError, IdrClient};
-use idr_graphql::IdrSchema;
+use idr_graphql::nesting::{self, MAX_NESTING};
+use idr_graphql::{DocumentLimits, IdrSchema};
 use serde::Deserialize;
 use serde_json::json;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -93,6 +94,19 @@ fn request_error(status: StatusCode, code: &str, message: impl Into<String>) -> 
     (status, Json(body)).into_response()
 }
 
+/// Refuses JSON that nests deeper than a document may, before serde recurses into it.
+fn too_deep(json: &[u8]) -> Option<Response> {
+    let at = nesting::check_json(json, MAX_NESTING).err()?;
+    Some(request_error(
+        StatusCode::BAD_REQUEST,
+        "QUERY_TOO_DEEP",
+        format!(
+            "the JSON nests more than {MAX_NESTING} levels deep (line {}, column {})",
+            at.line, at.column
+        ),
+    ))
+}
+
 #[derive(Deserialize)]
 struct GetParams {
     query: Option<String>,
@@ -116,6 +130,9 @@ async fn graphql_get(
         request = request.operation_name(name);
     }
     if let Some(variables) = params.variables {
+        if let Some(refused) = too_deep(variables.as_bytes()) {
+            return refused;
+        }
         match serde_json::from_str(&variables) {
             Ok(v) => request = request.variables(async_graphql::Variables::from_json(v)),
             Err(e) => {
@@ -150,6 +167,9 @@ async fn graphql_post(
             "BAD_REQUEST",
             "send the request as `Content-Type: application/json`",
         );
+    }
+    if let Some(refused) = too_deep(&body) {
+        return refused;
     }
     let value: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
@@ -205,7 +225,8 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Cost {
 async fn execute(state: &AppState, cost: &Cost, request: async_graphql::Request) -> Response {
     if let (Some(limiter), Some(ip)) = (&cost.limiter, cost.ip) {
         // The request already paid one token; a full bucket always lets one request through.
-        let extra = (idr_graphql::request_cost(&request.query).saturating_sub(1) as f64)
+        let extra = (idr_graphql::request_cost(&request.query, &DocumentLimits::default())
+            .saturating_sub(1) as f64)
             .min(limiter.burst() - 1.0);
         if extra > 0.0 {
             if let Err(retry_after) = limiter.take(ip, extra) {
@@ -245,6 +266,11 @@ async fn ql_post(
         .and_then(|t| t.split(';').next())
         .map(|m| m.trim().to_ascii_lowercase())
         .unwrap_or_default();
+    if media == "application/json" {
+        if let Some(refused) = too_deep(&body) {
+            return refused;
+        }
+    }
     let text = match media.as_str() {
         "application/x-idr-ql" => match String::from_utf8(body.to_vec()) {
             Ok(text) => text,
@@ -345,8 +371,14 @@ async fn thumbnail(
     }
 }
 
+/// A plain-text error answer. Never cached: a failure must not outlive its cause.
 fn plain(status: StatusCode, message: &'static str) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::CACHE_CONTROL, "no-store")],
+        message,
+    )
+        .into_response()
 }
 
 /// A positive decimal id that fits OMERO's `long`: no signs, dots, slashes or encodings.
