@@ -69,9 +69,16 @@ async fn online_against_a_replay_upstream() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_ids_are_null_or_errors_never_500() {
     let idr = Idr::serve(&["--offline"]);
-    let (status, body) = idr.post(r#"{ a: screen(id: 999999999) { name } b: image(id: "abc") { name } c: image(id: 999999999) { name } }"#).await;
+    // Missing objects are null without an error.
+    let (status, body) =
+        idr.post("{ a: screen(id: 999999999) { name } c: image(id: 999999999) { name } }").await;
     assert_eq!(status, 200);
-    assert_eq!(body["data"], serde_json::json!({"a": null, "b": null, "c": null}));
+    assert_eq!(body, serde_json::json!({"data": {"a": null, "c": null}}));
+    // A malformed id refuses the whole request before anything runs.
+    let (status, body) =
+        idr.post(r#"{ a: screen(id: 102) { name } b: image(id: "abc") { name } }"#).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"], Value::Null);
     assert_eq!(body["errors"].as_array().unwrap().len(), 1);
     assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
 }

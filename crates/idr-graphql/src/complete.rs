@@ -16,19 +16,15 @@
 use std::collections::HashSet;
 
 use async_graphql::parser::types::{
-    BaseType, DocumentOperations, ExecutableDocument, Selection, SelectionSet, Type,
+    BaseType, Directive, ExecutableDocument, Selection, SelectionSet, Type,
 };
-use async_graphql::{Name, PathSegment, Response, ServerError, Value};
+use async_graphql::{Name, PathSegment, Positioned, Response, ServerError, Value, Variables};
 
 use crate::shape::{named, Shape};
+use crate::Operation;
 
-/// Completes `response`, produced by executing `operation` of `document`.
-pub(crate) fn complete(
-    response: &mut Response,
-    document: &ExecutableDocument,
-    operation: Option<&str>,
-    shape: &Shape,
-) {
+/// Completes `response`, produced by executing `operation`.
+pub(crate) fn complete(response: &mut Response, operation: &Operation, shape: &Shape) {
     let executed = response.errors.iter().any(|e| !e.path.is_empty());
     if executed && response.data == Value::Null {
         response.data = Value::Object(Default::default());
@@ -38,12 +34,13 @@ pub(crate) fn complete(
             set_null(&mut response.data, &error.path);
         }
     }
-    let Some(selection) = selected_operation(document, operation) else { return };
+    let Some(selection) = operation.selection() else { return };
     if response.data == Value::Null {
         return;
     }
     let mut walk = Walk {
-        document,
+        document: &operation.document,
+        variables: &operation.variables,
         shape,
         error_paths: response.errors.iter().map(|e| e.path.clone()).collect(),
         unexplained: Vec::new(),
@@ -62,25 +59,16 @@ pub(crate) fn complete(
     }
 }
 
-fn selected_operation<'a>(
-    document: &'a ExecutableDocument,
-    operation: Option<&str>,
-) -> Option<&'a SelectionSet> {
-    match &document.operations {
-        DocumentOperations::Single(op) => Some(&op.node.selection_set.node),
-        DocumentOperations::Multiple(ops) => {
-            let op = match operation {
-                Some(name) => ops.get(&Name::new(name)),
-                None if ops.len() == 1 => ops.values().next(),
-                None => None,
-            };
-            op.map(|op| &op.node.selection_set.node)
-        }
-    }
-}
-
 /// Puts `null` at `path` (the key of a field that failed), where its parent exists.
+///
+/// async-graphql turns an object whose every selected field failed into `null`. An error
+/// below a position proves that the position was resolved as an object (its child's
+/// resolver ran), so such a `null` on the way down is made an object again, holding the
+/// failed fields' nulls.
 fn set_null(node: &mut Value, path: &[PathSegment]) {
+    if path.first().is_some_and(|s| matches!(s, PathSegment::Field(_))) && *node == Value::Null {
+        *node = Value::Object(Default::default());
+    }
     match (path, node) {
         ([PathSegment::Field(name)], Value::Object(map)) => {
             map.entry(Name::new(name)).or_insert(Value::Null);
@@ -101,6 +89,7 @@ fn set_null(node: &mut Value, path: &[PathSegment]) {
 
 struct Walk<'a> {
     document: &'a ExecutableDocument,
+    variables: &'a Variables,
     shape: &'a Shape,
     error_paths: Vec<Vec<PathSegment>>,
     /// Non-null positions that held `null` with no error at or below them.
@@ -142,6 +131,12 @@ impl Walk<'_> {
     /// non-null (so the `null` moves up to the parent).
     fn value(&mut self, value: &mut Value, ty: &Type, sets: &[&SelectionSet]) -> bool {
         if *value == Value::Null {
+            if !ty.nullable && self.selects_nothing(sets) {
+                // async-graphql makes an object whose every field was skipped (`@skip`,
+                // `@include`) `null`; the spec's answer is an empty object.
+                *value = Value::Object(Default::default());
+                return false;
+            }
             if !ty.nullable && !self.explained() {
                 self.unexplained.push(self.path.clone());
             }
@@ -164,6 +159,40 @@ impl Walk<'_> {
             *value = Value::Null;
         }
         violated && !ty.nullable
+    }
+
+    /// Whether `sets` (an object's selection) select no field once `@skip` and `@include`
+    /// are applied. Lists and scalars have no selection, so this is false for them.
+    fn selects_nothing(&self, sets: &[&SelectionSet]) -> bool {
+        fn any_field(
+            set: &SelectionSet,
+            document: &ExecutableDocument,
+            variables: &Variables,
+            seen: &mut HashSet<Name>,
+        ) -> bool {
+            set.items.iter().any(|selection| {
+                if skipped(selection.node.directives(), variables) {
+                    return false;
+                }
+                match &selection.node {
+                    Selection::Field(_) => true,
+                    Selection::InlineFragment(f) => {
+                        any_field(&f.node.selection_set.node, document, variables, seen)
+                    }
+                    Selection::FragmentSpread(spread) => {
+                        let name = &spread.node.fragment_name.node;
+                        seen.insert(name.clone())
+                            && document.fragments.get(name).is_some_and(|f| {
+                                any_field(&f.node.selection_set.node, document, variables, seen)
+                            })
+                    }
+                }
+            })
+        }
+        let mut seen = HashSet::new();
+        !sets.is_empty()
+            && sets.iter().all(|set| !set.items.is_empty())
+            && !sets.iter().any(|set| any_field(set, self.document, self.variables, &mut seen))
     }
 
     /// Whether an error's path is at or below the current position.
@@ -218,5 +247,158 @@ fn collect<'a>(
                 }
             }
         }
+    }
+}
+
+/// Whether `@skip(if: true)` or `@include(if: false)` leaves a selection out.
+fn skipped(directives: &[Positioned<Directive>], variables: &Variables) -> bool {
+    directives.iter().any(|directive| {
+        let include = match directive.node.name.node.as_str() {
+            "skip" => false,
+            "include" => true,
+            _ => return false,
+        };
+        let condition = directive.node.get_argument("if").and_then(|value| {
+            value.node.clone().into_const_with(|name| variables.get(&name).cloned().ok_or(())).ok()
+        });
+        matches!(condition, Some(Value::Boolean(b)) if b != include)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{PathSegment, Response, ServerError, Value};
+    use serde_json::json;
+
+    use super::complete;
+    use crate::shape::Shape;
+    use crate::Operation;
+
+    const SDL: &str = "
+        type Query { a: A  b: B!  list: [A!]  items: [A]! }
+        type A { x: Int!  y: Int  b: B! }
+        type B { z: Int! }
+    ";
+
+    /// Completes `data` with errors at `error_paths` (dotted, with numbers as indices) for
+    /// `query`, and gives the data and the error paths back as JSON.
+    fn check(query: &str, data: serde_json::Value, error_paths: &[&str]) -> serde_json::Value {
+        let errors = error_paths
+            .iter()
+            .map(|p| {
+                let mut error = ServerError::new("failed", None);
+                error.path = p
+                    .split('.')
+                    .map(|s| match s.parse() {
+                        Ok(i) => PathSegment::Index(i),
+                        Err(_) => PathSegment::Field(s.to_owned()),
+                    })
+                    .collect();
+                error
+            })
+            .collect();
+        let mut response = Response::from_errors(errors);
+        response.data = Value::from_json(data).unwrap();
+        let operation = Operation {
+            document: async_graphql::parser::parse_query(query).unwrap(),
+            name: None,
+            variables: Default::default(),
+        };
+        complete(&mut response, &operation, &Shape::from_sdl(SDL));
+        let paths: Vec<String> = response
+            .errors
+            .iter()
+            .map(|e| {
+                let path: Vec<String> = e
+                    .path
+                    .iter()
+                    .map(|s| match s {
+                        PathSegment::Field(name) => name.clone(),
+                        PathSegment::Index(i) => i.to_string(),
+                    })
+                    .collect();
+                format!("{} {}", path.join("."), e.message)
+            })
+            .collect();
+        json!({"data": response.data.into_json().unwrap(), "errors": paths})
+    }
+
+    #[test]
+    fn a_failed_nullable_field_is_null_in_place() {
+        assert_eq!(
+            check("{ a { x y } }", json!({"a": {"x": 1}}), &["a.y"]),
+            json!({"data": {"a": {"x": 1, "y": null}}, "errors": ["a.y failed"]})
+        );
+    }
+
+    #[test]
+    fn a_failed_non_null_field_nulls_its_nearest_nullable_ancestor() {
+        assert_eq!(
+            check("{ a { x y } }", json!({"a": {"y": 2}}), &["a.x"]),
+            json!({"data": {"a": null}, "errors": ["a.x failed"]})
+        );
+        // Through a non-null object: a.b.z fails, b is non-null, so a is null.
+        assert_eq!(
+            check("{ a { y b { z } } }", json!({"a": {"y": 2, "b": {}}}), &["a.b.z"]),
+            json!({"data": {"a": null}, "errors": ["a.b.z failed"]})
+        );
+        // Up to data itself when every ancestor is non-null.
+        assert_eq!(
+            check("{ b { z } a { y } }", json!({"b": {}, "a": {"y": 1}}), &["b.z"]),
+            json!({"data": null, "errors": ["b.z failed"]})
+        );
+    }
+
+    #[test]
+    fn a_null_item_of_a_non_null_list_nulls_the_list() {
+        assert_eq!(
+            check("{ list { x } }", json!({"list": [{"x": 1}, {}, {"x": 3}]}), &["list.1.x"]),
+            json!({"data": {"list": null}, "errors": ["list.1.x failed"]})
+        );
+        // A nullable item takes the null itself; the non-null list is kept.
+        assert_eq!(
+            check("{ items { x } }", json!({"items": [{"x": 1}, {}]}), &["items.1.x"]),
+            json!({"data": {"items": [{"x": 1}, null]}, "errors": ["items.1.x failed"]})
+        );
+    }
+
+    #[test]
+    fn an_object_whose_every_field_failed_is_still_an_object() {
+        // async-graphql makes such an object null; its failed fields are nullable here.
+        assert_eq!(
+            check("{ items { y } }", json!({"items": [null, {"y": 2}]}), &["items.0.y"]),
+            json!({"data": {"items": [{"y": null}, {"y": 2}]}, "errors": ["items.0.y failed"]})
+        );
+    }
+
+    #[test]
+    fn an_unexplained_null_at_a_non_null_position_becomes_an_error() {
+        assert_eq!(
+            check("{ a { x y } }", json!({"a": {"x": null, "y": 1}}), &[]),
+            json!({"data": {"a": null}, "errors": [
+                "a.x internal error: a non-null field was left without a value"
+            ]})
+        );
+    }
+
+    #[test]
+    fn an_object_with_every_field_skipped_is_empty_not_null() {
+        assert_eq!(
+            check("{ list { x @skip(if: true) } }", json!({"list": [null]}), &[]),
+            json!({"data": {"list": [{}]}, "errors": []})
+        );
+    }
+
+    #[test]
+    fn fields_follow_the_selection_order_through_aliases_and_fragments() {
+        let data = check(
+            "{ second: a { ...F x } first: a { x } } fragment F on A { y }",
+            json!({"first": {"x": 1}, "second": {"x": 2, "y": 3}}),
+            &[],
+        );
+        assert_eq!(
+            data.to_string(),
+            r#"{"data":{"second":{"y":3,"x":2},"first":{"x":1}},"errors":[]}"#
+        );
     }
 }

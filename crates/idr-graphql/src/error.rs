@@ -20,12 +20,15 @@
 //! A missing object on a nullable field is `null` with no error. Messages are generic:
 //! upstream URLs, stack traces and bodies are logged, never sent to the client.
 
+use std::sync::Arc;
+
 use async_graphql::ErrorExtensions;
 use idr_client::Error as ClientError;
 
-/// The GraphQL error for a failed upstream call.
+/// The GraphQL error for a failed upstream call. The client error rides along as the
+/// error's `source`, for [`report`] to log once per request; the client sees only the
+/// generic message.
 pub(crate) fn upstream(error: &ClientError) -> async_graphql::Error {
-    tracing::warn!(%error, "upstream call failed");
     let (code, message) = match error {
         ClientError::NotFound { what } => ("NOT_FOUND", format!("{what} was not found in IDR")),
         ClientError::InvalidArgument(m) => ("BAD_USER_INPUT", m.clone()),
@@ -60,7 +63,84 @@ pub(crate) fn upstream(error: &ClientError) -> async_graphql::Error {
             ("NOT_RECORDED", format!("offline mode: the recordings hold no answer for {request}"))
         }
     };
-    async_graphql::Error::new(message).extend_with(|_, e| e.set("code", code))
+    let mut gql = async_graphql::Error::new(message).extend_with(|_, e| e.set("code", code));
+    gql.source = Some(Arc::new(error.clone()));
+    gql
+}
+
+/// Errors kept per cause (same code and message) before the rest are summarised.
+pub(crate) const MAX_ERRORS_PER_CAUSE: usize = 10;
+/// Errors kept in all; past this, one summary per code stands for the rest.
+pub(crate) const MAX_ERRORS: usize = 50;
+
+/// Logs each distinct upstream failure behind a response once (in the caller's span, which
+/// carries the request id), then bounds the errors the response carries. GraphQL asks for
+/// an error per failed field, so one failed call shared by 96 images would give 96 errors:
+/// the first [`MAX_ERRORS_PER_CAUSE`] of each cause are kept with their paths, and one
+/// summary error, with the same code and `extensions.omitted`, stands for the others.
+pub(crate) fn report(response: &mut async_graphql::Response) {
+    let mut failures: Vec<(String, usize)> = Vec::new();
+    for error in &response.errors {
+        let Some(source) = error.source.as_ref().and_then(|s| s.downcast_ref::<ClientError>())
+        else {
+            continue;
+        };
+        let text = source.to_string();
+        match failures.iter_mut().find(|(t, _)| *t == text) {
+            Some((_, fields)) => *fields += 1,
+            None => failures.push((text, 1)),
+        }
+    }
+    for (error, fields) in &failures {
+        tracing::warn!(%error, fields, "upstream call failed");
+    }
+
+    let errors = std::mem::take(&mut response.errors);
+    let mut kept: Vec<async_graphql::ServerError> = Vec::new();
+    // (code, message, omitted) per cause, in order of first appearance.
+    let mut omitted: Vec<(String, String, usize)> = Vec::new();
+    for error in errors {
+        let code = code_of(&error);
+        let same = kept.iter().filter(|k| k.message == error.message && code_of(k) == code).count();
+        if same < MAX_ERRORS_PER_CAUSE && kept.len() < MAX_ERRORS {
+            kept.push(error);
+            continue;
+        }
+        let message =
+            if same >= MAX_ERRORS_PER_CAUSE { error.message.clone() } else { String::new() };
+        match omitted.iter_mut().find(|(c, m, _)| *c == code && *m == message) {
+            Some((_, _, n)) => *n += 1,
+            None => omitted.push((code, message, 1)),
+        }
+    }
+    for (code, message, n) in omitted {
+        let text = if message.is_empty() {
+            format!("{n} more errors with code {code} were left out of this response")
+        } else {
+            format!(
+                "{message} (and {n} more fields failed the same way; their errors were left out)"
+            )
+        };
+        let mut summary = async_graphql::ServerError::new(text, None);
+        let mut extensions = async_graphql::ErrorExtensionValues::default();
+        extensions.set("code", code);
+        extensions.set("omitted", n as u64);
+        summary.extensions = Some(extensions);
+        kept.push(summary);
+    }
+    response.errors = kept;
+}
+
+fn code_of(error: &async_graphql::ServerError) -> String {
+    error
+        .extensions
+        .as_ref()
+        .and_then(|e| e.get("code"))
+        .and_then(|c| match c {
+            async_graphql::Value::String(s) => Some(s.clone()),
+            _ => None,
+        })
+        .unwrap_or_default()
 }
 
 /// A `BAD_USER_INPUT` error with a message for the user.

@@ -4,6 +4,7 @@
 //! This crate binds no sockets and reads no environment: the server (or a test, or the
 //! command line) builds an [`idr_client::IdrClient`] and passes it to [`build_schema`].
 
+mod args;
 mod complete;
 mod connection;
 mod error;
@@ -70,6 +71,7 @@ pub fn build_schema(client: IdrClient, limits: SchemaLimits) -> IdrSchema {
         .limit_directives(limits.directives)
         .disable_suggestions()
         .extension(limits.document)
+        .extension(args::ArgumentRules)
         .finish()
 }
 
@@ -98,17 +100,48 @@ pub async fn execute(
         }
     };
     request.set_parsed_query(document.clone());
-    let operation = request.operation_name.clone();
+    let operation = std::sync::Arc::new(Operation {
+        document,
+        name: request.operation_name.clone(),
+        variables: request.variables.clone(),
+    });
+    let request = request.data(operation.clone());
     let request = match schema.data::<IdrClient>() {
         Some(client) => request.data(Loaders::new(client)),
         None => request,
     };
     let mut response = schema.execute(request).await;
     if let Some(shape) = schema.data::<shape::Shape>() {
-        complete::complete(&mut response, &document, operation.as_deref(), shape);
+        complete::complete(&mut response, &operation, shape);
     }
     add_missing_codes(&mut response);
+    error::report(&mut response);
     response
+}
+
+/// The operation being executed: the document (parsed once, in [`execute`]), the name of
+/// the operation selected in it, and the variables. The argument rules and the response's
+/// completion both walk it.
+pub(crate) struct Operation {
+    pub(crate) document: async_graphql::parser::types::ExecutableDocument,
+    pub(crate) name: Option<String>,
+    pub(crate) variables: async_graphql::Variables,
+}
+
+impl Operation {
+    /// The selection set of the operation that runs.
+    pub(crate) fn selection(&self) -> Option<&async_graphql::parser::types::SelectionSet> {
+        use async_graphql::parser::types::DocumentOperations;
+        match &self.document.operations {
+            DocumentOperations::Single(op) => Some(&op.node.selection_set.node),
+            DocumentOperations::Multiple(ops) => match &self.name {
+                Some(name) => ops.get(&async_graphql::Name::new(name)),
+                None if ops.len() == 1 => ops.values().next(),
+                None => None,
+            }
+            .map(|op| &op.node.selection_set.node),
+        }
+    }
 }
 
 fn add_missing_codes(response: &mut async_graphql::Response) {

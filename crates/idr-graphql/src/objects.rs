@@ -14,7 +14,7 @@ use idr_client::model::{
 use idr_client::{IdrClient, WellRow};
 
 use crate::connection::{self, Page, PageArgs};
-use crate::error::{bad_input, ResultExt};
+use crate::error::ResultExt;
 use crate::loaders::{load_one, Loaders, WellKey};
 use crate::query::ImageFilter;
 
@@ -525,7 +525,7 @@ impl Plate {
         #[graphql(default = 0)] field: i32,
         #[graphql(name = "where")] filter: Option<ImageFilter>,
     ) -> Result<Option<Vec<Well>>> {
-        let field = u32::try_from(field).map_err(|_| bad_input("`field` must be 0 or more"))?;
+        let field = crate::args::field_index(field)?;
         let Some(grid) = self.grid(ctx, field).await? else { return Ok(None) };
         // Prime the loaders with every image and well of the plate, so their key/values
         // and bulk rows are one batch each. Failures stay cached per key and are reported
@@ -561,7 +561,7 @@ impl Plate {
         #[graphql(default = 0)] field: i32,
         #[graphql(name = "where")] filter: Option<ImageFilter>,
     ) -> Result<Option<Vec<Image>>> {
-        let field = u32::try_from(field).map_err(|_| bad_input("`field` must be 0 or more"))?;
+        let field = crate::args::field_index(field)?;
         let Some(grid) = self.grid(ctx, field).await? else { return Ok(None) };
         if ctx.look_ahead().field("keyValues").exists()
             || ctx.look_ahead().field("annotations").exists()
@@ -837,15 +837,10 @@ impl Image {
     /// Absolute URL of the JPEG thumbnail on IDR (96 px on the longest side unless `size`
     /// gives another, 16–1024).
     async fn thumbnail_url(&self, ctx: &Context<'_>, size: Option<i32>) -> Result<String> {
-        let path = match (size, &self.thumb_path) {
+        let path = match (crate::args::thumbnail_size(size)?, &self.thumb_path) {
             (None, Some(path)) => path.clone(),
             (None, None) => format!("/webgateway/render_thumbnail/{}/", self.id),
-            (Some(size @ 16..=1024), _) => {
-                format!("/webgateway/render_thumbnail/{}/{size}/", self.id)
-            }
-            (Some(size), _) => {
-                return Err(bad_input(format!("thumbnail `size` must be 16–1024, not {size}")))
-            }
+            (Some(size), _) => format!("/webgateway/render_thumbnail/{}/{size}/", self.id),
         };
         Ok(client(ctx).public_url(&path))
     }

@@ -8,7 +8,7 @@ use idr_client::endpoints::ApiObject;
 use idr_client::model::{ObjectKind, SearchOp, SearchQuery, SearchResource as ClientResource};
 
 use crate::connection::{self, Page, PageArgs, Total};
-use crate::error::{bad_input, parse_id, ResultExt};
+use crate::error::{parse_id, ResultExt};
 use crate::objects::{
     client, keep_matching, Dataset, Image, Plate, Project, Screen, ValueCount, Well,
 };
@@ -211,18 +211,12 @@ impl Query {
         after: Option<String>,
     ) -> Result<Option<Connection<String, Image, Total>>> {
         let first = PageArgs::new(first, None)?.first;
-        let expr = filter.to_expr()?;
-        let plan = expr.plan();
-        let Some(mut query) = plan.engine else {
-            return Err(bad_input(
-                "the search engine needs at least one condition it can run: a key/value condition that is not under `not` and not on `name`",
-            ));
-        };
+        let (expr, mut query, exact) = crate::args::search_filter(&filter)?;
         let client = client(ctx);
         query.study = study;
         let mut search = FilteredSearch {
             query: SearchQuery::default(),
-            expr: (!plan.exact).then_some(expr),
+            expr: (!exact).then_some(expr),
             screen: None,
             project: None,
         };
@@ -256,9 +250,7 @@ impl Query {
         key: String,
         #[graphql(default_with = "SearchResource::Image")] resource: SearchResource,
     ) -> Result<Option<Vec<ValueCount>>> {
-        if key.trim().is_empty() {
-            return Err(bad_input("`key` must not be empty"));
-        }
+        crate::args::search_key(&key)?;
         let values = client(ctx).search_values(resource.into(), &key).await.gql()?;
         Ok(Some(
             values.into_iter().map(|v| ValueCount { value: v.value, count: v.count }).collect(),

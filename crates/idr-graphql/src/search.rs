@@ -186,7 +186,7 @@ fn search_cursor(bookmark: Option<u64>, index: usize) -> String {
     ))
 }
 
-fn decode_cursor(cursor: &str) -> async_graphql::Result<(Option<u64>, usize)> {
+pub(crate) fn decode_cursor(cursor: &str) -> async_graphql::Result<(Option<u64>, usize)> {
     let text = connection::decode(cursor)?;
     let bad = || bad_input("`after` is not a cursor of this search");
     let rest = text.strip_prefix("s:").ok_or_else(bad)?;

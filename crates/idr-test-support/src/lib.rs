@@ -1,15 +1,18 @@
 //! Helpers shared by the workspace's tests: an HTTP server that replays the IDR recordings
 //! (with injectable faults), access to the recordings, a freshness check for generated
-//! files, and the `<CURSOR>` marker of completion tests.
+//! files, a checker of responses against the schema's promises, and the `<CURSOR>` marker
+//! of completion tests.
 //!
 //! Nothing here is used outside tests; it depends on `idr-client` only for the recording
 //! format and the request type.
 
 mod files;
 mod replay;
+mod response;
 
 pub use files::{check_file_fresh, fixtures_dir, load_fixtures, split_cursor, CURSOR};
 pub use replay::{Faults, ForcedStatus, Oversized, Redirect, ReplayServer};
+pub use response::ResponseChecker;
 
 #[cfg(test)]
 mod tests;

@@ -22,11 +22,14 @@ async fn every_example_runs_offline() {
     files.retain(|p| p.extension().is_some_and(|e| e == "graphql"));
     files.sort();
     assert!(files.len() >= 12, "expected the walkthrough examples in {}", dir.display());
+    let checker = idr_test_support::ResponseChecker::new(&crate::sdl());
     for path in files {
         let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
         let query = std::fs::read_to_string(&path).unwrap();
         let (schema, _) = offline_schema();
         let mut response = run(&schema, &query).await;
+        let broken = checker.violations(&query, None, &response);
+        assert!(broken.is_empty(), "{name}: {broken:#?}");
         redact_placeholders(&mut response);
         check_example_expectations(&name, &response);
         let mut settings = insta::Settings::clone_current();

@@ -4,9 +4,11 @@
 //! against the schema: within the server's limits (`ql_limits`, FAULTS.md P3) and with the
 //! language's meaning over a mock search engine (`ql_semantics`, P6).
 
+mod arguments;
 mod batching;
 mod errors;
 mod examples;
+mod faults;
 mod filters;
 mod ql_limits;
 mod ql_semantics;

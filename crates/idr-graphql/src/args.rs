@@ -1,0 +1,227 @@
+//! Every argument of a document, checked before the first upstream call.
+//!
+//! Resolvers run lazily: a nested field's arguments would otherwise be looked at only
+//! after its parent's upstream call, so `{ screen(id: 102) { plates(first: 0) { … } } }`
+//! would cost IDR a call before failing. [`ArgumentRules`] is an extension that, once
+//! async-graphql has validated the document, walks the operation that is about to run
+//! (through fragments, with variables substituted and defaults applied) and runs each
+//! field's argument checks. Any failure refuses the whole request with `BAD_USER_INPUT`,
+//! and nothing is executed.
+//!
+//! The checks are the functions below; the resolvers call the same functions on the same
+//! values, so the early check and the resolver can never disagree.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
+use async_graphql::parser::types::{ExecutableDocument, Field, Selection, SelectionSet};
+use async_graphql::{InputType, Name, Positioned, ServerError, ValidationResult, Variables, ID};
+
+use idr_client::model::SearchQuery;
+
+use crate::connection::PageArgs;
+use crate::error::{bad_input, parse_id};
+use crate::filter::{Expr, Plan};
+use crate::query::ImageFilter;
+use crate::shape::{named, Shape};
+use crate::Operation;
+
+/// Thumbnail sizes IDR renders.
+const THUMBNAIL_SIZES: std::ops::RangeInclusive<i32> = 16..=1024;
+
+/// A thumbnail `size`: 16–1024 pixels.
+pub(crate) fn thumbnail_size(size: Option<i32>) -> async_graphql::Result<Option<u32>> {
+    match size {
+        None => Ok(None),
+        Some(size) if THUMBNAIL_SIZES.contains(&size) => Ok(Some(size as u32)),
+        Some(size) => Err(bad_input(format!("thumbnail `size` must be 16–1024, not {size}"))),
+    }
+}
+
+/// A plate's `field` (0-based).
+pub(crate) fn field_index(field: i32) -> async_graphql::Result<u32> {
+    u32::try_from(field).map_err(|_| bad_input("`field` must be 0 or more"))
+}
+
+/// A filter for `searchImages`: valid, and with at least one condition the engine can run.
+/// Gives the tree, the engine's query and whether the engine's answer is exact.
+pub(crate) fn search_filter(
+    filter: &ImageFilter,
+) -> async_graphql::Result<(Expr, SearchQuery, bool)> {
+    let expr = filter.to_expr()?;
+    let Plan { engine, exact } = expr.plan();
+    let Some(query) = engine else {
+        return Err(bad_input(
+            "the search engine needs at least one condition it can run: a key/value condition that is not under `not` and not on `name`",
+        ));
+    };
+    Ok((expr, query, exact))
+}
+
+/// A `searchValues` key.
+pub(crate) fn search_key(key: &str) -> async_graphql::Result<()> {
+    if key.trim().is_empty() {
+        return Err(bad_input("`key` must not be empty"));
+    }
+    Ok(())
+}
+
+/// The arguments of one field, with variables substituted.
+struct Args<'a> {
+    field: &'a Field,
+    variables: &'a Variables,
+}
+
+impl Args<'_> {
+    /// The argument `name` parsed as `T` (its default when absent). A value that does not
+    /// parse has already been refused by validation, so it is treated as absent.
+    fn get<T: InputType>(&self, name: &str) -> Option<T> {
+        let value = self.field.get_argument(name).and_then(|v| {
+            v.node.clone().into_const_with(|var| self.variables.get(&var).cloned().ok_or(())).ok()
+        });
+        T::parse(value).ok()
+    }
+
+    fn filter(&self) -> Option<ImageFilter> {
+        self.get::<Option<ImageFilter>>("where").flatten()
+    }
+
+    fn page(&self) -> async_graphql::Result<()> {
+        let first = self.get::<Option<i32>>("first").flatten();
+        let after = self.get::<Option<String>>("after").flatten();
+        PageArgs::new(first, after.as_deref()).map(drop)
+    }
+}
+
+/// The checks of one field's arguments, by parent type and field name. Fields not listed
+/// accept every value their types allow.
+fn check_field(parent: &str, args: &Args<'_>) -> async_graphql::Result<()> {
+    let filter = || args.filter().as_ref().map(ImageFilter::to_expr).transpose().map(drop);
+    match (parent, args.field.name.node.as_str()) {
+        ("Query", "screen" | "plate" | "well" | "image" | "project" | "dataset") => {
+            parse_id(&args.get::<ID>("id").unwrap_or_default()).map(drop)
+        }
+        ("Query", "screens" | "projects")
+        | ("Screen", "plates")
+        | ("Project", "datasets")
+        | ("Dataset", "images") => {
+            args.page()?;
+            filter()
+        }
+        ("Query", "searchImages") => {
+            let first = args.get::<Option<i32>>("first").flatten();
+            PageArgs::new(first, None)?;
+            if let Some(after) = args.get::<Option<String>>("after").flatten() {
+                crate::search::decode_cursor(&after)?;
+            }
+            for scope in ["screen", "project"] {
+                if let Some(id) = args.get::<Option<ID>>(scope).flatten() {
+                    parse_id(&id)?;
+                }
+            }
+            match args.get::<ImageFilter>("where") {
+                Some(filter) => search_filter(&filter).map(drop),
+                None => Ok(()),
+            }
+        }
+        ("Query", "searchValues") => search_key(&args.get::<String>("key").unwrap_or_default()),
+        ("Plate", "wells" | "images") => {
+            field_index(args.get::<i32>("field").unwrap_or_default())?;
+            filter()
+        }
+        ("Image", "thumbnailUrl") => {
+            thumbnail_size(args.get::<Option<i32>>("size").flatten()).map(drop)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Checks every field's arguments of the operation about to run; see the module docs.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct ArgumentRules;
+
+impl ExtensionFactory for ArgumentRules {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ArgumentRules)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for ArgumentRules {
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let result = next.run(ctx).await?;
+        let (Some(operation), Some(shape)) =
+            (ctx.data_opt::<Arc<Operation>>(), ctx.data_opt::<Shape>())
+        else {
+            return Ok(result);
+        };
+        let errors = check_operation(operation, shape);
+        if errors.is_empty() {
+            Ok(result)
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// Every argument error of the selected operation (at most one per field).
+pub(crate) fn check_operation(operation: &Operation, shape: &Shape) -> Vec<ServerError> {
+    let mut walk = Walk {
+        document: &operation.document,
+        shape,
+        variables: &operation.variables,
+        errors: Vec::new(),
+        seen: HashSet::new(),
+    };
+    if let Some(selection) = operation.selection() {
+        walk.set("Query", selection);
+    }
+    walk.errors
+}
+
+struct Walk<'a> {
+    document: &'a ExecutableDocument,
+    shape: &'a Shape,
+    variables: &'a Variables,
+    errors: Vec<ServerError>,
+    /// (type, fragment) pairs already walked: each is checked once, and cycles end.
+    seen: HashSet<(String, Name)>,
+}
+
+impl Walk<'_> {
+    fn set(&mut self, parent: &str, set: &SelectionSet) {
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(field) => self.field(parent, field),
+                Selection::InlineFragment(fragment) => {
+                    self.set(parent, &fragment.node.selection_set.node);
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = &spread.node.fragment_name.node;
+                    if !self.seen.insert((parent.to_owned(), name.clone())) {
+                        continue;
+                    }
+                    if let Some(fragment) = self.document.fragments.get(name) {
+                        self.set(parent, &fragment.node.selection_set.node);
+                    }
+                }
+            }
+        }
+    }
+
+    fn field(&mut self, parent: &str, field: &Positioned<Field>) {
+        let args = Args { field: &field.node, variables: self.variables };
+        if let Err(error) = check_field(parent, &args) {
+            self.errors.push(error.into_server_error(field.pos));
+        }
+        if let Some(ty) = self.shape.field(parent, field.node.name.node.as_str()) {
+            let child = named(ty).to_owned();
+            self.set(&child, &field.node.selection_set.node);
+        }
+    }
+}
