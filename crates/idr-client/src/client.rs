@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::future::{join_all, FutureExt, Shared, WeakShared};
 use tokio::sync::Semaphore;
@@ -70,6 +70,17 @@ struct Inner {
     permits: Semaphore,
     in_flight: Mutex<HashMap<Request, WeakFlight>>,
     calls: AtomicU64,
+    /// When an upstream attempt last succeeded (any answer below 500).
+    last_success: Mutex<Option<Instant>>,
+}
+
+/// What the client knows of the upstream's health, for readiness checks.
+#[derive(Clone, Copy, Debug)]
+pub struct Health {
+    /// The circuit breaker refuses calls (IDR failed repeatedly).
+    pub breaker_open: bool,
+    /// Time since an upstream attempt last succeeded; `None` if none has yet.
+    pub since_success: Option<Duration>,
 }
 
 impl IdrClient {
@@ -83,6 +94,7 @@ impl IdrClient {
                 permits: Semaphore::new(config.max_concurrency.max(1)),
                 in_flight: Mutex::new(HashMap::new()),
                 calls: AtomicU64::new(0),
+                last_success: Mutex::new(None),
                 config,
             }),
         }
@@ -99,6 +111,27 @@ impl IdrClient {
 
     pub fn cache_bytes(&self) -> usize {
         self.inner.cache.bytes()
+    }
+
+    pub fn health(&self) -> Health {
+        let last = *self.inner.last_success.lock().unwrap_or_else(|e| e.into_inner());
+        Health {
+            breaker_open: self.inner.breaker.is_open(),
+            since_success: last.map(|at| at.elapsed()),
+        }
+    }
+
+    /// Asks IDR one cheap question (`GET /api/`, its API versions), once, past the cache
+    /// but through the breaker and the concurrency cap, and says whether a whole answer
+    /// came back.
+    pub async fn probe(&self) -> Result<(), Error> {
+        let req = Request::get("/api/");
+        let resp = self.inner.send_once(&req).await?;
+        if resp.status == 200 {
+            Ok(())
+        } else {
+            Err(Error::Status { status: resp.status, url: req.to_string(), message: None })
+        }
     }
 
     /// An absolute URL on the public base for a path such as a grid's `thumb_url`.
@@ -401,27 +434,40 @@ fn found<T>(result: Result<T, Error>) -> Result<Option<T>, Error> {
 }
 
 impl Inner {
-    /// One upstream call under the concurrency cap, retried with backoff while transient.
+    /// One attempt: through the breaker and under the concurrency cap, classified, and
+    /// counted by the breaker.
+    async fn send_once(&self, req: &Request) -> Result<Response, Error> {
+        let probe = match self.breaker.admit() {
+            Admit::Yes { probe } => self.breaker.guard(probe),
+            Admit::No => return Err(Error::CircuitOpen),
+        };
+        let result = {
+            let _permit = self.permits.acquire().await.map_err(|_| Error::CircuitOpen)?;
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            self.upstream.send(req).await.and_then(|resp| classify(req, resp))
+        };
+        // A 5xx answer reaches the decoder as a response, not an error, but it still says
+        // the upstream is failing; without this, persistent 500s never open the breaker.
+        // (The plate grid's 500 for a missing plate counts too; that is rare enough.)
+        let failed = match &result {
+            Ok(resp) => resp.status >= 500,
+            Err(e) => e.is_upstream_failure(),
+        };
+        probe.record(failed);
+        if !failed {
+            *self.last_success.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+        }
+        result
+    }
+
+    /// One upstream call, retried with backoff while transient and the budget allows.
     async fn send_with_retries(&self, req: &Request) -> Result<Response, Error> {
         let mut attempt = 0;
         loop {
-            let probe = match self.breaker.admit() {
-                Admit::Yes { probe } => self.breaker.guard(probe),
-                Admit::No => return Err(Error::CircuitOpen),
-            };
-            let result = {
-                let _permit = self.permits.acquire().await.map_err(|_| Error::CircuitOpen)?;
-                self.calls.fetch_add(1, Ordering::Relaxed);
-                self.upstream.send(req).await.and_then(|resp| classify(req, resp))
-            };
-            // A 5xx answer reaches the decoder as a response, not an error, but it still says
-            // the upstream is failing; without this, persistent 500s never open the breaker.
-            // (The plate grid's 500 for a missing plate counts too; that is rare enough.)
-            let failed = match &result {
-                Ok(resp) => resp.status >= 500,
-                Err(e) => e.is_upstream_failure(),
-            };
-            probe.record(failed);
+            let result = self.send_once(req).await;
+            if matches!(result, Err(Error::CircuitOpen)) {
+                return result;
+            }
             if attempt == 0 {
                 self.retry_budget.deposit();
             }

@@ -14,7 +14,7 @@ pub mod recording;
 mod request;
 pub mod upstream;
 
-pub use client::{ClientConfig, IdrClient, WellRow, IDR_BASE};
+pub use client::{ClientConfig, Health, IdrClient, WellRow, IDR_BASE};
 pub use error::Error;
 pub use policy::BreakerConfig;
 pub use request::{Method, Request, Response};

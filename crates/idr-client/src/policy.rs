@@ -157,6 +157,12 @@ impl Breaker {
         }
     }
 
+    /// Whether calls are refused now (open, or half-open with its probe under way).
+    pub(crate) fn is_open(&self) -> bool {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.open_until.is_some()
+    }
+
     /// Holds the half-open slot while `probe` is true; see [`ProbeGuard`].
     pub(crate) fn guard(&self, probe: bool) -> ProbeGuard<'_> {
         ProbeGuard { breaker: self, armed: probe }

@@ -58,6 +58,10 @@ pub struct HttpUpstream {
     config: HttpConfig,
     /// `name=value` of OMERO.web's session cookie, once IDR has set one.
     session: std::sync::Mutex<Option<String>>,
+    /// Held by the one OMERO.web call that goes out without a session, so that calls
+    /// made at the same time wait for the session it brings back instead of each
+    /// logging in on its own.
+    login: tokio::sync::Mutex<()>,
 }
 
 impl HttpUpstream {
@@ -72,7 +76,12 @@ impl HttpUpstream {
                 url: config.base.to_string(),
                 message: e.to_string(),
             })?;
-        Ok(HttpUpstream { client, config, session: std::sync::Mutex::new(None) })
+        Ok(HttpUpstream {
+            client,
+            config,
+            session: std::sync::Mutex::new(None),
+            login: tokio::sync::Mutex::new(()),
+        })
     }
 
     fn session(&self) -> std::sync::MutexGuard<'_, Option<String>> {
@@ -117,6 +126,20 @@ impl HttpUpstream {
     }
 
     async fn send_http(&self, req: &Request) -> Result<Response, Error> {
+        let omero_web = !req.path.starts_with("/searchengine/");
+        if omero_web && self.session().is_none() {
+            let login = self.login.lock().await;
+            if self.session().is_none() {
+                // This call logs in; the others wait for its session.
+                return self.send_http_once(req).await;
+            }
+            // A call that held the gate brought a session back: go with it.
+            drop(login);
+        }
+        self.send_http_once(req).await
+    }
+
+    async fn send_http_once(&self, req: &Request) -> Result<Response, Error> {
         let url = req.url(&self.config.base);
         let url_text = url.to_string();
         let transport = |e: reqwest::Error| {

@@ -11,8 +11,10 @@ mod replay;
 mod response;
 
 pub use files::{check_file_fresh, fixtures_dir, load_fixtures, split_cursor, CURSOR};
-pub use replay::{Faults, ForcedStatus, Oversized, Redirect, ReplayServer};
-pub use response::ResponseChecker;
+pub use replay::{
+    FaultKind, Faults, ForcedStatus, Oversized, RandomFaults, Redirect, ReplayServer,
+};
+pub use response::{wrong_values, ResponseChecker};
 
 #[cfg(test)]
 mod tests;

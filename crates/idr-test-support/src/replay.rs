@@ -28,11 +28,18 @@ use tokio::sync::oneshot;
 /// Faults injected by a [`ReplayServer`]. The default injects none.
 ///
 /// Path rules match when the request path (without the query) contains the given
-/// substring. They are checked in this order, and the first that matches answers:
-/// `hang`, `redirect`, `status`, `oversized`, `non_jpeg_thumbnails`. `latency` applies to
-/// every request first.
+/// substring. `latency` applies to every request first; then `random` may pick a fault;
+/// then the rules are checked in this order, and the first that matches answers:
+/// `hang`, `redirect`, `status`, `oversized`, `non_jpeg_thumbnails`. With `sessions`,
+/// OMERO.web's session cookie is emulated (see [`ReplayServer::expire_sessions`]).
 #[derive(Clone, Debug, Default)]
 pub struct Faults {
+    /// Faults drawn at random, per request.
+    pub random: Option<RandomFaults>,
+    /// Emulate OMERO.web's sessions: a request to OMERO.web (not the search engine)
+    /// without a session cookie logs in as the public user and gets `Set-Cookie`; one with
+    /// an expired session gets a redirect to the login page.
+    pub sessions: bool,
     /// Waited before handling every request.
     pub latency: Duration,
     /// Matching requests are answered with this status instead of their recording.
@@ -46,6 +53,42 @@ pub struct Faults {
     /// Thumbnail requests (`render_thumbnail` in the path) get a PNG labelled `image/jpeg`,
     /// as OMERO.web's webclient does for a missing image.
     pub non_jpeg_thumbnails: bool,
+}
+
+/// With probability `rate`, a matching request gets one of `kinds` (uniformly) instead of
+/// its recording. Draws come from a generator seeded with `seed`.
+#[derive(Clone, Debug)]
+pub struct RandomFaults {
+    pub path_contains: String,
+    pub rate: f64,
+    pub kinds: Vec<FaultKind>,
+    pub seed: u64,
+}
+
+/// One way for an upstream answer to go wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultKind {
+    /// This status, with an HTML body holding a Python stack trace.
+    Status(u16),
+    /// The connection is closed without an answer.
+    Reset,
+    /// No answer until the client gives up.
+    Hang,
+    /// `200` with the first half of the body, framed as if whole.
+    CutShort,
+    /// `200` with `Content-Length` of the whole body, but the connection is closed
+    /// halfway through it.
+    CutMidBody,
+    /// `200` with OMERO.web's HTML login page.
+    Html,
+    /// `302` to OMERO.web's login page (an expired session).
+    LoginRedirect,
+    /// The body at one byte per second.
+    Trickle,
+    /// `200` with `{"error": …}`, as OMERO.web's webgateway reports failures.
+    Reported,
+    /// `200` with JSON of the wrong shape for every endpoint.
+    Garbled,
 }
 
 /// Forces a status on matching requests, e.g. `503` for `/webclient/imgData/`.
@@ -78,17 +121,82 @@ struct Shared {
     faults: Mutex<FaultState>,
     calls: AtomicU64,
     requests: Mutex<Vec<String>>,
+    in_flight: std::sync::atomic::AtomicUsize,
+    max_in_flight: std::sync::atomic::AtomicUsize,
 }
 
 struct FaultState {
     faults: Faults,
     /// How often `faults.status` has been applied since the faults were set.
     forced: u32,
+    rng: fastrand::Rng,
+    /// Faults injected by `random` since the faults were set.
+    injected: u64,
+    /// Session ids that are valid, and the next one to hand out.
+    sessions: std::collections::HashSet<u64>,
+    next_session: u64,
+    logins: u64,
+}
+
+impl FaultState {
+    fn new(faults: Faults) -> FaultState {
+        let seed = faults.random.as_ref().map_or(0, |r| r.seed);
+        FaultState {
+            faults,
+            forced: 0,
+            rng: fastrand::Rng::with_seed(seed),
+            injected: 0,
+            sessions: Default::default(),
+            next_session: 1,
+            logins: 0,
+        }
+    }
 }
 
 impl Shared {
     fn faults(&self) -> MutexGuard<'_, FaultState> {
         self.faults.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The random fault for `path`, if one is drawn (and counts it).
+    fn draw_fault(&self, path: &str) -> Option<FaultKind> {
+        let mut state = self.faults();
+        let random = state.faults.random.clone()?;
+        if !path.contains(&random.path_contains) || random.kinds.is_empty() {
+            return None;
+        }
+        if state.rng.f64() >= random.rate {
+            return None;
+        }
+        let kind = random.kinds[state.rng.usize(..random.kinds.len())];
+        state.injected += 1;
+        Some(kind)
+    }
+
+    /// With sessions emulated: `Ok(Some(cookie))` when this request logged in afresh,
+    /// `Ok(None)` when it needs no session or brought a valid one, `Err(())` when its
+    /// session expired.
+    fn session(&self, path: &str, cookie: Option<&str>) -> Result<Option<String>, ()> {
+        let mut state = self.faults();
+        if !state.faults.sessions || path.starts_with("/searchengine/") {
+            return Ok(None);
+        }
+        let given = cookie
+            .into_iter()
+            .flat_map(|c| c.split(';'))
+            .filter_map(|pair| pair.trim().strip_prefix("sessionid="))
+            .find_map(|id| id.parse::<u64>().ok());
+        match given {
+            Some(id) if state.sessions.contains(&id) => Ok(None),
+            Some(_) => Err(()),
+            None => {
+                let id = state.next_session;
+                state.next_session += 1;
+                state.sessions.insert(id);
+                state.logins += 1;
+                Ok(Some(format!("sessionid={id}; Path=/; HttpOnly")))
+            }
+        }
     }
 
     /// The forced status for `path`, if it applies to this request (and counts it).
@@ -125,12 +233,15 @@ impl ReplayServer {
             .unwrap_or_else(|e| panic!("replay server cannot set non-blocking: {e}"));
         let shared = Arc::new(Shared {
             store,
-            faults: Mutex::new(FaultState { faults, forced: 0 }),
+            faults: Mutex::new(FaultState::new(faults)),
             calls: AtomicU64::new(0),
             requests: Mutex::new(Vec::new()),
+            in_flight: Default::default(),
+            max_in_flight: Default::default(),
         });
         let app = Router::new().fallback(handle).with_state(shared.clone());
-        let (shutdown, stop) = oneshot::channel::<()>();
+        let shared_for_loop = shared.clone();
+        let (shutdown, mut stop) = oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name(format!("replay-server-{}", addr.port()))
             .spawn(move || {
@@ -141,12 +252,21 @@ impl ReplayServer {
                 runtime.block_on(async move {
                     let listener = tokio::net::TcpListener::from_std(listener)
                         .unwrap_or_else(|e| panic!("replay server listener: {e}"));
-                    let serve = std::future::IntoFuture::into_future(axum::serve(listener, app));
                     // Stop at once when asked: a graceful shutdown would wait for the
                     // requests that hang on purpose. Dropping the runtime cancels them.
-                    tokio::select! {
-                        _ = serve => {}
-                        _ = stop => {}
+                    loop {
+                        let stream = tokio::select! {
+                            accepted = listener.accept() => match accepted {
+                                Ok((stream, _)) => stream,
+                                Err(_) => continue,
+                            },
+                            _ = &mut stop => break,
+                        };
+                        tokio::spawn(serve_connection(
+                            stream,
+                            app.clone(),
+                            shared_for_loop.clone(),
+                        ));
                     }
                 });
             })
@@ -174,9 +294,30 @@ impl ReplayServer {
         self.shared.requests.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Replaces the faults; takes effect for the next request.
+    /// Replaces the faults; takes effect for the next request. Sessions start afresh.
     pub fn set_faults(&self, faults: Faults) {
-        *self.shared.faults() = FaultState { faults, forced: 0 };
+        *self.shared.faults() = FaultState::new(faults);
+    }
+
+    /// The most requests that were being answered at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.shared.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Faults `random` has injected since the faults were set.
+    pub fn injected(&self) -> u64 {
+        self.shared.faults().injected
+    }
+
+    /// Ends every session (as OMERO.web does after an hour): requests that bring one are
+    /// redirected to the login page until they come without it.
+    pub fn expire_sessions(&self) {
+        self.shared.faults().sessions.clear();
+    }
+
+    /// Sessions handed out (public-user logins) since the faults were set.
+    pub fn logins(&self) -> u64 {
+        self.shared.faults().logins
     }
 
     pub fn faults(&self) -> Faults {
@@ -218,10 +359,55 @@ fn to_request(method: &HttpMethod, uri: &Uri, body: &Bytes) -> Result<Request, S
     Ok(Request { method, path: uri.path().to_owned(), query, body })
 }
 
+/// Serves one connection; a [`FaultKind::Reset`] drawn for a request closes it unanswered.
+async fn serve_connection(stream: tokio::net::TcpStream, app: Router, shared: Arc<Shared>) {
+    let service =
+        hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+            let app = app.clone();
+            let shared = shared.clone();
+            async move {
+                let fault = shared.draw_fault(request.uri().path());
+                if fault == Some(FaultKind::Reset) {
+                    shared.calls.fetch_add(1, Ordering::SeqCst);
+                    let line = format!("{} {}", request.method(), request.uri());
+                    shared.requests.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::ConnectionReset,
+                        "injected reset",
+                    ));
+                }
+                request.extensions_mut().insert(Drawn(fault));
+                let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
+                let _leaving = Leaving(&shared.in_flight);
+                Ok(tower::ServiceExt::oneshot(app, request)
+                    .await
+                    .unwrap_or_else(|never| match never {}))
+            }
+        });
+    let io = hyper_util::rt::TokioIo::new(stream);
+    let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+}
+
+/// Counts a request out of `in_flight` however it ends (answered, or dropped mid-way).
+struct Leaving<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for Leaving<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The random fault drawn for a request, if any (not `Reset`, which never gets here).
+#[derive(Clone, Copy)]
+struct Drawn(Option<FaultKind>);
+
 async fn handle(
     State(shared): State<Arc<Shared>>,
     method: HttpMethod,
     uri: Uri,
+    headers: axum::http::HeaderMap,
+    drawn: Option<axum::Extension<Drawn>>,
     body: Bytes,
 ) -> HttpResponse {
     shared.calls.fetch_add(1, Ordering::SeqCst);
@@ -241,6 +427,112 @@ async fn handle(
     if !faults.latency.is_zero() {
         tokio::time::sleep(faults.latency).await;
     }
+    let path = req.path.as_str();
+    let cookie = headers.get(header::COOKIE).and_then(|v| v.to_str().ok());
+    let set_cookie = match shared.session(path, cookie) {
+        Ok(set_cookie) => set_cookie,
+        Err(()) => return login_redirect(&uri),
+    };
+    let drawn = drawn.and_then(|d| d.0 .0);
+    let mut response = match drawn {
+        Some(kind) => injected(kind, &shared, &req, &uri).await,
+        None => answer(&shared, &faults, &req).await,
+    };
+    if let Some(cookie) = set_cookie.and_then(|c| header::HeaderValue::from_str(&c).ok()) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// A redirect to OMERO.web's login page, as an expired session gets.
+fn login_redirect(uri: &Uri) -> HttpResponse {
+    HttpResponse::builder()
+        .status(StatusCode::FOUND)
+        .header(header::LOCATION, format!("/webclient/login/?url={}", uri.path()))
+        .body(Body::empty())
+        .unwrap_or_else(|e| text(500, e.to_string()))
+}
+
+/// The answer for a request that drew a random fault.
+async fn injected(kind: FaultKind, shared: &Shared, req: &Request, uri: &Uri) -> HttpResponse {
+    let whole = || match shared.store.answer(req) {
+        Ok(resp) => resp,
+        Err(e) => Response {
+            status: 404,
+            content_type: Some("text/plain".to_owned()),
+            body: e.to_string().into_bytes().into(),
+        },
+    };
+    match kind {
+        FaultKind::Status(status) => HttpResponse::builder()
+            .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+            .header(header::CONTENT_TYPE, "text/html")
+            .body(Body::from(format!(
+                "<html><title>{status}</title><pre>Traceback (most recent call last):\n  File \"/opt/omero/web/venv/lib/python3.9/site-packages/omeroweb/webgateway/views.py\", line 1, in wrapped\nException: injected</pre></html>"
+            )))
+            .unwrap_or_else(|e| text(500, e.to_string())),
+        FaultKind::Reset => text(500, "a reset is injected by the connection, not here".to_owned()),
+        FaultKind::Hang => std::future::pending().await,
+        FaultKind::CutShort => {
+            let resp = whole();
+            let half = resp.body.slice(..resp.body.len() / 2);
+            reply(Response { body: half, ..resp })
+        }
+        FaultKind::CutMidBody => {
+            let resp = whole();
+            let half = resp.body.slice(..resp.body.len() / 2);
+            let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
+                Ok(half),
+                Err(std::io::Error::new(std::io::ErrorKind::BrokenPipe, "injected cut")),
+            ];
+            let mut builder = HttpResponse::builder()
+                .status(resp.status)
+                .header(header::CONTENT_LENGTH, resp.body.len());
+            if let Some(content_type) = &resp.content_type {
+                builder = builder.header(header::CONTENT_TYPE, content_type.as_str());
+            }
+            builder
+                .body(Body::from_stream(futures_util::stream::iter(chunks)))
+                .unwrap_or_else(|e| text(500, e.to_string()))
+        }
+        FaultKind::Html => HttpResponse::builder()
+            .status(StatusCode::OK)
+            .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
+            .body(Body::from("<!DOCTYPE html><html><head><title>OMERO.web - Login</title></head><body><form action=\"/webclient/login/\"></form></body></html>"))
+            .unwrap_or_else(|e| text(500, e.to_string())),
+        FaultKind::LoginRedirect => login_redirect(uri),
+        FaultKind::Reported => reply(Response::json(
+            200,
+            r#"{"error": "Traceback (most recent call last): omero.ApiUsageException"}"#,
+        )),
+        FaultKind::Garbled => reply(Response::json(
+            200,
+            r#"{"id": "x", "grid": 5, "annotations": 7, "data": 1, "results": "x", "plates": {}, "meta": []}"#,
+        )),
+        FaultKind::Trickle => {
+            let resp = whole();
+            let bytes = resp.body.clone();
+            let stream = futures_util::stream::unfold(0usize, move |i| {
+                let bytes = bytes.clone();
+                async move {
+                    if i >= bytes.len() {
+                        return None;
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    Some((Ok::<_, std::io::Error>(bytes.slice(i..i + 1)), i + 1))
+                }
+            });
+            let mut builder = HttpResponse::builder().status(resp.status);
+            if let Some(content_type) = &resp.content_type {
+                builder = builder.header(header::CONTENT_TYPE, content_type.as_str());
+            }
+            builder.body(Body::from_stream(stream)).unwrap_or_else(|e| text(500, e.to_string()))
+        }
+    }
+}
+
+/// The answer by the fixed fault rules, or the recording.
+async fn answer(shared: &Shared, faults: &Faults, req: &Request) -> HttpResponse {
     let path = req.path.as_str();
     if faults.hang.as_ref().is_some_and(|p| path.contains(p.as_str())) {
         std::future::pending::<()>().await;
@@ -266,7 +558,7 @@ async fn handle(
             body: png.into(),
         });
     }
-    match shared.store.answer(&req) {
+    match shared.store.answer(req) {
         Ok(resp) => reply(resp),
         Err(e @ Error::NotRecorded { .. }) => text(404, e.to_string()),
         Err(e) => text(500, e.to_string()),

@@ -7,6 +7,8 @@
 //! - a selected field missing from its object (unless a `@skip`/`@include` may have left
 //!   it out);
 //! - an error without a string `extensions.code`.
+//!
+//! [`wrong_values`] compares a response with the fault-free answer to the same query.
 
 use apollo_compiler::executable::{Selection, SelectionSet};
 use apollo_compiler::validation::Valid;
@@ -150,4 +152,55 @@ impl Walk<'_> {
 
 fn has_condition(directives: &apollo_compiler::executable::DirectiveList) -> bool {
     directives.get("skip").is_some() || directives.get("include").is_some()
+}
+
+/// Where `response` disagrees with `truth`, the fault-free answer to the same query: a
+/// value that differs, a list of another length, a key the truth does not have, or a
+/// `null` that no error explains. An error explains a `null` when its path is at or below
+/// the `null`'s position; a summary error (`extensions.omitted`) may explain any `null`,
+/// since it stands for errors left out of the response.
+pub fn wrong_values(truth: &Value, response: &Value) -> Vec<String> {
+    let listed = response["errors"].as_array().cloned().unwrap_or_default();
+    let summarised = listed.iter().any(|e| e["extensions"]["omitted"].as_u64() > Some(0));
+    let paths: Vec<Vec<Value>> =
+        listed.iter().map(|e| e["path"].as_array().cloned().unwrap_or_default()).collect();
+    let mut out = Vec::new();
+    compare(&truth["data"], &response["data"], &paths, summarised, &mut Vec::new(), &mut out);
+    out
+}
+
+fn compare(
+    truth: &Value,
+    got: &Value,
+    errors: &[Vec<Value>],
+    summarised: bool,
+    path: &mut Vec<Value>,
+    out: &mut Vec<String>,
+) {
+    match (truth, got) {
+        (_, Value::Null) if !truth.is_null() => {
+            if !summarised && !errors.iter().any(|e| e.starts_with(path)) {
+                out.push(format!("{path:?}: null with no error"));
+            }
+        }
+        (Value::Object(t), Value::Object(g)) => {
+            for (key, value) in g {
+                path.push(Value::String(key.clone()));
+                match t.get(key) {
+                    Some(truth) => compare(truth, value, errors, summarised, path, out),
+                    None => out.push(format!("{path:?}: not in the fault-free answer")),
+                }
+                path.pop();
+            }
+        }
+        (Value::Array(t), Value::Array(g)) if t.len() == g.len() => {
+            for (i, (truth, value)) in t.iter().zip(g).enumerate() {
+                path.push(Value::from(i));
+                compare(truth, value, errors, summarised, path, out);
+                path.pop();
+            }
+        }
+        _ if truth == got => {}
+        _ => out.push(format!("{path:?}: {got} instead of {truth}")),
+    }
 }

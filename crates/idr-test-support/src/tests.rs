@@ -313,7 +313,7 @@ mod client {
     use idr_client::{ClientConfig, Error, HttpConfig, HttpUpstream, IdrClient};
 
     use super::store;
-    use crate::{Faults, ForcedStatus, Oversized, Redirect, ReplayServer};
+    use crate::{FaultKind, Faults, ForcedStatus, Oversized, RandomFaults, Redirect, ReplayServer};
 
     enum Call {
         Image(u64),
@@ -346,6 +346,8 @@ mod client {
             Err(Error::Decode { path, message, .. }) => format!("decode {path}: {message}"),
             Err(Error::TooLarge { limit, .. }) => format!("too large (limit {limit})"),
             Err(Error::Timeout { .. }) => "timeout".to_owned(),
+            Err(Error::Transport { .. }) => "transport".to_owned(),
+            Err(Error::Unusable { reason, .. }) => format!("unusable: {reason}"),
             Err(e) => format!("{e:?}"),
         };
         assert_eq!(format!("{outcome}, {} requests", server.calls()), expect);
@@ -422,6 +424,78 @@ mod client {
     #[tokio::test]
     async fn recorded_thumbnail() {
         check(Faults::default(), Call::Thumbnail(1), r#"Some("8 bytes"), 1 requests"#).await;
+    }
+
+    fn always(kind: FaultKind) -> Faults {
+        Faults {
+            random: Some(RandomFaults {
+                path_contains: "/".to_owned(),
+                rate: 1.0,
+                kinds: vec![kind],
+                seed: 1,
+            }),
+            ..Faults::default()
+        }
+    }
+
+    /// Each kind of random fault, every time: the client retries the transient ones
+    /// (5 attempts) and reports each as the error it is.
+    #[tokio::test]
+    async fn every_injected_fault_is_seen_for_what_it_is() {
+        let cases = [
+            (FaultKind::Status(503), "status 503, 5 requests"),
+            (FaultKind::Status(500), "status 500, 1 requests"),
+            (FaultKind::Reset, "transport, 5 requests"),
+            (FaultKind::Hang, "timeout, 5 requests"),
+            (FaultKind::CutShort, "unusable: the JSON body is cut short, 5 requests"),
+            (FaultKind::CutMidBody, "transport, 5 requests"),
+            (
+                FaultKind::Html,
+                "unusable: OMERO.web answered with its login page (HTTP 200), 5 requests",
+            ),
+            (
+                FaultKind::LoginRedirect,
+                "unusable: OMERO.web answered with its login page (HTTP 302), 5 requests",
+            ),
+            (FaultKind::Trickle, "timeout, 5 requests"),
+        ];
+        for (kind, expect) in cases {
+            check(always(kind), Call::Image(1), expect).await;
+        }
+        check(
+            always(FaultKind::CutShort),
+            Call::Thumbnail(1),
+            "unusable: the JPEG has no end-of-image marker (cut short), 5 requests",
+        )
+        .await;
+    }
+
+    /// OMERO.web's session: kept across calls, and when it expires, one transparent
+    /// re-login (the redirected call is retried without the old cookie).
+    #[tokio::test]
+    async fn an_expired_session_is_renewed_transparently() {
+        let server = ReplayServer::start(store(), Faults { sessions: true, ..Faults::default() });
+        let http = HttpConfig::new(server.url().parse().unwrap());
+        let config = ClientConfig {
+            backoff: Duration::from_millis(1),
+            cache_bytes: 0,
+            ..ClientConfig::default()
+        };
+        let client = IdrClient::new(HttpUpstream::new(http).unwrap(), config);
+        for _ in 0..3 {
+            assert_eq!(client.image_data(1).await.unwrap().unwrap().name, "one");
+        }
+        assert_eq!((server.logins(), server.calls()), (1, 3), "one login, reused");
+        server.expire_sessions();
+        assert_eq!(client.image_data(1).await.unwrap().unwrap().name, "one");
+        assert_eq!(
+            (server.logins(), server.calls()),
+            (2, 5),
+            "redirected once, then logged in afresh"
+        );
+        // The search engine has no sessions: no cookie is sent there or set.
+        let _ = client.search_values(idr_client::model::SearchResource::Image, "x").await;
+        assert_eq!(server.logins(), 2);
     }
 }
 
