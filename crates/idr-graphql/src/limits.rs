@@ -36,7 +36,9 @@ impl DocumentLimits {
     /// query text into a document, so nothing recursive ever sees an unchecked text.
     pub fn parse(&self, query: &str) -> ServerResult<ExecutableDocument> {
         self.check_text(query)?;
-        async_graphql::parser::parse_query(query).map_err(Into::into)
+        let document = async_graphql::parser::parse_query(query)?;
+        check_fragment_cycles(&document)?;
+        Ok(document)
     }
 
     fn check_text(&self, query: &str) -> ServerResult<()> {
@@ -110,6 +112,69 @@ impl Extension for DocumentLimits {
         }
         Ok(document)
     }
+}
+
+/// Refuses a fragment that spreads itself, directly or through others, with the cycle
+/// named. async-graphql's validation has the same rule, but its recursion limit (run
+/// first) would report such a document only as "too deep".
+fn check_fragment_cycles(document: &ExecutableDocument) -> ServerResult<()> {
+    fn spreads<'a>(set: &'a SelectionSet, out: &mut Vec<&'a async_graphql::Name>) {
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(field) => spreads(&field.node.selection_set.node, out),
+                Selection::InlineFragment(f) => spreads(&f.node.selection_set.node, out),
+                Selection::FragmentSpread(s) => out.push(&s.node.fragment_name.node),
+            }
+        }
+    }
+    // Depth-first over fragments, without recursion: (fragment, its spreads, next index).
+    let mut done: HashSet<&async_graphql::Name> = HashSet::new();
+    // In the order the text defines them, so the cycle reported is always the same.
+    let mut starts: Vec<_> = document.fragments.iter().collect();
+    starts.sort_by_key(|(_, f)| (f.pos.line, f.pos.column));
+    for (start, _) in starts {
+        if done.contains(start) {
+            continue;
+        }
+        let mut path: Vec<(&async_graphql::Name, Vec<&async_graphql::Name>, usize)> = Vec::new();
+        let mut first = Vec::new();
+        if let Some(fragment) = document.fragments.get(start) {
+            spreads(&fragment.node.selection_set.node, &mut first);
+        }
+        path.push((start, first, 0));
+        while let Some((name, children, next)) = path.last_mut() {
+            let Some(child) = children.get(*next).copied() else {
+                done.insert(*name);
+                path.pop();
+                continue;
+            };
+            *next += 1;
+            if let Some(at) = path.iter().position(|(n, _, _)| *n == child) {
+                let cycle: Vec<String> = path[at..]
+                    .iter()
+                    .map(|(n, _, _)| n.to_string())
+                    .chain([child.to_string()])
+                    .collect();
+                return Err(rejected(
+                    "GRAPHQL_VALIDATION_FAILED",
+                    format!(
+                        "fragment `{child}` spreads itself ({}); fragments cannot be recursive",
+                        cycle.join(" → ")
+                    ),
+                    document.fragments.get(child).map(|f| f.pos),
+                ));
+            }
+            if done.contains(child) {
+                continue;
+            }
+            let mut grandchildren = Vec::new();
+            if let Some(fragment) = document.fragments.get(child) {
+                spreads(&fragment.node.selection_set.node, &mut grandchildren);
+            }
+            path.push((child, grandchildren, 0));
+        }
+    }
+    Ok(())
 }
 
 /// How deep the counters below follow fragment spreads into fragments. The text may hold a

@@ -106,7 +106,8 @@ impl Spawned {
         &self,
         batch: futures_util::future::BoxFuture<'static, ()>,
     ) -> tokio::task::JoinHandle<()> {
-        let task = tokio::spawn(batch);
+        // The batch logs (retries, say) under the request's span, with its id.
+        let task = tokio::spawn(tracing::Instrument::in_current_span(batch));
         let mut handles = self.0.lock().unwrap_or_else(|e| e.into_inner());
         handles.retain(|h| !h.is_finished());
         handles.push(task.abort_handle());

@@ -48,26 +48,65 @@ pub struct AppState {
     pub client: IdrClient,
     /// A one-line description of the upstream, for `/healthz`.
     pub upstream: Arc<str>,
+    /// Answering from recordings: always ready, nothing to probe.
+    pub offline: bool,
     pub limits: Limits,
     /// Known keys and values for checking IDR-QL.
     pub catalog: Arc<crate::ql::LiveCatalog>,
+    /// Lets one `/readyz` probe of IDR run at a time.
+    pub readiness: Arc<tokio::sync::Mutex<()>>,
 }
+
+/// How recently an upstream call must have succeeded for `/readyz` to say ready without
+/// asking IDR itself.
+const READY_WINDOW: Duration = Duration::from_secs(60);
 
 /// The router. `main` only wires configuration into this.
 pub fn app(state: AppState) -> Router {
     let body_limit = state.limits.body_bytes;
     let limiter = Limiter::new(state.limits.rate);
-    Router::new()
+    let limited = Router::new()
         .route("/", get(|| async { Redirect::temporary("/graphql") }))
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/ql", axum::routing::post(ql_post))
-        .route("/healthz", get(healthz))
         .route("/thumbnails/{image_id}", get(thumbnail))
+        .layer(axum::middleware::from_fn_with_state(limiter.clone(), crate::rate::limit))
+        .layer(axum::Extension(limiter));
+    // Probes are exempt from the rate limit: a busy client's health check must not get
+    // 429. They are cheap (/readyz asks IDR at most once at a time, and only when no
+    // other call succeeded lately).
+    let probes = Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz));
+    limited
+        .merge(probes)
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(axum::middleware::from_fn(refuse_long_uris))
-        .layer(axum::middleware::from_fn_with_state(limiter.clone(), crate::rate::limit))
-        .layer(axum::Extension(limiter))
+        .layer(axum::middleware::from_fn(request_id))
         .with_state(state)
+}
+
+/// Gives every request an id: the client's `X-Request-Id` when it is a short token, else
+/// a fresh one. Everything logged for the request carries it (a `request` span), and the
+/// response returns it in `X-Request-Id`, so a user's report can be found in the logs.
+async fn request_id(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use tracing::Instrument as _;
+    let given = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            (1..=64).contains(&v.len())
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        })
+        .map(str::to_owned);
+    let id = given.unwrap_or_else(|| format!("{:016x}", fastrand::u64(..)));
+    // At ERROR level so that the span, and with it the id on every line logged inside it,
+    // is kept whatever `RUST_LOG` filters out (a span is filtered by its own level).
+    let span = tracing::error_span!("request", id = %id);
+    let mut response = next.run(request).instrument(span).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
 }
 
 /// The longest request target accepted: room for a GET query near the 16 KiB document
@@ -309,6 +348,53 @@ async fn ql_post(
             "REQUEST_TIMEOUT",
             "the request did not finish within its deadline",
         ),
+    }
+}
+
+/// Readiness: 503 while the circuit breaker is open, or when no upstream call has
+/// succeeded within [`READY_WINDOW`] and a probe of IDR fails; the JSON says why.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let answer = |ready: bool, reason: String| {
+        let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+        let body = json!({"ready": ready, "reason": reason, "upstream": &*state.upstream});
+        (status, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
+    };
+    if state.offline {
+        return answer(true, "offline: answers come from recordings".to_owned());
+    }
+    let recent =
+        |health: idr_client::Health| health.since_success.is_some_and(|s| s < READY_WINDOW);
+    let health = state.client.health();
+    if health.breaker_open {
+        return answer(
+            false,
+            "IDR failed repeatedly: the circuit breaker is open, and calls resume after a probe"
+                .to_owned(),
+        );
+    }
+    if recent(health) {
+        return answer(true, "an upstream call succeeded within the last minute".to_owned());
+    }
+    // One probe at a time; whoever waited for it reads its outcome from the client.
+    let _probing = state.readiness.lock().await;
+    if recent(state.client.health()) {
+        return answer(true, "an upstream call succeeded within the last minute".to_owned());
+    }
+    match state.client.probe().await {
+        Ok(()) => answer(true, "IDR answered a probe".to_owned()),
+        Err(error) => {
+            tracing::warn!(%error, "readiness probe failed");
+            let why = match error {
+                ClientError::Timeout { .. } => "did not answer in time",
+                ClientError::CircuitOpen => "is failing (the circuit breaker is open)",
+                ClientError::Status { .. } => "answered with an error status",
+                _ => "could not be reached or gave an unusable answer",
+            };
+            answer(
+                false,
+                format!("no upstream call succeeded within the last minute, and IDR {why}"),
+            )
+        }
     }
 }
 

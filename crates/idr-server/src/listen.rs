@@ -1,38 +1,78 @@
-//! Accepting connections politely under attack: a cap on open connections, a deadline for
-//! reading request headers (slowloris), and the peer address for per-IP rate limiting.
+//! Accepting connections politely under attack, and letting them go gracefully.
 //!
-//! axum's own `serve` offers neither cap nor header deadline, so connections are served
-//! here with hyper directly.
+//! axum's own `serve` has no connection caps and no deadlines, so connections are served
+//! here with hyper's HTTP/1 directly. Each connection is watched through three phases,
+//! each with a deadline:
+//!
+//! 1. **Waiting for a request**: from accept until a request's headers are complete
+//!    (`header_timeout`). This covers a connection that sends nothing at all, which
+//!    hyper's own header timer does not see.
+//! 2. **Serving a request**: from complete headers until the response's last byte is
+//!    handed to the socket (`request_timeout`), so a body that trickles in or a client
+//!    that never reads its answer cannot hold the connection.
+//! 3. **Idle between requests** on a kept-alive connection (`idle_timeout`).
+//!
+//! Past a deadline an idle connection is closed; a busy one is cut. Open connections are
+//! capped in all (`max_connections`) and per client address (`max_per_address`, IPv6
+//! counted per /64), so one address cannot take the pool. When `shutdown` completes, the
+//! listener stops accepting, idle connections close, requests in flight finish and are
+//! answered, and `serve` returns once all are done or `drain_timeout` has passed.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
+use hyper::body::{Frame, SizeHint};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{watch, Semaphore};
+use tokio::time::Instant;
 use tower::ServiceExt as _;
+
+use crate::rate::address_key;
 
 /// Connection-level limits.
 #[derive(Clone, Copy, Debug)]
 pub struct ConnectionLimits {
     /// Open connections at once; further ones are closed on accept.
     pub max_connections: usize,
-    /// Time a client has to send a request's headers, also while a kept-alive connection idles.
+    /// Open connections at once from one client address (IPv6: one /64).
+    pub max_per_address: usize,
+    /// From accept until a request's headers are complete.
     pub header_timeout: Duration,
+    /// From complete headers until the response is written.
+    pub request_timeout: Duration,
+    /// A kept-alive connection with no request is closed after this.
+    pub idle_timeout: Duration,
+    /// After shutdown is asked for, how long requests in flight may take to finish.
+    pub drain_timeout: Duration,
 }
 
 impl Default for ConnectionLimits {
     fn default() -> ConnectionLimits {
-        ConnectionLimits { max_connections: 1024, header_timeout: Duration::from_secs(10) }
+        ConnectionLimits {
+            max_connections: 1024,
+            max_per_address: 64,
+            header_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(120),
+            idle_timeout: Duration::from_secs(30),
+            drain_timeout: Duration::from_secs(30),
+        }
     }
 }
 
-/// Serves `app` on `listener` until `shutdown` completes.
+/// The largest request head buffered.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// Serves `app` on `listener` until `shutdown` completes, then drains (see module docs).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
@@ -40,6 +80,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let per_address = PerAddress::new(limits.max_per_address.max(1));
+    let (stop_tx, stop_rx) = watch::channel(false);
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -52,27 +94,222 @@ pub async fn serve(
                     continue;
                 }
             },
-            () = &mut shutdown => return,
+            () = &mut shutdown => break,
+        };
+        let Some(address_slot) = per_address.take(peer.ip()) else {
+            tracing::debug!(%peer, "per-address connection limit reached; closing new connection");
+            continue;
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             tracing::warn!(%peer, "connection limit reached; closing new connection");
-            drop(stream);
             continue;
         };
         let app = app.clone();
+        let stop = stop_rx.clone();
         tokio::spawn(async move {
-            let _permit = permit;
-            let service = hyper::service::service_fn(
-                move |mut request: hyper::Request<hyper::body::Incoming>| {
-                    request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-                    app.clone().oneshot(request)
-                },
-            );
-            let mut builder = auto::Builder::new(TokioExecutor::new());
-            builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
-            if let Err(error) = builder.serve_connection(TokioIo::new(stream), service).await {
-                tracing::debug!(%peer, %error, "connection ended with an error");
-            }
+            let _slots = (permit, address_slot);
+            serve_connection(stream, peer, app, limits, stop).await;
         });
+    }
+    drop(listener);
+    let open = limits.max_connections.max(1) - permits.available_permits();
+    tracing::info!(open, "shutting down: no new connections; draining requests in flight");
+    let _ = stop_tx.send(true);
+    // Every connection task holds a permit; all permits back means all are done.
+    let all = u32::try_from(limits.max_connections.max(1)).unwrap_or(u32::MAX);
+    let drained = tokio::time::timeout(limits.drain_timeout, permits.acquire_many(all)).await;
+    if drained.is_ok() {
+        tracing::info!("drained");
+    } else {
+        let still_open = limits.max_connections.max(1) - permits.available_permits();
+        tracing::warn!(still_open, "drain deadline passed; cutting the connections still open");
+    }
+}
+
+/// One connection through its phases; returns when it is closed or cut.
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    app: Router,
+    limits: ConnectionLimits,
+    mut stop: watch::Receiver<bool>,
+) {
+    let phase = Phase::new(limits);
+    let service = {
+        let phase = phase.clone();
+        hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+            let guard = phase.request_started();
+            let response = app.clone().oneshot(request);
+            async move {
+                let response = response.await?;
+                // The guard goes with the body: the request is over when hyper has
+                // written (or dropped) the body's last byte.
+                Ok::<_, std::convert::Infallible>(
+                    response.map(|body| Body::new(Tracked { body, _guard: guard })),
+                )
+            }
+        })
+    };
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    // The phases above replace hyper's own header timer, which starts only when the
+    // connection is first polled for a request and would also cut idle keep-alives.
+    builder.timer(TokioTimer::new()).header_read_timeout(None);
+    // A request head (request line and headers) larger than this is refused with 431 as
+    // it arrives, rather than buffered (hyper's default is ~400 KB). URIs over 18 KiB get
+    // 414 from the router.
+    builder.max_buf_size(MAX_HEAD_BYTES);
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    let mut deadline = phase.deadline.subscribe();
+    let mut closing = false;
+    loop {
+        let at = *deadline.borrow_and_update();
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(error) = result {
+                    tracing::debug!(%peer, %error, "connection ended with an error");
+                }
+                return;
+            }
+            () = tokio::time::sleep_until(at) => {
+                if *deadline.borrow() > Instant::now() {
+                    continue; // moved while we slept
+                }
+                if closing || phase.busy() {
+                    tracing::debug!(%peer, "connection deadline passed; cutting it");
+                    return;
+                }
+                // Idle: close it, giving hyper a moment to do so cleanly.
+                connection.as_mut().graceful_shutdown();
+                closing = true;
+                phase.set_deadline(Instant::now() + Duration::from_secs(1));
+            }
+            changed = deadline.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+            changed = stop.changed(), if !closing => {
+                if changed.is_err() || *stop.borrow() {
+                    // Idle connections close now; a request in flight is answered first.
+                    connection.as_mut().graceful_shutdown();
+                    closing = true;
+                    if !phase.busy() {
+                        phase.set_deadline(Instant::now() + Duration::from_secs(1));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Where a connection is in its life, shared by the watcher and the requests.
+#[derive(Clone)]
+struct Phase {
+    limits: ConnectionLimits,
+    busy: Arc<AtomicUsize>,
+    deadline: Arc<watch::Sender<Instant>>,
+}
+
+impl Phase {
+    fn new(limits: ConnectionLimits) -> Phase {
+        let (deadline, _) = watch::channel(Instant::now() + limits.header_timeout);
+        Phase { limits, busy: Arc::default(), deadline: Arc::new(deadline) }
+    }
+
+    fn busy(&self) -> bool {
+        self.busy.load(Ordering::SeqCst) > 0
+    }
+
+    fn set_deadline(&self, at: Instant) {
+        self.deadline.send_replace(at);
+    }
+
+    fn request_started(&self) -> RequestGuard {
+        self.busy.fetch_add(1, Ordering::SeqCst);
+        self.set_deadline(Instant::now() + self.limits.request_timeout);
+        RequestGuard(self.clone())
+    }
+}
+
+/// Held while a request is in progress: from complete headers until its response body
+/// is dropped by hyper (written, or abandoned).
+struct RequestGuard(Phase);
+
+impl Drop for RequestGuard {
+    fn drop(&mut self) {
+        let phase = &self.0;
+        if phase.busy.fetch_sub(1, Ordering::SeqCst) == 1 {
+            phase.set_deadline(Instant::now() + phase.limits.idle_timeout);
+        }
+    }
+}
+
+/// A response body that carries its request's guard.
+struct Tracked {
+    body: Body,
+    _guard: RequestGuard,
+}
+
+impl hyper::body::Body for Tracked {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// Open connections per client address.
+#[derive(Clone)]
+struct PerAddress {
+    max: usize,
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl PerAddress {
+    fn new(max: usize) -> PerAddress {
+        PerAddress { max, open: Arc::default() }
+    }
+
+    fn take(&self, ip: IpAddr) -> Option<AddressSlot> {
+        let key = address_key(ip);
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let count = open.entry(key).or_insert(0);
+        if *count >= self.max {
+            return None;
+        }
+        *count += 1;
+        Some(AddressSlot { table: self.clone(), key })
+    }
+}
+
+/// One open connection of an address; frees its slot when dropped.
+struct AddressSlot {
+    table: PerAddress,
+    key: IpAddr,
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut open = self.table.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = open.get_mut(&self.key) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.key);
+            }
+        }
     }
 }

@@ -38,12 +38,8 @@ enum Command {
         /// Requests per second allowed per client address (bursts up to 6× this).
         #[arg(long, env = "IDR_RATE_LIMIT", default_value_t = 10.0)]
         rate_limit: f64,
-        /// Open connections at once.
-        #[arg(long, env = "IDR_MAX_CONNECTIONS", default_value_t = 1024)]
-        max_connections: usize,
-        /// Seconds a client has to send a request's headers.
-        #[arg(long, env = "IDR_HEADER_TIMEOUT", default_value_t = 10)]
-        header_timeout: u64,
+        #[command(flatten)]
+        connections: ConnectionArgs,
     },
     /// Print the GraphQL schema (SDL), the same text as schema/idr.graphql.
     Schema,
@@ -95,6 +91,39 @@ enum Command {
     },
 }
 
+#[derive(Args)]
+struct ConnectionArgs {
+    /// Open connections at once.
+    #[arg(long, env = "IDR_MAX_CONNECTIONS", default_value_t = 1024)]
+    max_connections: usize,
+    /// Open connections at once from one client address (IPv6: one /64).
+    #[arg(long, env = "IDR_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 64)]
+    max_connections_per_address: usize,
+    /// Seconds from accepting a connection until its request headers are complete.
+    #[arg(long, env = "IDR_HEADER_TIMEOUT", default_value_t = 10)]
+    header_timeout: u64,
+    /// Seconds a kept-alive connection may sit idle between requests.
+    #[arg(long, env = "IDR_IDLE_TIMEOUT", default_value_t = 30)]
+    idle_timeout: u64,
+    /// Seconds requests in flight get to finish after SIGTERM or SIGINT.
+    #[arg(long, env = "IDR_DRAIN_TIMEOUT", default_value_t = 30)]
+    drain_timeout: u64,
+}
+
+impl ConnectionArgs {
+    fn limits(&self, request_timeout: Duration) -> ConnectionLimits {
+        ConnectionLimits {
+            max_connections: self.max_connections.max(1),
+            max_per_address: self.max_connections_per_address.max(1),
+            header_timeout: Duration::from_secs(self.header_timeout.max(1)),
+            // The handler's own deadline, then as long again to write the answer.
+            request_timeout: request_timeout * 2,
+            idle_timeout: Duration::from_secs(self.idle_timeout.max(1)),
+            drain_timeout: Duration::from_secs(self.drain_timeout),
+        }
+    }
+}
+
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum OutputFormat {
     Table,
@@ -117,17 +146,22 @@ struct UpstreamArgs {
     /// Deadline for one upstream call, in seconds.
     #[arg(long, env = "IDR_UPSTREAM_TIMEOUT", default_value_t = 30)]
     upstream_timeout: u64,
+    /// Size of the cache of upstream answers, in MiB (0 turns it off).
+    #[arg(long, env = "IDR_CACHE_MIB", default_value_t = 64)]
+    cache_mib: usize,
 }
 
 impl UpstreamArgs {
     fn choice(&self) -> UpstreamChoice {
+        let cache_bytes = self.cache_mib.saturating_mul(1024 * 1024);
         match &self.offline {
-            Some(Some(dir)) => UpstreamChoice::Dir(dir.clone()),
-            Some(None) => UpstreamChoice::Bundled,
+            Some(Some(dir)) => UpstreamChoice::Dir { dir: dir.clone(), cache_bytes },
+            Some(None) => UpstreamChoice::Bundled { cache_bytes },
             None => UpstreamChoice::Http {
                 base: self.upstream.clone(),
                 timeout: Duration::from_secs(self.upstream_timeout.max(1)),
                 max_concurrency: self.max_concurrency.max(1),
+                cache_bytes,
             },
         }
     }
@@ -154,14 +188,11 @@ fn main() -> anyhow::Result<()> {
             emit(&idr_graphql::sdl());
             Ok(())
         }
-        Command::Serve { listen, upstream, rate_limit, max_connections, header_timeout } => {
+        Command::Serve { listen, upstream, rate_limit, connections } => {
             let rate =
                 RateLimit { per_second: rate_limit.max(0.01), burst: (rate_limit * 6.0).max(1.0) };
             let limits = Limits { rate, ..Limits::default() };
-            let connections = ConnectionLimits {
-                max_connections,
-                header_timeout: Duration::from_secs(header_timeout.max(1)),
-            };
+            let connections = connections.limits(limits.request_timeout);
             runtime()?.block_on(serve(listen, upstream.choice(), limits, connections))
         }
         Command::Compile { query } => compile(&query),
@@ -199,18 +230,46 @@ async fn serve(
     let schema = build_schema(client.clone(), SchemaLimits::default());
     let catalog =
         Arc::new(idr_server::LiveCatalog::new(matches!(choice, UpstreamChoice::Http { .. })));
-    let state =
-        AppState { schema, client, upstream: Arc::from(described.as_str()), limits, catalog };
+    let offline = !matches!(choice, UpstreamChoice::Http { .. });
+    let state = AppState {
+        schema,
+        client,
+        upstream: Arc::from(described.as_str()),
+        offline,
+        limits,
+        catalog,
+        readiness: Arc::default(),
+    };
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     println!("idr listening on http://{addr}/graphql ({described})");
-    idr_server::serve(listener, app(state), connections, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await;
+    idr_server::serve(listener, app(state), connections, shutdown_signal()).await;
     Ok(())
+}
+
+/// Completes on SIGTERM (how process managers and Kubernetes stop a service) or SIGINT
+/// (Ctrl-C). If the handlers cannot be installed, it never completes, and the default
+/// signal behaviour stays.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut term), Ok(mut int)) =
+            (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+        else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM received"),
+            _ = int.recv() => tracing::info!("SIGINT received"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 async fn record(query: String, out: PathBuf, upstream: Url) -> anyhow::Result<()> {

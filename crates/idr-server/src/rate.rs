@@ -54,7 +54,7 @@ impl Limiter {
                 *tokens + now.duration_since(*at).as_secs_f64() * rate < burst
             });
         }
-        let (tokens, at) = buckets.entry(ip).or_insert((self.limit.burst, now));
+        let (tokens, at) = buckets.entry(address_key(ip)).or_insert((self.limit.burst, now));
         *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.limit.per_second)
             .min(self.limit.burst);
         *at = now;
@@ -64,6 +64,22 @@ impl Limiter {
         } else {
             Err(((cost - *tokens) / self.limit.per_second).ceil().max(1.0) as u64)
         }
+    }
+}
+
+/// The key a client address is counted under: the address itself for IPv4, its /64
+/// network for IPv6 (one host is routinely given a whole /64, so single addresses would
+/// let it take any number of buckets and connection slots).
+pub(crate) fn address_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
     }
 }
 

@@ -12,15 +12,15 @@ mod bundled {
     include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
 }
 
-/// Where upstream requests go.
+/// Where upstream requests go, and how many bytes of answers the client caches.
 #[derive(Clone, Debug)]
 pub enum UpstreamChoice {
     /// Live HTTP at this base URL.
-    Http { base: Url, timeout: Duration, max_concurrency: usize },
+    Http { base: Url, timeout: Duration, max_concurrency: usize, cache_bytes: usize },
     /// The recordings embedded in the binary.
-    Bundled,
+    Bundled { cache_bytes: usize },
     /// Recordings in a directory.
-    Dir(PathBuf),
+    Dir { dir: PathBuf, cache_bytes: usize },
 }
 
 /// The recordings embedded at build time.
@@ -31,30 +31,32 @@ pub fn bundled_store() -> Result<RecordingStore, String> {
 /// The client for an upstream choice, and a one-line description of it for the log.
 pub fn build_client(choice: &UpstreamChoice) -> Result<(IdrClient, String), String> {
     match choice {
-        UpstreamChoice::Http { base, timeout, max_concurrency } => {
+        UpstreamChoice::Http { base, timeout, max_concurrency, cache_bytes } => {
             let mut http = HttpConfig::new(base.clone());
             http.timeout = *timeout;
             let upstream = HttpUpstream::new(http).map_err(|e| e.to_string())?;
             let config = ClientConfig {
                 public_base: base.clone(),
                 max_concurrency: *max_concurrency,
+                cache_bytes: *cache_bytes,
                 ..ClientConfig::default()
             };
             Ok((IdrClient::new(upstream, config), format!("upstream {base}")))
         }
-        UpstreamChoice::Bundled => {
+        UpstreamChoice::Bundled { cache_bytes } => {
             let store = bundled_store()?;
             let described = format!("offline: {} bundled recordings", store.len());
-            Ok((offline_client(store), described))
+            Ok((offline_client(store, *cache_bytes), described))
         }
-        UpstreamChoice::Dir(dir) => {
+        UpstreamChoice::Dir { dir, cache_bytes } => {
             let store = RecordingStore::from_dir(dir)?;
             let described = format!("offline: {} recordings from {}", store.len(), dir.display());
-            Ok((offline_client(store), described))
+            Ok((offline_client(store, *cache_bytes), described))
         }
     }
 }
 
-fn offline_client(store: RecordingStore) -> IdrClient {
-    IdrClient::new(RecordedUpstream::new(Arc::new(store)), ClientConfig::default())
+fn offline_client(store: RecordingStore, cache_bytes: usize) -> IdrClient {
+    let config = ClientConfig { cache_bytes, ..ClientConfig::default() };
+    IdrClient::new(RecordedUpstream::new(Arc::new(store)), config)
 }

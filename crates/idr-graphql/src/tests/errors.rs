@@ -182,3 +182,21 @@ async fn fields_come_back_in_selection_order() {
     assert_eq!(keys(&data["b"]["plates"]), ["totalCount", "nodes"]);
     assert_eq!(keys(&data["a"]), ["width", "name"]);
 }
+
+#[tokio::test]
+async fn fragment_cycles_are_named() {
+    let (schema, seen) = offline_schema();
+    let query = "fragment A on Screen { name ...B } fragment B on Screen { id ...C } fragment C on Screen { ...A } { screen(id: 102) { ...A } }";
+    let response = run(&schema, query).await;
+    let error = &response["errors"][0];
+    assert_eq!(error["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("A → B → C → A"), "{message}");
+    assert!(seen.lock().unwrap().is_empty());
+    // A fragment spread twice is no cycle.
+    let query = "fragment N on Screen { name } fragment M on Screen { ...N ...N } { screen(id: 102) { ...M ...N } }";
+    assert_eq!(
+        run(&schema, query).await["data"]["screen"]["name"],
+        "idr0002-heriche-condensation/screenA"
+    );
+}

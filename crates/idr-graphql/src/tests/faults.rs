@@ -179,61 +179,16 @@ fn checker() -> ResponseChecker {
     ResponseChecker::new(&crate::sdl())
 }
 
-/// Where `got` disagrees with `truth`: a value that differs, or a `null` that no error
-/// at or below it explains.
-fn wrong_values(
-    truth: &Value,
-    got: &Value,
-    errors: &[Vec<Value>],
-    path: &mut Vec<Value>,
-    out: &mut Vec<String>,
-) {
-    match (truth, got) {
-        (_, Value::Null) if !truth.is_null() => {
-            if !errors.iter().any(|e| e.starts_with(path)) {
-                out.push(format!("{path:?}: null with no error"));
-            }
-        }
-        (Value::Object(t), Value::Object(g)) => {
-            for (key, value) in g {
-                path.push(Value::String(key.clone()));
-                match t.get(key) {
-                    Some(truth) => wrong_values(truth, value, errors, path, out),
-                    None => out.push(format!("{path:?}: not in the fault-free answer")),
-                }
-                path.pop();
-            }
-        }
-        (Value::Array(t), Value::Array(g)) if t.len() == g.len() => {
-            for (i, (truth, value)) in t.iter().zip(g).enumerate() {
-                path.push(Value::from(i));
-                wrong_values(truth, value, errors, path, out);
-                path.pop();
-            }
-        }
-        _ if truth == got => {}
-        _ => out.push(format!("{path:?}: {got} instead of {truth}")),
-    }
-}
-
 /// Judges one faulted response against the truth; returns whether it is the truth itself.
 fn judge(truth: &Value, response: &Value, case: &str) -> bool {
     let violations = checker().violations(WALK, None, response);
     assert!(violations.is_empty(), "{case}: {violations:#?}\n{response}");
-    let listed = response["errors"].as_array().cloned().unwrap_or_default();
-    let summarised = listed.iter().any(|e| e["extensions"]["omitted"].as_u64() > Some(0));
-    let errors: Vec<Vec<Value>> =
-        listed.iter().map(|e| e["path"].as_array().cloned().unwrap_or_default()).collect();
-    let mut wrong = Vec::new();
-    wrong_values(&truth["data"], &response["data"], &errors, &mut Vec::new(), &mut wrong);
-    if summarised {
-        // A summary stands for errors left out: any null may be one of theirs.
-        wrong.retain(|w| !w.ends_with("null with no error"));
-    }
+    let wrong = idr_test_support::wrong_values(truth, response);
     assert!(wrong.is_empty(), "{case}: wrong values {wrong:#?}");
     // One failed call must not flood the response (GraphQL needs an error per null
     // field; past a cap, one summary stands for the rest).
-    assert!(listed.len() <= 60, "{case}: {} errors", listed.len());
+    let errors = response["errors"].as_array().map_or(0, Vec::len);
+    assert!(errors <= 60, "{case}: {errors} errors");
     response == truth
 }
 
