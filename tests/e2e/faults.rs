@@ -327,3 +327,36 @@ fn each_upstream_failure_is_logged_once_with_the_request_id() {
     assert!(lines[0].contains(&format!("id={id}")), "{}", lines[0]);
     assert!(lines[0].contains("fields=96"), "{}", lines[0]);
 }
+
+#[test]
+fn a_hung_field_at_the_request_deadline_leaves_the_rest_answered() {
+    // F1 when a field's own calls outlast the request: a 30 s per-call deadline, a 2 s
+    // request deadline. The answer comes at 2 s, with everything but the hung field.
+    let replay = ReplayServer::start(
+        idr_test_support::load_fixtures(),
+        Faults { hang: Some("/webgateway/table/".to_owned()), ..Faults::default() },
+    );
+    let idr = Idr::serve(&[
+        "--upstream",
+        &replay.url(),
+        "--upstream-timeout",
+        "30",
+        "--request-timeout",
+        "2",
+    ]);
+    let body = serde_json::json!({"query": "{ well(id: 45217) { label bulkAnnotation { columns } images { name } } }"}).to_string();
+    let started = Instant::now();
+    let (status, _, body) =
+        raw(&idr.addr, &request("POST", "/graphql", "application/json", body.as_bytes()));
+    let elapsed = started.elapsed();
+    let json: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(json["data"]["well"]["label"], "O2", "{json}");
+    assert_eq!(json["data"]["well"]["bulkAnnotation"], Value::Null);
+    assert_eq!(json["errors"][0]["extensions"]["code"], "UPSTREAM_TIMEOUT");
+    assert_eq!(json["errors"][0]["path"], serde_json::json!(["well", "bulkAnnotation"]));
+    assert!(
+        elapsed >= Duration::from_millis(1_500) && elapsed < Duration::from_secs(6),
+        "{elapsed:?}"
+    );
+}

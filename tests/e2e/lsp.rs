@@ -163,3 +163,46 @@ fn diagnostics_completion_hover_and_formatting_over_stdio() {
     lsp.notify("exit", Value::Null);
     assert!(lsp.child.wait().unwrap().success());
 }
+
+#[test]
+fn deeply_nested_documents_get_a_diagnostic_and_the_server_lives_on() {
+    let mut lsp = Lsp::start();
+    lsp.request("initialize", json!({"processId": null, "rootUri": null, "capabilities": {}}));
+    lsp.notify("initialized", json!({}));
+    let uri = "file:///tmp/deep.idrql";
+    // Deep parentheses, deep `not`s, and a text far over the size cap.
+    let texts = [
+        format!("images where {}a = b{}", "(".repeat(3_000), ")".repeat(3_000)),
+        format!("images where {}a = b", "not ".repeat(2_000)),
+        format!("images where {}", "(".repeat(200_000)),
+    ];
+    for (version, text) in texts.iter().enumerate() {
+        lsp.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "idrql", "version": version, "text": text}}),
+        );
+        let published = lsp.diagnostics();
+        let codes: Vec<&str> = published["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|d| d["code"].as_str())
+            .collect();
+        assert!(codes.contains(&"too-deep") || codes.contains(&"too-long"), "{codes:?}");
+        // Completion and hover on the deep text still answer.
+        let completion = lsp.request(
+            "textDocument/completion",
+            json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 20}}),
+        );
+        assert!(completion.get("result").is_some(), "{completion}");
+        let hover = lsp.request(
+            "textDocument/hover",
+            json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": 20}}),
+        );
+        assert!(hover.get("result").is_some() || hover.get("error").is_some(), "{hover}");
+    }
+    let shutdown = lsp.request("shutdown", Value::Null);
+    assert_eq!(shutdown["result"], Value::Null);
+    lsp.notify("exit", Value::Null);
+    assert!(lsp.child.wait().unwrap().success());
+}

@@ -7,6 +7,7 @@
 mod args;
 mod complete;
 mod connection;
+mod deadline;
 mod error;
 mod filter;
 mod limits;
@@ -43,6 +44,9 @@ pub struct SchemaLimits {
     pub recursion: usize,
     pub directives: usize,
     pub document: DocumentLimits,
+    /// Time one request's execution may take; fields still waiting for IDR then give up
+    /// and the response goes out with what is there.
+    pub deadline: std::time::Duration,
 }
 
 impl Default for SchemaLimits {
@@ -53,6 +57,7 @@ impl Default for SchemaLimits {
             recursion: 64,
             directives: 10,
             document: DocumentLimits::default(),
+            deadline: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -72,6 +77,8 @@ pub fn build_schema(client: IdrClient, limits: SchemaLimits) -> IdrSchema {
         .disable_suggestions()
         .extension(limits.document)
         .extension(args::ArgumentRules)
+        .extension(deadline::Deadline)
+        .data(limits)
         .finish()
 }
 
@@ -106,6 +113,9 @@ pub async fn execute(
         variables: request.variables.clone(),
     });
     let request = request.data(operation.clone());
+    let budget =
+        schema.data::<SchemaLimits>().map_or(std::time::Duration::from_secs(60), |l| l.deadline);
+    let request = request.data(deadline::RequestDeadline(tokio::time::Instant::now() + budget));
     let request = match schema.data::<IdrClient>() {
         Some(client) => request.data(Loaders::new(client)),
         None => request,

@@ -25,7 +25,9 @@ use crate::rate::{Limiter, RateLimit};
 pub struct Limits {
     /// Largest request body accepted (query plus variables); larger gets 413.
     pub body_bytes: usize,
-    /// Deadline for executing one GraphQL request.
+    /// Deadline for answering one GraphQL request. Execution itself is given this long
+    /// (`SchemaLimits::deadline`): fields still waiting then give up and the response
+    /// goes out partial. The HTTP layer cuts the request only [`BACKSTOP`] later.
     pub request_timeout: Duration,
     /// Requests per client address.
     pub rate: RateLimit,
@@ -40,6 +42,10 @@ impl Default for Limits {
         }
     }
 }
+
+/// How long after its deadline a request is cut off outright, should execution not have
+/// come back with its partial answer by then.
+const BACKSTOP: Duration = Duration::from_secs(5);
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -274,7 +280,7 @@ async fn execute(state: &AppState, cost: &Cost, request: async_graphql::Request)
         }
     }
     match tokio::time::timeout(
-        state.limits.request_timeout,
+        state.limits.request_timeout + BACKSTOP,
         idr_graphql::execute(&state.schema, request),
     )
     .await

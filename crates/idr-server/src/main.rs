@@ -38,6 +38,10 @@ enum Command {
         /// Requests per second allowed per client address (bursts up to 6× this).
         #[arg(long, env = "IDR_RATE_LIMIT", default_value_t = 10.0)]
         rate_limit: f64,
+        /// Seconds a GraphQL request may take; fields still waiting for IDR then give up
+        /// and the answer goes out with what is there.
+        #[arg(long, env = "IDR_REQUEST_TIMEOUT", default_value_t = 60)]
+        request_timeout: u64,
         #[command(flatten)]
         connections: ConnectionArgs,
     },
@@ -188,10 +192,11 @@ fn main() -> anyhow::Result<()> {
             emit(&idr_graphql::sdl());
             Ok(())
         }
-        Command::Serve { listen, upstream, rate_limit, connections } => {
+        Command::Serve { listen, upstream, rate_limit, request_timeout, connections } => {
             let rate =
                 RateLimit { per_second: rate_limit.max(0.01), burst: (rate_limit * 6.0).max(1.0) };
-            let limits = Limits { rate, ..Limits::default() };
+            let request_timeout = Duration::from_secs(request_timeout.max(1));
+            let limits = Limits { rate, request_timeout, ..Limits::default() };
             let connections = connections.limits(limits.request_timeout);
             runtime()?.block_on(serve(listen, upstream.choice(), limits, connections))
         }
@@ -227,7 +232,10 @@ async fn serve(
     connections: ConnectionLimits,
 ) -> anyhow::Result<()> {
     let (client, described) = build_client(&choice).map_err(anyhow::Error::msg)?;
-    let schema = build_schema(client.clone(), SchemaLimits::default());
+    let schema = build_schema(
+        client.clone(),
+        SchemaLimits { deadline: limits.request_timeout, ..SchemaLimits::default() },
+    );
     let catalog =
         Arc::new(idr_server::LiveCatalog::new(matches!(choice, UpstreamChoice::Http { .. })));
     let offline = !matches!(choice, UpstreamChoice::Http { .. });

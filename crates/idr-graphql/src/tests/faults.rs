@@ -272,3 +272,46 @@ async fn one_failed_call_gives_bounded_errors_with_a_summary() {
     assert_eq!(wells.len(), 96);
     assert!(wells.iter().all(|w| w["images"][0] == serde_json::json!({"keyValues": null})));
 }
+
+/// An upstream where one endpoint never answers (and each call has no deadline of its own).
+struct Hanging {
+    inner: RecordedUpstream,
+    path: &'static str,
+}
+
+impl Upstream for Hanging {
+    fn send<'a>(&'a self, req: &'a Request) -> BoxFuture<'a, Result<Response, Error>> {
+        Box::pin(async move {
+            if req.path.contains(self.path) {
+                std::future::pending::<()>().await;
+            }
+            self.inner.send(req).await
+        })
+    }
+}
+
+#[tokio::test]
+async fn at_the_request_deadline_the_answer_goes_out_partial() {
+    // F1: the well's bulk row hangs; everything else of the query is answered, in time.
+    let store = RecordingStore::from_dir(&idr_test_support::fixtures_dir()).unwrap();
+    let upstream =
+        Hanging { inner: RecordedUpstream::new(Arc::new(store)), path: "/webgateway/table/" };
+    let limits = SchemaLimits { deadline: Duration::from_millis(400), ..SchemaLimits::default() };
+    let schema = build_schema(IdrClient::new(upstream, ClientConfig::default()), limits);
+    let query = "{ screen(id: 102) { name } well(id: 45217) { label bulkAnnotation { columns } images { name } } }";
+    let started = std::time::Instant::now();
+    let response = serde_json::to_value(crate::execute(&schema, query).await).unwrap();
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(checker().violations(query, None, &response).is_empty(), "{response}");
+    assert_eq!(response["data"]["screen"]["name"], "idr0002-heriche-condensation/screenA");
+    assert_eq!(response["data"]["well"]["label"], "O2", "{response}");
+    assert_eq!(
+        response["data"]["well"]["images"][0]["name"],
+        "Plate8_Actinome1 [Well O02 Field #1]"
+    );
+    assert_eq!(response["data"]["well"]["bulkAnnotation"], Value::Null);
+    let errors = response["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{response}");
+    assert_eq!(errors[0]["extensions"]["code"], "UPSTREAM_TIMEOUT");
+    assert_eq!(errors[0]["path"], serde_json::json!(["well", "bulkAnnotation"]));
+}
