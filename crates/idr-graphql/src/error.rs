@@ -2,20 +2,20 @@
 //!
 //! | code | when |
 //! | --- | --- |
-//! | `BAD_USER_INPUT` | an argument is malformed (an id that is not a positive integer, `first` out of range, a filter IDR cannot run) |
+//! | `BAD_USER_INPUT` | an argument anywhere in the document is malformed (an id that is not a positive integer, `first` out of range, a filter IDR cannot run); nothing runs |
 //! | `UPSTREAM_UNAVAILABLE` | IDR could not be reached, answered 5xx, or the circuit breaker is open |
-//! | `UPSTREAM_TIMEOUT` | IDR did not answer within the per-call deadline |
+//! | `UPSTREAM_TIMEOUT` | IDR did not answer within the per-call deadline, or before the request's deadline |
 //! | `UPSTREAM_BAD_RESPONSE` | IDR answered with an error inside a 200 body, with something that does not decode, or (after retries) with a body cut short or an HTML page |
 //! | `RESPONSE_TOO_LARGE` | IDR's answer exceeded the body cap |
 //! | `NOT_RECORDED` | offline mode: the recordings hold no answer for the upstream request this field needs |
 //! | `QUERY_TOO_LARGE` | the document is over the size cap |
 //! | `QUERY_TOO_COMPLEX` | the document is over the alias cap or the static cost limit (`first` multiplies) |
-//! | `QUERY_TOO_DEEP` | the document nests deeper than the depth or parser-recursion limit |
+//! | `QUERY_TOO_DEEP` | the document (or its JSON body or variables) nests deeper than the depth, bracket-nesting or parser-recursion limit |
 //! | `GRAPHQL_VALIDATION_FAILED` | the document does not parse or validate against the schema |
 //! | `BAD_REQUEST` | (HTTP only) the body is not a single JSON GraphQL request |
-//! | `REQUEST_TIMEOUT` | (HTTP only) the whole request ran past its deadline |
+//! | `REQUEST_TIMEOUT` | (HTTP only) the request had no answer even 5 s past its deadline |
 //! | `NOT_FOUND` | IDR reported a missing object where the schema cannot answer `null` |
-//! | `INTERNAL_SERVER_ERROR` | the fallback for an error that reached the response without a code |
+//! | `INTERNAL_SERVER_ERROR` | the fallback for an error that reached the response without a code, or a non-null field left without a value |
 //!
 //! A missing object on a nullable field is `null` with no error. Messages are generic:
 //! upstream URLs, stack traces and bodies are logged, never sent to the client.
