@@ -4,8 +4,6 @@
 //! and keeps answering, every error carries `extensions.code`, a GraphQL answer keeps the
 //! schema's promises, and a refused request costs IDR no call.
 
-use std::time::Duration;
-
 use idr_test_support::{Faults, ForcedStatus, ReplayServer, ResponseChecker};
 use proptest::prelude::*;
 use serde_json::Value;
@@ -415,7 +413,7 @@ fn ansi_escapes_never_reach_the_log_raw() {
     let (status, _, _) =
         raw(&idr.addr, &request("POST", "/graphql", "application/json", body.as_bytes()));
     assert_eq!(status, 200);
-    std::thread::sleep(Duration::from_millis(200));
+    // Logged before the answer was sent.
     let log = idr.log();
     assert!(log.contains("upstream call failed"), "{log}");
     assert!(
@@ -452,6 +450,13 @@ fn hostile_document() -> impl Strategy<Value = String> {
             format!("{{ ...F0 }} {chain} fragment F{n} on Query {{ __typename }}")
         }),
         (1usize..2_000).prop_map(|n| format!("{{ __typename {} }}", "@skip(if: false) ".repeat(n))),
+        // Fragments that each spread the next one twice: 2^n selections in n lines.
+        (1usize..120).prop_map(|n| {
+            let chain: String = (0..n)
+                .map(|i| format!("fragment F{i} on Query {{ ...F{} ...F{} }} ", i + 1, i + 1))
+                .collect();
+            format!("{{ ...F0 }} {chain} fragment F{n} on Query {{ __typename }}")
+        }),
         (depth, "[\\[\\]{}()\"\\\\]{0,40}").prop_map(|(n, noise)| format!(
             "{{ screen(id: \"{}{}\") {{ name }} }} # {noise}",
             "[{(".repeat(n / 3),
@@ -460,6 +465,7 @@ fn hostile_document() -> impl Strategy<Value = String> {
         "[\\[\\]{}()a-z: \"#\\\\\n]{0,4000}",
     ]
     .prop_map(|mut text| {
+        // Every shape above is ASCII, so any byte is a character boundary.
         text.truncate(16 * 1024 + 100);
         text
     })

@@ -70,7 +70,7 @@ struct Inner {
     permits: Semaphore,
     in_flight: Mutex<HashMap<Request, WeakFlight>>,
     calls: AtomicU64,
-    /// When an upstream attempt last succeeded (any answer below 500).
+    /// When an upstream attempt last got a 2xx answer.
     last_success: Mutex<Option<Instant>>,
 }
 
@@ -79,7 +79,7 @@ struct Inner {
 pub struct Health {
     /// The circuit breaker refuses calls (IDR failed repeatedly).
     pub breaker_open: bool,
-    /// Time since an upstream attempt last succeeded; `None` if none has yet.
+    /// Time since an upstream attempt last got a 2xx answer; `None` if none has yet.
     pub since_success: Option<Duration>,
 }
 
@@ -454,7 +454,7 @@ impl Inner {
             Err(e) => e.is_upstream_failure(),
         };
         probe.record(failed);
-        if !failed {
+        if result.as_ref().is_ok_and(Response::is_success) {
             *self.last_success.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
         }
         result

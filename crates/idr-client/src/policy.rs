@@ -157,10 +157,12 @@ impl Breaker {
         }
     }
 
-    /// Whether calls are refused now (open, or half-open with its probe under way).
+    /// Whether calls are refused now: open, or half-open with its probe under way. Once
+    /// the open time has passed and no probe is out, the next call is let through, so
+    /// this is false.
     pub(crate) fn is_open(&self) -> bool {
         let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.open_until.is_some()
+        state.open_until.is_some_and(|until| Instant::now() < until) || state.probing
     }
 
     /// Holds the half-open slot while `probe` is true; see [`ProbeGuard`].

@@ -51,17 +51,35 @@ impl HttpConfig {
 /// own notebooks do) and sends it back to OMERO.web (not to the search engine, which has
 /// no sessions). When a session expires, OMERO.web answers with its login page: a
 /// redirect to it, a 403 "Not logged in", or the page itself with status 200. The session
-/// is then forgotten and the call fails with [`Error::Unusable`], which the client
-/// retries; the retry goes without a cookie and so logs in afresh.
+/// is then forgotten and the call is sent once more at once, without a cookie, which logs
+/// in afresh. A login page that comes back without a session having been sent fails the
+/// call with [`Error::Unusable`], which the client retries.
 pub struct HttpUpstream {
     client: reqwest::Client,
     config: HttpConfig,
-    /// `name=value` of OMERO.web's session cookie, once IDR has set one.
-    session: std::sync::Mutex<Option<String>>,
-    /// Held by the one OMERO.web call that goes out without a session, so that calls
-    /// made at the same time wait for the session it brings back instead of each
-    /// logging in on its own.
+    session: std::sync::Mutex<Session>,
+    /// Held by the one OMERO.web call that goes out without a session after a loss, so
+    /// that calls made at the same time wait for the session it brings back instead of
+    /// each logging in on its own. Waiters only wait for that one attempt.
     login: tokio::sync::Mutex<()>,
+}
+
+/// OMERO.web's session as the upstream holds it.
+#[derive(Debug, Default)]
+struct Session {
+    /// `name=value` of the session cookie, once IDR has set one.
+    cookie: Option<String>,
+    /// Bumped whenever the session is lost, so that one login is tried per loss.
+    epoch: u64,
+    /// The epoch whose login attempt has come back (with a cookie or without).
+    tried: Option<u64>,
+}
+
+/// One HTTP exchange: its result, and whether it found that the session it sent had
+/// expired (so that one more try, without it, logs in afresh).
+struct Exchange {
+    result: Result<Response, Error>,
+    session_expired: bool,
 }
 
 impl HttpUpstream {
@@ -79,26 +97,44 @@ impl HttpUpstream {
         Ok(HttpUpstream {
             client,
             config,
-            session: std::sync::Mutex::new(None),
+            session: std::sync::Mutex::new(Session::default()),
             login: tokio::sync::Mutex::new(()),
         })
     }
 
-    fn session(&self) -> std::sync::MutexGuard<'_, Option<String>> {
+    fn session(&self) -> std::sync::MutexGuard<'_, Session> {
         self.session.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Keeps a session cookie (`sessionid…=…`) that a response sets.
-    fn remember_session(&self, headers: &reqwest::header::HeaderMap) {
-        let cookie = headers
-            .get_all(reqwest::header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .filter_map(|v| v.split(';').next())
-            .map(str::trim)
-            .find(|pair| pair.starts_with("sessionid") && pair.contains('='));
-        if let Some(cookie) = cookie {
-            *self.session() = Some(cookie.to_owned());
+    /// Forgets the session `sent` (unless another call has replaced it meanwhile).
+    fn lose_session(&self, sent: &Option<String>) {
+        let mut session = self.session();
+        if session.cookie == *sent {
+            session.cookie = None;
+            session.epoch += 1;
+        }
+    }
+
+    /// Keeps the session cookie a response sets (`sessionid` or `sessionid_<env>`); a
+    /// cookie set empty or expired is a logout.
+    fn remember_session(&self, headers: &reqwest::header::HeaderMap, sent: &Option<String>) {
+        for value in headers.get_all(reqwest::header::SET_COOKIE).iter() {
+            let Ok(value) = value.to_str() else { continue };
+            let mut parts = value.split(';').map(str::trim);
+            let Some((name, cookie)) = parts.next().and_then(|pair| pair.split_once('=')) else {
+                continue;
+            };
+            if name != "sessionid" && !name.starts_with("sessionid_") {
+                continue;
+            }
+            let deleted = cookie.is_empty()
+                || cookie == "\"\""
+                || parts.any(|attr| attr.eq_ignore_ascii_case("max-age=0"));
+            if deleted {
+                self.lose_session(sent);
+            } else {
+                self.session().cookie = Some(format!("{name}={cookie}"));
+            }
         }
     }
 
@@ -108,38 +144,88 @@ impl HttpUpstream {
         headers: &reqwest::header::HeaderMap,
         body: &[u8],
         req: &Request,
+        sent_session: bool,
     ) -> bool {
         let html = headers
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|t| t.starts_with("text/html"));
+        let text = || String::from_utf8_lossy(body).to_ascii_lowercase();
         match status {
             300..=399 => headers
                 .get(reqwest::header::LOCATION)
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|location| location.contains("/login")),
-            // A missing image's imgData is an empty 403 on IDR, not a session problem.
-            403 => html || String::from_utf8_lossy(body).contains("Not logged in"),
+            // IDR answers a missing image's imgData or thumbnail with 403 (Django's
+            // default page): only a 403 that says so is a session problem.
+            403 => {
+                sent_session
+                    && (text().contains("not logged in") || (html && text().contains("login")))
+            }
+            // The page itself with status 200 (`check_complete` refuses any HTML where
+            // JSON belongs; this also drops the session the page says is gone).
             200 => html && !req.path.contains("/render_thumbnail/"),
             _ => false,
         }
     }
 
     async fn send_http(&self, req: &Request) -> Result<Response, Error> {
-        let omero_web = !req.path.starts_with("/searchengine/");
-        if omero_web && self.session().is_none() {
-            let login = self.login.lock().await;
-            if self.session().is_none() {
-                // This call logs in; the others wait for its session.
-                return self.send_http_once(req).await;
-            }
-            // A call that held the gate brought a session back: go with it.
-            drop(login);
+        if req.path.starts_with("/searchengine/") {
+            // The search engine has no sessions.
+            return self.exchange(req, false).await.result;
         }
-        self.send_http_once(req).await
+        let first = self.send_omero_web(req).await;
+        if first.session_expired {
+            // The session sent had expired: once more, at once, without it, which logs
+            // in afresh (FAULTS F11). Not a retry of a failure: the breaker and the retry
+            // budget do not see it.
+            return self.send_omero_web(req).await.result;
+        }
+        first.result
     }
 
-    async fn send_http_once(&self, req: &Request) -> Result<Response, Error> {
+    /// An OMERO.web call; the first one after a session loss goes alone (see `login`).
+    async fn send_omero_web(&self, req: &Request) -> Exchange {
+        let epoch = {
+            let session = self.session();
+            (session.cookie.is_none() && session.tried != Some(session.epoch))
+                .then_some(session.epoch)
+        };
+        let Some(epoch) = epoch else { return self.exchange(req, true).await };
+        // Wait for a login attempt under way, at most as long as one call may take.
+        let gate = tokio::time::timeout(self.config.timeout, self.login.lock()).await.ok();
+        let still_first = {
+            let session = self.session();
+            session.epoch == epoch && session.cookie.is_none() && session.tried != Some(epoch)
+        };
+        if !(still_first && gate.is_some()) {
+            drop(gate);
+            return self.exchange(req, true).await;
+        }
+        let exchange = self.exchange(req, true).await;
+        let mut session = self.session();
+        if session.epoch == epoch {
+            session.tried = Some(epoch);
+        }
+        drop(session);
+        drop(gate);
+        exchange
+    }
+
+    async fn exchange(&self, req: &Request, omero_web: bool) -> Exchange {
+        let sent = if omero_web { self.session().cookie.clone() } else { None };
+        let mut session_expired = false;
+        let result = self.exchange_with(req, omero_web, &sent, &mut session_expired).await;
+        Exchange { result, session_expired }
+    }
+
+    async fn exchange_with(
+        &self,
+        req: &Request,
+        omero_web: bool,
+        sent: &Option<String>,
+        session_expired: &mut bool,
+    ) -> Result<Response, Error> {
         let url = req.url(&self.config.base);
         let url_text = url.to_string();
         let transport = |e: reqwest::Error| {
@@ -157,9 +243,7 @@ impl HttpUpstream {
                 .header("content-type", "application/json")
                 .body(req.body.clone().unwrap_or_default()),
         };
-        let omero_web = !req.path.starts_with("/searchengine/");
-        let sent_session = if omero_web { self.session().clone() } else { None };
-        if let Some(cookie) = &sent_session {
+        if let Some(cookie) = sent {
             builder = builder.header(reqwest::header::COOKIE, cookie.as_str());
         }
         let mut resp = builder.send().await.map_err(transport)?;
@@ -190,18 +274,15 @@ impl HttpUpstream {
             });
         }
         if omero_web {
-            if HttpUpstream::is_login_wall(status, &headers, &body, req) {
-                // Forget the session only if no other call has replaced it meanwhile.
-                let mut session = self.session();
-                if *session == sent_session {
-                    *session = None;
-                }
+            if HttpUpstream::is_login_wall(status, &headers, &body, req, sent.is_some()) {
+                self.lose_session(sent);
+                *session_expired = sent.is_some();
                 return Err(Error::Unusable {
                     url: url_text,
                     reason: format!("OMERO.web answered with its login page (HTTP {status})"),
                 });
             }
-            self.remember_session(&headers);
+            self.remember_session(&headers, sent);
         }
         Ok(Response { status, content_type, body: body.into() })
     }

@@ -29,9 +29,10 @@ pub(crate) fn complete(response: &mut Response, operation: &Operation, shape: &S
     if executed && response.data == Value::Null {
         response.data = Value::Object(Default::default());
     }
+    let failed: HashSet<String> = response.errors.iter().map(|e| path_key(&e.path)).collect();
     for error in &response.errors {
         if !error.path.is_empty() {
-            set_null(&mut response.data, &error.path);
+            set_null(&mut response.data, &error.path, 0, &failed);
         }
     }
     let Some(selection) = operation.selection() else { return };
@@ -59,32 +60,50 @@ pub(crate) fn complete(response: &mut Response, operation: &Operation, shape: &S
     }
 }
 
-/// Puts `null` at `path` (the key of a field that failed), where its parent exists.
+/// Puts `null` at `path` (the key of a field that failed), where its parent exists;
+/// `path[..at]` leads to `node`.
 ///
 /// async-graphql turns an object whose every selected field failed into `null`. An error
 /// below a position proves that the position was resolved as an object (its child's
 /// resolver ran), so such a `null` on the way down is made an object again, holding the
-/// failed fields' nulls.
-fn set_null(node: &mut Value, path: &[PathSegment]) {
-    if path.first().is_some_and(|s| matches!(s, PathSegment::Field(_))) && *node == Value::Null {
+/// failed fields' nulls, unless that position has an error of its own (`failed`).
+fn set_null(node: &mut Value, path: &[PathSegment], at: usize, failed: &HashSet<String>) {
+    let rest = &path[at..];
+    if rest.first().is_some_and(|s| matches!(s, PathSegment::Field(_)))
+        && *node == Value::Null
+        && !failed.contains(&path_key(&path[..at]))
+    {
         *node = Value::Object(Default::default());
     }
-    match (path, node) {
+    match (rest, node) {
         ([PathSegment::Field(name)], Value::Object(map)) => {
             map.entry(Name::new(name)).or_insert(Value::Null);
         }
-        ([PathSegment::Field(name), rest @ ..], Value::Object(map)) => {
+        ([PathSegment::Field(name), _, ..], Value::Object(map)) => {
             if let Some(child) = map.get_mut(name.as_str()) {
-                set_null(child, rest);
+                set_null(child, path, at + 1, failed);
             }
         }
-        ([PathSegment::Index(i), rest @ ..], Value::List(items)) => {
+        ([PathSegment::Index(i), _, ..], Value::List(items)) => {
             if let Some(child) = items.get_mut(*i) {
-                set_null(child, rest);
+                set_null(child, path, at + 1, failed);
             }
         }
         _ => {}
     }
+}
+
+/// A path as a set key (`PathSegment` has no `Hash`).
+fn path_key(path: &[PathSegment]) -> String {
+    let mut key = String::new();
+    for segment in path {
+        match segment {
+            PathSegment::Field(name) => key.push_str(name),
+            PathSegment::Index(i) => key.push_str(&i.to_string()),
+        }
+        key.push('\u{0}');
+    }
+    key
 }
 
 struct Walk<'a> {
@@ -131,7 +150,8 @@ impl Walk<'_> {
     /// non-null (so the `null` moves up to the parent).
     fn value(&mut self, value: &mut Value, ty: &Type, sets: &[&SelectionSet]) -> bool {
         if *value == Value::Null {
-            if !ty.nullable && self.selects_nothing(sets) {
+            let object = matches!(ty.base, BaseType::Named(_));
+            if !ty.nullable && object && !self.explained() && self.selects_nothing(sets) {
                 // async-graphql makes an object whose every field was skipped (`@skip`,
                 // `@include`) `null`; the spec's answer is an empty object.
                 *value = Value::Object(Default::default());
@@ -378,6 +398,20 @@ mod tests {
             json!({"data": {"a": null}, "errors": [
                 "a.x internal error: a non-null field was left without a value"
             ]})
+        );
+    }
+
+    #[test]
+    fn a_failed_parent_stays_null_whatever_failed_below_it() {
+        // Both the object and its child have errors (deadlines fire at both levels).
+        assert_eq!(
+            check("{ items { y } }", json!({"items": [null]}), &["items.0", "items.0.y"]),
+            json!({"data": {"items": [null]}, "errors": ["items.0 failed", "items.0.y failed"]})
+        );
+        // A failed non-null object propagates rather than becoming {}.
+        assert_eq!(
+            check("{ a { b { z @skip(if: true) } } }", json!({"a": {"b": null}}), &["a.b"]),
+            json!({"data": {"a": null}, "errors": ["a.b failed"]})
         );
     }
 

@@ -44,22 +44,28 @@ impl Extension for Deadline {
         let Some(RequestDeadline(deadline)) = ctx.data_opt::<RequestDeadline>().copied() else {
             return next.run(ctx, info).await;
         };
-        let mut path = Vec::new();
-        let mut node = Some(info.path_node);
+        let path_node = info.path_node;
+        let mut depth = 0u32;
+        let mut node = Some(path_node);
         while let Some(n) = node {
-            path.push(match n.segment {
-                QueryPathSegment::Name(name) => PathSegment::Field(name.to_owned()),
-                QueryPathSegment::Index(i) => PathSegment::Index(i),
-            });
+            depth += u32::from(matches!(n.segment, QueryPathSegment::Name(_)));
             node = n.parent;
         }
-        path.reverse();
-        let depth = path.iter().filter(|s| matches!(s, PathSegment::Field(_))).count() as u32;
         let pos = info.field.name.pos;
         let at = deadline.checked_sub(STEP * depth).unwrap_or(deadline);
         match tokio::time::timeout_at(at, next.run(ctx, info)).await {
             Ok(result) => result,
             Err(_) => {
+                let mut path = Vec::new();
+                let mut node = Some(path_node);
+                while let Some(n) = node {
+                    path.push(match n.segment {
+                        QueryPathSegment::Name(name) => PathSegment::Field(name.to_owned()),
+                        QueryPathSegment::Index(i) => PathSegment::Index(i),
+                    });
+                    node = n.parent;
+                }
+                path.reverse();
                 let mut error = async_graphql::Error::new(
                     "IDR did not answer before this request's deadline; the rest of the response is complete",
                 )

@@ -68,17 +68,13 @@ pub(crate) fn upstream(error: &ClientError) -> async_graphql::Error {
     gql
 }
 
-/// Errors kept per cause (same code and message) before the rest are summarised.
-pub(crate) const MAX_ERRORS_PER_CAUSE: usize = 10;
-/// Errors kept in all; past this, one summary per code stands for the rest.
-pub(crate) const MAX_ERRORS: usize = 50;
-
 /// Logs each distinct upstream failure behind a response once (in the caller's span, which
 /// carries the request id), then bounds the errors the response carries. GraphQL asks for
 /// an error per failed field, so one failed call shared by 96 images would give 96 errors:
-/// the first [`MAX_ERRORS_PER_CAUSE`] of each cause are kept with their paths, and one
-/// summary error, with the same code and `extensions.omitted`, stands for the others.
-pub(crate) fn report(response: &mut async_graphql::Response) {
+/// the first `per_cause` of each cause (at most `max` in all) are kept with their paths,
+/// and one summary error, with the same code and `extensions.omitted`, stands for the
+/// others.
+pub(crate) fn report(response: &mut async_graphql::Response, per_cause: usize, max: usize) {
     let mut failures: Vec<(String, usize)> = Vec::new();
     for error in &response.errors {
         let Some(source) = error.source.as_ref().and_then(|s| s.downcast_ref::<ClientError>())
@@ -102,12 +98,11 @@ pub(crate) fn report(response: &mut async_graphql::Response) {
     for error in errors {
         let code = code_of(&error);
         let same = kept.iter().filter(|k| k.message == error.message && code_of(k) == code).count();
-        if same < MAX_ERRORS_PER_CAUSE && kept.len() < MAX_ERRORS {
+        if same < per_cause && kept.len() < max {
             kept.push(error);
             continue;
         }
-        let message =
-            if same >= MAX_ERRORS_PER_CAUSE { error.message.clone() } else { String::new() };
+        let message = if same >= per_cause { error.message.clone() } else { String::new() };
         match omitted.iter_mut().find(|(c, m, _)| *c == code && *m == message) {
             Some((_, _, n)) => *n += 1,
             None => omitted.push((code, message, 1)),

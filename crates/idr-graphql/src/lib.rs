@@ -22,7 +22,7 @@ use async_graphql::{EmptyMutation, EmptySubscription, Schema};
 use idr_client::IdrClient;
 
 pub use connection::Total;
-pub use limits::{request_cost, DocumentLimits};
+pub use limits::DocumentLimits;
 pub use loaders::Loaders;
 pub use objects::{
     AnnotatedObject, BulkAnnotationRow, Channel, Dataset, FileAnnotation, Image, KeyValue,
@@ -47,6 +47,10 @@ pub struct SchemaLimits {
     /// Time one request's execution may take; fields still waiting for IDR then give up
     /// and the response goes out with what is there.
     pub deadline: std::time::Duration,
+    /// Errors a response carries per cause (same code and message), and in all; the rest
+    /// are summed up in one summary error per cause.
+    pub errors_per_cause: usize,
+    pub max_errors: usize,
 }
 
 impl Default for SchemaLimits {
@@ -58,6 +62,8 @@ impl Default for SchemaLimits {
             directives: 10,
             document: DocumentLimits::default(),
             deadline: std::time::Duration::from_secs(60),
+            errors_per_cause: 10,
+            max_errors: 50,
         }
     }
 }
@@ -91,9 +97,51 @@ pub async fn execute(
     schema: &IdrSchema,
     request: impl Into<async_graphql::Request>,
 ) -> async_graphql::Response {
-    let mut request = request.into();
-    // Size and nesting are checked before anything parses the text (a deep text would
-    // overflow the parser's stack); the document is then parsed once, here.
+    let budget =
+        schema.data::<SchemaLimits>().map_or(std::time::Duration::from_secs(60), |l| l.deadline);
+    execute_until(schema, request, tokio::time::Instant::now() + budget).await
+}
+
+/// [`execute`] with the request's deadline given: a caller that runs several requests
+/// for one answer (IDR-QL's pages) gives them all the same one.
+pub async fn execute_until(
+    schema: &IdrSchema,
+    request: impl Into<async_graphql::Request>,
+    deadline: tokio::time::Instant,
+) -> async_graphql::Response {
+    match prepare(schema, request.into()) {
+        Ok((request, operation)) => run(schema, request, operation, deadline).await,
+        Err(refused) => *refused,
+    }
+}
+
+/// [`execute`], but first `admit` hears what the request will cost (its root fields,
+/// aliases and fields in fragments included, at least 1) and may refuse it: the server
+/// charges that to the client's rate limit. The text is parsed once for both. A request
+/// refused before it could be costed (too large, too deep, not GraphQL) is answered
+/// without asking `admit`.
+pub async fn execute_admitted<E>(
+    schema: &IdrSchema,
+    request: impl Into<async_graphql::Request>,
+    admit: impl FnOnce(usize) -> Result<(), E>,
+) -> Result<async_graphql::Response, E> {
+    let (request, operation) = match prepare(schema, request.into()) {
+        Ok(prepared) => prepared,
+        Err(refused) => return Ok(*refused),
+    };
+    admit(limits::root_fields(&operation.document))?;
+    let budget =
+        schema.data::<SchemaLimits>().map_or(std::time::Duration::from_secs(60), |l| l.deadline);
+    Ok(run(schema, request, operation, tokio::time::Instant::now() + budget).await)
+}
+
+/// Checks the text's size and nesting before anything parses it (a deep text would
+/// overflow the parser's stack), parses it once, and completes the variables; or the
+/// response that refuses it.
+fn prepare(
+    schema: &IdrSchema,
+    mut request: async_graphql::Request,
+) -> Result<(async_graphql::Request, std::sync::Arc<Operation>), Box<async_graphql::Response>> {
     let limits = schema.data::<DocumentLimits>().copied().unwrap_or_default();
     let document = match limits
         .check_variables(&request.variables)
@@ -103,19 +151,32 @@ pub async fn execute(
         Err(error) => {
             let mut response = async_graphql::Response::from_errors(vec![error]);
             add_missing_codes(&mut response);
-            return response;
+            return Err(Box::new(response));
         }
     };
     request.set_parsed_query(document.clone());
-    let operation = std::sync::Arc::new(Operation {
+    let mut operation = Operation {
         document,
         name: request.operation_name.clone(),
         variables: request.variables.clone(),
-    });
+    };
+    operation.apply_variable_defaults();
+    // async-graphql applies defaults when it reads a variable, but not when it decides
+    // `@skip`/`@include` (it would skip nothing for `$s: Boolean = true`): give it the
+    // same, completed variables.
+    request.variables = operation.variables.clone();
+    Ok((request, std::sync::Arc::new(operation)))
+}
+
+/// Runs a prepared request with fresh dataloaders, and finishes its response.
+async fn run(
+    schema: &IdrSchema,
+    request: async_graphql::Request,
+    operation: std::sync::Arc<Operation>,
+    deadline: tokio::time::Instant,
+) -> async_graphql::Response {
     let request = request.data(operation.clone());
-    let budget =
-        schema.data::<SchemaLimits>().map_or(std::time::Duration::from_secs(60), |l| l.deadline);
-    let request = request.data(deadline::RequestDeadline(tokio::time::Instant::now() + budget));
+    let request = request.data(deadline::RequestDeadline(deadline));
     let request = match schema.data::<IdrClient>() {
         Some(client) => request.data(Loaders::new(client)),
         None => request,
@@ -125,7 +186,8 @@ pub async fn execute(
         complete::complete(&mut response, &operation, shape);
     }
     add_missing_codes(&mut response);
-    error::report(&mut response);
+    let limits = schema.data::<SchemaLimits>().copied().unwrap_or_default();
+    error::report(&mut response, limits.errors_per_cause, limits.max_errors);
     response
 }
 
@@ -139,17 +201,39 @@ pub(crate) struct Operation {
 }
 
 impl Operation {
-    /// The selection set of the operation that runs.
-    pub(crate) fn selection(&self) -> Option<&async_graphql::parser::types::SelectionSet> {
+    /// The operation of the document that runs.
+    fn definition(&self) -> Option<&async_graphql::parser::types::OperationDefinition> {
         use async_graphql::parser::types::DocumentOperations;
         match &self.document.operations {
-            DocumentOperations::Single(op) => Some(&op.node.selection_set.node),
+            DocumentOperations::Single(op) => Some(&op.node),
             DocumentOperations::Multiple(ops) => match &self.name {
                 Some(name) => ops.get(&async_graphql::Name::new(name)),
                 None if ops.len() == 1 => ops.values().next(),
                 None => None,
             }
-            .map(|op| &op.node.selection_set.node),
+            .map(|op| &op.node),
+        }
+    }
+
+    /// The selection set of the operation that runs.
+    pub(crate) fn selection(&self) -> Option<&async_graphql::parser::types::SelectionSet> {
+        self.definition().map(|op| &op.selection_set.node)
+    }
+
+    /// Gives every variable the request left out its default from the operation, as
+    /// execution will, so that the argument checks and `@skip` see the same values.
+    fn apply_variable_defaults(&mut self) {
+        let defaults: Vec<(async_graphql::Name, async_graphql::Value)> = self
+            .definition()
+            .into_iter()
+            .flat_map(|op| op.variable_definitions.iter())
+            .filter(|v| !self.variables.contains_key(&v.node.name.node))
+            .filter_map(|v| {
+                Some((v.node.name.node.clone(), v.node.default_value.as_ref()?.node.clone()))
+            })
+            .collect();
+        for (name, value) in defaults {
+            self.variables.insert(name, value);
         }
     }
 }

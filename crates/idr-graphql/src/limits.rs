@@ -23,11 +23,21 @@ pub struct DocumentLimits {
     pub max_nesting: usize,
     /// Aliased fields, counted through fragments as many times as they are spread.
     pub max_aliases: usize,
+    /// Selections the document amounts to with every fragment spread expanded in place.
+    /// Fragments that each spread the next one twice double at every step, so 40 lines
+    /// can stand for 2^40 selections; every walk over the document (validation, the
+    /// counters here, execution) would expand them.
+    pub max_expanded: usize,
 }
 
 impl Default for DocumentLimits {
     fn default() -> DocumentLimits {
-        DocumentLimits { max_bytes: 16 * 1024, max_nesting: nesting::MAX_NESTING, max_aliases: 30 }
+        DocumentLimits {
+            max_bytes: 16 * 1024,
+            max_nesting: nesting::MAX_NESTING,
+            max_aliases: 30,
+            max_expanded: 20_000,
+        }
     }
 }
 
@@ -38,6 +48,7 @@ impl DocumentLimits {
         self.check_text(query)?;
         let document = async_graphql::parser::parse_query(query)?;
         check_fragment_cycles(&document)?;
+        check_expansion(&document, self.max_expanded)?;
         Ok(document)
     }
 
@@ -99,8 +110,8 @@ impl Extension for DocumentLimits {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        self.check_text(query)?;
-        self.check_variables(variables)?;
+        // The size, nesting, cycles and expansion were checked by `parse`, in `execute`,
+        // before this document was handed to async-graphql pre-parsed.
         let document = next.run(ctx, query, variables).await?;
         let aliases = count_aliases(&document, self.max_aliases);
         if aliases > self.max_aliases {
@@ -177,6 +188,77 @@ fn check_fragment_cycles(document: &ExecutableDocument) -> ServerResult<()> {
     Ok(())
 }
 
+/// Refuses a document whose selections, with fragment spreads expanded, number more than
+/// `max`. Each fragment's expanded size is computed once (the fragments form no cycle, as
+/// [`check_fragment_cycles`] has checked), with saturating arithmetic.
+fn check_expansion(document: &ExecutableDocument, max: usize) -> ServerResult<()> {
+    use std::collections::HashMap;
+
+    let mut sizes: HashMap<&async_graphql::Name, usize> = HashMap::new();
+    // Settle sizes round by round: each round settles at least one fragment (there are no
+    // cycles), so there are at most as many rounds as fragments, and no recursion.
+    let mut pending: Vec<&async_graphql::Name> = document.fragments.keys().collect();
+    while !pending.is_empty() {
+        let before = pending.len();
+        pending.retain(|name| {
+            let Some(fragment) = document.fragments.get(*name) else { return false };
+            match size_known(&fragment.node.selection_set.node, &sizes, document) {
+                Some(n) => {
+                    sizes.insert(*name, n);
+                    false
+                }
+                None => true,
+            }
+        });
+        if pending.len() == before {
+            break; // cannot happen without a cycle; leave it to validation
+        }
+    }
+    for (_, operation) in document.operations.iter() {
+        let n = size_known(&operation.node.selection_set.node, &sizes, document).unwrap_or(0);
+        if n > max {
+            return Err(rejected(
+                "QUERY_TOO_COMPLEX",
+                format!(
+                    "the query amounts to more than {max} selections once its fragments are expanded"
+                ),
+                None,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The expanded size of `set`, or `None` while a fragment it spreads has no size yet.
+fn size_known(
+    set: &SelectionSet,
+    sizes: &std::collections::HashMap<&async_graphql::Name, usize>,
+    document: &ExecutableDocument,
+) -> Option<usize> {
+    let mut total = 0usize;
+    for selection in &set.items {
+        let n = match &selection.node {
+            Selection::Field(field) => {
+                1usize.saturating_add(size_known(&field.node.selection_set.node, sizes, document)?)
+            }
+            Selection::InlineFragment(f) => {
+                size_known(&f.node.selection_set.node, sizes, document)?
+            }
+            Selection::FragmentSpread(s) => {
+                let name = &s.node.fragment_name.node;
+                match sizes.get(name) {
+                    Some(n) => *n,
+                    // A spread of an unknown fragment counts nothing; validation reports it.
+                    None if !document.fragments.contains_key(name) => 0,
+                    None => return None,
+                }
+            }
+        };
+        total = total.saturating_add(n);
+    }
+    Some(total)
+}
+
 /// How deep the counters below follow fragment spreads into fragments. The text may hold a
 /// chain of hundreds of fragments; such a document fails async-graphql's recursion limit
 /// (64) anyway, and the counters must not recurse deeper than that first.
@@ -242,14 +324,12 @@ fn count_in(
 }
 
 /// The cost of a request for rate limiting: its root fields (aliases and fields inside
-/// fragments included), each of which can start upstream work. At least 1; a text that
-/// does not pass `limits` (and so will not run) costs 1.
-pub fn request_cost(query: &str, limits: &DocumentLimits) -> usize {
-    let Ok(document) = limits.parse(query) else { return 1 };
+/// fragments included), each of which can start upstream work. At least 1.
+pub(crate) fn root_fields(document: &ExecutableDocument) -> usize {
     let mut total = 0;
     for (_, operation) in document.operations.iter() {
         let mut visiting = HashSet::new();
-        total += count_root_fields(&document, &operation.node.selection_set.node, &mut visiting);
+        total += count_root_fields(document, &operation.node.selection_set.node, &mut visiting);
     }
     total.max(1)
 }

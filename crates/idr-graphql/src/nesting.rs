@@ -1,11 +1,12 @@
 //! Bracket depth, measured before anything recursive sees the text.
 //!
 //! async-graphql's parser (pest) and its validators recurse once per nesting level of a
-//! document, and so do serde and `Drop` on deep JSON. A few kilobytes of `[[[[…` or
-//! `{a: {a: …}}` are enough to overflow a worker thread's stack, which aborts the whole
-//! process: no `catch_unwind` can stop a stack overflow. So every text that will be parsed
-//! recursively is first scanned here, in one flat pass, and refused when it nests deeper
-//! than a cap. This is the same guard idr-ql's lexer puts in front of pest.
+//! document. A few kilobytes of `[[[[…` or `{a: {a: …}}` are enough to overflow a worker
+//! thread's stack, which aborts the whole process: no `catch_unwind` can stop a stack
+//! overflow. So every GraphQL text is first scanned here, in one flat pass, and refused
+//! when it nests deeper than a cap. This is the same guard idr-ql's lexer puts in front of
+//! pest. JSON bodies are scanned too: serde_json stops at 128 levels on its own, but with
+//! a parse error; the scan answers `QUERY_TOO_DEEP` with a position instead.
 //!
 //! The scanners know just enough of each syntax to skip brackets that are not structure:
 //! strings (with escapes), GraphQL block strings and GraphQL comments.
@@ -94,15 +95,14 @@ pub fn value_too_deep(value: &async_graphql::Value, max: usize) -> bool {
     use async_graphql::Value;
     let mut stack: Vec<(&Value, usize)> = vec![(value, 0)];
     while let Some((value, depth)) = stack.pop() {
-        let children: Box<dyn Iterator<Item = &Value>> = match value {
-            Value::List(items) => Box::new(items.iter()),
-            Value::Object(map) => Box::new(map.values()),
-            _ => continue,
-        };
-        if depth + 1 > max {
+        if matches!(value, Value::List(_) | Value::Object(_)) && depth + 1 > max {
             return true;
         }
-        stack.extend(children.map(|child| (child, depth + 1)));
+        match value {
+            Value::List(items) => stack.extend(items.iter().map(|child| (child, depth + 1))),
+            Value::Object(map) => stack.extend(map.values().map(|child| (child, depth + 1))),
+            _ => {}
+        }
     }
     false
 }

@@ -8,10 +8,10 @@ use std::collections::HashMap;
 
 use async_graphql::parser::types::{BaseType, Type, TypeKind, TypeSystemDefinition};
 
-/// Field output types by (object type, field name).
+/// Field output types by object type, then field name.
 #[derive(Debug, Default)]
 pub(crate) struct Shape {
-    fields: HashMap<(String, String), Type>,
+    fields: HashMap<String, HashMap<String, Type>>,
 }
 
 impl Shape {
@@ -26,11 +26,10 @@ impl Shape {
         for definition in document.definitions {
             let TypeSystemDefinition::Type(ty) = definition else { continue };
             let TypeKind::Object(object) = &ty.node.kind else { continue };
+            let of_type: &mut HashMap<String, Type> =
+                fields.entry(ty.node.name.node.to_string()).or_default();
             for field in &object.fields {
-                fields.insert(
-                    (ty.node.name.node.to_string(), field.node.name.node.to_string()),
-                    field.node.ty.node.clone(),
-                );
+                of_type.insert(field.node.name.node.to_string(), field.node.ty.node.clone());
             }
         }
         Shape { fields }
@@ -39,7 +38,7 @@ impl Shape {
     /// The declared type of `field` on `object`; `None` for introspection fields and
     /// anything else the SDL does not list.
     pub(crate) fn field(&self, object: &str, field: &str) -> Option<&Type> {
-        self.fields.get(&(object.to_owned(), field.to_owned()))
+        self.fields.get(object)?.get(field)
     }
 }
 

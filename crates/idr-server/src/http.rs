@@ -13,7 +13,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use idr_client::{Error as ClientError, IdrClient};
 use idr_graphql::nesting::{self, MAX_NESTING};
-use idr_graphql::{DocumentLimits, IdrSchema};
+use idr_graphql::IdrSchema;
 use serde::Deserialize;
 use serde_json::json;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -268,24 +268,22 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Cost {
 }
 
 async fn execute(state: &AppState, cost: &Cost, request: async_graphql::Request) -> Response {
-    if let (Some(limiter), Some(ip)) = (&cost.limiter, cost.ip) {
-        // The request already paid one token; a full bucket always lets one request through.
-        let extra = (idr_graphql::request_cost(&request.query, &DocumentLimits::default())
-            .saturating_sub(1) as f64)
-            .min(limiter.burst() - 1.0);
-        if extra > 0.0 {
-            if let Err(retry_after) = limiter.take(ip, extra) {
-                return crate::rate::too_many(retry_after);
+    // The request already paid one token; a full bucket always lets one request through.
+    let admit = |fields: usize| match (&cost.limiter, cost.ip) {
+        (Some(limiter), Some(ip)) => {
+            let extra = (fields.saturating_sub(1) as f64).min(limiter.burst() - 1.0);
+            if extra > 0.0 {
+                limiter.take(ip, extra)
+            } else {
+                Ok(())
             }
         }
-    }
-    match tokio::time::timeout(
-        state.limits.request_timeout + BACKSTOP,
-        idr_graphql::execute(&state.schema, request),
-    )
-    .await
-    {
-        Ok(response) => GraphQLResponse::from(response).into_response(),
+        _ => Ok(()),
+    };
+    let run = idr_graphql::execute_admitted(&state.schema, request, admit);
+    match tokio::time::timeout(state.limits.request_timeout + BACKSTOP, run).await {
+        Ok(Ok(response)) => GraphQLResponse::from(response).into_response(),
+        Ok(Err(retry_after)) => crate::rate::too_many(retry_after),
         Err(_) => request_error(
             StatusCode::OK,
             "REQUEST_TIMEOUT",
@@ -345,8 +343,11 @@ async fn ql_post(
         }
     }
     let catalog = state.catalog.get(&state.client);
-    let answer = crate::ql::answer(&state.schema, &text, &catalog, QL_MAX_ROWS);
-    match tokio::time::timeout(state.limits.request_timeout, answer).await {
+    // One deadline for every query and page of the text; past it, what was answered
+    // stays, and only BACKSTOP later is the request cut.
+    let deadline = tokio::time::Instant::now() + state.limits.request_timeout;
+    let answer = crate::ql::answer(&state.schema, &text, &catalog, QL_MAX_ROWS, deadline);
+    match tokio::time::timeout(state.limits.request_timeout + BACKSTOP, answer).await {
         Ok((true, json)) => (StatusCode::OK, Json(json)).into_response(),
         Ok((false, json)) => (StatusCode::BAD_REQUEST, Json(json)).into_response(),
         Err(_) => request_error(
@@ -437,7 +438,12 @@ async fn thumbnail(
             }
         },
     };
-    match state.client.thumbnail(image_id, size).await {
+    let thumbnail =
+        tokio::time::timeout(state.limits.request_timeout, state.client.thumbnail(image_id, size));
+    let Ok(thumbnail) = thumbnail.await else {
+        return plain(StatusCode::GATEWAY_TIMEOUT, "IDR did not answer in time");
+    };
+    match thumbnail {
         Ok(Some(jpeg)) => (
             [
                 (header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg")),

@@ -82,6 +82,8 @@ pub async fn serve(
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let per_address = PerAddress::new(limits.max_per_address.max(1));
     let (stop_tx, stop_rx) = watch::channel(false);
+    // Connections refused at the global cap, warned about at most every 10 s.
+    let (mut refused, mut last_warning) = (0u64, None);
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -101,7 +103,12 @@ pub async fn serve(
             continue;
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
-            tracing::warn!(%peer, "connection limit reached; closing new connection");
+            refused += 1;
+            if last_warning.is_none_or(|at: Instant| at.elapsed() >= Duration::from_secs(10)) {
+                tracing::warn!(refused, "connection limit reached; closing new connections");
+                last_warning = Some(Instant::now());
+                refused = 0;
+            }
             continue;
         };
         let app = app.clone();
@@ -162,9 +169,15 @@ async fn serve_connection(
     let connection = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(connection);
     let mut deadline = phase.deadline.subscribe();
-    let mut closing = false;
+    // Shutdown was asked for: close as soon as no request is in progress.
+    let mut stopping = false;
+    // hyper was asked to close an idle connection; it is cut if still open by then.
+    let mut close_by: Option<Instant> = None;
     loop {
-        let at = *deadline.borrow_and_update();
+        let at = match close_by {
+            Some(by) if !phase.busy() => by.min(*deadline.borrow_and_update()),
+            _ => *deadline.borrow_and_update(),
+        };
         tokio::select! {
             result = connection.as_mut() => {
                 if let Err(error) = result {
@@ -173,53 +186,78 @@ async fn serve_connection(
                 return;
             }
             () = tokio::time::sleep_until(at) => {
-                if *deadline.borrow() > Instant::now() {
-                    continue; // moved while we slept
+                let now = Instant::now();
+                let closing_due = close_by.is_some_and(|by| by <= now) && !phase.busy();
+                if *deadline.borrow() > now && !closing_due {
+                    continue; // the deadline moved while we slept
                 }
-                if closing || phase.busy() {
+                if closing_due || phase.busy() || !phase.started() {
+                    // Busy past its deadline, closing too slowly, or never sent a request
+                    // (hyper treats a fresh connection as busy, so only a cut ends it).
                     tracing::debug!(%peer, "connection deadline passed; cutting it");
                     return;
                 }
-                // Idle: close it, giving hyper a moment to do so cleanly.
+                // Idle between requests: hyper closes it at once; cut it if it does not.
                 connection.as_mut().graceful_shutdown();
-                closing = true;
-                phase.set_deadline(Instant::now() + Duration::from_secs(1));
+                close_by = Some(now + CLOSE_GRACE);
             }
             changed = deadline.changed() => {
                 if changed.is_err() {
                     return;
                 }
+                if stopping && !phase.busy() && close_by.is_none() {
+                    // The last request of a stopping connection has been answered.
+                    close_by = Some(Instant::now() + CLOSE_GRACE);
+                }
             }
-            changed = stop.changed(), if !closing => {
-                if changed.is_err() || *stop.borrow() {
-                    // Idle connections close now; a request in flight is answered first.
-                    connection.as_mut().graceful_shutdown();
-                    closing = true;
-                    if !phase.busy() {
-                        phase.set_deadline(Instant::now() + Duration::from_secs(1));
-                    }
+            changed = stop.changed(), if !stopping => {
+                if changed.is_ok() && !*stop.borrow() {
+                    continue;
+                }
+                stopping = true;
+                if !phase.started() {
+                    return; // never sent a request: nothing to finish
+                }
+                // A request in flight is answered first; an idle connection closes now.
+                connection.as_mut().graceful_shutdown();
+                if !phase.busy() {
+                    close_by = Some(Instant::now() + CLOSE_GRACE);
                 }
             }
         }
     }
 }
 
+/// How long hyper gets to close a connection it was asked to close.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
 /// Where a connection is in its life, shared by the watcher and the requests.
 #[derive(Clone)]
 struct Phase {
     limits: ConnectionLimits,
     busy: Arc<AtomicUsize>,
+    /// A request has been received on this connection.
+    started: Arc<std::sync::atomic::AtomicBool>,
     deadline: Arc<watch::Sender<Instant>>,
 }
 
 impl Phase {
     fn new(limits: ConnectionLimits) -> Phase {
         let (deadline, _) = watch::channel(Instant::now() + limits.header_timeout);
-        Phase { limits, busy: Arc::default(), deadline: Arc::new(deadline) }
+        Phase {
+            limits,
+            busy: Arc::default(),
+            started: Arc::default(),
+            deadline: Arc::new(deadline),
+        }
     }
 
     fn busy(&self) -> bool {
         self.busy.load(Ordering::SeqCst) > 0
+    }
+
+    fn started(&self) -> bool {
+        self.started.load(Ordering::SeqCst)
     }
 
     fn set_deadline(&self, at: Instant) {
@@ -227,6 +265,7 @@ impl Phase {
     }
 
     fn request_started(&self) -> RequestGuard {
+        self.started.store(true, Ordering::SeqCst);
         self.busy.fetch_add(1, Ordering::SeqCst);
         self.set_deadline(Instant::now() + self.limits.request_timeout);
         RequestGuard(self.clone())

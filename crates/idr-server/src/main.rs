@@ -120,8 +120,9 @@ impl ConnectionArgs {
             max_connections: self.max_connections.max(1),
             max_per_address: self.max_connections_per_address.max(1),
             header_timeout: Duration::from_secs(self.header_timeout.max(1)),
-            // The handler's own deadline, then as long again to write the answer.
-            request_timeout: request_timeout * 2,
+            // The handler's own deadline and its backstop, then as long again to write
+            // the answer.
+            request_timeout: request_timeout * 2 + Duration::from_secs(10),
             idle_timeout: Duration::from_secs(self.idle_timeout.max(1)),
             drain_timeout: Duration::from_secs(self.drain_timeout),
         }
@@ -407,7 +408,7 @@ async fn query_command(
     let show_progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let mut json_outputs = Vec::new();
     for (query_text, compiled) in &queries {
-        let rows = ql::run(&schema, compiled, max_rows, |n| {
+        let rows = ql::run(&schema, compiled, max_rows, None, |n| {
             if show_progress {
                 eprint!("\r{n} rows…");
             }

@@ -59,17 +59,20 @@ pub fn compile(source: &Source, catalog: &Catalog) -> Compilation {
 }
 
 /// Runs one compiled query through the schema, following pages up to its limit (or `cap`).
+/// With a `deadline`, every page shares it.
 pub async fn run(
     schema: &IdrSchema,
     compiled: &Compiled,
     cap: usize,
+    deadline: Option<tokio::time::Instant>,
     progress: impl FnMut(usize),
 ) -> Rows {
     let limit = compiled.limit.map_or(cap, |l| (l as usize).min(cap));
     let path: Vec<&str> = compiled.rows.iter().map(String::as_str).collect();
     let columns: Vec<(String, String)> =
         compiled.columns.iter().map(|c| (c.header.clone(), c.key.clone())).collect();
-    rows::run(schema, &compiled.graphql, &path, compiled.paged, &columns, limit, progress).await
+    let graphql = &compiled.graphql;
+    rows::run(schema, graphql, &path, compiled.paged, &columns, limit, deadline, progress).await
 }
 
 /// Prints rows in a format.
@@ -79,12 +82,13 @@ pub fn print(rows: &[Map<String, Value>], format: Format) -> String {
 
 /// The JSON answer of `POST /ql`: per clean query its span, compiled GraphQL, rows and
 /// errors, and every diagnostic with its span and position. `false` when any query has an
-/// error (the server answers 400).
+/// error (the server answers 400). Every query and page shares `deadline`.
 pub async fn answer(
     schema: &IdrSchema,
     text: &str,
     catalog: &Catalog,
     cap: usize,
+    deadline: tokio::time::Instant,
 ) -> (bool, Value) {
     let analysis: Analysis = idr_ql::analyze(text, catalog);
     let diagnostics: Vec<Value> =
@@ -93,7 +97,7 @@ pub async fn answer(
     let mut queries = Vec::new();
     for query in &analysis.queries {
         let Some(compiled) = &query.compiled else { continue };
-        let rows = run(schema, compiled, cap, |_| {}).await;
+        let rows = run(schema, compiled, cap, Some(deadline), |_| {}).await;
         queries.push(json!({
             "span": {"start": query.span.start, "end": query.span.end},
             "graphql": compiled.graphql,

@@ -19,6 +19,8 @@ pub struct Rows {
 /// Executes `graphql` and collects the list found at `path` in `data` (a connection's
 /// `nodes` when `paged`, following `pageInfo` with `$after`) until `limit` rows. Each row
 /// has one column per `(header, response key)`. `progress` hears the count after each page.
+/// With a `deadline`, every page shares it, and no page starts after it.
+#[allow(clippy::too_many_arguments, reason = "one query's settings, each used once")]
 pub async fn run(
     schema: &IdrSchema,
     graphql: &str,
@@ -26,18 +28,30 @@ pub async fn run(
     paged: bool,
     columns: &[(String, String)],
     limit: usize,
+    deadline: Option<tokio::time::Instant>,
     mut progress: impl FnMut(usize),
 ) -> Rows {
     let mut out = Rows::default();
     let mut after = Value::Null;
     loop {
+        if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+            out.truncated = true;
+            out.errors.push(serde_json::json!({
+                "message": "stopped at the request's deadline; the rows so far are complete",
+                "extensions": {"code": "REQUEST_TIMEOUT"},
+            }));
+            break;
+        }
         let mut variables = Map::new();
         if paged {
             variables.insert("after".to_owned(), after.clone());
         }
         let request = async_graphql::Request::new(graphql)
             .variables(async_graphql::Variables::from_json(Value::Object(variables)));
-        let response = idr_graphql::execute(schema, request).await;
+        let response = match deadline {
+            Some(deadline) => idr_graphql::execute_until(schema, request, deadline).await,
+            None => idr_graphql::execute(schema, request).await,
+        };
         let response = serde_json::to_value(&response).unwrap_or(Value::Null);
         if let Some(errors) = response.get("errors").and_then(Value::as_array) {
             out.errors.extend(errors.iter().cloned());

@@ -497,6 +497,67 @@ mod client {
         let _ = client.search_values(idr_client::model::SearchResource::Image, "x").await;
         assert_eq!(server.logins(), 2);
     }
+
+    /// Calls made at once while there is no session: one logs in, the others wait for its
+    /// cookie (one login in all), and then they all go at once.
+    #[tokio::test]
+    async fn concurrent_calls_share_one_login() {
+        let faults =
+            Faults { sessions: true, latency: Duration::from_millis(100), ..Faults::default() };
+        let server = ReplayServer::start(store(), faults);
+        let http = HttpConfig::new(server.url().parse().unwrap());
+        let config = ClientConfig { cache_bytes: 0, ..ClientConfig::default() };
+        let client = IdrClient::new(HttpUpstream::new(http).unwrap(), config);
+        // Distinct ids, so singleflight does not merge them (only image 1 is recorded).
+        let calls = (1..=8).map(|id| client.image_data(id));
+        let results = futures_util::future::join_all(calls).await;
+        assert_eq!(results[0].as_ref().unwrap().as_ref().unwrap().name, "one");
+        assert_eq!(server.logins(), 1);
+        assert!(server.max_in_flight() >= 4, "{} in flight", server.max_in_flight());
+    }
+
+    /// An upstream that never sets a cookie (a proxy, another deployment) is not
+    /// serialised: after the one login attempt, calls go at once.
+    #[tokio::test]
+    async fn without_cookies_calls_still_run_at_once() {
+        let faults = Faults { latency: Duration::from_millis(100), ..Faults::default() };
+        let server = ReplayServer::start(store(), faults);
+        let http = HttpConfig::new(server.url().parse().unwrap());
+        let config = ClientConfig { cache_bytes: 0, ..ClientConfig::default() };
+        let client = IdrClient::new(HttpUpstream::new(http).unwrap(), config);
+        for _ in 0..3 {
+            let calls = (1..=8).map(|id| client.image_data(id));
+            let results = futures_util::future::join_all(calls).await;
+            assert!(results[0].is_ok());
+        }
+        assert!(server.max_in_flight() >= 4, "{} in flight", server.max_in_flight());
+        assert_eq!(server.logins(), 0);
+    }
+
+    /// A missing image is an empty 403 (or Django's HTML 403 page), which is "not found",
+    /// never a session problem: one call, no retry, no new login.
+    #[tokio::test]
+    async fn a_403_for_a_missing_image_is_not_a_login_wall() {
+        for content_type in [None, Some("text/html; charset=utf-8")] {
+            let body = if content_type.is_some() { "<h1>403 Forbidden</h1>" } else { "" };
+            let recording = serde_json::json!({
+                "request": {"method": "GET", "path": "/webclient/imgData/7/", "query": [], "body": null},
+                "response": {"status": 403, "content_type": content_type, "body_text": body}});
+            let text = recording.to_string();
+            let store =
+                idr_client::recording::RecordingStore::from_files([("r.json", text.as_bytes())])
+                    .unwrap();
+            let server = ReplayServer::start(store, Faults { sessions: true, ..Faults::default() });
+            let http = HttpConfig::new(server.url().parse().unwrap());
+            let config = ClientConfig { cache_bytes: 0, ..ClientConfig::default() };
+            let client = IdrClient::new(HttpUpstream::new(http).unwrap(), config);
+            // The first call has no session yet; the second sends the cookie it got.
+            for _ in 0..2 {
+                assert!(client.image_data(7).await.unwrap().is_none(), "{content_type:?}");
+            }
+            assert_eq!((server.calls(), server.logins()), (2, 1), "{content_type:?}");
+        }
+    }
 }
 
 mod fixtures {

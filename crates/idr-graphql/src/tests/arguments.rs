@@ -235,3 +235,36 @@ async fn valid_arguments_still_run() {
         run(&schema, r#"{ screen(id: 102) { plates(first: 1) { nodes { name } } } }"#).await;
     assert_eq!(response["data"]["screen"]["plates"]["nodes"][0]["name"], "plate1_1_013");
 }
+
+#[tokio::test]
+async fn variable_defaults_are_seen_by_the_checks() {
+    // A defaulted variable is a value: valid ones run, invalid ones are refused up front.
+    let (schema, _) = offline_schema();
+    let response = run(&schema, r#"query($id: ID! = "102") { screen(id: $id) { name } }"#).await;
+    assert_eq!(
+        response["data"]["screen"]["name"], "idr0002-heriche-condensation/screenA",
+        "{response}"
+    );
+    refuses(
+        "query($f: Int = 0) { screen(id: 102) { plates(first: $f) { totalCount } } }",
+        json!({}),
+    )
+    .await;
+    refuses(
+        r#"query($w: ImageFilter = {all: []}) { screens(where: $w) { totalCount } }"#,
+        json!({}),
+    )
+    .await;
+    // A given value wins over the default.
+    let request = async_graphql::Request::new(
+        "query($f: Int = 0) { screen(id: 102) { plates(first: $f) { totalCount } } }",
+    )
+    .variables(async_graphql::Variables::from_json(json!({"f": 2})));
+    let response = serde_json::to_value(crate::execute(&schema, request).await).unwrap();
+    assert_eq!(response["data"]["screen"]["plates"]["totalCount"], 12, "{response}");
+    // `@skip` with a defaulted variable, on every field of list items: empty objects, no
+    // spurious error.
+    let query = "query($s: Boolean = true) { screens(first: 1) { nodes { name @skip(if: $s) } } }";
+    let response = run(&schema, query).await;
+    assert_eq!(response, json!({"data": {"screens": {"nodes": [{}]}}}), "{response}");
+}

@@ -200,3 +200,59 @@ async fn fragment_cycles_are_named() {
         "idr0002-heriche-condensation/screenA"
     );
 }
+
+#[tokio::test]
+async fn fragments_that_fan_out_are_refused_before_anything_expands_them() {
+    // Each fragment spreads the next one twice: 41 short lines that stand for 2^40
+    // selections. Refused at once, in linear time, and nothing is called.
+    let chain: String = (0..40)
+        .map(|i| format!("fragment F{i} on Query {{ ...F{n} ...F{n} }}\n", n = i + 1))
+        .collect();
+    let query = format!("{{ ...F0 }}\n{chain}fragment F40 on Query {{ __typename }}");
+    let (schema, seen) = offline_schema();
+    let started = std::time::Instant::now();
+    let response = run(&schema, &query).await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
+    assert_eq!(response["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX", "{response}");
+    assert!(seen.lock().unwrap().is_empty());
+    // A fragment reused a sensible number of times is fine.
+    let fields = "id name keyValues { key value }";
+    let query = format!("fragment I on Image {{ {fields} }} {{ a: image(id: 122770) {{ ...I }} b: image(id: 122770) {{ ...I ...I }} }}");
+    assert_eq!(
+        run(&schema, &query).await["data"]["b"]["name"],
+        "Plate8_Actinome1 [Well O02 Field #1]"
+    );
+}
+
+/// The introspection query GraphiQL and code generators send (graphql-js's
+/// `getIntrospectionQuery`), which must pass every limit.
+const INTROSPECTION: &str = "query IntrospectionQuery {
+  __schema {
+    queryType { name } mutationType { name } subscriptionType { name }
+    types { ...FullType }
+    directives { name description locations args { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description
+  fields(includeDeprecated: true) { name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
+  inputFields { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type {
+  kind name ofType { kind name ofType { kind name ofType { kind name ofType {
+    kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } }
+}";
+
+#[tokio::test]
+async fn the_full_introspection_query_passes_every_limit() {
+    let (schema, seen) = offline_schema();
+    let response = run(&schema, INTROSPECTION).await;
+    assert!(response.get("errors").is_none(), "{response}");
+    let types = response["data"]["__schema"]["types"].as_array().unwrap();
+    assert!(types.iter().any(|t| t["name"] == "Screen"));
+    assert!(seen.lock().unwrap().is_empty());
+}
