@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use idr_test_support::{
-    wrong_values, FaultKind, Faults, ForcedStatus, RandomFaults, ReplayServer, ResponseChecker,
+    wrong_values, FaultKind, Faults, ForcedStatus, ReplayServer, ResponseChecker,
 };
 use serde_json::Value;
 
@@ -39,17 +39,9 @@ const KINDS: [FaultKind; 12] = [
     FaultKind::Garbled,
 ];
 
+/// Random faults, with OMERO.web's sessions emulated.
 fn random(rate: f64, kinds: &[FaultKind], seed: u64) -> Faults {
-    Faults {
-        random: Some(RandomFaults {
-            path_contains: "/".to_owned(),
-            rate,
-            kinds: kinds.to_vec(),
-            seed,
-        }),
-        sessions: true,
-        ..Faults::default()
-    }
+    Faults { sessions: true, ..Faults::random(rate, kinds, seed) }
 }
 
 /// The binary over a replay server: cache off, a 1 s deadline per upstream call.
@@ -190,15 +182,7 @@ fn a_hung_field_times_out_alone_with_its_path() {
 #[test]
 fn a_trickling_body_is_cut_by_the_deadline() {
     // F10.
-    let faults = Faults {
-        random: Some(RandomFaults {
-            path_contains: "/webclient/imgData/".to_owned(),
-            rate: 1.0,
-            kinds: vec![FaultKind::Trickle],
-            seed: 1,
-        }),
-        ..Faults::default()
-    };
+    let faults = Faults::always("/webclient/imgData/", FaultKind::Trickle);
     let (_replay, idr) = start(faults, &[]);
     let body = serde_json::json!({"query": "{ image(id: 122770) { name } }"}).to_string();
     let (_, _, body) =
@@ -270,15 +254,7 @@ fn a_cut_thumbnail_is_never_served_nor_cached() {
     let jpeg =
         |idr: &Idr| raw(&idr.addr, &request("GET", "/thumbnails/1884807", "text/plain", b""));
     for kind in [FaultKind::CutShort, FaultKind::CutMidBody] {
-        let faults = Faults {
-            random: Some(RandomFaults {
-                path_contains: "render_thumbnail".to_owned(),
-                rate: 1.0,
-                kinds: vec![kind],
-                seed: 1,
-            }),
-            ..Faults::default()
-        };
+        let faults = Faults::always("render_thumbnail", kind);
         let replay = ReplayServer::start(idr_test_support::load_fixtures(), faults);
         let idr = Idr::serve(&["--upstream", &replay.url()]);
         let (status, head, body) = jpeg(&idr);

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use idr_test_support::{FaultKind, Faults, RandomFaults, ReplayServer};
+use idr_test_support::{FaultKind, Faults, ReplayServer};
 use serde_json::Value;
 
 use crate::{raw, request, Idr};
@@ -178,15 +178,7 @@ fn readiness_follows_the_upstream() {
     assert_eq!(readyz(&idr).0, 200);
     assert_eq!(replay.calls(), 1, "a recent success needs no probe");
     // IDR down: once the breaker opens, not ready, and the JSON says why.
-    replay.set_faults(Faults {
-        random: Some(RandomFaults {
-            path_contains: "/".to_owned(),
-            rate: 1.0,
-            kinds: vec![FaultKind::Status(503)],
-            seed: 1,
-        }),
-        ..Faults::default()
-    });
+    replay.set_faults(Faults::always("/", FaultKind::Status(503)));
     for _ in 0..4 {
         let body = serde_json::json!({"query": "{ image(id: 122770) { name } }"}).to_string();
         raw(&idr.addr, &request("POST", "/graphql", "application/json", body.as_bytes()));
@@ -201,15 +193,7 @@ fn readiness_follows_the_upstream() {
 fn a_probe_that_fails_says_not_ready() {
     let replay = ReplayServer::start(
         idr_test_support::load_fixtures(),
-        Faults {
-            random: Some(RandomFaults {
-                path_contains: "/api/".to_owned(),
-                rate: 1.0,
-                kinds: vec![FaultKind::Html],
-                seed: 1,
-            }),
-            ..Faults::default()
-        },
+        Faults::always("/api/", FaultKind::Html),
     );
     let idr = Idr::serve(&["--upstream", &replay.url()]);
     let (status, json) = readyz(&idr);
@@ -311,15 +295,7 @@ fn readiness_returns_when_idr_does() {
     // (because it was unready) still becomes ready again.
     let replay = ReplayServer::start(
         idr_test_support::load_fixtures(),
-        Faults {
-            random: Some(RandomFaults {
-                path_contains: "/".to_owned(),
-                rate: 1.0,
-                kinds: vec![FaultKind::Status(503)],
-                seed: 1,
-            }),
-            ..Faults::default()
-        },
+        Faults::always("/", FaultKind::Status(503)),
     );
     let idr = Idr::serve(&["--upstream", &replay.url(), "--cache-mib", "0"]);
     for _ in 0..3 {

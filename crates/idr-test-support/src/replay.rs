@@ -55,6 +55,26 @@ pub struct Faults {
     pub non_jpeg_thumbnails: bool,
 }
 
+impl Faults {
+    /// Every request whose path contains `path_contains` gets `kind`.
+    pub fn always(path_contains: &str, kind: FaultKind) -> Faults {
+        let random = RandomFaults {
+            path_contains: path_contains.to_owned(),
+            rate: 1.0,
+            kinds: vec![kind],
+            seed: 1,
+        };
+        Faults { random: Some(random), ..Faults::default() }
+    }
+
+    /// Every request gets one of `kinds` with probability `rate`, drawn from `seed`.
+    pub fn random(rate: f64, kinds: &[FaultKind], seed: u64) -> Faults {
+        let random =
+            RandomFaults { path_contains: "/".to_owned(), rate, kinds: kinds.to_vec(), seed };
+        Faults { random: Some(random), ..Faults::default() }
+    }
+}
+
 /// With probability `rate`, a matching request gets one of `kinds` (uniformly) instead of
 /// its recording. Draws come from a generator seeded with `seed`.
 #[derive(Clone, Debug)]

@@ -313,7 +313,7 @@ mod client {
     use idr_client::{ClientConfig, Error, HttpConfig, HttpUpstream, IdrClient};
 
     use super::store;
-    use crate::{FaultKind, Faults, ForcedStatus, Oversized, RandomFaults, Redirect, ReplayServer};
+    use crate::{FaultKind, Faults, ForcedStatus, Oversized, Redirect, ReplayServer};
 
     enum Call {
         Image(u64),
@@ -427,15 +427,7 @@ mod client {
     }
 
     fn always(kind: FaultKind) -> Faults {
-        Faults {
-            random: Some(RandomFaults {
-                path_contains: "/".to_owned(),
-                rate: 1.0,
-                kinds: vec![kind],
-                seed: 1,
-            }),
-            ..Faults::default()
-        }
+        Faults::always("/", kind)
     }
 
     /// Each kind of random fault, every time: the client retries the transient ones
