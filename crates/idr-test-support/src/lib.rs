@@ -1,5 +1,5 @@
 //! Helpers shared by the workspace's tests: an HTTP server that replays the IDR recordings
-//! (with injectable faults), access to the recordings, a freshness check for generated
+//! or serves a generated IDR (with injectable faults), access to the recordings, a freshness check for generated
 //! files, a checker of responses against the schema's promises, and the `<CURSOR>` marker
 //! of completion tests.
 //!
@@ -7,12 +7,14 @@
 //! format and the request type.
 
 mod files;
+mod generated;
 mod replay;
 mod response;
 
 pub use files::{check_file_fresh, fixtures_dir, load_fixtures, split_cursor, CURSOR};
+pub use generated::{jpeg, padded, row_label, Cell, EngineFilter, Kind, Settings, Size, World};
 pub use replay::{
-    FaultKind, Faults, ForcedStatus, Oversized, RandomFaults, Redirect, ReplayServer,
+    Answer, FaultKind, Faults, ForcedStatus, Oversized, RandomFaults, Redirect, ReplayServer,
 };
 pub use response::{wrong_values, ResponseChecker};
 

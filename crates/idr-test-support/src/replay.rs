@@ -1,6 +1,7 @@
 //! [`ReplayServer`]: a real HTTP server on `127.0.0.1` that answers from a
-//! [`RecordingStore`], so the whole stack (the client's HTTP upstream included) can be
-//! tested offline, and that injects upstream faults on demand ([`Faults`]).
+//! [`RecordingStore`] or a generated IDR ([`crate::World`]), anything that is an
+//! [`Answer`], so the whole stack (the client's HTTP upstream included) can be tested
+//! offline, and that injects upstream faults on demand ([`Faults`]).
 //!
 //! Every request is turned into an [`idr_client::Request`] (method, path, decoded query
 //! pairs sorted, a POST body as compact JSON) and answered with `store.answer(&req)`. A
@@ -42,6 +43,8 @@ pub struct Faults {
     pub sessions: bool,
     /// Waited before handling every request.
     pub latency: Duration,
+    /// Up to this much more is waited, drawn anew for each request.
+    pub jitter: Duration,
     /// Matching requests are answered with this status instead of their recording.
     pub status: Option<ForcedStatus>,
     /// Matching requests are never answered (until the server is dropped).
@@ -135,12 +138,32 @@ pub struct Redirect {
     pub location: String,
 }
 
+/// What a replay server answers from.
+pub trait Answer: Send + Sync + 'static {
+    /// The answer to one request; an error becomes a 404 (not recorded) or a 500.
+    fn answer(&self, req: &Request) -> Result<Response, Error>;
+}
+
+impl Answer for RecordingStore {
+    fn answer(&self, req: &Request) -> Result<Response, Error> {
+        RecordingStore::answer(self, req)
+    }
+}
+
+impl Answer for crate::World {
+    fn answer(&self, req: &Request) -> Result<Response, Error> {
+        Ok(crate::World::answer(self, req))
+    }
+}
+
 /// What the handlers share.
 struct Shared {
-    store: RecordingStore,
+    store: Box<dyn Answer>,
     faults: Mutex<FaultState>,
     calls: AtomicU64,
     requests: Mutex<Vec<String>>,
+    /// Calls per route (the path with its numbers replaced by `{id}`).
+    routes: Mutex<std::collections::BTreeMap<String, u64>>,
     in_flight: std::sync::atomic::AtomicUsize,
     max_in_flight: std::sync::atomic::AtomicUsize,
 }
@@ -176,6 +199,25 @@ impl FaultState {
 impl Shared {
     fn faults(&self) -> MutexGuard<'_, FaultState> {
         self.faults.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts a call, in all and on its route.
+    fn count(&self, path: &str) {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let mut route = String::with_capacity(path.len());
+        let mut in_digits = false;
+        for c in path.chars() {
+            if c.is_ascii_digit() {
+                if !in_digits {
+                    route.push_str("{id}");
+                }
+                in_digits = true;
+            } else {
+                route.push(c);
+                in_digits = false;
+            }
+        }
+        *self.routes.lock().unwrap_or_else(|e| e.into_inner()).entry(route).or_default() += 1;
     }
 
     /// The random fault for `path`, if one is drawn (and counts it).
@@ -244,7 +286,7 @@ pub struct ReplayServer {
 impl ReplayServer {
     /// Binds `127.0.0.1` on a free port and starts serving `store`. Panics if it cannot
     /// bind (tests cannot do anything useful then).
-    pub fn start(store: RecordingStore, faults: Faults) -> ReplayServer {
+    pub fn start(store: impl Answer, faults: Faults) -> ReplayServer {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap_or_else(|e| panic!("replay server cannot bind 127.0.0.1: {e}"));
         let addr = listener.local_addr().unwrap_or_else(|e| panic!("replay server address: {e}"));
@@ -252,7 +294,8 @@ impl ReplayServer {
             .set_nonblocking(true)
             .unwrap_or_else(|e| panic!("replay server cannot set non-blocking: {e}"));
         let shared = Arc::new(Shared {
-            store,
+            store: Box::new(store),
+            routes: Mutex::default(),
             faults: Mutex::new(FaultState::new(faults)),
             calls: AtomicU64::new(0),
             requests: Mutex::new(Vec::new()),
@@ -317,6 +360,12 @@ impl ReplayServer {
     /// Replaces the faults; takes effect for the next request. Sessions start afresh.
     pub fn set_faults(&self, faults: Faults) {
         *self.shared.faults() = FaultState::new(faults);
+    }
+
+    /// Calls so far per route: the path with every run of digits replaced by `{id}`, for
+    /// example `/webclient/imgData/{id}/`.
+    pub fn calls_by_route(&self) -> std::collections::BTreeMap<String, u64> {
+        self.shared.routes.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// The most requests that were being answered at once.
@@ -388,7 +437,7 @@ async fn serve_connection(stream: tokio::net::TcpStream, app: Router, shared: Ar
             async move {
                 let fault = shared.draw_fault(request.uri().path());
                 if fault == Some(FaultKind::Reset) {
-                    shared.calls.fetch_add(1, Ordering::SeqCst);
+                    shared.count(request.uri().path());
                     let line = format!("{} {}", request.method(), request.uri());
                     shared.requests.lock().unwrap_or_else(|e| e.into_inner()).push(line);
                     return Err(std::io::Error::new(
@@ -430,7 +479,7 @@ async fn handle(
     drawn: Option<axum::Extension<Drawn>>,
     body: Bytes,
 ) -> HttpResponse {
-    shared.calls.fetch_add(1, Ordering::SeqCst);
+    shared.count(uri.path());
     let req = match to_request(&method, &uri, &body) {
         Ok(req) => req,
         Err(message) => {
@@ -444,8 +493,9 @@ async fn handle(
     };
     shared.requests.lock().unwrap_or_else(|e| e.into_inner()).push(req.to_string());
     let faults = shared.faults().faults.clone();
-    if !faults.latency.is_zero() {
-        tokio::time::sleep(faults.latency).await;
+    let jitter = Duration::from_micros(fastrand::u64(..=faults.jitter.as_micros() as u64));
+    if !(faults.latency + jitter).is_zero() {
+        tokio::time::sleep(faults.latency + jitter).await;
     }
     let path = req.path.as_str();
     let cookie = headers.get(header::COOKIE).and_then(|v| v.to_str().ok());
