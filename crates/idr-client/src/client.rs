@@ -259,6 +259,17 @@ impl IdrClient {
         )
     }
 
+    /// The containers an object sits in (a well's plate, a plate's screen, a dataset's
+    /// project), as `api/v0` lists them; empty for an object with none, or unknown.
+    pub async fn parents(&self, child: ApiObject, id: u64) -> Result<Vec<Container>, Error> {
+        let Some(req) = ep::api_parents_request(child, id) else { return Ok(Vec::new()) };
+        match self.fetch(req, ep::decode_container_page).await {
+            Ok(page) => Ok(page.items),
+            Err(Error::NotFound { .. }) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Top-level screens or projects, `count` items from `offset`, assembled from aligned
     /// upstream pages.
     pub async fn containers(

@@ -299,6 +299,18 @@ pub fn api_object_request(object: ApiObject, id: u64) -> Request {
     }
 }
 
+/// The container an object sits in, from its `api/v0` parent list: a well's plate, a
+/// plate's screen, a dataset's project. `None` for kinds this API does not ask that of.
+pub fn api_parents_request(child: ApiObject, id: u64) -> Option<Request> {
+    let parents = match child {
+        ApiObject::Well => "plates",
+        ApiObject::Plate => "screens",
+        ApiObject::Dataset => "projects",
+        _ => return None,
+    };
+    Some(Request::get(format!("/api/v0/m/{}/{id}/{parents}/", child.segment())))
+}
+
 /// A page of top-level screens or projects, at an offset that is a multiple of [`API_PAGE`]
 /// so that pages are shared by every caller and cache well.
 pub fn api_list_request(object: ApiObject, offset: u64) -> Request {
@@ -371,6 +383,8 @@ pub fn decode_plate(url: &str, resp: &Response, id: u64) -> Result<PlateMeta, Er
         description: node.opt_text("Description")?.filter(|d| !d.is_empty()),
         rows: small("Rows")?,
         columns: small("Columns")?,
+        row_naming: node.opt_text("RowNamingConvention")?,
+        column_naming: node.opt_text("ColumnNamingConvention")?,
         field_index_range,
     })
 }
@@ -693,8 +707,8 @@ pub fn decode_search_keys(
     Ok(keys)
 }
 
-/// A single condition goes to the GET `search/` route; anything else (several conditions,
-/// OR-groups, `in` lists) to POST `submitquery/`. Values are sent lower-cased, which is
+/// A single condition without a scope goes to the GET `search/` route; anything else
+/// (several conditions, OR-groups, `in` lists, a study scope) to POST `submitquery/`. Values are sent lower-cased, which is
 /// what the case-insensitive engine compares against anyway, so equal searches share a
 /// cache entry.
 pub fn search_request(query: &SearchQuery, bookmark: Option<u64>) -> Result<Request, Error> {
@@ -713,7 +727,10 @@ pub fn search_request(query: &SearchQuery, bookmark: Option<u64>) -> Result<Requ
         }
     }
     match (query.and.as_slice(), query.or.is_empty()) {
-        ([single], true) if !single.op.takes_list() => {
+        // The GET route's `study` means a project name only (0.7's `simple_search`), so
+        // any scoped search goes through `submitquery`, whose container filter takes a
+        // project or a screen name.
+        ([single], true) if !single.op.takes_list() && query.study.is_none() => {
             let mut req = Request::get(format!("{SEARCH}/image/search/"))
                 .param("value", single.values[0].to_lowercase());
             if let Some(key) = &single.key {
@@ -721,9 +738,6 @@ pub fn search_request(query: &SearchQuery, bookmark: Option<u64>) -> Result<Requ
             }
             if single.op != SearchOp::Equals {
                 req = req.param("operator", single.op.as_str());
-            }
-            if let Some(study) = &query.study {
-                req = req.param("study", study);
             }
             if let Some(bookmark) = bookmark {
                 req = req.param("bookmark", bookmark);
@@ -770,7 +784,7 @@ pub fn decode_search(url: &str, resp: &Response) -> Result<SearchPage, Error> {
     expect_ok(url, resp, "search", &[404])?;
     let value = parse(url, resp)?;
     let root = Node::root(url, &value);
-    let empty = SearchPage { total: 0, hits: Vec::new(), next_bookmark: None };
+    let empty = SearchPage { total: 0, hits: Vec::new(), bookmark: None, more: Some(false) };
     if let Some(error) = search_error(url, &root) {
         return match &error {
             Error::Reported { message, .. } if message.contains("returns no results") => Ok(empty),
@@ -817,13 +831,9 @@ pub fn decode_search(url: &str, resp: &Response) -> Result<SearchPage, Error> {
             well_id: doc.opt("well_id").map(|n| n.u64()).transpose()?,
         });
     }
-    let last =
+    let bookmark =
         results.opt("bookmark").and_then(|b| b.value.as_array()?.first().and_then(json::as_u64));
-    // The engine pages by 1,000; a full page with hits left over has a successor.
-    let has_next_page = match results.opt("pagination") {
-        Some(p) => p.opt("next_page").is_some(),
-        None => hits.len() >= 1_000,
-    };
-    let next_bookmark = last.filter(|_| has_next_page);
-    Ok(SearchPage { total, hits, next_bookmark })
+    // `pagination` comes with first pages only; later pages are told by the counts.
+    let more = results.opt("pagination").map(|p| p.opt("next_page").is_some());
+    Ok(SearchPage { total, hits, bookmark, more })
 }

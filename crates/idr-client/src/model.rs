@@ -155,6 +155,9 @@ pub struct PlateMeta {
     pub description: Option<String>,
     pub rows: Option<u32>,
     pub columns: Option<u32>,
+    /// `RowNamingConvention` and `ColumnNamingConvention`: `letter` or `number`.
+    pub row_naming: Option<String>,
+    pub column_naming: Option<String>,
     /// `omero:wellsampleIndex`: the lowest and highest field index.
     pub field_index_range: Option<(u32, u32)>,
 }
@@ -312,8 +315,29 @@ pub struct SearchPage {
     /// The total hit count over all pages.
     pub total: u64,
     pub hits: Vec<ImageHit>,
-    /// Pass back to get the page after this one; `None` on the last page.
-    pub next_bookmark: Option<u64>,
+    /// The engine's bookmark for this page (the sort value of its last hit): pass it back
+    /// to get the page after it.
+    pub bookmark: Option<u64>,
+    /// Whether the engine says another page follows (its `pagination.next_page`, given
+    /// on first pages only).
+    pub more: Option<bool>,
+}
+
+impl SearchPage {
+    /// The bookmark that fetches the next page, or `None` on the last one. `hits_before`
+    /// is how many hits the pages before this one held. The engine's page size is a
+    /// deployment setting, so the end is told by its own counts (`pagination`, or the
+    /// total against the hits seen so far), never by a page shorter than some size.
+    pub fn next_bookmark(&self, hits_before: u64) -> Option<u64> {
+        if self.hits.is_empty() {
+            return None;
+        }
+        let more = match self.more {
+            Some(more) => more,
+            None => hits_before + (self.hits.len() as u64) < self.total,
+        };
+        self.bookmark.filter(|_| more)
+    }
 }
 
 /// A search-engine filter operator.

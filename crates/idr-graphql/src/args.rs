@@ -53,7 +53,7 @@ pub(crate) fn search_filter(
     let Plan { engine, exact } = expr.plan();
     let Some(query) = engine else {
         return Err(bad_input(
-            "the search engine needs at least one condition it can run: a key/value condition that is not under `not` and not on `name`",
+            "the search engine needs at least one condition it can run: a key/value condition that is not under `not`, not on `name`, and not on a value of spaces only (nor negated on a value with spaces around it)",
         ));
     };
     Ok((expr, query, exact))

@@ -116,6 +116,35 @@ pub(crate) fn same_key(a: &str, b: &str) -> bool {
         || ((!a.is_ascii() || !b.is_ascii()) && a.to_lowercase() == b.to_lowercase())
 }
 
+/// The engine strips the values it is asked for (it keeps the stored ones as they are),
+/// so a value with surrounding spaces, such as `"krt19 "`, which `searchValues` lists,
+/// would never be found by asking for it. What the engine gets instead, and whether that
+/// is the same condition (`true`) or a superset of it checked here on each hit (`false`):
+/// `"krt19 "` becomes `contains "krt19"`. `None` when no superset can be put to the
+/// engine (a negated operator, or a value of spaces only).
+fn engine_form(cond: Condition) -> Option<(Vec<Condition>, bool)> {
+    if cond.values.iter().all(|v| v.trim() == v) {
+        return Some((vec![cond], true));
+    }
+    if matches!(cond.op, SearchOp::NotEquals | SearchOp::NotContains | SearchOp::NotIn) {
+        return None;
+    }
+    let (clean, spaced): (Vec<String>, Vec<String>) =
+        cond.values.into_iter().partition(|v| v.trim() == v);
+    if spaced.iter().any(|v| v.trim().is_empty()) {
+        return None;
+    }
+    let mut out = Vec::new();
+    if !clean.is_empty() {
+        out.push(Condition { key: cond.key.clone(), op: cond.op, values: clean });
+    }
+    for value in spaced {
+        let values = vec![value.trim().to_owned()];
+        out.push(Condition { key: cond.key.clone(), op: SearchOp::Contains, values });
+    }
+    Some((out, false))
+}
+
 fn is_name(cond: &Condition) -> bool {
     cond.key.as_deref().is_some_and(|k| k.eq_ignore_ascii_case(NAME_KEY))
 }
@@ -166,13 +195,23 @@ impl Expr {
         };
         let mut exact = true;
         let mut query = SearchQuery::default();
-        for clause in clauses {
-            let usable = clause.iter().all(|(cond, negated)| !negated && !is_name(cond));
-            if !usable {
-                exact = false;
-                continue;
+        'clauses: for clause in clauses {
+            let mut conds: Vec<Condition> = Vec::new();
+            for (cond, negated) in clause {
+                let form = if negated || is_name(&cond) { None } else { engine_form(cond) };
+                match form {
+                    Some((engine, same)) => {
+                        exact &= same;
+                        conds.extend(engine);
+                    }
+                    // The engine cannot take this literal: leave the whole clause (a
+                    // conjunct) to the local check, which only widens its answer.
+                    None => {
+                        exact = false;
+                        continue 'clauses;
+                    }
+                }
             }
-            let mut conds: Vec<Condition> = clause.into_iter().map(|(c, _)| c).collect();
             if conds.len() == 1 {
                 query.and.extend(conds.pop());
             } else {
@@ -306,6 +345,35 @@ mod tests {
     fn only_negations_cannot_run_on_the_engine() {
         let plan = Expr::Not(Box::new(cond("A", SearchOp::Equals, "1"))).plan();
         assert_eq!(plan, Plan { engine: None, exact: false });
+    }
+
+    #[test]
+    fn values_with_surrounding_spaces_ask_the_engine_for_a_superset() {
+        let plan = cond("Gene Symbol", SearchOp::Equals, "krt19 ").plan();
+        assert!(!plan.exact);
+        let engine = plan.engine.unwrap();
+        assert_eq!(engine.and.len(), 1);
+        assert_eq!(
+            (engine.and[0].op, engine.and[0].values.clone()),
+            (SearchOp::Contains, vec!["krt19".to_owned()])
+        );
+        // `in` keeps its clean values and adds a `contains` per spaced one, in one clause.
+        let e = Expr::Cond(Condition {
+            key: Some("Gene Symbol".into()),
+            op: SearchOp::In,
+            values: vec!["ade8".into(), " ciz1".into()],
+        });
+        let engine = e.plan().engine.unwrap();
+        assert_eq!(engine.or.len(), 1);
+        assert_eq!(engine.or[0].len(), 2);
+        // A negated operator or spaces only: nothing the engine can run.
+        assert_eq!(cond("Gene Symbol", SearchOp::NotEquals, "krt19 ").plan().engine, None);
+        assert_eq!(cond("Gene Symbol", SearchOp::Equals, "  ").plan().engine, None);
+        // The local check is exact.
+        assert!(cond("Gene Symbol", SearchOp::Equals, "KRT19 ")
+            .matches(None, &pairs(&[("gene symbol", "krt19 ")])));
+        assert!(!cond("Gene Symbol", SearchOp::Equals, "krt19 ")
+            .matches(None, &pairs(&[("Gene Symbol", "krt19")])));
     }
 
     #[test]

@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use futures_util::future::join_all;
+use idr_client::endpoints::ApiObject;
 use idr_client::model::{Annotation, AnnotationType, ImageData, ObjectKind, PlateGrid};
 use idr_client::{Error, IdrClient, WellRow};
 
@@ -53,6 +54,7 @@ pub struct Loaders {
     pub(crate) map_annotations: DataLoader<AnnotationLoader, HashMapCache>,
     pub(crate) file_annotations: DataLoader<AnnotationLoader, HashMapCache>,
     pub(crate) images: DataLoader<ImageLoader, HashMapCache>,
+    pub(crate) parents: DataLoader<ParentLoader, HashMapCache>,
     pub(crate) grids: DataLoader<GridLoader, HashMapCache>,
     pub(crate) well_rows: DataLoader<WellRowLoader, HashMapCache>,
     spawned: Arc<Spawned>,
@@ -67,6 +69,7 @@ impl Loaders {
             map_annotations: new_loader(annotations(AnnotationType::Map), max_ids, &spawned),
             file_annotations: new_loader(annotations(AnnotationType::File), max_ids, &spawned),
             images: new_loader(ImageLoader { client: client.clone() }, 100, &spawned),
+            parents: new_loader(ParentLoader { client: client.clone() }, 100, &spawned),
             grids: new_loader(GridLoader { client: client.clone() }, 50, &spawned),
             well_rows: new_loader(
                 WellRowLoader { client: client.clone() },
@@ -173,6 +176,35 @@ impl Loader<u64> for ImageLoader {
             .iter()
             .zip(results)
             .filter_map(|(id, r)| Some((*id, r.transpose()?.map(Arc::new))))
+            .collect())
+    }
+}
+
+/// The container an object sits in (a well's plate, a plate's screen, a dataset's
+/// project), for objects reached without it: one `api/v0` call per object (IDR has no
+/// batch form), made concurrently under the client's cap. The first parent is taken;
+/// these containers have one.
+pub(crate) struct ParentLoader {
+    client: IdrClient,
+}
+
+impl Loader<(ApiObject, u64)> for ParentLoader {
+    type Value = Loaded<(u64, String)>;
+    type Error = Infallible;
+
+    async fn load(
+        &self,
+        keys: &[(ApiObject, u64)],
+    ) -> Result<HashMap<(ApiObject, u64), Self::Value>, Infallible> {
+        let results =
+            join_all(keys.iter().map(|(child, id)| self.client.parents(*child, *id))).await;
+        Ok(keys
+            .iter()
+            .zip(results)
+            .filter_map(|(key, result)| match result {
+                Ok(parents) => parents.into_iter().next().map(|p| (*key, Ok((p.id, p.name)))),
+                Err(e) => Some((*key, Err(e))),
+            })
             .collect())
     }
 }

@@ -53,6 +53,16 @@ fn key_values_of(annotations: &[Annotation]) -> Vec<KeyValue> {
         .collect()
 }
 
+/// The container an object sits in, for an object reached without it (see
+/// `ParentLoader`): its id and name.
+async fn parent(
+    ctx: &Context<'_>,
+    child: ApiObject,
+    id: u64,
+) -> Result<Option<(u64, Option<String>)>> {
+    Ok(load_one(&loaders(ctx).parents, (child, id)).await?.map(|(id, name)| (id, Some(name))))
+}
+
 /// A screen's, project's or dataset's own record: the one already known, or loaded.
 async fn container_meta(
     ctx: &Context<'_>,
@@ -476,6 +486,42 @@ impl Plate {
     async fn grid(&self, ctx: &Context<'_>, field: u32) -> Result<Option<Arc<PlateGrid>>> {
         load_one(&loaders(ctx).grids, (self.id, field)).await
     }
+
+    /// Labels from the plate's own size and naming; from the grid's labels (cut to the
+    /// plate's size when known) only when the plate does not say its naming.
+    async fn labels(&self, ctx: &Context<'_>, axis: Axis) -> Result<Vec<String>> {
+        let meta = self.meta(ctx).await?;
+        let (count, naming) = match (axis, meta.as_deref()) {
+            (_, None) => (None, None),
+            (Axis::Rows, Some(meta)) => (meta.rows, meta.row_naming.as_deref()),
+            (Axis::Columns, Some(meta)) => (meta.columns, meta.column_naming.as_deref()),
+        };
+        let label = |i: u32| match naming {
+            Some(n) if n.eq_ignore_ascii_case("letter") => Some(row_letters(i)),
+            Some(n) if n.eq_ignore_ascii_case("number") => Some((i + 1).to_string()),
+            _ => None,
+        };
+        if let (Some(count), Some(_)) = (count, label(0)) {
+            return Ok((0..count).filter_map(label).collect());
+        }
+        let grid = self.grid(ctx, 0).await?;
+        let labels = grid
+            .map(|g| match axis {
+                Axis::Rows => g.row_labels.clone(),
+                Axis::Columns => g.column_labels.clone(),
+            })
+            .unwrap_or_default();
+        Ok(match count {
+            Some(count) => labels.into_iter().take(count as usize).collect(),
+            None => labels,
+        })
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Axis {
+    Rows,
+    Columns,
 }
 
 /// A multi-well plate of a screen.
@@ -492,18 +538,22 @@ impl Plate {
             None => Ok(self.meta(ctx).await?.map(|m| m.name.clone())),
         }
     }
-    /// The screen this plate was reached through; `null` when the plate was fetched on its own.
-    async fn screen(&self) -> Option<Screen> {
-        let (id, name) = self.screen.clone()?;
-        Some(Screen { id, name, meta: None })
+    /// The screen the plate belongs to.
+    async fn screen(&self, ctx: &Context<'_>) -> Result<Option<Screen>> {
+        let screen = match &self.screen {
+            Some(screen) => Some(screen.clone()),
+            None => parent(ctx, ApiObject::Plate, self.id).await?,
+        };
+        Ok(screen.map(|(id, name)| Screen { id, name, meta: None }))
     }
-    /// Row labels of the grid, such as `A`…`H` (from the plate grid at field 0).
+    /// The plate's row labels, such as `A`…`H`: as many as it really has rows (IDR's web
+    /// grid pads small plates to 8 × 12).
     async fn row_labels(&self, ctx: &Context<'_>) -> Result<Option<Vec<String>>> {
-        Ok(Some(self.grid(ctx, 0).await?.map(|g| g.row_labels.clone()).unwrap_or_default()))
+        self.labels(ctx, Axis::Rows).await.map(Some)
     }
-    /// Column labels of the grid, such as `1`…`12`.
+    /// The plate's column labels, such as `1`…`12`.
     async fn column_labels(&self, ctx: &Context<'_>) -> Result<Option<Vec<String>>> {
-        Ok(Some(self.grid(ctx, 0).await?.map(|g| g.column_labels.clone()).unwrap_or_default()))
+        self.labels(ctx, Axis::Columns).await.map(Some)
     }
     /// How many fields (images per well) the plate has.
     async fn field_count(&self, ctx: &Context<'_>) -> Result<Option<i32>> {
@@ -707,10 +757,13 @@ impl Well {
     async fn label(&self, ctx: &Context<'_>) -> Result<Option<String>> {
         Ok(self.position(ctx).await?.map(|p| p.label))
     }
-    /// The plate this well was reached through; `null` when the well was fetched on its own.
-    async fn plate(&self) -> Option<Plate> {
-        let (id, name) = self.plate.clone()?;
-        Some(Plate { id, name, screen: self.screen.clone(), meta: None })
+    /// The plate the well belongs to.
+    async fn plate(&self, ctx: &Context<'_>) -> Result<Option<Plate>> {
+        let plate = match &self.plate {
+            Some(plate) => Some(plate.clone()),
+            None => parent(ctx, ApiObject::Well, self.id).await?,
+        };
+        Ok(plate.map(|(id, name)| Plate { id, name, screen: self.screen.clone(), meta: None }))
     }
     /// The well's images: the requested field's image when reached through `Plate.wells`,
     /// every field's image when fetched on its own.
@@ -763,7 +816,6 @@ pub struct Image {
     pub(crate) dataset: Option<(u64, Option<String>)>,
     pub(crate) project: Option<(u64, Option<String>)>,
     /// Key/values the search engine already returned with the image.
-    pub(crate) hit_key_values: Option<Arc<[(String, String)]>>,
     pub(crate) data: Option<Arc<ImageData>>,
 }
 
@@ -778,7 +830,6 @@ impl Image {
             screen: None,
             dataset: None,
             project: None,
-            hit_key_values: None,
             data: None,
         }
     }
@@ -790,29 +841,78 @@ impl Image {
         load_one(&loaders(ctx).images, self.id).await
     }
 
-    /// Annotations of the containers this image is known to sit in, nearest first.
-    fn containers(&self, data: Option<&ImageData>) -> Vec<(ObjectKind, u64)> {
+    /// The well: known from how the image was reached, or from its `imgData`.
+    async fn well_id(&self, ctx: &Context<'_>) -> Result<Option<u64>> {
+        match self.well {
+            Some(well) => Ok(Some(well)),
+            None => Ok(self.data(ctx).await?.and_then(|d| d.well_id)),
+        }
+    }
+
+    /// The plate: known from how the image was reached, or its well's.
+    async fn plate_ref(&self, ctx: &Context<'_>) -> Result<Option<(u64, Option<String>)>> {
+        if let Some(plate) = &self.plate {
+            return Ok(Some(plate.clone()));
+        }
+        match self.well_id(ctx).await? {
+            Some(well) => parent(ctx, ApiObject::Well, well).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The screen: known from how the image was reached, or its plate's.
+    async fn screen_ref(&self, ctx: &Context<'_>) -> Result<Option<(u64, Option<String>)>> {
+        if let Some(screen) = &self.screen {
+            return Ok(Some(screen.clone()));
+        }
+        match self.plate_ref(ctx).await? {
+            Some((plate, _)) => parent(ctx, ApiObject::Plate, plate).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The dataset: known from how the image was reached, or from its `imgData`.
+    async fn dataset_ref(&self, ctx: &Context<'_>) -> Result<Option<(u64, Option<String>)>> {
+        if let Some(dataset) = &self.dataset {
+            return Ok(Some(dataset.clone()));
+        }
+        Ok(self.data(ctx).await?.and_then(|d| d.dataset_id).map(|id| (id, None)))
+    }
+
+    /// The project: known from how the image was reached, from its `imgData`, or its
+    /// dataset's.
+    async fn project_ref(&self, ctx: &Context<'_>) -> Result<Option<(u64, Option<String>)>> {
+        if let Some(project) = &self.project {
+            return Ok(Some(project.clone()));
+        }
+        if let Some(id) = self.data(ctx).await?.and_then(|d| d.project_id) {
+            return Ok(Some((id, None)));
+        }
+        match self.dataset_ref(ctx).await? {
+            Some((dataset, _)) => parent(ctx, ApiObject::Dataset, dataset).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The containers this image sits in, nearest first, however it was reached.
+    async fn containers(&self, ctx: &Context<'_>) -> Result<Vec<(ObjectKind, u64)>> {
         let mut out = Vec::new();
-        if let Some(well) = self.well.or(data.and_then(|d| d.well_id)) {
+        if let Some(well) = self.well_id(ctx).await? {
             out.push((ObjectKind::Well, well));
+            if let Some((plate, _)) = self.plate_ref(ctx).await? {
+                out.push((ObjectKind::Plate, plate));
+            }
+            if let Some((screen, _)) = self.screen_ref(ctx).await? {
+                out.push((ObjectKind::Screen, screen));
+            }
         }
-        if let Some((plate, _)) = &self.plate {
-            out.push((ObjectKind::Plate, *plate));
-        }
-        if let Some((screen, _)) = &self.screen {
-            out.push((ObjectKind::Screen, *screen));
-        }
-        if let Some(dataset) =
-            self.dataset.as_ref().map(|d| d.0).or(data.and_then(|d| d.dataset_id))
-        {
+        if let Some((dataset, _)) = self.dataset_ref(ctx).await? {
             out.push((ObjectKind::Dataset, dataset));
         }
-        if let Some(project) =
-            self.project.as_ref().map(|p| p.0).or(data.and_then(|d| d.project_id))
-        {
+        if let Some((project, _)) = self.project_ref(ctx).await? {
             out.push((ObjectKind::Project, project));
         }
-        out
+        Ok(out)
     }
 }
 
@@ -901,28 +1001,16 @@ impl Image {
                 .collect(),
         ))
     }
-    /// All key/value pairs of the image's own map annotations, in order (for search hits,
-    /// the pairs the search engine returned, in its index order).
+    /// All key/value pairs of the image's own map annotations, in order.
     async fn key_values(&self, ctx: &Context<'_>) -> Result<Option<Vec<KeyValue>>> {
-        if let Some(pairs) = &self.hit_key_values {
-            return Ok(Some(
-                pairs
-                    .iter()
-                    .map(|(key, value)| KeyValue { key: key.clone(), value: value.clone() })
-                    .collect(),
-            ));
-        }
         Ok(Some(key_values_of(&map_annotations(ctx, ObjectKind::Image, self.id).await?)))
     }
     /// The values of one key among the key/values (the key compared without regard to case).
     async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Option<Vec<String>>> {
-        if let Some(pairs) = &self.hit_key_values {
-            return Ok(Some(values_of(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), &key)));
-        }
         values_for(ctx, ObjectKind::Image, self.id, &key).await.map(Some)
     }
     /// The image's map annotations; with `inherited: true` also those of the well, plate,
-    /// screen, dataset and project it is known to sit in (see each annotation's `source`).
+    /// screen, dataset and project it sits in (see each annotation's `source`).
     async fn annotations(
         &self,
         ctx: &Context<'_>,
@@ -931,8 +1019,7 @@ impl Image {
     ) -> Result<Option<Vec<MapAnnotation>>> {
         let mut keys = vec![(ObjectKind::Image, self.id)];
         if inherited {
-            let data = self.data(ctx).await?;
-            keys.extend(self.containers(data.as_deref()));
+            keys.extend(self.containers(ctx).await?);
         }
         let lists = futures_util::future::try_join_all(
             keys.iter().map(|key| load_one(&loaders(ctx).map_annotations, *key)),
@@ -948,11 +1035,7 @@ impl Image {
     }
     /// The well the image belongs to (HCS images only).
     async fn well(&self, ctx: &Context<'_>) -> Result<Option<Well>> {
-        let well = match self.well {
-            Some(well) => Some(well),
-            None => self.data(ctx).await?.and_then(|d| d.well_id),
-        };
-        Ok(well.map(|id| Well {
+        Ok(self.well_id(ctx).await?.map(|id| Well {
             id,
             plate: self.plate.clone(),
             screen: self.screen.clone(),
@@ -960,43 +1043,27 @@ impl Image {
             images: None,
         }))
     }
-    /// The plate the image belongs to, when known from how it was reached.
-    async fn plate(&self) -> Option<Plate> {
-        let (id, name) = self.plate.clone()?;
-        Some(Plate { id, name, screen: self.screen.clone(), meta: None })
+    /// The plate the image belongs to (HCS images only).
+    async fn plate(&self, ctx: &Context<'_>) -> Result<Option<Plate>> {
+        let plate = self.plate_ref(ctx).await?;
+        Ok(plate.map(|(id, name)| Plate { id, name, screen: self.screen.clone(), meta: None }))
     }
-    /// The screen the image belongs to, when known from how it was reached.
-    async fn screen(&self) -> Option<Screen> {
-        let (id, name) = self.screen.clone()?;
-        Some(Screen { id, name, meta: None })
+    /// The screen the image belongs to (HCS images only).
+    async fn screen(&self, ctx: &Context<'_>) -> Result<Option<Screen>> {
+        Ok(self.screen_ref(ctx).await?.map(|(id, name)| Screen { id, name, meta: None }))
     }
     /// The dataset the image belongs to (non-HCS images with a single dataset).
     async fn dataset(&self, ctx: &Context<'_>) -> Result<Option<Dataset>> {
-        if let Some((id, name)) = &self.dataset {
-            return Ok(Some(Dataset {
-                id: *id,
-                name: name.clone(),
-                project: self.project.clone(),
-                meta: None,
-            }));
-        }
-        Ok(self.data(ctx).await?.and_then(|d| d.dataset_id).map(|id| Dataset {
+        Ok(self.dataset_ref(ctx).await?.map(|(id, name)| Dataset {
             id,
-            name: None,
-            project: None,
+            name,
+            project: self.project.clone(),
             meta: None,
         }))
     }
     /// The project the image belongs to (non-HCS images with a single project).
     async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
-        if let Some((id, name)) = &self.project {
-            return Ok(Some(Project { id: *id, name: name.clone(), meta: None }));
-        }
-        Ok(self.data(ctx).await?.and_then(|d| d.project_id).map(|id| Project {
-            id,
-            name: None,
-            meta: None,
-        }))
+        Ok(self.project_ref(ctx).await?.map(|(id, name)| Project { id, name, meta: None }))
     }
 }
 
@@ -1134,10 +1201,13 @@ impl Dataset {
     async fn description(&self, ctx: &Context<'_>) -> Result<Option<String>> {
         Ok(self.meta(ctx).await?.and_then(|m| m.description.clone()))
     }
-    /// The project this dataset was reached through; `null` when fetched on its own.
-    async fn project(&self) -> Option<Project> {
-        let (id, name) = self.project.clone()?;
-        Some(Project { id, name, meta: None })
+    /// The project the dataset belongs to.
+    async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
+        let project = match &self.project {
+            Some(project) => Some(project.clone()),
+            None => parent(ctx, ApiObject::Dataset, self.id).await?,
+        };
+        Ok(project.map(|(id, name)| Project { id, name, meta: None }))
     }
     /// All key/value pairs of the dataset's map annotations, in order.
     async fn key_values(&self, ctx: &Context<'_>) -> Result<Option<Vec<KeyValue>>> {

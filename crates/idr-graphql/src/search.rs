@@ -15,7 +15,8 @@ use crate::error::{bad_input, ResultExt};
 use crate::filter::Expr;
 use crate::objects::Image;
 
-/// Engine pages (1,000 hits each) one GraphQL page may read looking for matches.
+/// Engine pages one GraphQL page may read looking for matches (the engine's page size is
+/// its deployment's setting: 1,000 hits on IDR).
 const MAX_SCAN_PAGES: usize = 20;
 /// Engine pages counting a locally filtered search may read.
 const MAX_COUNT_PAGES: usize = 50;
@@ -96,20 +97,23 @@ impl FilteredSearch {
     async fn count_pages(&self, client: &IdrClient) -> async_graphql::Result<u64> {
         let mut bookmark = None;
         let mut count = 0;
+        let mut seen = 0u64;
         for _ in 0..MAX_COUNT_PAGES {
             let page = client.search_images(&self.query, bookmark).await.gql()?;
             if self.is_exact() {
                 return Ok(page.total);
             }
             count += page.hits.iter().filter(|h| self.accepts(h)).count() as u64;
-            match page.next_bookmark.filter(|_| !page.hits.is_empty()) {
-                Some(next) => bookmark = Some(next),
+            match page.next_bookmark(seen) {
+                Some(next) => {
+                    bookmark = Some(next);
+                    seen += page.hits.len() as u64;
+                }
                 None => return Ok(count),
             }
         }
         Err(bad_input(format!(
-            "too many images to count after filtering (more than {} search hits); the pages themselves still work",
-            MAX_COUNT_PAGES * 1_000
+            "too many images to count after filtering (more than {MAX_COUNT_PAGES} pages of search hits); the pages themselves still work"
         )))
     }
 
@@ -120,12 +124,14 @@ impl FilteredSearch {
         first: usize,
         after: Option<&str>,
     ) -> async_graphql::Result<Connection<String, Image, Total>> {
-        let (mut bookmark, mut start) = match after {
+        // Where to start: the engine page (its bookmark, and how many hits came before
+        // it) and the index in it.
+        let (mut bookmark, mut start, mut seen) = match after {
             Some(cursor) => {
-                let (bookmark, index) = decode_cursor(cursor)?;
-                (bookmark, index + 1)
+                let position = decode_cursor(cursor)?;
+                (position.bookmark, position.index + 1, position.before)
             }
-            None => (None, 0),
+            None => (None, 0, 0),
         };
         let mut edges = Vec::new();
         let mut total = None;
@@ -134,6 +140,7 @@ impl FilteredSearch {
             let page = client.search_images(&self.query, bookmark).await.gql()?;
             total.get_or_insert(page.total);
             let len = page.hits.len();
+            let next = page.next_bookmark(seen);
             let mut stopped_at = None;
             for (i, hit) in page.hits.into_iter().enumerate().skip(start) {
                 if edges.len() == first {
@@ -141,10 +148,9 @@ impl FilteredSearch {
                     break;
                 }
                 if self.accepts(&hit) {
-                    edges.push(Edge::new(search_cursor(bookmark, i), hit_image(hit)));
+                    edges.push(Edge::new(search_cursor(bookmark, i, seen), hit_image(hit)));
                 }
             }
-            let next = page.next_bookmark.filter(|_| len > 0);
             if stopped_at.is_some() || (edges.len() == first && next.is_some()) {
                 has_next = true;
                 break;
@@ -154,8 +160,7 @@ impl FilteredSearch {
                 Some(_) if scanned >= MAX_SCAN_PAGES => {
                     if edges.is_empty() {
                         return Err(bad_input(format!(
-                            "no match in the first {} search hits; add a condition the search engine can run to narrow the search",
-                            MAX_SCAN_PAGES * 1_000
+                            "no match in the next {MAX_SCAN_PAGES} pages of search hits; add a condition the search engine can run to narrow the search"
                         )));
                     }
                     has_next = true;
@@ -164,6 +169,7 @@ impl FilteredSearch {
                 Some(next) => {
                     bookmark = Some(next);
                     start = 0;
+                    seen += len as u64;
                 }
             }
         }
@@ -177,27 +183,41 @@ impl FilteredSearch {
     }
 }
 
-/// Search cursors: the bookmark that fetches the engine page holding the item (none for
-/// the first page) and the item's index in that page.
-fn search_cursor(bookmark: Option<u64>, index: usize) -> String {
+/// Where a search cursor points.
+pub(crate) struct SearchPosition {
+    /// The bookmark that fetches the engine page holding the item (none for the first).
+    bookmark: Option<u64>,
+    /// The item's index in that page.
+    index: usize,
+    /// How many hits the engine pages before that one held.
+    before: u64,
+}
+
+fn search_cursor(bookmark: Option<u64>, index: usize, before: u64) -> String {
     connection::encode(&format!(
-        "s:{}:{index}",
+        "s:{}:{index}:{before}",
         bookmark.map(|b| b.to_string()).unwrap_or_default()
     ))
 }
 
-pub(crate) fn decode_cursor(cursor: &str) -> async_graphql::Result<(Option<u64>, usize)> {
+pub(crate) fn decode_cursor(cursor: &str) -> async_graphql::Result<SearchPosition> {
     let text = connection::decode(cursor)?;
     let bad = || bad_input("`after` is not a cursor of this search");
     let rest = text.strip_prefix("s:").ok_or_else(bad)?;
-    let (bookmark, index) = rest.split_once(':').ok_or_else(bad)?;
+    let mut parts = rest.split(':');
+    let (Some(bookmark), Some(index), Some(before), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad());
+    };
     let bookmark =
         if bookmark.is_empty() { None } else { Some(bookmark.parse().map_err(|_| bad())?) };
     let index: usize = index.parse().map_err(|_| bad())?;
-    if index >= 100_000 {
+    let before: u64 = before.parse().map_err(|_| bad())?;
+    if index >= 100_000 || before >= 1_000_000_000 {
         return Err(bad());
     }
-    Ok((bookmark, index))
+    Ok(SearchPosition { bookmark, index, before })
 }
 
 fn hit_image(hit: ImageHit) -> Image {
@@ -209,7 +229,6 @@ fn hit_image(hit: ImageHit) -> Image {
         screen: named(hit.screen),
         dataset: named(hit.dataset),
         project: named(hit.project),
-        hit_key_values: Some(Arc::from(hit.key_values)),
         ..Image::new(hit.id)
     }
 }

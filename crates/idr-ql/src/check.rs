@@ -272,7 +272,7 @@ impl Checker<'_> {
             Diagnostic::error(
                 "unsupported",
                 filter.span(),
-                "IDR's search engine cannot run this condition: it needs at least one key condition that is not under `not` and not on `name`",
+                "IDR's search engine cannot run this condition: it needs at least one key condition that is not under `not`, not on `name`, and not on a value of spaces only (nor negated on a value with spaces around it)",
             )
             .with_help(
                 "add a key condition with `and`, such as `and \"Gene Symbol\" = ade8`, or list the images of a plate or dataset, which the server filters itself: `images in plate N where …`",
@@ -545,8 +545,25 @@ fn filter_depth(expr: &Expr) -> usize {
     }
 }
 
-/// A literal of the normal forms: whether it is on `name`, and whether it is negated.
+/// A literal of the normal forms: whether the engine cannot take it at all (it is on
+/// `name`, or has a value the engine cannot be asked for; see [`unsearchable`]), and
+/// whether it is negated.
 type Literal = (bool, bool);
+
+/// Whether the engine cannot be asked for a comparison even as a superset: the server
+/// turns a value with surrounding spaces into `contains` of the trimmed value (the engine
+/// strips what it is asked for), which works for `=`, `~` and `in`, but not for a negated
+/// operator or a value of spaces only. Mirrors `engine_form` in idr-graphql's filter.rs.
+fn unsearchable(c: &crate::ast::Comparison) -> bool {
+    let values: Vec<&str> = match &c.operand {
+        crate::ast::Operand::One(v) => vec![v.value.as_str()],
+        crate::ast::Operand::List { items, .. } => items.iter().map(|v| v.value.as_str()).collect(),
+    };
+    let spaced: Vec<&&str> = values.iter().filter(|v| v.trim() != **v).collect();
+    !spaced.is_empty()
+        && (matches!(c.op.value, Op::Ne | Op::NotContains | Op::NotIn)
+            || spaced.iter().any(|v| v.trim().is_empty()))
+}
 
 /// Negation normal form, `not` pushed down to the comparisons.
 enum Nnf {
@@ -557,7 +574,9 @@ enum Nnf {
 
 fn nnf(expr: &Expr, negate: bool) -> Nnf {
     match expr {
-        Expr::Compare(c) => Nnf::Lit((matches!(c.key.value, KeyName::Name), negate)),
+        Expr::Compare(c) => {
+            Nnf::Lit((matches!(c.key.value, KeyName::Name) || unsearchable(c), negate))
+        }
         Expr::Group { inner, .. } => nnf(inner, negate),
         Expr::Not { inner, .. } => nnf(inner, !negate),
         Expr::And { items, .. } if !negate => {
@@ -600,8 +619,8 @@ fn cnf(form: Nnf) -> Option<Vec<Vec<Literal>>> {
 
 /// Whether IDR's search engine can run part of the condition: the server sends it the
 /// clauses of the condition's conjunctive normal form whose comparisons are all on keys
-/// (not `name`) and not negated, and refuses a condition without one. This mirrors
-/// `Expr::plan` in idr-graphql's filter.rs.
+/// (not `name`), not negated, and askable (see [`unsearchable`]), and refuses a
+/// condition without one. This mirrors `Expr::plan` in idr-graphql's filter.rs.
 pub(crate) fn engine_can_run(expr: &Expr) -> bool {
     cnf(nnf(expr, false)).is_some_and(|clauses| {
         clauses.iter().any(|c| c.iter().all(|&(name, negated)| !name && !negated))

@@ -132,7 +132,12 @@ impl Debug for SearchView {
             Err(e) => return write!(f, "{e:?}"),
         };
         let ids: Vec<u64> = page.hits.iter().map(|h| h.id).collect();
-        writeln!(f, "total {}, next bookmark {:?}, hits {ids:?}", page.total, page.next_bookmark)?;
+        writeln!(
+            f,
+            "total {}, next bookmark {:?}, hits {ids:?}",
+            page.total,
+            page.next_bookmark(0)
+        )?;
         for hit in page.hits.iter().filter(|h| self.1.is_none_or(|d| d.contains(&h.id))) {
             let screen = hit.screen.as_ref().map(|s| s.id);
             let project = hit.project.as_ref().map(|p| p.id);

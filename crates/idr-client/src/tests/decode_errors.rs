@@ -389,7 +389,7 @@ fn search_schema_error_is_reported() {
 fn search_with_no_results_message_is_empty() {
     check(
         search(200, r#"{"Error": "Your query returns no results"}"#),
-        "Ok(SearchPage { total: 0, hits: [], next_bookmark: None })",
+        "Ok(SearchPage { total: 0, hits: [], bookmark: None, more: Some(false) })",
     );
 }
 
@@ -409,7 +409,7 @@ fn search_with_empty_results_array_is_empty() {
     .unwrap();
     check(
         ep::decode_search(URL, &recorded(&req)),
-        "Ok(SearchPage { total: 0, hits: [], next_bookmark: None })",
+        "Ok(SearchPage { total: 0, hits: [], bookmark: None, more: Some(false) })",
     );
 }
 
@@ -420,7 +420,7 @@ fn search_error_none_is_success() {
             200,
             r#"{"Error": "none", "results": {"size": 0, "results": [], "bookmark": [null]}}"#,
         ),
-        "Ok(SearchPage { total: 0, hits: [], next_bookmark: None })",
+        "Ok(SearchPage { total: 0, hits: [], bookmark: None, more: None })",
     );
 }
 
@@ -446,16 +446,27 @@ fn search_hit_id_of_the_wrong_type() {
 }
 
 #[test]
-fn search_full_page_without_pagination_has_a_next_bookmark() {
-    let hits: Vec<String> = (1..=1000).map(|id| format!(r#"{{"id": {id}}}"#)).collect();
-    let body = format!(
-        r#"{{"results": {{"size": 1500, "bookmark": [1000], "results": [{}]}}}}"#,
-        hits.join(",")
-    );
-    check(
-        search(200, &body).map(|p| (p.total, p.hits.len(), p.next_bookmark)),
-        "Ok((1500, 1000, Some(1000)))",
-    );
+fn the_next_page_is_told_by_the_engines_counts_not_by_a_page_size() {
+    // Pages of 7 (another deployment's PAGE_SIZE), 20 hits: a later page (no pagination)
+    // after 7 hits has a successor, and the last page has none.
+    let page = |ids: std::ops::RangeInclusive<u64>, pagination: &str| {
+        let hits: Vec<String> = ids.clone().map(|id| format!(r#"{{"id": {id}}}"#)).collect();
+        let body = format!(
+            r#"{{"results": {{"size": 20, "total_pages": 3, "bookmark": [{}], "results": [{}]{pagination}}}}}"#,
+            ids.end(),
+            hits.join(",")
+        );
+        search(200, &body).unwrap()
+    };
+    let first =
+        page(1..=7, r#", "pagination": {"current_page": 1, "next_page": 2, "total_pages": 3}"#);
+    assert_eq!(first.next_bookmark(0), Some(7));
+    assert_eq!(page(8..=14, "").next_bookmark(7), Some(14));
+    assert_eq!(page(15..=20, "").next_bookmark(14), None);
+    // A first and only page says so, however few hits it has.
+    let only =
+        page(1..=7, r#", "pagination": {"current_page": 1, "next_page": null, "total_pages": 1}"#);
+    assert_eq!(only.next_bookmark(0), None);
 }
 
 #[test]

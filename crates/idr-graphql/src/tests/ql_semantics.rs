@@ -180,7 +180,8 @@ struct Received {
 
 impl Received {
     fn holds(&self, image: &MockImage) -> bool {
-        let wanted: Vec<String> = self.values.iter().map(|v| v.to_lowercase()).collect();
+        // The engine strips what it is asked for (stored values keep their spaces).
+        let wanted: Vec<String> = self.values.iter().map(|v| v.trim().to_lowercase()).collect();
         image
             .pairs
             .iter()
@@ -580,13 +581,27 @@ fn sendable(expr: &Expr, out: &mut Vec<Received>) {
                 Op::In => "in",
                 Op::NotIn => "not_in",
             };
-            let values = match &c.operand {
+            let values: Vec<String> = match &c.operand {
                 Operand::One(v) => vec![v.value.to_lowercase()],
                 Operand::List { items, .. } => {
                     items.iter().map(|v| v.value.to_lowercase()).collect()
                 }
             };
-            out.push(Received { key: Some(key.clone()), op: op.to_owned(), values });
+            // A value with surrounding spaces is asked for as `contains` of its trimmed
+            // self (the engine strips what it is asked for); the clean values keep the op.
+            let (clean, spaced): (Vec<String>, Vec<String>) =
+                values.iter().cloned().partition(|v| v.trim() == v);
+            if spaced.is_empty() {
+                out.push(Received { key: Some(key.clone()), op: op.to_owned(), values });
+                return;
+            }
+            if !clean.is_empty() {
+                out.push(Received { key: Some(key.clone()), op: op.to_owned(), values: clean });
+            }
+            for v in spaced {
+                let values = vec![v.trim().to_owned()];
+                out.push(Received { key: Some(key.clone()), op: "contains".to_owned(), values });
+            }
         }
     }
 }
@@ -1050,17 +1065,23 @@ fn known_cases_match_the_reference_evaluator() {
                 ("Gene Symbol".into(), "cetn2".into()),
             ],
         },
+        // Stored with a trailing space, as IDR's "krt19 " is.
+        MockImage { id: 5, name: "v".into(), pairs: vec![("Gene Symbol".into(), "krt19 ".into())] },
     ];
     let tree = |text: &str| {
         idr_ql::parse(text).queries.remove(0).ast.and_then(|q| q.filter).expect("it parses")
     };
     for (condition, ids) in [
         (r#"images where "Gene Symbol" = ade8"#, vec![1, 4]),
-        (r#"images where "Gene Symbol" != ade8"#, vec![4]),
+        (r#"images where "Gene Symbol" != ade8"#, vec![4, 5]),
         (r#"images where "Gene Symbol" ~ e and not "Gene Symbol" in (CETN2)"#, vec![1]),
         (r#"images where "MÉNIÈRE STAGE" = "A\"B" or Phenotype = "LINE\nBREAK""#, vec![2, 3]),
         (r#"images where "MÉNIÈRE STAGE" = "A\"B" and not name = q"#, vec![2]),
-        (r#"images where Phenotype ~ "\u{a}" and not "Gene Symbol" = ade8"#, vec![3]),
+        (r#"images where Phenotype ~ "e\u{a}b" and not "Gene Symbol" = ade8"#, vec![3]),
+        // Found by its exact value, spaces and all; not without them.
+        (r#"images where "Gene Symbol" = "KRT19 ""#, vec![5]),
+        (r#"images where "Gene Symbol" = krt19 or "Gene Symbol" in ("CETN2 ", " ade8")"#, vec![]),
+        (r#"images where "Gene Symbol" in (cetn2, "krt19 ")"#, vec![4, 5]),
     ] {
         let condition = tree(condition);
         let want: Vec<u64> =

@@ -2,7 +2,8 @@
 //! recordings, and rewritten when stale, so it cannot drift from them.
 //!
 //! Sources: the search engine's key list, every key/value pair of the image searches
-//! (`search`, `submitquery`) and of the map-annotation recordings (with their namespace),
+//! (`search`, `submitquery`) and of the map-annotation recordings (with their namespace,
+//! unless the recording's provenance says its namespaces are inferred),
 //! and the values of the
 //! `searchvaluesusingkey` recordings with their image counts. Counts that a recording's
 //! provenance marks as placeholders are left out (see tests/fixtures/upstream/README.md).
@@ -64,8 +65,16 @@ fn generate(dir: &Path) -> Catalog {
                     .push((name.to_owned(), vec![value(bucket["Value"].as_str().unwrap(), count)]));
             }
         } else if request_path.ends_with("/webclient/api/annotations/") {
+            // A recording whose namespaces are inferred (its provenance says so) gives
+            // keys and values, but not namespaces.
+            let inferred_ns = recording["provenance"]["placeholders"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .any(|p| p.contains("namespaces"));
             for annotation in body["annotations"].as_array().into_iter().flatten() {
-                let namespace = annotation["ns"].as_str();
+                let namespace = annotation["ns"].as_str().filter(|_| !inferred_ns);
                 for pair in annotation["values"].as_array().into_iter().flatten() {
                     let name = pair[0].as_str().unwrap();
                     keys.push(key(name, namespace));
