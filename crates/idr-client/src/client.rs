@@ -19,6 +19,9 @@ use crate::{Error, Request, Response};
 /// The public IDR.
 pub const IDR_BASE: &str = "https://idr.openmicroscopy.org";
 
+/// Pages of annotations one batch may take before the client gives up with an error.
+const MAX_ANNOTATION_PAGES: u32 = 100;
+
 /// Settings of the client's politeness layer.
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
@@ -35,6 +38,8 @@ pub struct ClientConfig {
     /// How long a "not found" is remembered.
     pub negative_ttl: Duration,
     pub breaker: BreakerConfig,
+    /// Annotations per page of `webclient/api/annotations/` (sent as `limit`).
+    pub annotations_page: usize,
 }
 
 impl Default for ClientConfig {
@@ -48,6 +53,7 @@ impl Default for ClientConfig {
             cache_ttl: Duration::from_secs(600),
             negative_ttl: Duration::from_secs(30),
             breaker: BreakerConfig::default(),
+            annotations_page: ep::ANNOTATIONS_PAGE,
         }
     }
 }
@@ -202,9 +208,12 @@ impl IdrClient {
         ids: &[u64],
     ) -> Result<AnnotationsByObject, Error> {
         let mut out: AnnotationsByObject = ids.iter().map(|id| ((kind, *id), Vec::new())).collect();
-        let chunks = ep::annotations_requests(ty, kind, ids);
-        let results =
-            join_all(chunks.into_iter().map(|req| self.annotations_all_pages(ty, kind, req))).await;
+        let limit = self.inner.config.annotations_page.max(1);
+        let chunks = ep::annotations_requests(ty, kind, ids, limit);
+        let results = join_all(
+            chunks.into_iter().map(|req| self.annotations_all_pages(ty, kind, req, limit)),
+        )
+        .await;
         for result in results {
             for annotation in result? {
                 let parent_kind = annotation.parent.kind.unwrap_or(kind);
@@ -216,20 +225,34 @@ impl IdrClient {
         Ok(out)
     }
 
-    /// A page exactly as long as the server's limit may have a successor: fetch it too.
+    /// A page exactly as long as the limit may have a successor: fetch it too (up to
+    /// [`MAX_ANNOTATION_PAGES`]).
     async fn annotations_all_pages(
         &self,
         ty: AnnotationType,
         kind: ObjectKind,
         first: Request,
+        limit: usize,
     ) -> Result<Vec<Annotation>, Error> {
         let ids: Vec<u64> = first.values(kind.query_key()).filter_map(|v| v.parse().ok()).collect();
         let mut all = self.fetch(first, ep::decode_annotations).await?;
         let mut last_len = all.len();
         let mut page = 2;
-        while last_len >= ep::ANNOTATIONS_PAGE_LIMIT && page < 100 {
+        while last_len >= limit {
+            if page > MAX_ANNOTATION_PAGES {
+                // Never a silently cut list.
+                return Err(Error::Unusable {
+                    url: ep::annotations_request(ty, kind, &ids, Some(page), limit).path_and_query(),
+                    reason: format!(
+                        "more than {MAX_ANNOTATION_PAGES} pages of {limit} annotations for one batch"
+                    ),
+                });
+            }
             let more = self
-                .fetch(ep::annotations_request(ty, kind, &ids, Some(page)), ep::decode_annotations)
+                .fetch(
+                    ep::annotations_request(ty, kind, &ids, Some(page), limit),
+                    ep::decode_annotations,
+                )
                 .await?;
             last_len = more.len();
             all.extend(more);

@@ -16,9 +16,10 @@ pub const MAX_REQUEST_LINE: usize = 4_000;
 pub const MAX_ANNOTATION_IDS: usize = 200;
 /// At most this many wells in one bulk-table OR-query.
 pub const MAX_TABLE_WELLS: usize = 100;
-/// OMERO.web's default annotations limit on IDR (`page_size` × 100): a page this long may
-/// have a successor.
-pub const ANNOTATIONS_PAGE_LIMIT: usize = 50_000;
+/// Annotations asked for per page, sent as `limit`: without it OMERO.web pages by its
+/// deployment's `page_size` × 100 (50,000 on IDR, 20,000 by default), which a client cannot
+/// see. A page this long may have a successor.
+pub const ANNOTATIONS_PAGE: usize = 10_000;
 /// `api/v0` default page length, used for aligned, cacheable pages.
 pub const API_PAGE: u64 = 200;
 const SEARCH: &str = "/searchengine/api/v1/resources";
@@ -101,21 +102,26 @@ fn parse(url: &str, resp: &Response) -> Result<Value, Error> {
 /// Requests for the annotations of many objects of one kind, chunked so that no call has
 /// more than [`MAX_ANNOTATION_IDS`] ids or a request line over [`MAX_REQUEST_LINE`].
 /// Ids are de-duplicated and sorted, so the same set always gives the same requests.
-pub fn annotations_requests(ty: AnnotationType, kind: ObjectKind, ids: &[u64]) -> Vec<Request> {
+pub fn annotations_requests(
+    ty: AnnotationType,
+    kind: ObjectKind,
+    ids: &[u64],
+    limit: usize,
+) -> Vec<Request> {
     let mut ids = ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
     let mut out = Vec::new();
     let mut current: Vec<u64> = Vec::new();
     // Bytes of `&image=12544310` per id, plus the fixed part of the line.
-    let fixed = annotations_request(ty, kind, &[], None).request_line_len();
+    let fixed = annotations_request(ty, kind, &[], None, limit).request_line_len();
     let mut line = fixed;
     for id in ids {
         let cost = kind.query_key().len() + 2 + id.to_string().len();
         if !current.is_empty()
             && (current.len() == MAX_ANNOTATION_IDS || line + cost > MAX_REQUEST_LINE)
         {
-            out.push(annotations_request(ty, kind, &current, None));
+            out.push(annotations_request(ty, kind, &current, None, limit));
             current.clear();
             line = fixed;
         }
@@ -123,22 +129,25 @@ pub fn annotations_requests(ty: AnnotationType, kind: ObjectKind, ids: &[u64]) -
         line += cost;
     }
     if !current.is_empty() {
-        out.push(annotations_request(ty, kind, &current, None));
+        out.push(annotations_request(ty, kind, &current, None, limit));
     }
     out
 }
 
-/// One annotations request; `page` is only sent for pages after the first.
+/// One annotations request of pages of `limit`; `page` is only sent for pages after the
+/// first.
 pub fn annotations_request(
     ty: AnnotationType,
     kind: ObjectKind,
     ids: &[u64],
     page: Option<u32>,
+    limit: usize,
 ) -> Request {
     let mut req = Request::get("/webclient/api/annotations/").param("type", ty.as_str());
     for id in ids {
         req = req.param(kind.query_key(), id);
     }
+    req = req.param("limit", limit);
     if let Some(page) = page {
         req = req.param("page", page);
     }

@@ -309,7 +309,7 @@ pub struct ImageHit {
     pub well_id: Option<u64>,
 }
 
-/// One page (up to 1,000 hits) of a search.
+/// One page of a search (as many hits as the engine's page size, 1,000 on IDR).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SearchPage {
     /// The total hit count over all pages.

@@ -211,6 +211,13 @@ impl RecordingStore {
 
     fn index_annotations(&mut self, key: &Key, response: &Response) {
         let Some(filter) = AnnotationsFilter::of(&key.query) else { return };
+        // A page as long as its limit may not hold every annotation of its objects.
+        let count = serde_json::from_slice::<Value>(&response.body)
+            .ok()
+            .and_then(|b| b.get("annotations").and_then(Value::as_array).map(Vec::len));
+        if filter.limit.is_some_and(|limit| count.is_none_or(|n| n >= limit)) {
+            return;
+        }
         let Ok(body) = serde_json::from_slice::<Value>(&response.body) else { return };
         let experimenters =
             body.get("experimenters").and_then(Value::as_array).cloned().unwrap_or_default();
@@ -271,6 +278,8 @@ impl RecordingStore {
                 Some(ns) => (0, ns.to_owned()),
                 None => (1, String::new()),
             });
+            // The server pages each kind by the limit asked for.
+            of_kind.truncate(filter.limit.unwrap_or(usize::MAX));
             annotations.extend(of_kind);
         }
         let body = serde_json::json!({"annotations": annotations, "experimenters": experimenters.into_values().collect::<Vec<_>>()});
@@ -308,6 +317,8 @@ fn truncate(s: &str, max: usize) -> String {
 struct AnnotationsFilter {
     ty: String,
     ns: Option<String>,
+    /// Annotations per page (of each kind); the first page only is composed.
+    limit: Option<usize>,
     objects: Vec<(ObjectKind, u64)>,
 }
 
@@ -316,17 +327,19 @@ impl AnnotationsFilter {
     fn of(query: &[(String, String)]) -> Option<AnnotationsFilter> {
         let mut ty = None;
         let mut ns = None;
+        let mut limit = None;
         let mut objects = Vec::new();
         for (k, v) in query {
             match k.as_str() {
                 "type" => ty = Some(v.clone()),
                 "ns" => ns = Some(v.clone()),
+                "limit" => limit = Some(v.parse().ok().filter(|l| *l > 0)?),
                 _ => objects.push((ObjectKind::from_query_key(k)?, v.parse().ok()?)),
             }
         }
         let ty = ty?;
         let known = [AnnotationType::Map, AnnotationType::File].iter().any(|t| t.as_str() == ty);
-        (known && !objects.is_empty()).then_some(AnnotationsFilter { ty, ns, objects })
+        (known && !objects.is_empty()).then_some(AnnotationsFilter { ty, ns, limit, objects })
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::fake::{Fake, Reply};
-use crate::endpoints::{ANNOTATIONS_PAGE_LIMIT, MAX_ANNOTATION_IDS, MAX_REQUEST_LINE};
+use crate::endpoints::{MAX_ANNOTATION_IDS, MAX_REQUEST_LINE};
 use crate::model::{AnnotationBody, AnnotationType, ObjectKind};
 use crate::{ClientConfig, IdrClient, Request, Response};
 
@@ -28,6 +28,8 @@ fn annotation(id: u64, image: u64) -> String {
 fn annotations_upstream(req: &Request) -> Reply {
     let images: Vec<u64> = req.values("image").map(|v| v.parse().unwrap()).collect();
     let page: u32 = req.values("page").next().map_or(1, |p| p.parse().unwrap());
+    // OMERO.web pages by the `limit` asked for, else by its deployment's default.
+    let limit: usize = req.values("limit").next().map_or(50_000, |l| l.parse().unwrap());
     let mut list = Vec::new();
     match page {
         1 => {
@@ -36,7 +38,7 @@ fn annotations_upstream(req: &Request) -> Reply {
                 list.push(annotation(1, *image));
             }
             if images.contains(&FULL_PAGE) {
-                let padding = ANNOTATIONS_PAGE_LIMIT - list.len();
+                let padding = limit - list.len();
                 list.extend((0..padding as u64).map(|i| annotation(1_000_000_000 + i, FULL_PAGE)));
             }
         }
@@ -108,10 +110,10 @@ async fn no_ids_make_no_call() {
 
 #[tokio::test]
 async fn a_full_page_fetches_page_two() {
-    check(&[FULL_PAGE], "2 calls, 1 objects, 50003 annotations").await;
+    check(&[FULL_PAGE], "2 calls, 1 objects, 10003 annotations").await;
 }
 
 #[tokio::test]
 async fn only_the_batch_with_a_full_page_fetches_page_two() {
-    check(&(1..=300).collect::<Vec<_>>(), "3 calls, 300 objects, 50203 annotations").await;
+    check(&(1..=300).collect::<Vec<_>>(), "3 calls, 300 objects, 10203 annotations").await;
 }

@@ -4,13 +4,15 @@
 
 use std::collections::BTreeSet;
 
-use crate::endpoints::{annotations_requests, MAX_ANNOTATION_IDS, MAX_REQUEST_LINE};
+use crate::endpoints::{
+    annotations_requests, ANNOTATIONS_PAGE, MAX_ANNOTATION_IDS, MAX_REQUEST_LINE,
+};
 use crate::model::{AnnotationType, ObjectKind};
 
 /// Checks the invariants and compares a summary: number of requests, ids per request,
 /// longest request line.
 fn check(kind: ObjectKind, ids: &[u64], expect: &str) {
-    let requests = annotations_requests(AnnotationType::Map, kind, ids);
+    let requests = annotations_requests(AnnotationType::Map, kind, ids, ANNOTATIONS_PAGE);
     let mut union = BTreeSet::new();
     let mut previous_last = None;
     for req in &requests {
@@ -47,7 +49,7 @@ fn thousand_images() {
     check(
         ObjectKind::Image,
         &ids(1_000),
-        "5 requests of [200, 200, 200, 200, 200] ids, longest line 3049 bytes",
+        "5 requests of [200, 200, 200, 200, 200] ids, longest line 3061 bytes",
     );
 }
 
@@ -56,16 +58,16 @@ fn thousand_acquisitions_are_limited_by_line_length() {
     check(
         ObjectKind::Acquisition,
         &ids(1_000),
-        "6 requests of [188, 188, 188, 188, 188, 60] ids, longest line 3997 bytes",
+        "6 requests of [187, 187, 187, 187, 187, 65] ids, longest line 3988 bytes",
     );
 }
 
 #[test]
 fn two_hundred_and_one_wells() {
-    check(ObjectKind::Well, &ids(201), "2 requests of [200, 1] ids, longest line 2849 bytes");
+    check(ObjectKind::Well, &ids(201), "2 requests of [200, 1] ids, longest line 2861 bytes");
 }
 
 #[test]
 fn short_ids() {
-    check(ObjectKind::Image, &[3, 1, 2, 1], "1 requests of [3] ids, longest line 73 bytes");
+    check(ObjectKind::Image, &[3, 1, 2, 1], "1 requests of [3] ids, longest line 85 bytes");
 }

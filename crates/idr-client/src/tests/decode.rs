@@ -229,19 +229,37 @@ fn table_bare_nan_and_nulls_are_none() {
 
 #[test]
 fn annotations_of_image_122770() {
-    let req = ep::annotations_request(AnnotationType::Map, ObjectKind::Image, &[122770], None);
+    let req = ep::annotations_request(
+        AnnotationType::Map,
+        ObjectKind::Image,
+        &[122770],
+        None,
+        ep::ANNOTATIONS_PAGE,
+    );
     check("annotations_image_122770", &req, PairsView(replay(&req, ep::decode_annotations)));
 }
 
 #[test]
 fn map_annotations_of_screen_102() {
-    let req = ep::annotations_request(AnnotationType::Map, ObjectKind::Screen, &[102], None);
+    let req = ep::annotations_request(
+        AnnotationType::Map,
+        ObjectKind::Screen,
+        &[102],
+        None,
+        ep::ANNOTATIONS_PAGE,
+    );
     check("annotations_map_screen_102", &req, replay(&req, ep::decode_annotations));
 }
 
 #[test]
 fn file_annotations_of_screen_102() {
-    let req = ep::annotations_request(AnnotationType::File, ObjectKind::Screen, &[102], None);
+    let req = ep::annotations_request(
+        AnnotationType::File,
+        ObjectKind::Screen,
+        &[102],
+        None,
+        ep::ANNOTATIONS_PAGE,
+    );
     check("annotations_file_screen_102", &req, replay(&req, ep::decode_annotations));
 }
 

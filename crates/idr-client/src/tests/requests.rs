@@ -100,26 +100,26 @@ fn url_keeps_a_base_path_prefix() {
 fn annotations_request_pages_after_the_first() {
     check(
         vec![
-            ep::annotations_request(AnnotationType::Map, ObjectKind::Image, &[2, 1], None),
-            ep::annotations_request(AnnotationType::File, ObjectKind::Screen, &[102], Some(2)),
+            ep::annotations_request(AnnotationType::Map, ObjectKind::Image, &[2, 1], None, 10),
+            ep::annotations_request(AnnotationType::File, ObjectKind::Screen, &[102], Some(2), 10),
         ],
         "
-GET /webclient/api/annotations/?image=1&image=2&type=map
-GET /webclient/api/annotations/?page=2&screen=102&type=file",
+GET /webclient/api/annotations/?image=1&image=2&limit=10&type=map
+GET /webclient/api/annotations/?limit=10&page=2&screen=102&type=file",
     );
 }
 
 #[test]
 fn annotations_requests_sort_and_deduplicate() {
     check(
-        ep::annotations_requests(AnnotationType::Map, ObjectKind::Well, &[3, 1, 3, 2, 1]),
-        "GET /webclient/api/annotations/?type=map&well=1&well=2&well=3",
+        ep::annotations_requests(AnnotationType::Map, ObjectKind::Well, &[3, 1, 3, 2, 1], 10_000),
+        "GET /webclient/api/annotations/?limit=10000&type=map&well=1&well=2&well=3",
     );
 }
 
 #[test]
 fn annotations_requests_for_no_ids() {
-    check(ep::annotations_requests(AnnotationType::Map, ObjectKind::Image, &[]), "");
+    check(ep::annotations_requests(AnnotationType::Map, ObjectKind::Image, &[], 10_000), "");
 }
 
 #[test]
