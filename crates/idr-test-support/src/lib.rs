@@ -12,7 +12,10 @@ mod replay;
 mod response;
 
 pub use files::{check_file_fresh, fixtures_dir, load_fixtures, split_cursor, CURSOR};
-pub use generated::{jpeg, padded, row_label, Cell, EngineFilter, Kind, Settings, Size, World};
+pub use generated::{
+    jpeg, padded, row_label, Cell, EngineFilter, Filter, Kind, Op, Scope, Settings, Size,
+    Vocabulary, World,
+};
 pub use replay::{
     Answer, FaultKind, Faults, ForcedStatus, Oversized, RandomFaults, Redirect, ReplayServer,
 };

@@ -150,6 +150,12 @@ impl Answer for RecordingStore {
     }
 }
 
+impl<T: Answer> Answer for std::sync::Arc<T> {
+    fn answer(&self, req: &Request) -> Result<Response, Error> {
+        T::answer(self, req)
+    }
+}
+
 impl Answer for crate::World {
     fn answer(&self, req: &Request) -> Result<Response, Error> {
         Ok(crate::World::answer(self, req))

@@ -669,3 +669,254 @@ mod cursor {
         check("gène <CURSOR>", "gène ", 6);
     }
 }
+
+mod generated {
+    //! The generated IDR: deterministic, and in IDR's shapes and quirks (ENDPOINTS.md),
+    //! endpoint by endpoint, as the client will meet them.
+
+    use idr_client::{Request, Response};
+    use serde_json::{json, Value};
+
+    use crate::{padded, Kind, Settings, Size, World};
+
+    fn world(settings: Settings) -> World {
+        World::generate(11, Size::small(), settings)
+    }
+
+    fn body(resp: &Response) -> Value {
+        serde_json::from_slice(&resp.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&resp.body)))
+    }
+
+    fn search(w: &World, params: &[(&str, &str)]) -> Value {
+        let mut req = Request::get("/searchengine/api/v1/resources/image/search/");
+        for (k, v) in params {
+            req = req.param(k, v);
+        }
+        body(&w.answer(&req))
+    }
+
+    fn submit(w: &World, body_json: Value) -> Value {
+        body(
+            &w.answer(&Request::post_json(
+                "/searchengine/api/v1/resources/submitquery/",
+                &body_json,
+            )),
+        )
+    }
+
+    fn hit_ids(answer: &Value) -> Vec<u64> {
+        answer["results"]["results"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|d| d["id"].as_f64().unwrap() as u64)
+            .collect()
+    }
+
+    #[test]
+    fn the_same_seed_and_size_make_the_same_world() {
+        let a = format!("{:?}", world(Settings::default()));
+        assert!(a == format!("{:?}", world(Settings::default())), "two worlds of one seed differ");
+        let other = format!("{:?}", World::generate(12, Size::small(), Settings::default()));
+        assert!(a != other, "two seeds give the same world");
+    }
+
+    #[test]
+    fn missing_objects_fail_as_idr_does() {
+        let w = world(Settings::default());
+        let image = w.answer(&Request::get("/webclient/imgData/1/"));
+        assert_eq!((image.status, image.body.len()), (403, 0));
+        let grid = w.answer(&Request::get("/webgateway/plate/1/0/"));
+        assert_eq!(grid.status, 500);
+        assert!(body(&grid)["message"].as_str().unwrap().contains("not JSON serializable"));
+        let screen = w.answer(&Request::get("/api/v0/m/screens/1/"));
+        assert_eq!((screen.status, body(&screen)), (404, json!({"message": "Screen 1 not found"})));
+        let table = w.answer(
+            &Request::get("/webgateway/table/Screen.plateLinks.child.wells/1/query/")
+                .param("query", "Well-1"),
+        );
+        assert_eq!((table.status, body(&table)["error"].is_string()), (200, true));
+    }
+
+    #[test]
+    fn the_grid_is_padded_and_the_plate_says_its_size() {
+        let w = world(Settings::default());
+        let small = w.plates.values().find(|p| (p.rows, p.columns) == (4, 6)).unwrap();
+        let grid = body(&w.answer(&Request::get(format!("/webgateway/plate/{}/0/", small.id))));
+        assert_eq!(padded(4, 6), (8, 12));
+        assert_eq!(grid["grid"].as_array().unwrap().len(), 8);
+        assert_eq!(grid["collabels"].as_array().unwrap().len(), 12);
+        let meta = body(&w.answer(&Request::get(format!("/api/v0/m/plates/{}/", small.id))));
+        assert_eq!((&meta["data"]["Rows"], &meta["data"]["Columns"]), (&json!(4), &json!(6)));
+    }
+
+    #[test]
+    fn annotations_page_by_the_limit_asked_for() {
+        let w = world(Settings { annotations_limit: 5, ..Settings::default() });
+        let ids: Vec<u64> = w.images.keys().take(10).copied().collect();
+        let truth: usize = ids.iter().map(|id| w.map_annotations_of(Kind::Image, *id).len()).sum();
+        let page = |page: Option<usize>, limit: Option<usize>| {
+            let mut req = Request::get("/webclient/api/annotations/").param("type", "map");
+            for id in &ids {
+                req = req.param("image", id);
+            }
+            if let Some(p) = page {
+                req = req.param("page", p);
+            }
+            if let Some(l) = limit {
+                req = req.param("limit", l);
+            }
+            body(&w.answer(&req))["annotations"].as_array().unwrap().len()
+        };
+        // The deployment's default limit, an explicit one, and paging turned off.
+        assert_eq!(page(None, None), 5);
+        assert_eq!(page(Some(2), Some(7)), 7);
+        assert_eq!(page(None, Some(10_000)), truth);
+        assert_eq!(page(Some(0), None), truth);
+        let bad = w.answer(
+            &Request::get("/webclient/api/annotations/").param("image", 1).param("limit", "x"),
+        );
+        assert_eq!(bad.status, 400);
+    }
+
+    #[test]
+    fn the_engine_pages_by_its_size_with_bookmarks() {
+        let w = world(Settings { engine_page_size: 7, ..Settings::default() });
+        let first = search(&w, &[("key", "Phenotype Term Accession"), ("value", "CMPO_0000118")]);
+        let size = first["results"]["size"].as_u64().unwrap() as usize;
+        assert!(size > 14, "{size} hits");
+        assert_eq!(first["results"]["total_pages"], json!(size.div_ceil(7)));
+        assert_eq!(first["results"]["pagination"]["current_page"], json!(1));
+        let mut all = hit_ids(&first);
+        let mut bookmark = first["results"]["bookmark"][0].as_f64().unwrap() as u64;
+        loop {
+            let b = bookmark.to_string();
+            let next = search(
+                &w,
+                &[("key", "Phenotype Term Accession"), ("value", "CMPO_0000118"), ("bookmark", &b)],
+            );
+            if next["results"] == json!([]) {
+                break;
+            }
+            let ids = hit_ids(&next);
+            assert!(ids.len() <= 7);
+            bookmark = *ids.last().unwrap();
+            all.extend(ids);
+        }
+        assert_eq!(all.len(), size);
+        assert!(all.windows(2).all(|p| p[0] < p[1]), "sorted by id, each once");
+        // Some ids are integral floats, as pandas writes them.
+        let raw = first["results"]["results"].as_array().unwrap();
+        assert!(raw.iter().any(|d| d["id"].is_f64()) && raw.iter().any(|d| d["id"].is_u64()));
+    }
+
+    #[test]
+    fn study_on_the_get_route_means_a_project_name() {
+        let w = world(Settings::default());
+        let screen = w.screens.values().next().unwrap();
+        let gene = [("key", "Gene Identifier"), ("operator", "contains"), ("value", "ensg")];
+        let everywhere = hit_ids(&search(&w, &gene));
+        assert!(!everywhere.is_empty());
+        let mut scoped = gene.to_vec();
+        scoped.push(("study", &screen.name));
+        assert_eq!(
+            search(&w, &scoped)["results"],
+            json!([]),
+            "a screen's name scopes nothing on GET"
+        );
+        let by_container = submit(
+            &w,
+            json!({"query_details": {"and_filters": [
+                {"name": "Gene Identifier", "operator": "contains", "value": "ensg", "resource": "image"},
+                {"name": "name", "operator": "equals", "value": screen.name, "resource": "container"}]}}),
+        );
+        let in_screen: Vec<u64> = everywhere
+            .iter()
+            .copied()
+            .filter(|i| w.hcs_parents(*i).unwrap().0 == screen.id)
+            .collect();
+        assert_eq!(hit_ids(&by_container), in_screen[..in_screen.len().min(1_000)]);
+    }
+
+    #[test]
+    fn query_values_are_stripped_and_stored_ones_kept() {
+        let w = world(Settings::default());
+        let values = body(
+            &w.answer(
+                &Request::get("/searchengine/api/v1/resources/image/searchvaluesusingkey/")
+                    .param("key", "gene symbol"),
+            ),
+        );
+        let listed: Vec<&str> = values["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["Value"].as_str().unwrap())
+            .collect();
+        assert!(listed.contains(&"krt19 ") && listed.contains(&"krt19"), "{listed:?}");
+        // Asking for "krt19 " is asking for "krt19": the stored "krt19 " is not found.
+        let asked = hit_ids(&search(&w, &[("key", "Gene Symbol"), ("value", "krt19 ")]));
+        assert!(asked.iter().all(|i| w
+            .key_values(Kind::Image, *i)
+            .iter()
+            .any(|(_, v)| v.to_lowercase() == "krt19")));
+        let none = submit(
+            &w,
+            json!({"query_details": {"and_filters": [
+            {"name": "Gene Symbol", "operator": "equals", "value": "no such gene", "resource": "image"}]}}),
+        );
+        // No hit: `results: []` on GET, an `Error` on POST.
+        assert_eq!(none["Error"], json!("Your query returns no results"));
+        let get = search(&w, &[("key", "Gene Symbol"), ("value", "no such gene")]);
+        assert_eq!(get["results"], json!([]));
+    }
+
+    #[test]
+    fn bulk_tables_hold_bare_nan_and_one_is_in_the_2019_format() {
+        let w = world(Settings::default());
+        let (legacy, current): (Vec<_>, Vec<_>) = w.tables.values().partition(|t| t.legacy);
+        assert!(!legacy.is_empty() && !current.is_empty());
+        let well = w
+            .wells
+            .keys()
+            .copied()
+            .find(|id| {
+                w.bulk_row(*id)
+                    .is_some_and(|(_, row)| matches!(row[4], crate::Cell::Float(f) if f.is_nan()))
+            })
+            .unwrap();
+        let resp = w.answer(
+            &Request::get(format!("/webgateway/table/Screen.plateLinks.child.wells/{well}/query/"))
+                .param("query", format!("Well-{well}")),
+        );
+        let text = String::from_utf8_lossy(&resp.body);
+        assert!(text.contains("NaN") && serde_json::from_str::<Value>(&text).is_err(), "{text}");
+    }
+
+    #[test]
+    fn served_over_http_it_counts_calls_per_route() {
+        let server =
+            crate::ReplayServer::start(world(Settings::default()), crate::Faults::default());
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            for id in [1, 2, 3] {
+                let mut stream = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+                let head = format!(
+                    "GET /webclient/imgData/{id}/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                );
+                stream.write_all(head.as_bytes()).await.unwrap();
+                let mut answer = Vec::new();
+                stream.read_to_end(&mut answer).await.unwrap();
+                assert!(
+                    answer.starts_with(b"HTTP/1.1 403"),
+                    "{}",
+                    String::from_utf8_lossy(&answer)
+                );
+            }
+        });
+        assert_eq!(server.calls(), 3);
+        assert_eq!(server.calls_by_route().get("/webclient/imgData/{id}/"), Some(&3));
+    }
+}

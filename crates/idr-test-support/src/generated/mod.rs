@@ -23,11 +23,13 @@
 //!   nothing matches, and writes some ids as integral floats.
 
 mod engine;
+mod reference;
 mod serve;
 
 use std::collections::BTreeMap;
 
 pub use engine::EngineFilter;
+pub use reference::{Filter, Op, Scope, Vocabulary};
 pub use serve::jpeg;
 
 /// How big a world is.
@@ -255,6 +257,33 @@ pub struct World {
     pub file_annotations: Vec<FileAnnotation>,
     /// By screen.
     pub tables: BTreeMap<u64, Table>,
+    /// Which annotations link to each object, so that serving a batch never scans them
+    /// all (built once the world is made).
+    links: Links,
+}
+
+/// For each object, its map and file annotations (by index) with the link ids.
+#[derive(Clone, Debug, Default)]
+struct Links {
+    map: BTreeMap<(Kind, u64), Vec<(usize, u64)>>,
+    file: BTreeMap<(Kind, u64), Vec<(usize, u64)>>,
+}
+
+impl Links {
+    fn of(world: &World) -> Links {
+        let mut links = Links::default();
+        for (i, a) in world.map_annotations.iter().enumerate() {
+            for (kind, id, link) in &a.links {
+                links.map.entry((*kind, *id)).or_default().push((i, *link));
+            }
+        }
+        for (i, a) in world.file_annotations.iter().enumerate() {
+            for (kind, id, link) in &a.links {
+                links.file.entry((*kind, *id)).or_default().push((i, *link));
+            }
+        }
+        links
+    }
 }
 
 /// Gene symbols: some differ only in case, some carry spaces around them (as IDR's
@@ -410,6 +439,7 @@ impl World {
                 map_annotations: Vec::new(),
                 file_annotations: Vec::new(),
                 tables: BTreeMap::new(),
+                links: Links::default(),
             },
             map_ids: Ids(9_000_000),
             link_ids: Ids(10_000_000),
@@ -630,18 +660,17 @@ impl World {
                 .projects
                 .insert(project_id, Project { id: project_id, name, description, datasets });
         }
+        g.world.links = Links::of(&g.world);
         g.world
     }
 
     /// The map annotations of an object, in OMERO.web's order: by namespace, none last,
     /// then by id.
     pub fn map_annotations_of(&self, kind: Kind, id: u64) -> Vec<&MapAnnotation> {
-        let mut out: Vec<&MapAnnotation> = self
-            .map_annotations
-            .iter()
-            .filter(|a| a.links.iter().any(|(k, i, _)| *k == kind && *i == id))
-            .collect();
+        let mut out: Vec<&MapAnnotation> =
+            self.map_links(kind, id).iter().map(|(a, _)| *a).collect();
         out.sort_by(|a, b| ns_order(&a.ns, &b.ns).then(a.id.cmp(&b.id)));
+        out.dedup_by_key(|a| a.id);
         out
     }
 
@@ -651,13 +680,36 @@ impl World {
     }
 
     pub fn file_annotations_of(&self, kind: Kind, id: u64) -> Vec<&FileAnnotation> {
-        let mut out: Vec<&FileAnnotation> = self
-            .file_annotations
-            .iter()
-            .filter(|a| a.links.iter().any(|(k, i, _)| *k == kind && *i == id))
-            .collect();
+        let mut out: Vec<&FileAnnotation> =
+            self.file_links(kind, id).iter().map(|(a, _)| *a).collect();
         out.sort_by(|a, b| ns_order(&a.ns, &b.ns).then(a.id.cmp(&b.id)));
+        out.dedup_by_key(|a| a.id);
         out
+    }
+
+    /// The map annotations linked to an object, each with the link's id, in no order.
+    pub(crate) fn map_links(&self, kind: Kind, id: u64) -> Vec<(&MapAnnotation, u64)> {
+        let links = self.links.map.get(&(kind, id)).map_or(&[][..], Vec::as_slice);
+        links.iter().map(|(i, link)| (&self.map_annotations[*i], *link)).collect()
+    }
+
+    /// The file annotations linked to an object, each with the link's id, in no order.
+    pub(crate) fn file_links(&self, kind: Kind, id: u64) -> Vec<(&FileAnnotation, u64)> {
+        let links = self.links.file.get(&(kind, id)).map_or(&[][..], Vec::as_slice);
+        links.iter().map(|(i, link)| (&self.file_annotations[*i], *link)).collect()
+    }
+
+    /// An object's name as IDR gives it (a well's is its label, such as `A1`), which is
+    /// also what a `where:` on `name` compares.
+    pub fn name_of(&self, kind: Kind, id: u64) -> Option<String> {
+        match kind {
+            Kind::Screen => self.screens.get(&id).map(|s| s.name.clone()),
+            Kind::Plate => self.plates.get(&id).map(|p| p.name.clone()),
+            Kind::Well => self.wells.contains_key(&id).then(|| self.well_label(id)),
+            Kind::Image => self.images.get(&id).map(|i| i.name.clone()),
+            Kind::Project => self.projects.get(&id).map(|p| p.name.clone()),
+            Kind::Dataset => self.datasets.get(&id).map(|d| d.name.clone()),
+        }
     }
 
     /// The screen, plate and well an image sits in (HCS images).

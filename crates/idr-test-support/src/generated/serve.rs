@@ -272,24 +272,22 @@ impl World {
     // -----------------------------------------------------------------------------------
     // webclient/api
 
-    fn object_name(&self, kind: Kind, id: u64) -> Option<String> {
-        match kind {
-            Kind::Screen => self.screens.get(&id).map(|s| s.name.clone()),
-            Kind::Plate => self.plates.get(&id).map(|p| p.name.clone()),
-            Kind::Well => self.wells.contains_key(&id).then(|| self.well_label(id)),
-            Kind::Image => self.images.get(&id).map(|i| i.name.clone()),
-            Kind::Project => self.projects.get(&id).map(|p| p.name.clone()),
-            Kind::Dataset => self.datasets.get(&id).map(|d| d.name.clone()),
-        }
-    }
-
     /// `webclient/api/annotations/?type=map|file&<kind>=<id>…&page=N`: per kind in
     /// OMERO.web's order, each annotation once per object it is linked to, sorted by
     /// namespace (none last); paged per kind by the annotations limit.
     fn annotations(&self, req: &Request) -> Response {
         let ty = query(req, "type");
-        let page = query(req, "page").and_then(|p| p.parse::<usize>().ok()).unwrap_or(1);
-        let limit = self.settings.annotations_limit;
+        // `page` and `limit` as OMERO.web reads them: integers, the limit not capped, and
+        // by default the deployment's.
+        let number = |name: &str, default: usize| match query(req, name) {
+            None => Ok(default),
+            Some(text) => text.parse::<usize>().map_err(|_| ()),
+        };
+        let (Ok(page), Ok(limit)) =
+            (number("page", 1), number("limit", self.settings.annotations_limit))
+        else {
+            return text_response(400, "text/plain", "Invalid parameter value");
+        };
         for (key, value) in &req.query {
             if Kind::ALL.iter().any(|k| k.query_key() == key) && value.parse::<u64>().is_err() {
                 return text_response(500, "text/html", "<h1>Server Error (500)</h1>");
@@ -306,39 +304,31 @@ impl World {
             for id in ids {
                 let parent = |link: u64| {
                     let mut parent = json!({"id": id, "class": kind.class()});
-                    if let Some(name) = self.object_name(kind, id) {
+                    if let Some(name) = self.name_of(kind, id) {
                         parent["name"] = json!(name);
                     }
                     json!({"id": link, "owner": {"id": 2}, "parent": parent, "date": "2019-06-04T10:43:19+01:00",
                            "permissions": {"canDelete": false, "canAnnotate": false, "canLink": false, "canEdit": false}})
                 };
                 if ty != Some("file") {
-                    for a in &self.map_annotations {
-                        for (k, i, link) in &a.links {
-                            if *k == kind && *i == id {
-                                entries.push((a.ns.clone(), a.id, *link, json!({
-                                    "id": a.id, "ns": a.ns, "name": null, "description": null, "owner": {"id": 2},
-                                    "date": "2019-06-04T10:43:19+01:00",
-                                    "permissions": {"canDelete": false, "canAnnotate": false, "canLink": false, "canEdit": false},
-                                    "link": parent(*link), "class": "MapAnnotationI", "values": a.pairs,
-                                })));
-                            }
-                        }
+                    for (a, link) in self.map_links(kind, id) {
+                        entries.push((a.ns.clone(), a.id, link, json!({
+                            "id": a.id, "ns": a.ns, "name": null, "description": null, "owner": {"id": 2},
+                            "date": "2019-06-04T10:43:19+01:00",
+                            "permissions": {"canDelete": false, "canAnnotate": false, "canLink": false, "canEdit": false},
+                            "link": parent(link), "class": "MapAnnotationI", "values": a.pairs,
+                        })));
                     }
                 }
                 if ty != Some("map") {
-                    for a in &self.file_annotations {
-                        for (k, i, link) in &a.links {
-                            if *k == kind && *i == id {
-                                entries.push((a.ns.clone(), a.id, *link, json!({
-                                    "id": a.id, "ns": a.ns, "name": null, "description": a.description, "owner": {"id": 2},
-                                    "date": "2019-06-04T10:43:19+01:00",
-                                    "permissions": {"canDelete": false, "canAnnotate": false, "canLink": false, "canEdit": false, "canDownload": true},
-                                    "link": parent(*link), "class": "FileAnnotationI",
-                                    "file": {"id": a.file_id, "name": a.name, "size": a.size, "path": "/", "mimetype": a.mimetype},
-                                })));
-                            }
-                        }
+                    for (a, link) in self.file_links(kind, id) {
+                        entries.push((a.ns.clone(), a.id, link, json!({
+                            "id": a.id, "ns": a.ns, "name": null, "description": a.description, "owner": {"id": 2},
+                            "date": "2019-06-04T10:43:19+01:00",
+                            "permissions": {"canDelete": false, "canAnnotate": false, "canLink": false, "canEdit": false, "canDownload": true},
+                            "link": parent(link), "class": "FileAnnotationI",
+                            "file": {"id": a.file_id, "name": a.name, "size": a.size, "path": "/", "mimetype": a.mimetype},
+                        })));
                     }
                 }
             }
@@ -346,7 +336,12 @@ impl World {
                 super::ns_order(&a.0, &b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2))
             });
             out.extend(
-                entries.into_iter().skip((page.max(1) - 1) * limit).take(limit).map(|e| e.3),
+                // `page=0` turns paging off.
+                entries
+                    .into_iter()
+                    .skip(page.saturating_sub(1) * limit)
+                    .take(if page == 0 { usize::MAX } else { limit })
+                    .map(|e| e.3),
             );
         }
         let experimenters = if out.is_empty() {
