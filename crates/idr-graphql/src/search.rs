@@ -135,34 +135,38 @@ impl FilteredSearch {
         };
         let mut edges = Vec::new();
         let mut total = None;
+        // Once the page is full, whether a further match exists: exact searches know it
+        // from the engine's pagination, filtered ones look ahead for one (within the
+        // same scan budget), so that `hasNextPage` is never true before an empty page.
         let mut has_next = false;
-        for scanned in 1.. {
+        'pages: for scanned in 1.. {
             let page = client.search_images(&self.query, bookmark).await.gql()?;
             total.get_or_insert(page.total);
             let len = page.hits.len();
             let next = page.next_bookmark(seen);
-            let mut stopped_at = None;
             for (i, hit) in page.hits.into_iter().enumerate().skip(start) {
+                if !self.accepts(&hit) {
+                    continue;
+                }
                 if edges.len() == first {
-                    stopped_at = Some(i);
-                    break;
+                    has_next = true;
+                    break 'pages;
                 }
-                if self.accepts(&hit) {
-                    edges.push(Edge::new(search_cursor(bookmark, i, seen), hit_image(hit)));
-                }
-            }
-            if stopped_at.is_some() || (edges.len() == first && next.is_some()) {
-                has_next = true;
-                break;
+                edges.push(Edge::new(search_cursor(bookmark, i, seen), hit_image(hit)));
             }
             match next {
                 None => break,
+                Some(_) if edges.len() == first && self.is_exact() => {
+                    has_next = true;
+                    break;
+                }
                 Some(_) if scanned >= MAX_SCAN_PAGES => {
                     if edges.is_empty() {
                         return Err(bad_input(format!(
                             "no match in the next {MAX_SCAN_PAGES} pages of search hits; add a condition the search engine can run to narrow the search"
                         )));
                     }
+                    // Unknown beyond the budget: the next page continues from here.
                     has_next = true;
                     break;
                 }

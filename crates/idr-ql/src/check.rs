@@ -343,17 +343,25 @@ impl Checker<'_> {
                     (Operand::One(v), false)
                         if matches!(op, Op::Contains | Op::NotContains) && v.value.is_empty() =>
                     {
+                        // Every value contains "": `~ ""` holds for any value of the
+                        // key, `!~ ""` for none.
+                        let (meaning, help) = match op {
+                            Op::Contains => {
+                                ("matches every value", "to test for an empty value use `= \"\"`")
+                            }
+                            _ => (
+                                "matches no value",
+                                "to test for a value that is not empty use `!= \"\"`",
+                            ),
+                        };
                         self.out.push(
                             Diagnostic::error(
                                 "bad-operator",
                                 c.op.span,
-                                format!(
-                                    "`{}` with an empty value matches every value",
-                                    op.symbol()
-                                ),
+                                format!("`{}` with an empty value {meaning}", op.symbol()),
                             )
                             .with_label(v.span, "empty")
-                            .with_help("to test for an empty value use `= \"\"`"),
+                            .with_help(help),
                         );
                     }
                     _ => {}
