@@ -5,6 +5,7 @@
 mod abuse;
 mod examples;
 mod faults;
+mod generated;
 mod lifecycle;
 mod lsp;
 mod online;
