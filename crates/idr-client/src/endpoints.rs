@@ -771,7 +771,7 @@ pub fn search_request(query: &SearchQuery, bookmark: Option<u64>) -> Result<Requ
             };
             let mut and: Vec<Value> = query.and.iter().map(filter).collect();
             if let Some(study) = &query.study {
-                and.push(json!({"name": "name", "operator": "equals", "resource": "container", "value": study}));
+                and.push(json!({"name": "name", "operator": "equals", "resource": study.kind.resource(), "value": study.name}));
             }
             let or: Vec<Value> = query
                 .or

@@ -384,8 +384,40 @@ pub struct Condition {
 pub struct SearchQuery {
     pub and: Vec<Condition>,
     pub or: Vec<Vec<Condition>>,
-    /// Restrict to one study (project or screen name).
-    pub study: Option<String>,
+    /// Restrict to the images of a study, by name.
+    pub study: Option<Study>,
+}
+
+/// A study scope as the engine takes it: a name, of a screen, a project or either.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Study {
+    pub name: String,
+    pub kind: StudyKind,
+}
+
+impl Study {
+    /// A screen or a project of this name.
+    pub fn any(name: impl Into<String>) -> Study {
+        Study { name: name.into(), kind: StudyKind::Any }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StudyKind {
+    Any,
+    Screen,
+    Project,
+}
+
+impl StudyKind {
+    /// The engine's `resource` for a filter on the study's name.
+    pub fn resource(self) -> &'static str {
+        match self {
+            StudyKind::Any => "container",
+            StudyKind::Screen => "screen",
+            StudyKind::Project => "project",
+        }
+    }
 }
 
 /// Search-engine resources.

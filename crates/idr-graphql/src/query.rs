@@ -5,7 +5,9 @@ use std::sync::Arc;
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Enum, InputObject, Object, Result, ID};
 use idr_client::endpoints::ApiObject;
-use idr_client::model::{ObjectKind, SearchOp, SearchQuery, SearchResource as ClientResource};
+use idr_client::model::{
+    ObjectKind, SearchOp, SearchQuery, SearchResource as ClientResource, Study, StudyKind,
+};
 
 use crate::connection::{self, Page, PageArgs, Total};
 use crate::error::{parse_id, ResultExt};
@@ -213,34 +215,44 @@ impl Query {
         let first = PageArgs::new(first, None)?.first;
         let (expr, mut query, exact) = crate::args::search_filter(&filter)?;
         let client = client(ctx);
-        query.study = study;
+        query.study = study.map(Study::any);
         let mut search = FilteredSearch {
             query: SearchQuery::default(),
             expr: (!exact).then_some(expr),
             screen: None,
             project: None,
         };
-        // The engine filters by study name only: look the name up, and check ids here.
-        for (object, id) in [(ApiObject::Screen, screen), (ApiObject::Project, project)] {
+        let empty = || Ok(Some(Connection::with_additional_fields(false, false, Total::known(0))));
+        // An image is in a screen or in a project, never both.
+        if screen.is_some() && project.is_some() {
+            return empty();
+        }
+        // The engine scopes by name: the container's, on its own kind. When another
+        // container of that kind has the same name, hits are also checked by id here.
+        for (object, id, kind) in [
+            (ApiObject::Screen, screen, StudyKind::Screen),
+            (ApiObject::Project, project, StudyKind::Project),
+        ] {
             let Some(id) = id else { continue };
             let id = parse_id(&id)?;
-            match client.container(object, id).await.gql()? {
-                Some(container) => query.study = Some(container.name),
-                None => {
-                    return Ok(Some(Connection::with_additional_fields(
-                        false,
-                        false,
-                        Total::known(0),
-                    )))
+            let Some(container) = client.container(object, id).await.gql()? else {
+                return empty();
+            };
+            // `study` and `screen` / `project` together: both must hold.
+            if query.study.as_ref().is_some_and(|s| !same_name(&s.name, &container.name)) {
+                return empty();
+            }
+            if !unique_name(client, object, &container.name).await {
+                match object {
+                    ApiObject::Screen => search.screen = Some(id),
+                    _ => search.project = Some(id),
                 }
             }
-            match object {
-                ApiObject::Screen => search.screen = Some(id),
-                _ => search.project = Some(id),
-            }
+            query.study = Some(Study { name: container.name, kind });
         }
         search.query = query;
-        Arc::new(search).page(client, first, after.as_deref()).await.map(Some)
+        let look_ahead = ctx.look_ahead().field("pageInfo").field("hasNextPage").exists();
+        Arc::new(search).page(client, first, after.as_deref(), look_ahead).await.map(Some)
     }
     /// Every value of `key` with the number of objects that carry it (values lower-cased
     /// by the search engine).
@@ -309,4 +321,18 @@ fn offset_page<T: async_graphql::OutputType>(items: Vec<T>, args: PageArgs, tota
             .map(|(i, node)| Edge::new(connection::offset_cursor(args.offset + i), node)),
     );
     page
+}
+
+/// Whether two study names are the same to the search engine (which ignores case).
+fn same_name(a: &str, b: &str) -> bool {
+    a.to_lowercase() == b.to_lowercase()
+}
+
+/// Whether no other top-level container of this kind has `name` (without regard to case),
+/// so that the engine's scope by name is the scope by id. Reads the whole list (a few
+/// hundred on IDR, cached); when that fails, the answer is "no" and hits are checked by id.
+async fn unique_name(client: &idr_client::IdrClient, object: ApiObject, name: &str) -> bool {
+    let Ok(first) = client.containers(object, 0, 1).await else { return false };
+    let Ok(all) = client.containers(object, 0, first.total_count).await else { return false };
+    all.items.iter().filter(|c| same_name(&c.name, name)).count() == 1
 }

@@ -15,11 +15,14 @@ use crate::error::{bad_input, ResultExt};
 use crate::filter::Expr;
 use crate::objects::Image;
 
-/// Engine pages one GraphQL page may read looking for matches (the engine's page size is
-/// its deployment's setting: 1,000 hits on IDR).
-const MAX_SCAN_PAGES: usize = 20;
-/// Engine pages counting a locally filtered search may read.
-const MAX_COUNT_PAGES: usize = 50;
+/// How far one GraphQL page may read the engine looking for matches: in hits (what the
+/// answer needs, whatever the engine's page size, a deployment setting: 1,000 on IDR), and
+/// in engine calls (what politeness allows).
+const MAX_SCAN_HITS: u64 = 20_000;
+const MAX_SCAN_CALLS: usize = 200;
+/// How far counting a locally filtered search may read, likewise.
+const MAX_COUNT_HITS: u64 = 50_000;
+const MAX_COUNT_CALLS: usize = 500;
 
 /// Counts of locally filtered searches, remembered across requests: paging through such a
 /// search asks for `totalCount` on every page, and recounting reads every engine page.
@@ -98,7 +101,10 @@ impl FilteredSearch {
         let mut bookmark = None;
         let mut count = 0;
         let mut seen = 0u64;
-        for _ in 0..MAX_COUNT_PAGES {
+        for _ in 0..MAX_COUNT_CALLS {
+            if seen >= MAX_COUNT_HITS {
+                break;
+            }
             let page = client.search_images(&self.query, bookmark).await.gql()?;
             if self.is_exact() {
                 return Ok(page.total);
@@ -113,16 +119,20 @@ impl FilteredSearch {
             }
         }
         Err(bad_input(format!(
-            "too many images to count after filtering (more than {MAX_COUNT_PAGES} pages of search hits); the pages themselves still work"
+            "too many images to count after filtering (more than {MAX_COUNT_HITS} search hits, or {MAX_COUNT_CALLS} engine pages); the pages themselves still work"
         )))
     }
 
-    /// One page of up to `first` matches after the cursor position `after`.
+    /// One page of up to `first` matches after the cursor position `after`. With
+    /// `look_ahead` (the client asked for `hasNextPage`), a full page of a filtered
+    /// search reads on for one more match, so that `hasNextPage` is exact within the scan
+    /// budget.
     pub(crate) async fn page(
         self: Arc<Self>,
         client: &IdrClient,
         first: usize,
         after: Option<&str>,
+        look_ahead: bool,
     ) -> async_graphql::Result<Connection<String, Image, Total>> {
         // Where to start: the engine page (its bookmark, and how many hits came before
         // it) and the index in it.
@@ -137,12 +147,14 @@ impl FilteredSearch {
         let mut total = None;
         // Once the page is full, whether a further match exists: exact searches know it
         // from the engine's pagination, filtered ones look ahead for one (within the
-        // same scan budget), so that `hasNextPage` is never true before an empty page.
+        // same scan budget), so that `hasNextPage` is not true before an empty page.
         let mut has_next = false;
-        'pages: for scanned in 1.. {
+        let mut scanned_hits = 0u64;
+        'pages: for calls in 1.. {
             let page = client.search_images(&self.query, bookmark).await.gql()?;
             total.get_or_insert(page.total);
             let len = page.hits.len();
+            scanned_hits += len as u64;
             let next = page.next_bookmark(seen);
             for (i, hit) in page.hits.into_iter().enumerate().skip(start) {
                 if !self.accepts(&hit) {
@@ -156,14 +168,14 @@ impl FilteredSearch {
             }
             match next {
                 None => break,
-                Some(_) if edges.len() == first && self.is_exact() => {
+                Some(_) if edges.len() == first && (self.is_exact() || !look_ahead) => {
                     has_next = true;
                     break;
                 }
-                Some(_) if scanned >= MAX_SCAN_PAGES => {
+                Some(_) if calls >= MAX_SCAN_CALLS || scanned_hits >= MAX_SCAN_HITS => {
                     if edges.is_empty() {
                         return Err(bad_input(format!(
-                            "no match in the next {MAX_SCAN_PAGES} pages of search hits; add a condition the search engine can run to narrow the search"
+                            "no match in the next {scanned_hits} search hits; add a condition the search engine can run to narrow the search"
                         )));
                     }
                     // Unknown beyond the budget: the next page continues from here.

@@ -201,7 +201,7 @@ fn a_study_scope_goes_through_submitquery_even_for_one_condition() {
     check(
         ep::search_request(
             &SearchQuery {
-                study: Some("idr0003-breker-plasticity/screenA".to_owned()),
+                study: Some(Study::any("idr0003-breker-plasticity/screenA")),
                 ..query(vec![cond(None, SearchOp::NotEquals, &["Yes"])])
             },
             None,
@@ -231,7 +231,7 @@ fn search_several_conditions_or_groups_study_and_bookmark_are_a_post() {
                     cond(Some("Gene Symbol"), SearchOp::Equals, &["CDC20"]),
                     cond(None, SearchOp::NotContains, &["x"]),
                 ]],
-                study: Some("idr0002".to_owned()),
+                study: Some(Study::any("idr0002")),
             },
             Some(7),
         ),
