@@ -857,6 +857,7 @@ mod generated {
         assert!(listed.contains(&"krt19 ") && listed.contains(&"krt19"), "{listed:?}");
         // Asking for "krt19 " is asking for "krt19": the stored "krt19 " is not found.
         let asked = hit_ids(&search(&w, &[("key", "Gene Symbol"), ("value", "krt19 ")]));
+        assert!(!asked.is_empty());
         assert!(asked.iter().all(|i| w
             .key_values(Kind::Image, *i)
             .iter()

@@ -34,23 +34,25 @@ impl EngineFilter {
 
     /// Whether an object with these key/values matches.
     pub fn holds(&self, pairs: &[(String, String)]) -> bool {
-        pairs
-            .iter()
-            .filter(|(k, _)| {
-                self.key.as_ref().is_none_or(|key| k.to_lowercase() == key.to_lowercase())
-            })
-            .any(|(_, v)| {
-                let v = v.to_lowercase();
-                match self.op.as_str() {
-                    "equals" => self.values.first() == Some(&v),
-                    "not_equals" => self.values.first().is_some_and(|w| *w != v),
-                    "contains" => self.values.first().is_some_and(|w| v.contains(w.as_str())),
-                    "not_contains" => self.values.first().is_some_and(|w| !v.contains(w.as_str())),
-                    "in" => self.values.contains(&v),
-                    "not_in" => !self.values.contains(&v),
-                    _ => false,
-                }
-            })
+        let lowered: Vec<(String, String)> =
+            pairs.iter().map(|(k, v)| (k.to_lowercase(), v.to_lowercase())).collect();
+        self.holds_lowered(&lowered)
+    }
+
+    /// [`EngineFilter::holds`] on pairs already lower-cased, as the index holds them.
+    fn holds_lowered(&self, pairs: &[(String, String)]) -> bool {
+        let key = self.key.as_ref().map(|k| k.to_lowercase());
+        pairs.iter().filter(|(k, _)| key.as_ref().is_none_or(|key| k == key)).any(|(_, v)| {
+            match self.op.as_str() {
+                "equals" => self.values.first() == Some(v),
+                "not_equals" => self.values.first().is_some_and(|w| w != v),
+                "contains" => self.values.first().is_some_and(|w| v.contains(w.as_str())),
+                "not_contains" => self.values.first().is_some_and(|w| !v.contains(w.as_str())),
+                "in" => self.values.contains(v),
+                "not_in" => !self.values.contains(v),
+                _ => false,
+            }
+        })
     }
 }
 
@@ -102,16 +104,15 @@ impl World {
         or: &[Vec<EngineFilter>],
         studies: &[StudyFilter],
     ) -> Vec<u64> {
-        self.images
-            .keys()
-            .copied()
-            .filter(|id| {
-                let pairs: Vec<(String, String)> =
-                    self.indexed_pairs(*id).into_iter().map(|(_, k, v)| (k, v)).collect();
-                and.iter().all(|f| f.holds(&pairs))
-                    && or.iter().all(|group| group.iter().any(|f| f.holds(&pairs)))
+        self.links
+            .engine
+            .iter()
+            .filter(|(id, pairs)| {
+                and.iter().all(|f| f.holds_lowered(pairs))
+                    && or.iter().all(|group| group.iter().any(|f| f.holds_lowered(pairs)))
                     && studies.iter().all(|s| self.in_study(*id, s))
             })
+            .map(|(id, _)| *id)
             .collect()
     }
 
@@ -314,6 +315,13 @@ impl World {
             }
         }
         let count_key = format!("Number of {resource}s");
+        // The engine names the total after the key's resource, which an unknown key has
+        // none of.
+        let total_key = if counts.is_empty() {
+            "total_number_of_None".to_owned()
+        } else {
+            format!("total_number_of_{resource}")
+        };
         let data: Vec<Value> = counts
             .iter()
             .map(|(value, (key, n))| json!({"Key": key, count_key.clone(): n, "Value": value, "data_source": "idr"}))
@@ -321,7 +329,8 @@ impl World {
         let total: u64 = counts.values().map(|(_, n)| n).sum();
         Response::json(
             200,
-            json!({"data": data, "total_number_of_buckets": data.len(), format!("total_number_of_{resource}"): total}).to_string(),
+            json!({"data": data, "total_number_of_buckets": data.len(), total_key: total})
+                .to_string(),
         )
     }
 

@@ -262,11 +262,14 @@ pub struct World {
     links: Links,
 }
 
-/// For each object, its map and file annotations (by index) with the link ids.
+/// For each object, its map and file annotations (by index) with the link ids; and the
+/// search engine's index: each image's pairs, lower-cased, by id. The world is read-only
+/// once made, so these stay true.
 #[derive(Clone, Debug, Default)]
 struct Links {
     map: BTreeMap<(Kind, u64), Vec<(usize, u64)>>,
     file: BTreeMap<(Kind, u64), Vec<(usize, u64)>>,
+    engine: Vec<(u64, Vec<(String, String)>)>,
 }
 
 impl Links {
@@ -661,6 +664,18 @@ impl World {
                 .insert(project_id, Project { id: project_id, name, description, datasets });
         }
         g.world.links = Links::of(&g.world);
+        g.world.links.engine = g
+            .world
+            .images
+            .keys()
+            .map(|id| {
+                let pairs = g.world.key_values(Kind::Image, *id);
+                (
+                    *id,
+                    pairs.into_iter().map(|(k, v)| (k.to_lowercase(), v.to_lowercase())).collect(),
+                )
+            })
+            .collect();
         g.world
     }
 

@@ -213,9 +213,11 @@ impl World {
             Scope::Everywhere => true,
             Scope::Screen(id) => screen == Some(*id),
             Scope::Project(id) => project == Some(*id),
+            // The engine compares study names without regard to case.
             Scope::Study(name) => {
-                screen.is_some_and(|s| self.screens[&s].name == *name)
-                    || project.is_some_and(|p| self.projects[&p].name == *name)
+                let name = name.to_lowercase();
+                screen.is_some_and(|s| self.screens[&s].name.to_lowercase() == name)
+                    || project.is_some_and(|p| self.projects[&p].name.to_lowercase() == name)
             }
         }
     }

@@ -134,8 +134,11 @@ impl World {
     fn plate_json(&self, id: u64) -> Option<Value> {
         let p = self.plates.get(&id)?;
         let mut o = object("Plate", id, &p.name, None);
-        o.insert("ColumnNamingConvention".into(), json!("number"));
-        o.insert("RowNamingConvention".into(), json!("letter"));
+        // Null fields are left out: some plates do not say their naming convention.
+        if !id.is_multiple_of(3) {
+            o.insert("ColumnNamingConvention".into(), json!("number"));
+            o.insert("RowNamingConvention".into(), json!("letter"));
+        }
         o.insert("Columns".into(), json!(p.columns));
         o.insert("Rows".into(), json!(p.rows));
         o.insert("url:screens".into(), json!(format!("{API_BASE}/m/plates/{id}/screens/")));
@@ -352,8 +355,16 @@ impl World {
         json_response(200, json!({"annotations": out, "experimenters": experimenters}))
     }
 
-    /// `webclient/api/{plates,datasets,images}/?id=<parent>&page=0`.
+    /// `webclient/api/{plates,datasets,images}/?id=<parent>&page=0`: paged by `page` (1 by
+    /// default, 0 for all) and `limit` (500, IDR's `page_size`).
     fn children(&self, req: &Request, list: &str) -> Response {
+        let number = |name: &str, default: usize| match query(req, name) {
+            None => Some(default),
+            Some(text) => text.parse::<usize>().ok(),
+        };
+        let (Some(page), Some(limit)) = (number("page", 1), number("limit", 500)) else {
+            return text_response(400, "text/plain", "Invalid parameter value");
+        };
         let Some(id) = query(req, "id") else { return json_response(200, json!({ list: [] })) };
         let Ok(id) = id.parse::<u64>() else {
             return text_response(400, "text/plain", "Invalid parameter value");
@@ -372,6 +383,11 @@ impl World {
                 d.images.iter().map(|i| json!({"id": i, "name": self.images[i].name, "ownerId": 2, "permsCss": "", "filesetId": 31_000_000 + i})).collect()
             }),
             _ => return not_found_text(req),
+        };
+        let items: Vec<Value> = if page == 0 {
+            items
+        } else {
+            items.into_iter().skip((page - 1) * limit).take(limit).collect()
         };
         json_response(200, json!({ list: items }))
     }
