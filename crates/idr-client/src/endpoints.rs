@@ -721,21 +721,22 @@ pub fn decode_search_keys(
 /// what the case-insensitive engine compares against anyway, so equal searches share a
 /// cache entry.
 pub fn search_request(query: &SearchQuery, bookmark: Option<u64>) -> Result<Request, Error> {
-    if query.and.is_empty() && query.or.is_empty() {
+    let filter = &query.filter;
+    if filter.is_empty() {
         return Err(Error::InvalidArgument("a search needs at least one condition".to_owned()));
     }
-    for cond in query.and.iter().chain(query.or.iter().flatten()) {
+    for cond in filter.and.iter().chain(filter.or.iter().flatten()) {
         if cond.values.is_empty() {
             return Err(Error::InvalidArgument("a condition needs a value".to_owned()));
         }
         if !cond.op.takes_list() && cond.values.len() != 1 {
             return Err(Error::InvalidArgument(format!(
                 "`{}` takes exactly one value",
-                cond.op.as_str()
+                cond.op.engine_name()
             )));
         }
     }
-    match (query.and.as_slice(), query.or.is_empty()) {
+    match (filter.and.as_slice(), filter.or.is_empty()) {
         // The GET route's `study` means a project name only (0.7's `simple_search`), so
         // any scoped search goes through `submitquery`, whose container filter takes a
         // project or a screen name.
@@ -745,8 +746,8 @@ pub fn search_request(query: &SearchQuery, bookmark: Option<u64>) -> Result<Requ
             if let Some(key) = &single.key {
                 req = req.param("key", key);
             }
-            if single.op != SearchOp::Equals {
-                req = req.param("operator", single.op.as_str());
+            if single.op != Op::Equals {
+                req = req.param("operator", single.op.engine_name());
             }
             if let Some(bookmark) = bookmark {
                 req = req.param("bookmark", bookmark);
@@ -754,9 +755,9 @@ pub fn search_request(query: &SearchQuery, bookmark: Option<u64>) -> Result<Requ
             Ok(req)
         }
         _ => {
-            let filter = |c: &Condition| {
+            let condition = |c: &Condition| {
                 let mut f = json!({
-                    "operator": c.op.as_str(),
+                    "operator": c.op.engine_name(),
                     "resource": "image",
                     "value": if c.op.takes_list() {
                         Value::from(c.values.iter().map(|v| v.to_lowercase()).collect::<Vec<_>>())
@@ -769,14 +770,14 @@ pub fn search_request(query: &SearchQuery, bookmark: Option<u64>) -> Result<Requ
                 }
                 f
             };
-            let mut and: Vec<Value> = query.and.iter().map(filter).collect();
+            let mut and: Vec<Value> = filter.and.iter().map(condition).collect();
             if let Some(study) = &query.study {
                 and.push(json!({"name": "name", "operator": "equals", "resource": study.kind.resource(), "value": study.name}));
             }
-            let or: Vec<Value> = query
+            let or: Vec<Value> = filter
                 .or
                 .iter()
-                .map(|group| Value::from(group.iter().map(filter).collect::<Vec<_>>()))
+                .map(|group| Value::from(group.iter().map(condition).collect::<Vec<_>>()))
                 .collect();
             let mut body = json!({
                 "query_details": {"and_filters": and, "or_filters": or, "case_sensitive": false},

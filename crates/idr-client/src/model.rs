@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+pub(crate) use idr_filter::{Condition, EngineQuery, Op};
+
 /// The OMERO object kinds that annotations and links point at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ObjectKind {
@@ -340,50 +342,10 @@ impl SearchPage {
     }
 }
 
-/// A search-engine filter operator.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum SearchOp {
-    Equals,
-    NotEquals,
-    Contains,
-    NotContains,
-    In,
-    NotIn,
-}
-
-impl SearchOp {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SearchOp::Equals => "equals",
-            SearchOp::NotEquals => "not_equals",
-            SearchOp::Contains => "contains",
-            SearchOp::NotContains => "not_contains",
-            SearchOp::In => "in",
-            SearchOp::NotIn => "not_in",
-        }
-    }
-
-    pub fn takes_list(self) -> bool {
-        matches!(self, SearchOp::In | SearchOp::NotIn)
-    }
-}
-
-/// One search condition on a key/value pair.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Condition {
-    /// `None` matches the value under any key.
-    pub key: Option<String>,
-    pub op: SearchOp,
-    /// One value, or several for `In`/`NotIn`.
-    pub values: Vec<String>,
-}
-
-/// A search in the engine's own normal form: all `and` conditions hold, and in each
-/// `or` group at least one condition holds.
+/// A search: the engine's part of a filter (see `idr_filter::Plan`), and a scope.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct SearchQuery {
-    pub and: Vec<Condition>,
-    pub or: Vec<Vec<Condition>>,
+    pub filter: EngineQuery,
     /// Restrict to the images of a study, by name.
     pub study: Option<Study>,
 }

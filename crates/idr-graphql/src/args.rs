@@ -19,11 +19,11 @@ use async_graphql::parser::types::{ExecutableDocument, Field, Selection, Selecti
 use async_graphql::{InputType, Name, Positioned, ServerError, ValidationResult, Variables, ID};
 
 use idr_client::model::SearchQuery;
+use idr_filter::{Expr, Plan};
 
 use crate::connection::PageArgs;
 use crate::error::{bad_input, parse_id};
-use crate::filter::{Expr, Plan};
-use crate::query::ImageFilter;
+use crate::inputs::ImageFilter;
 use crate::shape::{named, Shape};
 use crate::Operation;
 
@@ -56,7 +56,7 @@ pub(crate) fn search_filter(
             "the search engine needs at least one condition it can run: a key/value condition that is not under `not`, not on `name`, and not on a value of spaces only (nor negated on a value with spaces around it)",
         ));
     };
-    Ok((expr, query, exact))
+    Ok((expr, SearchQuery { filter: query, study: None }, exact))
 }
 
 /// A `searchValues` key.

@@ -9,10 +9,10 @@ use base64::Engine as _;
 use crate::error::bad_input;
 use crate::search::FilteredSearch;
 
-/// The most items one page may ask for.
-pub(crate) const MAX_FIRST: i32 = 100;
+/// The most items one page may ask for (shared with IDR-QL).
+pub(crate) const MAX_FIRST: i32 = idr_filter::limits::MAX_FIRST as i32;
 /// Items per page when `first` is not given.
-pub(crate) const DEFAULT_FIRST: i32 = 20;
+pub(crate) const DEFAULT_FIRST: i32 = idr_filter::limits::DEFAULT_FIRST as i32;
 
 /// Fields every connection carries besides edges, nodes and pageInfo.
 pub struct Total(pub(crate) TotalKind);
@@ -47,6 +47,12 @@ impl Total {
 }
 
 pub(crate) type Page<T> = Connection<String, T, Total>;
+
+/// The static cost of a connection field: its page size (the default when `first` is not
+/// given, at least 1) times the cost of one node.
+pub(crate) fn cost(first: Option<i32>, child_complexity: usize) -> usize {
+    first.unwrap_or(DEFAULT_FIRST).max(1) as usize * child_complexity
+}
 
 /// Validated paging arguments.
 #[derive(Clone, Copy, Debug)]

@@ -9,7 +9,7 @@ mod complete;
 mod connection;
 mod deadline;
 mod error;
-mod filter;
+mod inputs;
 mod limits;
 mod loaders;
 pub mod nesting;
@@ -22,13 +22,14 @@ use async_graphql::{EmptyMutation, EmptySubscription, Schema};
 use idr_client::IdrClient;
 
 pub use connection::Total;
+pub use inputs::{FilterOp, ImageFilter, SearchResource};
 pub use limits::DocumentLimits;
 pub use loaders::Loaders;
 pub use objects::{
     AnnotatedObject, BulkAnnotationRow, Channel, Dataset, FileAnnotation, Image, KeyValue,
     MapAnnotation, ObjectType, PixelSize, Plate, Project, Screen, ValueCount, Well,
 };
-pub use query::{FilterOp, ImageFilter, Query, SearchResource};
+pub use query::Query;
 
 /// The schema type.
 pub type IdrSchema = Schema<Query, EmptyMutation, EmptySubscription>;

@@ -33,9 +33,9 @@ pub struct DocumentLimits {
 impl Default for DocumentLimits {
     fn default() -> DocumentLimits {
         DocumentLimits {
-            max_bytes: 16 * 1024,
+            max_bytes: idr_filter::limits::MAX_DOCUMENT_BYTES,
             max_nesting: nesting::MAX_NESTING,
-            max_aliases: 30,
+            max_aliases: idr_filter::limits::MAX_ALIASES,
             max_expanded: 20_000,
         }
     }

@@ -15,8 +15,8 @@ use idr_client::{IdrClient, WellRow};
 
 use crate::connection::{self, Page, PageArgs};
 use crate::error::ResultExt;
+use crate::inputs::ImageFilter;
 use crate::loaders::{load_one, Loaders, WellKey};
-use crate::query::ImageFilter;
 
 pub(crate) fn client<'a>(ctx: &Context<'a>) -> &'a IdrClient {
     ctx.data_unchecked::<IdrClient>()
@@ -101,7 +101,7 @@ async fn annotations_for(
 fn values_of<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>, key: &str) -> Vec<String> {
     pairs
         .into_iter()
-        .filter(|(k, _)| crate::filter::same_key(k, key))
+        .filter(|(k, _)| idr_filter::same_key(k, key))
         .map(|(_, v)| v.to_owned())
         .collect()
 }
@@ -413,7 +413,7 @@ impl Screen {
     }
     /// The plates of the screen, in IDR's order (by name, case-insensitive), optionally
     /// only those matching `where` (on their names and key/values).
-    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    #[graphql(complexity = "crate::connection::cost(first, child_complexity)")]
     async fn plates(
         &self,
         ctx: &Context<'_>,
@@ -1122,7 +1122,7 @@ impl Project {
     }
     /// The datasets of the project, by name, optionally only those matching `where` (on
     /// their names and key/values).
-    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    #[graphql(complexity = "crate::connection::cost(first, child_complexity)")]
     async fn datasets(
         &self,
         ctx: &Context<'_>,
@@ -1219,7 +1219,7 @@ impl Dataset {
     }
     /// The images of the dataset, by name, optionally only those matching `where` (on
     /// their names and key/values, checked here).
-    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    #[graphql(complexity = "crate::connection::cost(first, child_complexity)")]
     async fn images(
         &self,
         ctx: &Context<'_>,

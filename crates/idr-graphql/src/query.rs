@@ -1,103 +1,19 @@
-//! The root `Query` type and the search filter input.
+//! The root `Query` type.
 
 use std::sync::Arc;
 
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Context, Enum, InputObject, Object, Result, ID};
+use async_graphql::{Context, Object, Result, ID};
 use idr_client::endpoints::ApiObject;
-use idr_client::model::{
-    ObjectKind, SearchOp, SearchQuery, SearchResource as ClientResource, Study, StudyKind,
-};
+use idr_client::model::{ObjectKind, SearchQuery, Study, StudyKind};
 
 use crate::connection::{self, Page, PageArgs, Total};
 use crate::error::{parse_id, ResultExt};
+use crate::inputs::{ImageFilter, SearchResource};
 use crate::objects::{
     client, keep_matching, Dataset, Image, Plate, Project, Screen, ValueCount, Well,
 };
 use crate::search::FilteredSearch;
-
-/// Resources the search engine indexes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
-pub enum SearchResource {
-    /// Images (the default).
-    Image,
-    /// Non-HCS studies.
-    Project,
-    /// HCS studies.
-    Screen,
-    /// Plates.
-    Plate,
-    /// Wells.
-    Well,
-}
-
-impl From<SearchResource> for ClientResource {
-    fn from(r: SearchResource) -> ClientResource {
-        match r {
-            SearchResource::Image => ClientResource::Image,
-            SearchResource::Project => ClientResource::Project,
-            SearchResource::Screen => ClientResource::Screen,
-            SearchResource::Plate => ClientResource::Plate,
-            SearchResource::Well => ClientResource::Well,
-        }
-    }
-}
-
-/// How a condition compares a key's value. Matching is case-insensitive, as in IDR's
-/// search engine.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
-pub enum FilterOp {
-    /// The value equals `value`.
-    Equals,
-    /// The object has the key with a value other than `value`.
-    NotEquals,
-    /// The value contains `value`.
-    Contains,
-    /// The object has the key with a value that does not contain `value`.
-    NotContains,
-    /// The value is one of `values`.
-    In,
-    /// The object has the key with a value that is none of `values`.
-    NotIn,
-}
-
-impl From<FilterOp> for SearchOp {
-    fn from(op: FilterOp) -> SearchOp {
-        match op {
-            FilterOp::Equals => SearchOp::Equals,
-            FilterOp::NotEquals => SearchOp::NotEquals,
-            FilterOp::Contains => SearchOp::Contains,
-            FilterOp::NotContains => SearchOp::NotContains,
-            FilterOp::In => SearchOp::In,
-            FilterOp::NotIn => SearchOp::NotIn,
-        }
-    }
-}
-
-/// One condition on an object's key/values (or, with key `name`, on its name), or `all` /
-/// `any` / `not` of other filters. Any tree is answered correctly: what IDR's search engine
-/// can run is sent to it, the rest is checked here on each hit. Matching ignores case.
-/// `NOT_EQUALS`, `NOT_CONTAINS` and `NOT_IN` match objects that *have* the key with another
-/// value (as the engine does); `not` is logical negation, so `not {key: K, value: V}` also
-/// matches objects without the key K.
-#[derive(Clone, Debug, InputObject)]
-pub struct ImageFilter {
-    /// The key, such as `Gene Symbol`; without it the value matches under any key.
-    pub key: Option<String>,
-    /// How the value is compared.
-    #[graphql(default_with = "FilterOp::Equals")]
-    pub op: FilterOp,
-    /// The value, for every operator but `IN` / `NOT_IN`.
-    pub value: Option<String>,
-    /// The values, for `IN` / `NOT_IN`.
-    pub values: Option<Vec<String>>,
-    /// Every one of these filters holds.
-    pub all: Option<Vec<ImageFilter>>,
-    /// At least one of these filters holds.
-    pub any: Option<Vec<ImageFilter>>,
-    /// This filter does not hold.
-    pub not: Option<Box<ImageFilter>>,
-}
 
 /// The entry points: IDR objects by id, top-level lists, and the search engine.
 pub struct Query;
@@ -148,7 +64,7 @@ impl Query {
     }
     /// All screens, by name, optionally only those matching `where` (on their
     /// names and key/values).
-    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    #[graphql(complexity = "crate::connection::cost(first, child_complexity)")]
     async fn screens(
         &self,
         ctx: &Context<'_>,
@@ -172,7 +88,7 @@ impl Query {
     }
     /// All projects, by name, optionally only those matching `where` (on their
     /// names and key/values).
-    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    #[graphql(complexity = "crate::connection::cost(first, child_complexity)")]
     async fn projects(
         &self,
         ctx: &Context<'_>,
@@ -197,7 +113,7 @@ impl Query {
     /// Images whose key/values match `where`, through IDR's search engine (parts of the
     /// filter it cannot run are checked here on each hit). `totalCount` is the engine's
     /// hit count when it ran the whole filter; cursors reach every page.
-    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    #[graphql(complexity = "crate::connection::cost(first, child_complexity)")]
     #[allow(clippy::too_many_arguments, reason = "one GraphQL argument each")]
     async fn search_images(
         &self,

@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use async_graphql::connection::{Connection, Edge};
 use idr_client::model::{ImageHit, SearchQuery};
 use idr_client::IdrClient;
+use idr_filter::Expr;
 
 use crate::connection::{self, Total, TotalKind};
 use crate::error::{bad_input, ResultExt};
-use crate::filter::Expr;
 use crate::objects::Image;
 
 /// How far one GraphQL page may read the engine looking for matches: in hits (what the

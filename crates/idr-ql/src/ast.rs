@@ -8,7 +8,7 @@ use std::fmt::{self, Write as _};
 
 use crate::diagnostic::Span;
 use crate::lexer::is_bare;
-use crate::model::{Field, Op, Resource, ScopeKind};
+use crate::model::{Field, Op, OpSyntax, Resource, ScopeKind};
 
 /// A value and where it was written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -9,19 +9,10 @@
 use crate::ast::{Expr, KeyName, Operand, Query, ResourceName, ScopeName, ShowItem};
 use crate::catalog::Catalog;
 use crate::diagnostic::{suggest, Diagnostic, Span};
-use crate::model::{Field, Op, Resource, ScopeKind};
+use idr_filter::limits::{MAX_CONDITIONS, MAX_DEPTH as MAX_FILTER_DEPTH};
+
+use crate::model::{Field, Op, OpSyntax, Resource, ScopeKind};
 use crate::parser::{SourceFile, MAX_DEPTH};
-
-/// At most this many comparisons in one condition (the server's limit).
-pub(crate) const MAX_CONDITIONS: usize = 256;
-
-/// How deeply the compiled `ImageFilter` may nest (`all`, `any` and `not` each count one);
-/// the server's limit.
-const MAX_FILTER_DEPTH: usize = 32;
-
-/// How many clauses the server expands a condition to before it gives the engine a
-/// coarser question (`MAX_CLAUSES` in idr-graphql's filter.rs).
-const MAX_CLAUSES: usize = 64;
 
 /// The lowest and highest `limit`.
 pub const LIMIT_RANGE: std::ops::RangeInclusive<u64> = 1..=1000;
@@ -96,8 +87,10 @@ impl Checker<'_> {
             self.scope(query, resource);
         }
         if let Some(filter) = &query.filter {
-            let conditions = count_conditions(filter);
-            if filter.depth() > MAX_DEPTH || filter_depth(filter) > MAX_FILTER_DEPTH {
+            // What the server gets: the same expression, with the same limits and plan.
+            let lowered = crate::lower::lower(filter);
+            let conditions = lowered.conditions();
+            if filter.depth() > MAX_DEPTH || lowered.depth() > MAX_FILTER_DEPTH {
                 self.out.push(
                     Diagnostic::error(
                         "too-deep",
@@ -125,7 +118,7 @@ impl Checker<'_> {
                         ))
                     );
                 if searched {
-                    self.searchable(filter);
+                    self.searchable(filter, &lowered);
                 }
             }
         }
@@ -263,9 +256,9 @@ impl Checker<'_> {
     }
 
     /// A search must give IDR's search engine something to run: the server refuses a
-    /// filter in which no condition is usable by the engine (see [`engine_can_run`]).
-    fn searchable(&mut self, filter: &Expr) {
-        if engine_can_run(filter) {
+    /// filter of which the plan gives the engine nothing ([`idr_filter::Plan::engine`]).
+    fn searchable(&mut self, filter: &Expr, lowered: &idr_filter::Expr) {
+        if lowered.plan().engine.is_some() {
             return;
         }
         self.out.push(
@@ -317,8 +310,8 @@ impl Checker<'_> {
                     ),
                     (Operand::List { span, items }, false) => {
                         let alternative = match op {
-                            Op::Eq => "use `in (…)` to match any of several values",
-                            Op::Ne => "use `not in (…)` to exclude several values",
+                            Op::Equals => "use `in (…)` to match any of several values",
+                            Op::NotEquals => "use `not in (…)` to exclude several values",
                             _ => "combine several conditions with `or`",
                         };
                         let _ = items;
@@ -528,109 +521,4 @@ fn example_scope_id(kind: ScopeKind) -> &'static str {
         ScopeKind::Well => "45217",
         _ => "51",
     }
-}
-
-fn count_conditions(expr: &Expr) -> usize {
-    match expr {
-        Expr::Or { items, .. } | Expr::And { items, .. } => {
-            items.iter().map(count_conditions).sum()
-        }
-        Expr::Not { inner, .. } | Expr::Group { inner, .. } => count_conditions(inner),
-        Expr::Compare(_) => 1,
-    }
-}
-
-/// How deeply the compiled filter nests: `and`/`or` chains (flattened through
-/// parentheses) and `not` add a level each.
-fn filter_depth(expr: &Expr) -> usize {
-    match expr {
-        Expr::Or { items, .. } | Expr::And { items, .. } => {
-            1 + items.iter().map(filter_depth).max().unwrap_or(0)
-        }
-        Expr::Not { inner, .. } => 1 + filter_depth(inner),
-        Expr::Group { inner, .. } => filter_depth(inner),
-        Expr::Compare(_) => 0,
-    }
-}
-
-/// A literal of the normal forms: whether the engine cannot take it at all (it is on
-/// `name`, or has a value the engine cannot be asked for; see [`unsearchable`]), and
-/// whether it is negated.
-type Literal = (bool, bool);
-
-/// Whether the engine cannot be asked for a comparison even as a superset: the server
-/// turns a value with surrounding spaces into `contains` of the trimmed value (the engine
-/// strips what it is asked for), which works for `=`, `~` and `in`, but not for a negated
-/// operator or a value of spaces only. Mirrors `engine_form` in idr-graphql's filter.rs.
-fn unsearchable(c: &crate::ast::Comparison) -> bool {
-    let values: Vec<&str> = match &c.operand {
-        crate::ast::Operand::One(v) => vec![v.value.as_str()],
-        crate::ast::Operand::List { items, .. } => items.iter().map(|v| v.value.as_str()).collect(),
-    };
-    let spaced: Vec<&&str> = values.iter().filter(|v| v.trim() != **v).collect();
-    !spaced.is_empty()
-        && (matches!(c.op.value, Op::Ne | Op::NotContains | Op::NotIn)
-            || spaced.iter().any(|v| v.trim().is_empty()))
-}
-
-/// Negation normal form, `not` pushed down to the comparisons.
-enum Nnf {
-    Lit(Literal),
-    And(Vec<Nnf>),
-    Or(Vec<Nnf>),
-}
-
-fn nnf(expr: &Expr, negate: bool) -> Nnf {
-    match expr {
-        Expr::Compare(c) => {
-            Nnf::Lit((matches!(c.key.value, KeyName::Name) || unsearchable(c), negate))
-        }
-        Expr::Group { inner, .. } => nnf(inner, negate),
-        Expr::Not { inner, .. } => nnf(inner, !negate),
-        Expr::And { items, .. } if !negate => {
-            Nnf::And(items.iter().map(|e| nnf(e, negate)).collect())
-        }
-        Expr::Or { items, .. } if negate => {
-            Nnf::And(items.iter().map(|e| nnf(e, negate)).collect())
-        }
-        Expr::And { items, .. } | Expr::Or { items, .. } => {
-            Nnf::Or(items.iter().map(|e| nnf(e, negate)).collect())
-        }
-    }
-}
-
-/// Conjunctive normal form as the server computes it, or `None` when it would have more
-/// than [`MAX_CLAUSES`] clauses (a conjunct that large is dropped).
-fn cnf(form: Nnf) -> Option<Vec<Vec<Literal>>> {
-    match form {
-        Nnf::Lit(lit) => Some(vec![vec![lit]]),
-        Nnf::And(items) => {
-            let out: Vec<Vec<Literal>> = items.into_iter().filter_map(cnf).flatten().collect();
-            (!out.is_empty()).then_some(out)
-        }
-        Nnf::Or(items) => {
-            let mut acc: Vec<Vec<Literal>> = vec![Vec::new()];
-            for item in items {
-                let clauses = cnf(item)?;
-                if acc.len().saturating_mul(clauses.len()) > MAX_CLAUSES {
-                    return None;
-                }
-                acc = acc
-                    .iter()
-                    .flat_map(|a| clauses.iter().map(move |c| a.iter().chain(c).copied().collect()))
-                    .collect();
-            }
-            Some(acc)
-        }
-    }
-}
-
-/// Whether IDR's search engine can run part of the condition: the server sends it the
-/// clauses of the condition's conjunctive normal form whose comparisons are all on keys
-/// (not `name`), not negated, and askable (see [`unsearchable`]), and refuses a
-/// condition without one. This mirrors `Expr::plan` in idr-graphql's filter.rs.
-pub(crate) fn engine_can_run(expr: &Expr) -> bool {
-    cnf(nnf(expr, false)).is_some_and(|clauses| {
-        clauses.iter().any(|c| c.iter().all(|&(name, negated)| !name && !negated))
-    })
 }

@@ -6,16 +6,18 @@
 
 use std::fmt::Write as _;
 
-use crate::ast::{Expr, KeyName, Operand, Query, ResourceName, ScopeName, ShowItem};
+use idr_filter::Expr as Filter;
+
+use crate::ast::{Expr, Query, ResourceName, ScopeName, ShowItem};
 use crate::check::check_structure;
 use crate::diagnostic::{Diagnostic, Span};
 use crate::model::{Field, Op, Resource, ScopeKind};
 
 /// The page size asked of connections (`first:`); the server's maximum.
-pub const PAGE_SIZE: u64 = 100;
+pub const PAGE_SIZE: u64 = idr_filter::limits::MAX_FIRST as u64;
 
 /// The largest GraphQL document the compiler emits: the server refuses longer ones.
-pub const MAX_GRAPHQL_BYTES: usize = 16 * 1024;
+pub const MAX_GRAPHQL_BYTES: usize = idr_filter::limits::MAX_DOCUMENT_BYTES;
 
 /// A compiled query and what a runner needs to execute it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -212,24 +214,18 @@ fn selections(query: &Query, resource: Resource) -> (Vec<String>, Vec<Column>) {
     (lines, columns)
 }
 
-/// The `ImageFilter` input value for a condition. `and` and `or` chains, including those
-/// in parentheses, are flattened into one `all` or `any`; parentheses themselves add
-/// nothing.
+/// The `ImageFilter` input value for a condition: its lowering ([`crate::lower`]), printed.
 fn filter(expr: &Expr) -> String {
     let mut out = String::new();
-    write_filter(&mut out, expr);
+    write_filter(&mut out, &crate::lower::lower(expr));
     out
 }
 
-fn write_filter(out: &mut String, expr: &Expr) {
+fn write_filter(out: &mut String, expr: &Filter) {
     match expr {
-        Expr::Group { inner, .. } => write_filter(out, inner),
-        Expr::And { items, .. } | Expr::Or { items, .. } => {
-            let is_and = matches!(expr, Expr::And { .. });
-            let mut flat = Vec::new();
-            flatten(items, is_and, &mut flat);
-            out.push_str(if is_and { "{all: [" } else { "{any: [" });
-            for (i, item) in flat.iter().enumerate() {
+        Filter::All(items) | Filter::Any(items) => {
+            out.push_str(if matches!(expr, Filter::All(_)) { "{all: [" } else { "{any: [" });
+            for (i, item) in items.iter().enumerate() {
                 if i > 0 {
                     out.push_str(", ");
                 }
@@ -237,54 +233,44 @@ fn write_filter(out: &mut String, expr: &Expr) {
             }
             out.push_str("]}");
         }
-        Expr::Not { inner, .. } => {
+        Filter::Not(inner) => {
             out.push_str("{not: ");
             write_filter(out, inner);
             out.push('}');
         }
-        Expr::Compare(c) => {
+        Filter::Cond(c) => {
             out.push_str("{key: ");
-            out.push_str(&graphql_string(match &c.key.value {
-                KeyName::Name => "name",
-                KeyName::Key(k) => k,
-            }));
-            if c.op.value != Op::Eq {
-                let _ = write!(out, ", op: {}", c.op.value.graphql());
+            out.push_str(&graphql_string(c.key.as_deref().unwrap_or_default()));
+            if c.op != Op::Equals {
+                let _ = write!(out, ", op: {}", graphql_name(c.op));
             }
-            match &c.operand {
-                Operand::One(v) => {
-                    out.push_str(", value: ");
-                    out.push_str(&graphql_string(&v.value));
-                }
-                Operand::List { items, .. } => {
-                    out.push_str(", values: [");
-                    for (i, v) in items.iter().enumerate() {
-                        if i > 0 {
-                            out.push_str(", ");
-                        }
-                        out.push_str(&graphql_string(&v.value));
+            if c.op.takes_list() {
+                out.push_str(", values: [");
+                for (i, v) in c.values.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
                     }
-                    out.push(']');
+                    out.push_str(&graphql_string(v));
                 }
+                out.push(']');
+            } else {
+                out.push_str(", value: ");
+                out.push_str(&graphql_string(c.values.first().map_or("", String::as_str)));
             }
             out.push('}');
         }
     }
 }
 
-/// Collects the operands of a chain, looking through parentheses around chains of the
-/// same kind: `a and (b and c)` is `all: [a, b, c]`.
-fn flatten<'a>(items: &'a [Expr], is_and: bool, out: &mut Vec<&'a Expr>) {
-    for item in items {
-        let mut inner = item;
-        while let Expr::Group { inner: i, .. } = inner {
-            inner = i;
-        }
-        match inner {
-            Expr::And { items, .. } if is_and => flatten(items, is_and, out),
-            Expr::Or { items, .. } if !is_and => flatten(items, is_and, out),
-            _ => out.push(inner),
-        }
+/// The server's `FilterOp` value for an operator.
+fn graphql_name(op: Op) -> &'static str {
+    match op {
+        Op::Equals => "EQUALS",
+        Op::NotEquals => "NOT_EQUALS",
+        Op::Contains => "CONTAINS",
+        Op::NotContains => "NOT_CONTAINS",
+        Op::In => "IN",
+        Op::NotIn => "NOT_IN",
     }
 }
 

@@ -7,7 +7,7 @@ use crate::catalog::Catalog;
 use crate::context::{Expect, Role, Walker};
 use crate::diagnostic::Span;
 use crate::lexer::{self, starts_line, Token, TokenKind};
-use crate::model::{keyword_doc, Field, Op, Resource, ScopeKind};
+use crate::model::{keyword_doc, Field, Op, OpSyntax, Resource, ScopeKind};
 
 /// What kind of thing a completion inserts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -288,8 +288,8 @@ pub fn hover(text: &str, offset: usize, catalog: &Catalog) -> Option<Hover> {
         }
         Role::Operator => {
             let op = match word.to_lowercase().as_str() {
-                "=" => Op::Eq,
-                "!=" => Op::Ne,
+                "=" => Op::Equals,
+                "!=" => Op::NotEquals,
                 "~" => Op::Contains,
                 "!~" => Op::NotContains,
                 "in" if prev.is_some_and(|t| t.span.text(text).eq_ignore_ascii_case("not")) => {

@@ -23,6 +23,7 @@ mod diagnostic;
 mod format;
 mod ide;
 mod lexer;
+mod lower;
 mod model;
 mod parser;
 mod render;
@@ -39,7 +40,8 @@ pub use compile::{compile, graphql_string, Column, Compiled, MAX_GRAPHQL_BYTES, 
 pub use diagnostic::{Diagnostic, Severity, Span, CODES};
 pub use format::{format, MAX_WIDTH};
 pub use ide::{complete, hover, CompletionItem, CompletionKind, Hover};
-pub use model::{Field, Op, Resource, ScopeKind};
+pub use lower::lower;
+pub use model::{Field, Op, OpSyntax, Resource, ScopeKind};
 pub use parser::{parse, ParsedQuery, SourceFile, MAX_DEPTH, MAX_QUERY_BYTES};
 pub use render::{line_col, render};
 

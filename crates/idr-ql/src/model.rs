@@ -374,32 +374,22 @@ impl Field {
     }
 }
 
-/// How a condition compares a key's value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Op {
-    /// `=`: the value equals.
-    Eq,
-    /// `!=`: the object has the key with another value.
-    Ne,
-    /// `~`: the value contains.
-    Contains,
-    /// `!~`: the object has the key with a value that does not contain.
-    NotContains,
-    /// `in (…)`: the value is one of.
-    In,
-    /// `not in (…)`: the object has the key with a value that is none of.
-    NotIn,
+/// How a condition compares a key's value: the filter algebra's operators.
+pub use idr_filter::Op;
+
+/// IDR-QL's spelling and documentation of an operator.
+pub trait OpSyntax {
+    /// How it is written.
+    fn symbol(self) -> &'static str;
+    /// One line for hover and completion.
+    fn doc(self) -> &'static str;
 }
 
-impl Op {
-    /// Every operator.
-    pub const ALL: [Op; 6] = [Op::Eq, Op::Ne, Op::Contains, Op::NotContains, Op::In, Op::NotIn];
-
-    /// How it is written.
-    pub fn symbol(self) -> &'static str {
+impl OpSyntax for Op {
+    fn symbol(self) -> &'static str {
         match self {
-            Op::Eq => "=",
-            Op::Ne => "!=",
+            Op::Equals => "=",
+            Op::NotEquals => "!=",
             Op::Contains => "~",
             Op::NotContains => "!~",
             Op::In => "in",
@@ -407,28 +397,10 @@ impl Op {
         }
     }
 
-    /// Whether the operator takes a parenthesised list.
-    pub fn takes_list(self) -> bool {
-        matches!(self, Op::In | Op::NotIn)
-    }
-
-    /// The `FilterOp` it compiles to.
-    pub(crate) fn graphql(self) -> &'static str {
+    fn doc(self) -> &'static str {
         match self {
-            Op::Eq => "EQUALS",
-            Op::Ne => "NOT_EQUALS",
-            Op::Contains => "CONTAINS",
-            Op::NotContains => "NOT_CONTAINS",
-            Op::In => "IN",
-            Op::NotIn => "NOT_IN",
-        }
-    }
-
-    /// One line for hover and completion.
-    pub fn doc(self) -> &'static str {
-        match self {
-            Op::Eq => "Equals (case-insensitive).",
-            Op::Ne => "Has the key with a value other than this one (objects without the key do not match; use `not K = v` for that).",
+            Op::Equals => "Equals (case-insensitive).",
+            Op::NotEquals => "Has the key with a value other than this one (objects without the key do not match; use `not K = v` for that).",
             Op::Contains => "Contains (case-insensitive).",
             Op::NotContains => "Has the key with a value that does not contain this (objects without the key do not match).",
             Op::In => "Equals one of the listed values.",

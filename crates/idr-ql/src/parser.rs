@@ -490,8 +490,8 @@ impl Builder {
                 Rule::operator => {
                     let span = self.span(&part);
                     let which = match part.into_inner().next()?.as_rule() {
-                        Rule::op_eq => Op::Eq,
-                        Rule::op_ne => Op::Ne,
+                        Rule::op_eq => Op::Equals,
+                        Rule::op_ne => Op::NotEquals,
                         Rule::op_contains => Op::Contains,
                         Rule::op_not_contains => Op::NotContains,
                         Rule::op_in => Op::In,

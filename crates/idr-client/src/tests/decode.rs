@@ -371,11 +371,14 @@ fn search_values_of_gene_symbol() {
 
 fn gene(symbol: &str) -> SearchQuery {
     SearchQuery {
-        and: vec![Condition {
-            key: Some("Gene Symbol".to_owned()),
-            op: SearchOp::Equals,
-            values: vec![symbol.to_owned()],
-        }],
+        filter: EngineQuery {
+            and: vec![Condition {
+                key: Some("Gene Symbol".to_owned()),
+                op: Op::Equals,
+                values: vec![symbol.to_owned()],
+            }],
+            ..EngineQuery::default()
+        },
         ..SearchQuery::default()
     }
 }

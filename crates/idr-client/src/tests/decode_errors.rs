@@ -397,11 +397,14 @@ fn search_with_no_results_message_is_empty() {
 fn search_with_empty_results_array_is_empty() {
     let req = ep::search_request(
         &SearchQuery {
-            and: vec![Condition {
-                key: Some("Gene Symbol".to_owned()),
-                op: SearchOp::Equals,
-                values: vec!["nosuchgene".to_owned()],
-            }],
+            filter: EngineQuery {
+                and: vec![Condition {
+                    key: Some("Gene Symbol".to_owned()),
+                    op: Op::Equals,
+                    values: vec!["nosuchgene".to_owned()],
+                }],
+                ..EngineQuery::default()
+            },
             ..SearchQuery::default()
         },
         None,

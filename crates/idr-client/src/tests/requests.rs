@@ -41,7 +41,7 @@ fn check(built: impl Lines, expect: &str) {
     assert_eq!(built.lines().join("\n"), expect.trim());
 }
 
-fn cond(key: Option<&str>, op: SearchOp, values: &[&str]) -> Condition {
+fn cond(key: Option<&str>, op: Op, values: &[&str]) -> Condition {
     Condition {
         key: key.map(str::to_owned),
         op,
@@ -50,7 +50,7 @@ fn cond(key: Option<&str>, op: SearchOp, values: &[&str]) -> Condition {
 }
 
 fn query(and: Vec<Condition>) -> SearchQuery {
-    SearchQuery { and, ..SearchQuery::default() }
+    SearchQuery { filter: EngineQuery { and, ..EngineQuery::default() }, ..SearchQuery::default() }
 }
 
 // Request itself.
@@ -178,10 +178,7 @@ fn well_table_for_no_wells() {
 #[test]
 fn search_one_condition_is_a_get_with_the_value_lower_cased() {
     check(
-        ep::search_request(
-            &query(vec![cond(Some("Gene Symbol"), SearchOp::Equals, &["ADE8"])]),
-            None,
-        ),
+        ep::search_request(&query(vec![cond(Some("Gene Symbol"), Op::Equals, &["ADE8"])]), None),
         "GET /searchengine/api/v1/resources/image/search/?key=Gene%20Symbol&value=ade8",
     );
 }
@@ -189,7 +186,7 @@ fn search_one_condition_is_a_get_with_the_value_lower_cased() {
 #[test]
 fn search_get_sends_operator_when_not_equals_and_the_bookmark() {
     check(
-        ep::search_request(&query(vec![cond(Some("Gene Symbol"), SearchOp::Contains, &["Ade"])]), Some(10444651)),
+        ep::search_request(&query(vec![cond(Some("Gene Symbol"), Op::Contains, &["Ade"])]), Some(10444651)),
         "GET /searchengine/api/v1/resources/image/search/?bookmark=10444651&key=Gene%20Symbol&operator=contains&value=ade",
     );
 }
@@ -202,7 +199,7 @@ fn a_study_scope_goes_through_submitquery_even_for_one_condition() {
         ep::search_request(
             &SearchQuery {
                 study: Some(Study::any("idr0003-breker-plasticity/screenA")),
-                ..query(vec![cond(None, SearchOp::NotEquals, &["Yes"])])
+                ..query(vec![cond(None, Op::NotEquals, &["Yes"])])
             },
             None,
         ),
@@ -214,7 +211,7 @@ fn a_study_scope_goes_through_submitquery_even_for_one_condition() {
 fn search_in_is_a_post_with_a_list_value() {
     check(
         ep::search_request(
-            &query(vec![cond(Some("Gene Symbol"), SearchOp::In, &["ADE8", "Cdc20"])]),
+            &query(vec![cond(Some("Gene Symbol"), Op::In, &["ADE8", "Cdc20"])]),
             None,
         ),
         r#"POST /searchengine/api/v1/resources/submitquery/ {"query_details":{"and_filters":[{"operator":"in","resource":"image","value":["ade8","cdc20"],"name":"Gene Symbol"}],"or_filters":[],"case_sensitive":false}}"#,
@@ -226,11 +223,13 @@ fn search_several_conditions_or_groups_study_and_bookmark_are_a_post() {
     check(
         ep::search_request(
             &SearchQuery {
-                and: vec![cond(Some("Organism"), SearchOp::Equals, &["Homo sapiens"])],
-                or: vec![vec![
-                    cond(Some("Gene Symbol"), SearchOp::Equals, &["CDC20"]),
-                    cond(None, SearchOp::NotContains, &["x"]),
-                ]],
+                filter: EngineQuery {
+                    and: vec![cond(Some("Organism"), Op::Equals, &["Homo sapiens"])],
+                    or: vec![vec![
+                        cond(Some("Gene Symbol"), Op::Equals, &["CDC20"]),
+                        cond(None, Op::NotContains, &["x"]),
+                    ]],
+                },
                 study: Some(Study::any("idr0002")),
             },
             Some(7),
@@ -250,7 +249,7 @@ fn search_without_conditions_is_refused() {
 #[test]
 fn search_condition_without_value_is_refused() {
     check(
-        ep::search_request(&query(vec![cond(Some("k"), SearchOp::In, &[])]), None),
+        ep::search_request(&query(vec![cond(Some("k"), Op::In, &[])]), None),
         "error: invalid request: a condition needs a value",
     );
 }
@@ -258,7 +257,7 @@ fn search_condition_without_value_is_refused() {
 #[test]
 fn search_equals_with_two_values_is_refused() {
     check(
-        ep::search_request(&query(vec![cond(Some("k"), SearchOp::Equals, &["a", "b"])]), None),
+        ep::search_request(&query(vec![cond(Some("k"), Op::Equals, &["a", "b"])]), None),
         "error: invalid request: `equals` takes exactly one value",
     );
 }

@@ -11,6 +11,7 @@ mod errors;
 mod examples;
 mod faults;
 mod filters;
+mod lowering;
 mod ql_limits;
 mod ql_semantics;
 mod search;

@@ -71,7 +71,7 @@ fn any_key() -> impl Strategy<Value = KeyName> {
 fn positive() -> impl Strategy<Value = Expr> {
     comparison(Just(KeyName::Key("Gene Symbol".to_owned()))).prop_map(|e| match e {
         Expr::Compare(mut c) => {
-            c.op = z(Op::Eq);
+            c.op = z(Op::Equals);
             if let Operand::List { items, .. } = &c.operand {
                 c.operand = Operand::One(items[0].clone());
             }
@@ -93,7 +93,7 @@ fn chain(levels: &[u8], innermost: Expr, side: &Expr) -> Expr {
     })
 }
 
-fn condition() -> impl Strategy<Value = Expr> {
+pub(super) fn condition() -> impl Strategy<Value = Expr> {
     let span = Span::default();
     let random = comparison(any_key()).prop_recursive(6, 48, 5, move |inner| {
         prop_oneof![
@@ -344,8 +344,10 @@ fn the_heaviest_accepted_queries_stay_within_the_server_limits() {
         cmp("Phenotype", Op::NotContains, "x"),
         &cmp("Cell Line", Op::NotIn, "HeLa"),
     );
-    let condition =
-        Expr::And { items: vec![cmp("Gene Symbol", Op::Eq, "ade8"), deep], span: Span::default() };
+    let condition = Expr::And {
+        items: vec![cmp("Gene Symbol", Op::Equals, "ade8"), deep],
+        span: Span::default(),
+    };
     assert_eq!(condition.depth(), MAX_DEPTH);
     let mut report = Vec::new();
     for resource in Resource::ALL {

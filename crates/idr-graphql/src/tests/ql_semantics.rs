@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use idr_client::upstream::{BoxFuture, Upstream};
 use idr_client::{ClientConfig, IdrClient, Method, Request, Response};
-use idr_ql::{Comparison, Expr, KeyName, Op, Operand, Span, Spanned};
+use idr_ql::{Comparison, Expr, KeyName, Op, OpSyntax, Operand, Span, Spanned};
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
@@ -152,7 +152,7 @@ fn large_case() -> impl Strategy<Value = (Vec<MockImage>, Expr)> {
             let hit = Expr::Compare(Comparison {
                 span,
                 key: z(KeyName::Key(key.to_uppercase())),
-                op: z(Op::Eq),
+                op: z(Op::Equals),
                 operand: Operand::One(z(value.to_uppercase())),
             });
             let condition = match how {
@@ -513,7 +513,7 @@ fn comparison() -> impl Strategy<Value = Expr> {
 }
 
 /// Conditions of bounded depth (well within `MAX_DEPTH`).
-fn condition() -> impl Strategy<Value = Expr> {
+pub(super) fn condition() -> impl Strategy<Value = Expr> {
     comparison().prop_recursive(4, 24, 4, |inner| {
         let span = Span::default();
         prop_oneof![
@@ -544,8 +544,8 @@ fn reference(expr: &Expr, image: &MockImage) -> bool {
             let test = |actual: &str| {
                 let actual = actual.to_lowercase();
                 match c.op.value {
-                    Op::Eq => actual == values[0],
-                    Op::Ne => actual != values[0],
+                    Op::Equals => actual == values[0],
+                    Op::NotEquals => actual != values[0],
                     Op::Contains => actual.contains(&values[0]),
                     Op::NotContains => !actual.contains(&values[0]),
                     Op::In => values.contains(&actual),
@@ -574,8 +574,8 @@ fn sendable(expr: &Expr, out: &mut Vec<Received>) {
         Expr::Compare(c) => {
             let KeyName::Key(key) = &c.key.value else { return };
             let op = match c.op.value {
-                Op::Eq => "equals",
-                Op::Ne => "not_equals",
+                Op::Equals => "equals",
+                Op::NotEquals => "not_equals",
                 Op::Contains => "contains",
                 Op::NotContains => "not_contains",
                 Op::In => "in",

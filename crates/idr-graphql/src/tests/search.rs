@@ -2,8 +2,9 @@
 //! spans several engine pages, and `IN` goes to the engine's POST query.
 
 use idr_client::endpoints::search_request;
-use idr_client::model::{Condition, SearchOp, SearchQuery};
+use idr_client::model::SearchQuery;
 use idr_client::recording::RecordingStore;
+use idr_filter::{Condition, EngineQuery, Op};
 use serde_json::{json, Value};
 
 use super::{run, schema_over};
@@ -36,22 +37,25 @@ fn recording(request: &idr_client::Request, body: Value) -> String {
 }
 
 fn engine() -> RecordingStore {
-    let query = |op: SearchOp, values: &[&str]| SearchQuery {
-        and: vec![Condition {
-            key: Some("Gene Symbol".into()),
-            op,
-            values: values.iter().map(|v| v.to_string()).collect(),
-        }],
+    let query = |op: Op, values: &[&str]| SearchQuery {
+        filter: EngineQuery {
+            and: vec![Condition {
+                key: Some("Gene Symbol".into()),
+                op,
+                values: values.iter().map(|v| v.to_string()).collect(),
+            }],
+            ..EngineQuery::default()
+        },
         ..SearchQuery::default()
     };
-    let single = query(SearchOp::Equals, &["g"]);
+    let single = query(Op::Equals, &["g"]);
     let mut files: Vec<String> = [None, Some(1_000), Some(2_000)]
         .into_iter()
         .map(|bookmark| {
             recording(&search_request(&single, bookmark).unwrap(), engine_page(bookmark))
         })
         .collect();
-    let in_list = query(SearchOp::In, &["CDK5RAP2", "CETN2"]);
+    let in_list = query(Op::In, &["CDK5RAP2", "CETN2"]);
     let two_hits = json!({"Error": "none", "results": {"results": [{"id": 5, "name": "a"}, {"id": 6, "name": "b"}], "size": 2, "bookmark": [6],
                           "pagination": {"next_page": null}}});
     files.push(recording(&search_request(&in_list, None).unwrap(), two_hits));

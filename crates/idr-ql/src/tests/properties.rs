@@ -286,7 +286,7 @@ proptest! {
             scope: Some(Scope { span: Span::default(), kind: z(ScopeName::Known(ScopeKind::Study)), target: z(study.clone()) }),
             filter: Some(Expr::And {
                 items: vec![
-                    Expr::Compare(Comparison { span: Span::default(), key: z(KeyName::Key(key.clone())), op: z(Op::Eq), operand: Operand::One(z(value.clone())) }),
+                    Expr::Compare(Comparison { span: Span::default(), key: z(KeyName::Key(key.clone())), op: z(Op::Equals), operand: Operand::One(z(value.clone())) }),
                     Expr::Compare(Comparison { span: Span::default(), key: z(KeyName::Name), op: z(Op::In), operand: Operand::List { items: list.iter().cloned().map(z).collect(), span: Span::default() } }),
                 ],
                 span: Span::default(),

@@ -142,7 +142,7 @@ fn valid_query() -> impl Strategy<Value = Query> {
                 let runnable = Expr::Compare(Comparison {
                     span: Span::default(),
                     key: z(KeyName::Key("Gene Symbol".to_owned())),
-                    op: z(Op::Eq),
+                    op: z(Op::Equals),
                     operand: Operand::One(z("ade8".to_owned())),
                 });
                 let filter = match filter {
