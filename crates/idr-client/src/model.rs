@@ -279,7 +279,8 @@ pub struct Table {
 }
 
 impl Table {
-    /// The rows whose `column` holds `value` (ids compare as integers).
+    /// The position of the column named `column` in each row: an exact match, else one
+    /// that differs only in ASCII case.
     pub fn column_index(&self, column: &str) -> Option<usize> {
         self.columns.iter().position(|c| c == column).or_else(|| {
             let lower = column.to_ascii_lowercase();

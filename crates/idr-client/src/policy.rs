@@ -224,8 +224,9 @@ impl Drop for ProbeGuard<'_> {
     }
 }
 
-/// Exponential backoff with full jitter: attempt 1 waits up to `base`, attempt 2 up to
-/// `2 × base`, and so on.
+/// Exponential backoff with "equal" jitter: attempt `n` waits between half and all of
+/// `base × 2^n` (attempt 1: `base` to `2 × base`; the exponent stops at 8), so callers
+/// that failed together do not retry together.
 pub(crate) fn backoff(base: Duration, attempt: u32) -> Duration {
     let cap = base.saturating_mul(1 << attempt.min(8));
     cap.mul_f64(0.5 + fastrand::f64() * 0.5)

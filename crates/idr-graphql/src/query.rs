@@ -114,7 +114,7 @@ impl Query {
     /// filter it cannot run are checked here on each hit). `totalCount` is the engine's
     /// hit count when it ran the whole filter; cursors reach every page.
     #[graphql(complexity = "crate::connection::cost(first, child_complexity)")]
-    #[allow(clippy::too_many_arguments, reason = "one GraphQL argument each")]
+    #[expect(clippy::too_many_arguments, reason = "one GraphQL argument each")]
     async fn search_images(
         &self,
         ctx: &Context<'_>,
@@ -196,7 +196,7 @@ impl Query {
 
 /// A page of the top-level screens or projects. With a filter the whole list is read
 /// (the API cannot filter), then the matches are sliced; without, only the page is read.
-#[allow(
+#[expect(
     clippy::too_many_arguments,
     reason = "the few things that differ between screens and projects"
 )]

@@ -188,7 +188,6 @@ impl ScopeKind {
 
 /// A field that `show` can ask for. Which resources have it: [`Resource::fields`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[allow(missing_docs, reason = "each variant is documented by `Field::doc`")]
 pub enum Field {
     Id,
     Name,

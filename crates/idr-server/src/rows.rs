@@ -20,7 +20,7 @@ pub struct Rows {
 /// `nodes` when `paged`, following `pageInfo` with `$after`) until `limit` rows. Each row
 /// has one column per `(header, response key)`. `progress` hears the count after each page.
 /// With a `deadline`, every page shares it, and no page starts after it.
-#[allow(clippy::too_many_arguments, reason = "one query's settings, each used once")]
+#[expect(clippy::too_many_arguments, reason = "one query's settings, each used once")]
 pub async fn run(
     schema: &IdrSchema,
     graphql: &str,
