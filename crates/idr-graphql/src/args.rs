@@ -24,8 +24,8 @@ use idr_filter::{Expr, Plan};
 use crate::connection::PageArgs;
 use crate::error::{bad_input, parse_id};
 use crate::inputs::ImageFilter;
+use crate::operation::Operation;
 use crate::shape::{named, Shape};
-use crate::Operation;
 
 /// Thumbnail sizes IDR renders.
 const THUMBNAIL_SIZES: std::ops::RangeInclusive<i32> = 16..=1024;
@@ -113,7 +113,7 @@ fn check_field(parent: &str, args: &Args<'_>) -> async_graphql::Result<()> {
             let first = args.get::<Option<i32>>("first").flatten();
             PageArgs::new(first, None)?;
             if let Some(after) = args.get::<Option<String>>("after").flatten() {
-                crate::search::decode_cursor(&after)?;
+                crate::connection::decode_cursor(&after)?;
             }
             for scope in ["screen", "project"] {
                 if let Some(id) = args.get::<Option<ID>>(scope).flatten() {

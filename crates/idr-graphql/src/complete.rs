@@ -20,8 +20,8 @@ use async_graphql::parser::types::{
 };
 use async_graphql::{Name, PathSegment, Positioned, Response, ServerError, Value, Variables};
 
+use crate::operation::Operation;
 use crate::shape::{named, Shape};
-use crate::Operation;
 
 /// Completes `response`, produced by executing `operation`.
 pub(crate) fn complete(response: &mut Response, operation: &Operation, shape: &Shape) {
@@ -291,8 +291,8 @@ mod tests {
     use serde_json::json;
 
     use super::complete;
+    use crate::operation::Operation;
     use crate::shape::Shape;
-    use crate::Operation;
 
     const SDL: &str = "
         type Query { a: A  b: B!  list: [A!]  items: [A]! }

@@ -7,7 +7,6 @@ use async_graphql::{Context, Object, OutputType};
 use base64::Engine as _;
 
 use crate::error::bad_input;
-use crate::search::FilteredSearch;
 
 /// The most items one page may ask for (shared with IDR-QL).
 pub(crate) const MAX_FIRST: i32 = idr_filter::limits::MAX_FIRST as i32;
@@ -19,8 +18,14 @@ pub struct Total(pub(crate) TotalKind);
 
 pub(crate) enum TotalKind {
     Known(u64),
-    /// A search whose hits are filtered here: counted on demand.
-    Filtered(Arc<FilteredSearch>),
+    /// Counted on demand (a search whose hits are filtered here).
+    Deferred(Arc<dyn Count>),
+}
+
+/// A total that costs upstream calls, computed only when `totalCount` is asked for.
+#[async_graphql::async_trait::async_trait]
+pub(crate) trait Count: Send + Sync {
+    async fn count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64>;
 }
 
 impl Total {
@@ -38,10 +43,7 @@ impl Total {
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<u64>> {
         match &self.0 {
             TotalKind::Known(n) => Ok(Some(*n)),
-            TotalKind::Filtered(search) => search
-                .count(crate::objects::client(ctx), ctx.data_unchecked::<crate::search::Counts>())
-                .await
-                .map(Some),
+            TotalKind::Deferred(count) => count.count(ctx).await.map(Some),
         }
     }
 }
@@ -119,4 +121,39 @@ pub(crate) fn slice<T: OutputType>(all: Vec<T>, args: PageArgs) -> Page<T> {
             .map(|(i, node)| Edge::new(offset_cursor(i), node)),
     );
     page
+}
+
+/// Where a search cursor points: `s:<bookmark>:<index>:<hits before>`, wrapping the
+/// engine's bookmarks (see `search.rs`).
+pub(crate) struct SearchPosition {
+    /// The bookmark that fetches the engine page holding the item (none for the first).
+    pub(crate) bookmark: Option<u64>,
+    /// The item's index in that page.
+    pub(crate) index: usize,
+    /// How many hits the engine pages before that one held.
+    pub(crate) before: u64,
+}
+
+pub(crate) fn search_cursor(bookmark: Option<u64>, index: usize, before: u64) -> String {
+    encode(&format!("s:{}:{index}:{before}", bookmark.map(|b| b.to_string()).unwrap_or_default()))
+}
+
+pub(crate) fn decode_cursor(cursor: &str) -> async_graphql::Result<SearchPosition> {
+    let text = decode(cursor)?;
+    let bad = || bad_input("`after` is not a cursor of this search");
+    let rest = text.strip_prefix("s:").ok_or_else(bad)?;
+    let mut parts = rest.split(':');
+    let (Some(bookmark), Some(index), Some(before), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad());
+    };
+    let bookmark =
+        if bookmark.is_empty() { None } else { Some(bookmark.parse().map_err(|_| bad())?) };
+    let index: usize = index.parse().map_err(|_| bad())?;
+    let before: u64 = before.parse().map_err(|_| bad())?;
+    if index >= 100_000 || before >= 1_000_000_000 {
+        return Err(bad());
+    }
+    Ok(SearchPosition { bookmark, index, before })
 }

@@ -7,6 +7,7 @@
 mod args;
 mod complete;
 mod connection;
+mod context;
 mod deadline;
 mod error;
 mod inputs;
@@ -14,9 +15,12 @@ mod limits;
 mod loaders;
 pub mod nesting;
 mod objects;
+mod operation;
 mod query;
 mod search;
 mod shape;
+
+use operation::Operation;
 
 use async_graphql::{EmptyMutation, EmptySubscription, Schema};
 use idr_client::IdrClient;
@@ -190,53 +194,6 @@ async fn run(
     let limits = schema.data::<SchemaLimits>().copied().unwrap_or_default();
     error::report(&mut response, limits.errors_per_cause, limits.max_errors);
     response
-}
-
-/// The operation being executed: the document (parsed once, in [`execute`]), the name of
-/// the operation selected in it, and the variables. The argument rules and the response's
-/// completion both walk it.
-pub(crate) struct Operation {
-    pub(crate) document: async_graphql::parser::types::ExecutableDocument,
-    pub(crate) name: Option<String>,
-    pub(crate) variables: async_graphql::Variables,
-}
-
-impl Operation {
-    /// The operation of the document that runs.
-    fn definition(&self) -> Option<&async_graphql::parser::types::OperationDefinition> {
-        use async_graphql::parser::types::DocumentOperations;
-        match &self.document.operations {
-            DocumentOperations::Single(op) => Some(&op.node),
-            DocumentOperations::Multiple(ops) => match &self.name {
-                Some(name) => ops.get(&async_graphql::Name::new(name)),
-                None if ops.len() == 1 => ops.values().next(),
-                None => None,
-            }
-            .map(|op| &op.node),
-        }
-    }
-
-    /// The selection set of the operation that runs.
-    pub(crate) fn selection(&self) -> Option<&async_graphql::parser::types::SelectionSet> {
-        self.definition().map(|op| &op.selection_set.node)
-    }
-
-    /// Gives every variable the request left out its default from the operation, as
-    /// execution will, so that the argument checks and `@skip` see the same values.
-    fn apply_variable_defaults(&mut self) {
-        let defaults: Vec<(async_graphql::Name, async_graphql::Value)> = self
-            .definition()
-            .into_iter()
-            .flat_map(|op| op.variable_definitions.iter())
-            .filter(|v| !self.variables.contains_key(&v.node.name.node))
-            .filter_map(|v| {
-                Some((v.node.name.node.clone(), v.node.default_value.as_ref()?.node.clone()))
-            })
-            .collect();
-        for (name, value) in defaults {
-            self.variables.insert(name, value);
-        }
-    }
 }
 
 fn add_missing_codes(response: &mut async_graphql::Response) {

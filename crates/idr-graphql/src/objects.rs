@@ -11,20 +11,13 @@ use idr_client::model::{
     Annotation, AnnotationBody, Container, GridCell, ImageData, ObjectKind, PlateGrid, PlateMeta,
     WellMeta,
 };
-use idr_client::{IdrClient, WellRow};
+use idr_client::WellRow;
 
 use crate::connection::{self, Page, PageArgs};
+use crate::context::{client, loaders};
 use crate::error::ResultExt;
 use crate::inputs::ImageFilter;
-use crate::loaders::{load_one, Loaders, WellKey};
-
-pub(crate) fn client<'a>(ctx: &Context<'a>) -> &'a IdrClient {
-    ctx.data_unchecked::<IdrClient>()
-}
-
-pub(crate) fn loaders<'a>(ctx: &Context<'a>) -> &'a Loaders {
-    ctx.data_unchecked::<Loaders>()
-}
+use crate::loaders::{load_one, WellKey};
 
 fn id(n: u64) -> ID {
     ID(n.to_string())

@@ -5,14 +5,13 @@ use std::sync::Arc;
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Object, Result, ID};
 use idr_client::endpoints::ApiObject;
-use idr_client::model::{ObjectKind, SearchQuery, Study, StudyKind};
+use idr_client::model::ObjectKind;
 
 use crate::connection::{self, Page, PageArgs, Total};
+use crate::context::client;
 use crate::error::{parse_id, ResultExt};
 use crate::inputs::{ImageFilter, SearchResource};
-use crate::objects::{
-    client, keep_matching, Dataset, Image, Plate, Project, Screen, ValueCount, Well,
-};
+use crate::objects::{keep_matching, Dataset, Image, Plate, Project, Screen, ValueCount, Well};
 use crate::search::FilteredSearch;
 
 /// The entry points: IDR objects by id, top-level lists, and the search engine.
@@ -49,7 +48,7 @@ impl Query {
     /// An image by id; `null` when IDR has no such image (or it is not public).
     async fn image(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Image>> {
         let id = parse_id(&id)?;
-        let data = crate::loaders::load_one(&crate::objects::loaders(ctx).images, id).await?;
+        let data = crate::loaders::load_one(&crate::context::loaders(ctx).images, id).await?;
         Ok(data.map(|data| Image { data: Some(data), ..Image::new(id) }))
     }
     /// A project by id; `null` when IDR has no such project.
@@ -129,44 +128,13 @@ impl Query {
         after: Option<String>,
     ) -> Result<Option<Connection<String, Image, Total>>> {
         let first = PageArgs::new(first, None)?.first;
-        let (expr, mut query, exact) = crate::args::search_filter(&filter)?;
         let client = client(ctx);
-        query.study = study.map(Study::any);
-        let mut search = FilteredSearch {
-            query: SearchQuery::default(),
-            expr: (!exact).then_some(expr),
-            screen: None,
-            project: None,
+        let screen = screen.as_ref().map(parse_id).transpose()?;
+        let project = project.as_ref().map(parse_id).transpose()?;
+        let Some(search) = FilteredSearch::new(client, &filter, study, screen, project).await?
+        else {
+            return Ok(Some(Connection::with_additional_fields(false, false, Total::known(0))));
         };
-        let empty = || Ok(Some(Connection::with_additional_fields(false, false, Total::known(0))));
-        // An image is in a screen or in a project, never both.
-        if screen.is_some() && project.is_some() {
-            return empty();
-        }
-        // The engine scopes by name: the container's, on its own kind. When another
-        // container of that kind has the same name, hits are also checked by id here.
-        for (object, id, kind) in [
-            (ApiObject::Screen, screen, StudyKind::Screen),
-            (ApiObject::Project, project, StudyKind::Project),
-        ] {
-            let Some(id) = id else { continue };
-            let id = parse_id(&id)?;
-            let Some(container) = client.container(object, id).await.gql()? else {
-                return empty();
-            };
-            // `study` and `screen` / `project` together: both must hold.
-            if query.study.as_ref().is_some_and(|s| !same_name(&s.name, &container.name)) {
-                return empty();
-            }
-            if !unique_name(client, object, &container.name).await {
-                match object {
-                    ApiObject::Screen => search.screen = Some(id),
-                    _ => search.project = Some(id),
-                }
-            }
-            query.study = Some(Study { name: container.name, kind });
-        }
-        search.query = query;
         let look_ahead = ctx.look_ahead().field("pageInfo").field("hasNextPage").exists();
         Arc::new(search).page(client, first, after.as_deref(), look_ahead).await.map(Some)
     }
@@ -237,18 +205,4 @@ fn offset_page<T: async_graphql::OutputType>(items: Vec<T>, args: PageArgs, tota
             .map(|(i, node)| Edge::new(connection::offset_cursor(args.offset + i), node)),
     );
     page
-}
-
-/// Whether two study names are the same to the search engine (which ignores case).
-fn same_name(a: &str, b: &str) -> bool {
-    a.to_lowercase() == b.to_lowercase()
-}
-
-/// Whether no other top-level container of this kind has `name` (without regard to case),
-/// so that the engine's scope by name is the scope by id. Reads the whole list (a few
-/// hundred on IDR, cached); when that fails, the answer is "no" and hits are checked by id.
-async fn unique_name(client: &idr_client::IdrClient, object: ApiObject, name: &str) -> bool {
-    let Ok(first) = client.containers(object, 0, 1).await else { return false };
-    let Ok(all) = client.containers(object, 0, first.total_count).await else { return false };
-    all.items.iter().filter(|c| same_name(&c.name, name)).count() == 1
 }

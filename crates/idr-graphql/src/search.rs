@@ -7,12 +7,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_graphql::connection::{Connection, Edge};
-use idr_client::model::{ImageHit, SearchQuery};
+use idr_client::endpoints::ApiObject;
+use idr_client::model::{ImageHit, SearchQuery, Study, StudyKind};
 use idr_client::IdrClient;
 use idr_filter::Expr;
 
-use crate::connection::{self, Total, TotalKind};
+use crate::connection::{decode_cursor, search_cursor, Count, Total, TotalKind};
+use crate::context::client;
 use crate::error::{bad_input, ResultExt};
+use crate::inputs::ImageFilter;
 use crate::objects::Image;
 
 /// How far one GraphQL page may read the engine looking for matches: in hits (what the
@@ -65,6 +68,50 @@ pub(crate) struct FilteredSearch {
 }
 
 impl FilteredSearch {
+    /// The search for `filter` within the scopes given, or `None` when the scopes leave
+    /// no image (an unknown container, a screen and a project, or a study that names
+    /// another container than the screen or project).
+    ///
+    /// The engine scopes by name: the container's, on its own kind. When another
+    /// container of that kind has the same name, hits are also checked by id here.
+    pub(crate) async fn new(
+        client: &IdrClient,
+        filter: &ImageFilter,
+        study: Option<String>,
+        screen: Option<u64>,
+        project: Option<u64>,
+    ) -> async_graphql::Result<Option<FilteredSearch>> {
+        let (expr, mut query, exact) = crate::args::search_filter(filter)?;
+        query.study = study.map(Study::any);
+        let mut search =
+            FilteredSearch { query, expr: (!exact).then_some(expr), screen: None, project: None };
+        // An image is in a screen or in a project, never both.
+        if screen.is_some() && project.is_some() {
+            return Ok(None);
+        }
+        for (object, id, kind) in [
+            (ApiObject::Screen, screen, StudyKind::Screen),
+            (ApiObject::Project, project, StudyKind::Project),
+        ] {
+            let Some(id) = id else { continue };
+            let Some(container) = client.container(object, id).await.gql()? else {
+                return Ok(None);
+            };
+            // `study` and `screen` / `project` together: both must hold.
+            if search.query.study.as_ref().is_some_and(|s| !same_name(&s.name, &container.name)) {
+                return Ok(None);
+            }
+            if !unique_name(client, object, &container.name).await {
+                match object {
+                    ApiObject::Screen => search.screen = Some(id),
+                    _ => search.project = Some(id),
+                }
+            }
+            search.query.study = Some(Study { name: container.name, kind });
+        }
+        Ok(Some(search))
+    }
+
     fn is_exact(&self) -> bool {
         self.expr.is_none() && self.screen.is_none() && self.project.is_none()
     }
@@ -79,7 +126,7 @@ impl FilteredSearch {
     }
 
     /// Counts matching hits by reading every engine page (bounded), or remembers the count.
-    pub(crate) async fn count(
+    async fn count_matches(
         &self,
         client: &IdrClient,
         counts: &Counts,
@@ -191,7 +238,7 @@ impl FilteredSearch {
         }
         let total = match (self.is_exact(), total) {
             (true, Some(n)) => Total::known(n),
-            _ => Total(TotalKind::Filtered(self.clone())),
+            _ => Total(TotalKind::Deferred(self.clone())),
         };
         let mut connection = Connection::with_additional_fields(after.is_some(), has_next, total);
         connection.edges = edges;
@@ -199,41 +246,25 @@ impl FilteredSearch {
     }
 }
 
-/// Where a search cursor points.
-pub(crate) struct SearchPosition {
-    /// The bookmark that fetches the engine page holding the item (none for the first).
-    bookmark: Option<u64>,
-    /// The item's index in that page.
-    index: usize,
-    /// How many hits the engine pages before that one held.
-    before: u64,
+/// Whether two study names are the same to the search engine (which ignores case).
+fn same_name(a: &str, b: &str) -> bool {
+    a.to_lowercase() == b.to_lowercase()
 }
 
-fn search_cursor(bookmark: Option<u64>, index: usize, before: u64) -> String {
-    connection::encode(&format!(
-        "s:{}:{index}:{before}",
-        bookmark.map(|b| b.to_string()).unwrap_or_default()
-    ))
+/// Whether no other top-level container of this kind has `name` (without regard to case),
+/// so that the engine's scope by name is the scope by id. Reads the whole list (a few
+/// hundred on IDR, cached); when that fails, the answer is "no" and hits are checked by id.
+async fn unique_name(client: &IdrClient, object: ApiObject, name: &str) -> bool {
+    let Ok(first) = client.containers(object, 0, 1).await else { return false };
+    let Ok(all) = client.containers(object, 0, first.total_count).await else { return false };
+    all.items.iter().filter(|c| same_name(&c.name, name)).count() == 1
 }
 
-pub(crate) fn decode_cursor(cursor: &str) -> async_graphql::Result<SearchPosition> {
-    let text = connection::decode(cursor)?;
-    let bad = || bad_input("`after` is not a cursor of this search");
-    let rest = text.strip_prefix("s:").ok_or_else(bad)?;
-    let mut parts = rest.split(':');
-    let (Some(bookmark), Some(index), Some(before), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(bad());
-    };
-    let bookmark =
-        if bookmark.is_empty() { None } else { Some(bookmark.parse().map_err(|_| bad())?) };
-    let index: usize = index.parse().map_err(|_| bad())?;
-    let before: u64 = before.parse().map_err(|_| bad())?;
-    if index >= 100_000 || before >= 1_000_000_000 {
-        return Err(bad());
+#[async_graphql::async_trait::async_trait]
+impl Count for FilteredSearch {
+    async fn count(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<u64> {
+        self.count_matches(client(ctx), ctx.data_unchecked::<Counts>()).await
     }
-    Ok(SearchPosition { bookmark, index, before })
 }
 
 fn hit_image(hit: ImageHit) -> Image {

@@ -12,6 +12,7 @@ mod examples;
 mod faults;
 mod filters;
 mod lowering;
+mod modules;
 mod ql_limits;
 mod ql_semantics;
 mod search;
