@@ -40,6 +40,10 @@ pub enum Error {
     /// The circuit breaker is open after repeated upstream failures; the call was not made.
     #[error("upstream is failing; calls are paused for a moment")]
     CircuitOpen,
+    /// `idr record` could not write a recording (a local failure, not the upstream's:
+    /// never retried, and the breaker does not count it).
+    #[error("could not write the recording {path}: {message}")]
+    Recording { path: String, message: String },
     /// Offline mode: no recording answers this request.
     #[error("no recording for {request}{}", nearest_hint(nearest))]
     NotRecorded { request: String, nearest: Arc<[String]> },

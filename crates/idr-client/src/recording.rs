@@ -85,27 +85,27 @@ impl Recording {
         }
     }
 
-    fn key(&self) -> Result<Key, String> {
+    fn key(&self) -> Result<Key, Invalid> {
         let method = match self.request.method.as_str() {
             "GET" => Method::Get,
             "POST" => Method::Post,
-            other => return Err(format!("unknown method {other}")),
+            other => return Err(Invalid::Method(other.to_owned())),
         };
         let mut query = self.request.query.clone();
         query.sort();
         Ok(Key { method, path: self.request.path.clone(), query, body: self.request.body.clone() })
     }
 
-    fn response(&self) -> Result<Response, String> {
+    fn response(&self) -> Result<Response, Invalid> {
         let r = &self.response;
         let body = match (&r.body, &r.body_text, &r.body_base64) {
             (Some(v), None, None) => v.to_string().into_bytes(),
             (None, Some(t), None) => t.clone().into_bytes(),
             (None, None, Some(b)) => base64::engine::general_purpose::STANDARD
                 .decode(b)
-                .map_err(|e| format!("bad base64: {e}"))?,
+                .map_err(|e| Invalid::Base64(e.to_string()))?,
             (None, None, None) => Vec::new(),
-            _ => return Err("more than one of body, body_text, body_base64".to_owned()),
+            _ => return Err(Invalid::SeveralBodies),
         };
         Ok(Response { status: r.status, content_type: r.content_type.clone(), body: body.into() })
     }
@@ -153,17 +153,41 @@ pub struct RecordingStore {
     described: Vec<String>,
 }
 
+/// Why recordings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{name}: {problem}")]
+    Invalid { name: String, problem: Invalid },
+}
+
+/// What is wrong with one recording.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Invalid {
+    #[error("{0}")]
+    Json(String),
+    #[error("unknown method {0}")]
+    Method(String),
+    #[error("bad base64: {0}")]
+    Base64(String),
+    #[error("more than one of body, body_text, body_base64")]
+    SeveralBodies,
+}
+
 impl RecordingStore {
     /// Loads every `*.json` file in `dir` (not recursive).
-    pub fn from_dir(dir: &Path) -> Result<RecordingStore, String> {
+    pub fn from_dir(dir: &Path) -> Result<RecordingStore, LoadError> {
         let mut files = Vec::new();
-        let entries =
-            std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+        let unreadable = |path: &Path| {
+            let path = path.display().to_string();
+            move |source| LoadError::Read { path, source }
+        };
+        let entries = std::fs::read_dir(dir).map_err(unreadable(dir))?;
         for entry in entries {
-            let path = entry.map_err(|e| e.to_string())?.path();
+            let path = entry.map_err(unreadable(dir))?.path();
             if path.extension().is_some_and(|e| e == "json") {
-                let text = std::fs::read(&path)
-                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                let text = std::fs::read(&path).map_err(unreadable(&path))?;
                 files.push((path.display().to_string(), text));
             }
         }
@@ -174,12 +198,15 @@ impl RecordingStore {
     /// Builds a store from (name, JSON text) pairs, e.g. recordings embedded in a binary.
     pub fn from_files<'a>(
         files: impl IntoIterator<Item = (&'a str, &'a [u8])>,
-    ) -> Result<RecordingStore, String> {
+    ) -> Result<RecordingStore, LoadError> {
         let mut store = RecordingStore::default();
         for (name, text) in files {
-            let recording: Recording =
-                serde_json::from_slice(text).map_err(|e| format!("{name}: {e}"))?;
-            store.add(recording).map_err(|e| format!("{name}: {e}"))?;
+            let recording: Recording = serde_json::from_slice(text).map_err(|e| {
+                LoadError::Invalid { name: name.to_owned(), problem: Invalid::Json(e.to_string()) }
+            })?;
+            store
+                .add(recording)
+                .map_err(|problem| LoadError::Invalid { name: name.to_owned(), problem })?;
         }
         Ok(store)
     }
@@ -192,7 +219,7 @@ impl RecordingStore {
         self.described.is_empty()
     }
 
-    pub fn add(&mut self, recording: Recording) -> Result<(), String> {
+    pub fn add(&mut self, recording: Recording) -> Result<(), Invalid> {
         let key = recording.key()?;
         let response = recording.response()?;
         let probe = Request {

@@ -21,6 +21,13 @@ pub trait Upstream: Send + Sync + 'static {
     fn send<'a>(&'a self, req: &'a Request) -> BoxFuture<'a, Result<Response, Error>>;
 }
 
+/// A shared upstream (a recorder that is read afterwards, a test double) is an upstream.
+impl<U: Upstream + ?Sized> Upstream for Arc<U> {
+    fn send<'a>(&'a self, req: &'a Request) -> BoxFuture<'a, Result<Response, Error>> {
+        (**self).send(req)
+    }
+}
+
 /// Settings of the HTTP upstream.
 #[derive(Clone, Debug)]
 pub struct HttpConfig {
@@ -329,13 +336,11 @@ impl<U: Upstream> RecordingUpstream<U> {
 
     fn write(&self, req: &Request, resp: &Response) -> Result<(), Error> {
         let recording = Recording::capture(req, resp);
-        let text = serde_json::to_string_pretty(&recording)
-            .map_err(|e| Error::Transport { url: req.to_string(), message: e.to_string() })?;
         let path = self.dir.join(file_name(req));
-        std::fs::write(&path, text + "\n").map_err(|e| Error::Transport {
-            url: req.to_string(),
-            message: format!("cannot write {}: {e}", path.display()),
-        })?;
+        let failed =
+            |message: String| Error::Recording { path: path.display().to_string(), message };
+        let text = serde_json::to_string_pretty(&recording).map_err(|e| failed(e.to_string()))?;
+        std::fs::write(&path, text + "\n").map_err(|e| failed(e.to_string()))?;
         self.written.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }

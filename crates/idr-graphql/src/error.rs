@@ -58,6 +58,9 @@ pub(crate) fn upstream(error: &ClientError) -> async_graphql::Error {
         ClientError::TooLarge { limit, .. } => {
             ("RESPONSE_TOO_LARGE", format!("IDR's answer is larger than the {limit}-byte cap"))
         }
+        ClientError::Recording { .. } => {
+            ("INTERNAL_SERVER_ERROR", "the answer could not be recorded".to_owned())
+        }
         // Offline mode serves the project's own recordings, so naming the request helps.
         ClientError::NotRecorded { request, .. } => {
             ("NOT_RECORDED", format!("offline mode: the recordings hold no answer for {request}"))

@@ -15,4 +15,4 @@ pub use http::{app, AppState, Limits};
 pub use listen::{serve, ConnectionLimits};
 pub use ql::LiveCatalog;
 pub use rate::RateLimit;
-pub use upstream::{build_client, bundled_store, UpstreamChoice};
+pub use upstream::{build_client, bundled_store, UpstreamChoice, UpstreamError};

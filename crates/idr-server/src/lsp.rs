@@ -65,7 +65,7 @@ impl Server {
         };
         match result {
             Ok(value) => Response::new_ok(id, value),
-            Err(message) => Response::new_err(id, ErrorCode::InvalidParams as i32, message),
+            Err(error) => Response::new_err(id, error.code() as i32, error.to_string()),
         }
     }
 
@@ -101,16 +101,28 @@ impl Server {
     }
 
     /// The document and the byte offset of the request's position.
-    fn document_at(&self, params: &Value) -> Result<(&str, usize), String> {
-        let uri = params["textDocument"]["uri"].as_str().ok_or("missing textDocument.uri")?;
-        let text = self.documents.get(uri).ok_or_else(|| format!("{uri} is not open"))?;
-        let line = params["position"]["line"].as_u64().ok_or("missing position.line")?;
-        let character =
-            params["position"]["character"].as_u64().ok_or("missing position.character")?;
+    fn document_at(&self, params: &Value) -> Result<(&str, usize), RequestError> {
+        let text = self.document(params)?;
+        let line =
+            params["position"]["line"].as_u64().ok_or(RequestError::Missing("position.line"))?;
+        let character = params["position"]["character"]
+            .as_u64()
+            .ok_or(RequestError::Missing("position.character"))?;
         Ok((text, LineIndex::new(text).offset(line as usize, character as usize)))
     }
 
-    fn completion(&self, params: &Value) -> Result<Value, String> {
+    /// The open document a request names.
+    fn document(&self, params: &Value) -> Result<&str, RequestError> {
+        let uri = params["textDocument"]["uri"]
+            .as_str()
+            .ok_or(RequestError::Missing("textDocument.uri"))?;
+        self.documents
+            .get(uri)
+            .map(String::as_str)
+            .ok_or_else(|| RequestError::NotOpen(uri.to_owned()))
+    }
+
+    fn completion(&self, params: &Value) -> Result<Value, RequestError> {
         let (text, offset) = self.document_at(params)?;
         let index = LineIndex::new(text);
         let items: Vec<Value> = idr_ql::complete(text, offset, &self.catalog)
@@ -128,7 +140,7 @@ impl Server {
         Ok(json!({"isIncomplete": false, "items": items}))
     }
 
-    fn hover(&self, params: &Value) -> Result<Value, String> {
+    fn hover(&self, params: &Value) -> Result<Value, RequestError> {
         let (text, offset) = self.document_at(params)?;
         let index = LineIndex::new(text);
         Ok(match idr_ql::hover(text, offset, &self.catalog) {
@@ -140,9 +152,8 @@ impl Server {
         })
     }
 
-    fn formatting(&self, params: &Value) -> Result<Value, String> {
-        let uri = params["textDocument"]["uri"].as_str().ok_or("missing textDocument.uri")?;
-        let text = self.documents.get(uri).ok_or_else(|| format!("{uri} is not open"))?;
+    fn formatting(&self, params: &Value) -> Result<Value, RequestError> {
+        let text = self.document(params)?;
         // A document with syntax errors is left alone (no edits), as rustfmt does.
         Ok(match idr_ql::format(text) {
             Some(formatted) if formatted != *text => {
@@ -151,6 +162,24 @@ impl Server {
             }
             _ => json!([]),
         })
+    }
+}
+
+/// Why a request cannot be answered.
+#[derive(Debug, thiserror::Error)]
+enum RequestError {
+    #[error("missing {0}")]
+    Missing(&'static str),
+    #[error("{0} is not open")]
+    NotOpen(String),
+}
+
+impl RequestError {
+    /// Both are the client's mistake in its parameters.
+    fn code(&self) -> ErrorCode {
+        match self {
+            RequestError::Missing(_) | RequestError::NotOpen(_) => ErrorCode::InvalidParams,
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -172,7 +173,7 @@ impl UpstreamArgs {
     }
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     // The server logs its work; the one-shot commands only their failures.
     let default_filter = if matches!(cli.command, Command::Serve { .. } | Command::Record { .. }) {
@@ -188,18 +189,27 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    match cli.command {
-        Command::Schema => {
-            emit(&idr_graphql::sdl());
-            Ok(())
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("Error: {error:?}");
+            ExitCode::FAILURE
         }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<ExitCode> {
+    let ok = |()| ExitCode::SUCCESS;
+    match command {
+        Command::Schema => emit(&idr_graphql::sdl()).map(ok),
         Command::Serve { listen, upstream, rate_limit, request_timeout, connections } => {
             let rate =
                 RateLimit { per_second: rate_limit.max(0.01), burst: (rate_limit * 6.0).max(1.0) };
             let request_timeout = Duration::from_secs(request_timeout.max(1));
             let limits = Limits { rate, request_timeout, ..Limits::default() };
             let connections = connections.limits(limits.request_timeout);
-            runtime()?.block_on(serve(listen, upstream.choice(), limits, connections))
+            runtime()?.block_on(serve(listen, upstream.choice(), limits, connections)).map(ok)
         }
         Command::Compile { query } => compile(&query),
         Command::Check { files } => check(&files),
@@ -212,9 +222,9 @@ fn main() -> anyhow::Result<()> {
             };
             runtime()?.block_on(query_command(&query, upstream.choice(), format, max_rows))
         }
-        Command::Lsp => idr_server::lsp::run(Catalog::bundled()),
+        Command::Lsp => idr_server::lsp::run(Catalog::bundled()).map(ok),
         Command::Record { query, out, upstream } => {
-            runtime()?.block_on(record(query, out, upstream))
+            runtime()?.block_on(record(query, out, upstream)).map(ok)
         }
     }
 }
@@ -232,7 +242,7 @@ async fn serve(
     limits: Limits,
     connections: ConnectionLimits,
 ) -> anyhow::Result<()> {
-    let (client, described) = build_client(&choice).map_err(anyhow::Error::msg)?;
+    let (client, described) = build_client(&choice)?;
     let schema = build_schema(
         client.clone(),
         SchemaLimits { deadline: limits.request_timeout, ..SchemaLimits::default() },
@@ -287,10 +297,10 @@ async fn record(query: String, out: PathBuf, upstream: Url) -> anyhow::Result<()
     let http = HttpUpstream::new(HttpConfig::new(upstream.clone())).map_err(anyhow::Error::msg)?;
     let recorder = Arc::new(RecordingUpstream::new(http, out.clone()));
     let config = ClientConfig { public_base: upstream, ..ClientConfig::default() };
-    let client = IdrClient::new(SharedUpstream(recorder.clone()), config);
+    let client = IdrClient::new(recorder.clone(), config);
     let schema = build_schema(client, SchemaLimits::default());
     let response = idr_graphql::execute(&schema, text.as_str()).await;
-    emit(&(serde_json::to_string_pretty(&response)? + "\n"));
+    emit(&(serde_json::to_string_pretty(&response)? + "\n"))?;
     eprintln!("wrote {} recordings to {}", recorder.written(), out.display());
     if !response.errors.is_empty() {
         bail!("the query had errors; recordings of the calls that succeeded were written");
@@ -298,52 +308,50 @@ async fn record(query: String, out: PathBuf, upstream: Url) -> anyhow::Result<()
     Ok(())
 }
 
-/// Lets the recorder be both the client's upstream and readable afterwards.
-struct SharedUpstream<U>(Arc<U>);
-
-impl<U: idr_client::Upstream> idr_client::Upstream for SharedUpstream<U> {
-    fn send<'a>(
-        &'a self,
-        req: &'a idr_client::Request,
-    ) -> idr_client::upstream::BoxFuture<'a, Result<idr_client::Response, idr_client::Error>> {
-        self.0.send(req)
-    }
-}
-
-/// Writes to stdout; a reader that went away (`idr query … | head`) ends the program
-/// quietly instead of with a panic.
-fn emit(text: &str) {
+/// Writes to stdout. A reader that went away (`idr query … | head`) is an error that
+/// `main` ends the program on quietly and successfully.
+fn emit(text: &str) -> anyhow::Result<()> {
     use std::io::Write as _;
     let mut stdout = std::io::stdout().lock();
-    if let Err(error) = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
-        if error.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
-        eprintln!("cannot write to stdout: {error}");
-        std::process::exit(1);
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .context("cannot write to stdout")
+}
+
+/// Whether the error is stdout's reader having gone away.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error
+        .root_cause()
+        .downcast_ref::<std::io::Error>()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// A command that reported its failure on stderr already (diagnostics, errors of a
+/// query) ends with status 1.
+fn failed(reported: bool) -> ExitCode {
+    if reported {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
-/// Exits with status 1 after printing `message` to stderr (diagnostics already rendered).
-fn fail(message: &str) -> ! {
-    eprintln!("{}", message.trim_end());
-    std::process::exit(1)
-}
-
-fn compile(query: &str) -> anyhow::Result<()> {
+fn compile(query: &str) -> anyhow::Result<ExitCode> {
     let source = Source::from_arg(query)?;
     let compilation = ql::compile(&source, &Catalog::bundled());
     // Bad input: diagnostics on stderr, nothing on stdout.
     if compilation.has_errors {
-        fail(&compilation.rendered);
+        eprintln!("{}", compilation.rendered.trim_end());
+        return Ok(ExitCode::FAILURE);
     }
     eprint!("{}", compilation.rendered);
     let texts: Vec<&str> = compilation.queries.iter().map(|(_, q)| q.graphql.as_str()).collect();
-    emit(&(texts.join("\n") + "\n"));
-    Ok(())
+    emit(&(texts.join("\n") + "\n"))?;
+    Ok(ExitCode::SUCCESS)
 }
 
-fn check(files: &[String]) -> anyhow::Result<()> {
+fn check(files: &[String]) -> anyhow::Result<ExitCode> {
     let catalog = Catalog::bundled();
     let (mut errors, mut warnings) = (0, 0);
     for file in files {
@@ -355,14 +363,11 @@ fn check(files: &[String]) -> anyhow::Result<()> {
         eprint!("{}", source.render(&diagnostics));
     }
     eprintln!("{} file(s) checked: {errors} error(s), {warnings} warning(s)", files.len());
-    if errors > 0 {
-        std::process::exit(1);
-    }
-    Ok(())
+    Ok(failed(errors > 0))
 }
 
-fn fmt(files: &[PathBuf], check_only: bool) -> anyhow::Result<()> {
-    let mut failed = false;
+fn fmt(files: &[PathBuf], check_only: bool) -> anyhow::Result<ExitCode> {
+    let mut unformatted = false;
     for path in files {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
@@ -370,7 +375,7 @@ fn fmt(files: &[PathBuf], check_only: bool) -> anyhow::Result<()> {
             let source = Source { name: path.display().to_string(), text };
             let diagnostics: Vec<_> = idr_ql::parse(&source.text).diagnostics().cloned().collect();
             eprint!("{}", source.render(&diagnostics));
-            failed = true;
+            unformatted = true;
             continue;
         };
         if formatted == text {
@@ -378,17 +383,14 @@ fn fmt(files: &[PathBuf], check_only: bool) -> anyhow::Result<()> {
         }
         if check_only {
             eprintln!("{} is not formatted", path.display());
-            failed = true;
+            unformatted = true;
         } else {
             std::fs::write(path, formatted)
                 .with_context(|| format!("cannot write {}", path.display()))?;
             eprintln!("formatted {}", path.display());
         }
     }
-    if failed {
-        std::process::exit(1);
-    }
-    Ok(())
+    Ok(failed(unformatted))
 }
 
 async fn query_command(
@@ -396,14 +398,14 @@ async fn query_command(
     choice: UpstreamChoice,
     format: Format,
     max_rows: usize,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<ExitCode> {
     let source = Source::from_arg(query)?;
     let compilation = ql::compile(&source, &Catalog::bundled());
     // Queries with errors are reported and skipped; the others still run.
     eprint!("{}", compilation.rendered);
     let queries = compilation.queries;
     let mut had_errors = compilation.has_errors;
-    let (client, _) = build_client(&choice).map_err(anyhow::Error::msg)?;
+    let (client, _) = build_client(&choice)?;
     let schema = build_schema(client, SchemaLimits::default());
     let show_progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let mut json_outputs = Vec::new();
@@ -423,7 +425,7 @@ async fn query_command(
                 rows.rows.iter().cloned().map(serde_json::Value::Object).collect();
             json_outputs.push(serde_json::json!({"query": query_text, "rows": rows}));
         } else {
-            emit(&ql::print(&rows.rows, format));
+            emit(&ql::print(&rows.rows, format))?;
         }
         // Reaching the query's own `limit` is what was asked; reaching --max-rows is not.
         if rows.truncated && compiled.limit.is_none_or(|l| l as usize > max_rows) {
@@ -439,10 +441,7 @@ async fn query_command(
         }
     }
     if !json_outputs.is_empty() {
-        emit(&(serde_json::to_string_pretty(&json_outputs)? + "\n"));
+        emit(&(serde_json::to_string_pretty(&json_outputs)? + "\n"))?;
     }
-    if had_errors {
-        std::process::exit(1);
-    }
-    Ok(())
+    Ok(failed(had_errors))
 }

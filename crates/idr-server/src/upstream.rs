@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use idr_client::recording::RecordingStore;
+use idr_client::recording::{LoadError, RecordingStore};
 use idr_client::{ClientConfig, HttpConfig, HttpUpstream, IdrClient, RecordedUpstream};
 use url::Url;
 
@@ -23,18 +23,27 @@ pub enum UpstreamChoice {
     Dir { dir: PathBuf, cache_bytes: usize },
 }
 
+/// Why the upstream could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("cannot set up the HTTP client: {0}")]
+    Http(#[source] idr_client::Error),
+    #[error("cannot load the recordings: {0}")]
+    Recordings(#[from] LoadError),
+}
+
 /// The recordings embedded at build time.
-pub fn bundled_store() -> Result<RecordingStore, String> {
+pub fn bundled_store() -> Result<RecordingStore, LoadError> {
     RecordingStore::from_files(bundled::BUNDLED.iter().map(|(name, text)| (*name, *text)))
 }
 
 /// The client for an upstream choice, and a one-line description of it for the log.
-pub fn build_client(choice: &UpstreamChoice) -> Result<(IdrClient, String), String> {
+pub fn build_client(choice: &UpstreamChoice) -> Result<(IdrClient, String), UpstreamError> {
     match choice {
         UpstreamChoice::Http { base, timeout, max_concurrency, cache_bytes } => {
             let mut http = HttpConfig::new(base.clone());
             http.timeout = *timeout;
-            let upstream = HttpUpstream::new(http).map_err(|e| e.to_string())?;
+            let upstream = HttpUpstream::new(http).map_err(UpstreamError::Http)?;
             let config = ClientConfig {
                 public_base: base.clone(),
                 max_concurrency: *max_concurrency,

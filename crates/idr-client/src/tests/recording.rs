@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::fixtures;
 use crate::model::{AnnotationBody, AnnotationType, ObjectKind};
-use crate::recording::RecordingStore;
+use crate::recording::{LoadError, RecordingStore};
 use crate::{ClientConfig, Error, IdrClient, RecordedUpstream, Request};
 
 fn annotation(id: u64, ns: Option<&str>, class: &str, parent: u64) -> serde_json::Value {
@@ -182,7 +182,27 @@ fn post_with_another_body_is_not_recorded() {
 #[test]
 fn bad_recordings_are_refused_with_their_name() {
     let err = RecordingStore::from_files([("broken.json", &b"{\"request\": {}}"[..])]).unwrap_err();
-    assert!(err.starts_with("broken.json: missing field"), "{err}");
+    assert!(matches!(&err, LoadError::Invalid { name, .. } if name == "broken.json"), "{err:?}");
+    assert!(err.to_string().starts_with("broken.json: missing field"), "{err}");
+}
+
+#[test]
+fn a_recording_that_cannot_be_written_is_a_local_error_never_retried() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let store = RecordingStore::from_files([(
+        "r.json",
+        &br#"{"request": {"method": "GET", "path": "/webclient/api/annotations/", "query": [["image", "1"], ["type", "map"]]}, "response": {"status": 200, "body": {"annotations": []}}}"#[..],
+    )])
+    .unwrap();
+    let missing = std::env::temp_dir().join(format!("idr-no-such-dir-{}", std::process::id()));
+    let upstream = crate::RecordingUpstream::new(
+        RecordedUpstream::new(Arc::new(store)),
+        missing.join("below"),
+    );
+    let req = Request::get("/webclient/api/annotations/").param("image", 1).param("type", "map");
+    let err = rt.block_on(crate::Upstream::send(&upstream, &req)).unwrap_err();
+    assert!(matches!(err, Error::Recording { .. }), "{err:?}");
+    assert!(!err.is_transient() && !err.is_upstream_failure(), "{err:?}");
 }
 
 // The repository's recordings.
