@@ -16,7 +16,7 @@ use crate::connection::{decode_cursor, search_cursor, Count, Total, TotalKind};
 use crate::context::client;
 use crate::error::{bad_input, ResultExt};
 use crate::inputs::ImageFilter;
-use crate::objects::Image;
+use crate::objects::{Image, Parent};
 
 /// How far one GraphQL page may read the engine looking for matches: in hits (what the
 /// answer needs, whatever the engine's page size, a deployment setting: 1,000 on IDR), and
@@ -268,7 +268,7 @@ impl Count for FilteredSearch {
 }
 
 fn hit_image(hit: ImageHit) -> Image {
-    let named = |r: Option<idr_client::model::ImageRef>| r.map(|r| (r.id, r.name));
+    let named = |r: Option<idr_client::model::ImageRef>| r.map(|r| Parent::new(r.id, r.name));
     Image {
         name: Some(hit.name),
         well: hit.well_id,

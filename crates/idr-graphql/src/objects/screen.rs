@@ -1,0 +1,447 @@
+//! High-content screening: screens, their plates, and the plates' wells.
+
+use super::*;
+
+/// A screen: a high-content screening study (or one part of it), holding plates.
+#[derive(Clone)]
+pub struct Screen {
+    pub(crate) id: u64,
+    pub(crate) name: Option<String>,
+    pub(crate) meta: Option<Arc<Container>>,
+}
+
+impl Screen {
+    pub(crate) fn loaded(meta: Container) -> Screen {
+        Screen { id: meta.id, name: Some(meta.name.clone()), meta: Some(Arc::new(meta)) }
+    }
+
+    async fn meta(&self, ctx: &Context<'_>) -> Result<Option<Arc<Container>>> {
+        container_meta(ctx, ApiObject::Screen, self.id, &self.meta).await
+    }
+}
+
+/// A screen: a high-content screening study (or one part of it), holding plates.
+#[Object]
+impl Screen {
+    /// IDR's numeric id.
+    async fn id(&self) -> ID {
+        id(self.id)
+    }
+    /// The study name, e.g. `idr0002-heriche-condensation/screenA`.
+    async fn name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        match &self.name {
+            Some(name) => Ok(Some(name.clone())),
+            None => Ok(self.meta(ctx).await?.map(|m| m.name.clone())),
+        }
+    }
+    /// The description, when there is one.
+    async fn description(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self.meta(ctx).await?.and_then(|m| m.description.clone()))
+    }
+    /// All key/value pairs of the screen's map annotations (the study information), in order.
+    async fn key_values(&self, ctx: &Context<'_>) -> Result<Option<Vec<KeyValue>>> {
+        Ok(Some(key_values_of(&map_annotations(ctx, ObjectKind::Screen, self.id).await?)))
+    }
+    /// The values of one key among the key/values (the key compared without regard to case).
+    async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Option<Vec<String>>> {
+        values_for(ctx, ObjectKind::Screen, self.id, &key).await.map(Some)
+    }
+    /// The screen's map annotations, optionally only those of one namespace.
+    async fn annotations(
+        &self,
+        ctx: &Context<'_>,
+        namespace: Option<String>,
+    ) -> Result<Option<Vec<MapAnnotation>>> {
+        annotations_for(ctx, ObjectKind::Screen, self.id, namespace.as_deref()).await.map(Some)
+    }
+    /// The plates of the screen, in IDR's order (by name, case-insensitive), optionally
+    /// only those matching `where` (on their names and key/values).
+    #[graphql(complexity = "crate::connection::cost(first, child_complexity)")]
+    async fn plates(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(name = "where")] filter: Option<ImageFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Option<Page<Plate>>> {
+        let args = PageArgs::new(first, after.as_deref())?;
+        let plates = client(ctx).children(Children::Plates, self.id).await.gql()?;
+        let screen = Parent::new(self.id, self.name.clone());
+        let plates = plates
+            .into_iter()
+            .map(|p| Plate {
+                id: p.id,
+                name: Some(p.name),
+                screen: Some(screen.clone()),
+                meta: None,
+            })
+            .collect();
+        let plates = keep_matching(
+            ctx,
+            plates,
+            filter.as_ref(),
+            ObjectKind::Plate,
+            |p| p.id,
+            |p| p.name.clone(),
+        )
+        .await?;
+        Ok(Some(connection::slice(plates, args)))
+    }
+    /// Files attached to the screen (the bulk-annotation table, feature files).
+    async fn file_annotations(&self, ctx: &Context<'_>) -> Result<Option<Vec<FileAnnotation>>> {
+        let annotations =
+            load_one(&loaders(ctx).file_annotations, (ObjectKind::Screen, self.id)).await?;
+        let public_base = client(ctx).public_url("");
+        let public_base = public_base.trim_end_matches('/').to_owned();
+        Ok(Some(
+            annotations
+                .iter()
+                .flat_map(|list| list.iter())
+                .filter(|a| matches!(a.body, AnnotationBody::File(_)))
+                .map(|a| FileAnnotation { annotation: a.clone(), public_base: public_base.clone() })
+                .collect(),
+        ))
+    }
+    /// The screen in IDR's web client.
+    async fn webclient_url(&self, ctx: &Context<'_>) -> String {
+        client(ctx).public_url(&format!("/webclient/?show=screen-{}", self.id))
+    }
+}
+
+/// A multi-well plate of a screen.
+#[derive(Clone)]
+pub struct Plate {
+    pub(crate) id: u64,
+    pub(crate) name: Option<String>,
+    /// The screen it was reached through, with its name if known.
+    pub(crate) screen: Option<Parent>,
+    pub(crate) meta: Option<Arc<PlateMeta>>,
+}
+
+impl Plate {
+    async fn meta(&self, ctx: &Context<'_>) -> Result<Option<Arc<PlateMeta>>> {
+        if let Some(meta) = &self.meta {
+            return Ok(Some(meta.clone()));
+        }
+        Ok(client(ctx).plate(self.id).await.gql()?.map(Arc::new))
+    }
+
+    async fn grid(&self, ctx: &Context<'_>, field: u32) -> Result<Option<Arc<PlateGrid>>> {
+        load_one(&loaders(ctx).grids, (self.id, field)).await
+    }
+
+    /// Labels from the plate's own size and naming; from the grid's labels (cut to the
+    /// plate's size when known) only when the plate does not say its naming.
+    async fn labels(&self, ctx: &Context<'_>, axis: Axis) -> Result<Vec<String>> {
+        let meta = self.meta(ctx).await?;
+        let (count, naming) = match (axis, meta.as_deref()) {
+            (_, None) => (None, None),
+            (Axis::Rows, Some(meta)) => (meta.rows, meta.row_naming.as_deref()),
+            (Axis::Columns, Some(meta)) => (meta.columns, meta.column_naming.as_deref()),
+        };
+        let label = |i: u32| match naming {
+            Some(n) if n.eq_ignore_ascii_case("letter") => Some(row_letters(i)),
+            Some(n) if n.eq_ignore_ascii_case("number") => Some((i + 1).to_string()),
+            _ => None,
+        };
+        if let (Some(count), Some(_)) = (count, label(0)) {
+            return Ok((0..count).filter_map(label).collect());
+        }
+        let grid = self.grid(ctx, 0).await?;
+        let labels = grid
+            .map(|g| match axis {
+                Axis::Rows => g.row_labels.clone(),
+                Axis::Columns => g.column_labels.clone(),
+            })
+            .unwrap_or_default();
+        Ok(match count {
+            Some(count) => labels.into_iter().take(count as usize).collect(),
+            None => labels,
+        })
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Axis {
+    Rows,
+    Columns,
+}
+
+/// A multi-well plate of a screen.
+#[Object]
+impl Plate {
+    /// IDR's numeric id.
+    async fn id(&self) -> ID {
+        id(self.id)
+    }
+    /// The object's name.
+    async fn name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        match &self.name {
+            Some(name) => Ok(Some(name.clone())),
+            None => Ok(self.meta(ctx).await?.map(|m| m.name.clone())),
+        }
+    }
+    /// The screen the plate belongs to.
+    async fn screen(&self, ctx: &Context<'_>) -> Result<Option<Screen>> {
+        let screen = match &self.screen {
+            Some(screen) => Some(screen.clone()),
+            None => parent(ctx, ApiObject::Plate, self.id).await?,
+        };
+        Ok(screen.map(|Parent { id, name }| Screen { id, name, meta: None }))
+    }
+    /// The plate's row labels, such as `A`…`H`: as many as it really has rows (IDR's web
+    /// grid pads small plates to 8 × 12).
+    async fn row_labels(&self, ctx: &Context<'_>) -> Result<Option<Vec<String>>> {
+        self.labels(ctx, Axis::Rows).await.map(Some)
+    }
+    /// The plate's column labels, such as `1`…`12`.
+    async fn column_labels(&self, ctx: &Context<'_>) -> Result<Option<Vec<String>>> {
+        self.labels(ctx, Axis::Columns).await.map(Some)
+    }
+    /// How many fields (images per well) the plate has.
+    async fn field_count(&self, ctx: &Context<'_>) -> Result<Option<i32>> {
+        Ok(self
+            .meta(ctx)
+            .await?
+            .and_then(|m| m.field_index_range)
+            .map(|(lo, hi)| (hi.saturating_sub(lo) + 1) as i32))
+    }
+    /// The wells that hold an image at `field` (0-based), in row-major order, each with
+    /// that field's image. One upstream call per plate and field. `null` (with an error)
+    /// when the plate's grid cannot be read, without failing sibling plates.
+    /// With `where`, only the wells matching it (on their labels, as `name`, and their
+    /// key/values).
+    #[graphql(complexity = "384 * child_complexity")]
+    async fn wells(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 0)] field: i32,
+        #[graphql(name = "where")] filter: Option<ImageFilter>,
+    ) -> Result<Option<Vec<Well>>> {
+        let field = crate::args::field_index(field)?;
+        let Some(grid) = self.grid(ctx, field).await? else { return Ok(None) };
+        // Prime the loaders with every image and well of the plate, so their key/values
+        // and bulk rows are one batch each. Failures stay cached per key and are reported
+        // at the field that asks.
+        let images = ctx.look_ahead().field("images");
+        if images.field("keyValues").exists() || images.field("annotations").exists() {
+            let keys = grid.cells.iter().map(|c| (ObjectKind::Image, c.image_id));
+            let _ = loaders(ctx).map_annotations.load_many(keys).await;
+        }
+        if ctx.look_ahead().field("bulkAnnotation").exists() {
+            let keys = grid.cells.iter().map(|c| WellKey { well: c.well_id, plate: Some(self.id) });
+            let _ = loaders(ctx).well_rows.load_many(keys).await;
+        }
+        let plate = Parent::new(self.id, self.name.clone());
+        let wells: Vec<Well> = grid
+            .cells
+            .iter()
+            .map(|cell| Well::from_grid(&grid, cell, plate.clone(), self.screen.clone()))
+            .collect();
+        let label = |w: &Well| w.position.as_ref().map(|p| p.label.clone());
+        Ok(Some(
+            keep_matching(ctx, wells, filter.as_ref(), ObjectKind::Well, |w| w.id, label).await?,
+        ))
+    }
+    /// The images at `field` (0-based) of every well, in row-major order, optionally only
+    /// those matching `where` (on their names and key/values, checked here with the
+    /// key/values of the whole plate loaded in one batch). `null` (with an error) when the
+    /// plate's grid cannot be read.
+    #[graphql(complexity = "384 * child_complexity")]
+    async fn images(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 0)] field: i32,
+        #[graphql(name = "where")] filter: Option<ImageFilter>,
+    ) -> Result<Option<Vec<Image>>> {
+        let field = crate::args::field_index(field)?;
+        let Some(grid) = self.grid(ctx, field).await? else { return Ok(None) };
+        if ctx.look_ahead().field("keyValues").exists()
+            || ctx.look_ahead().field("annotations").exists()
+        {
+            let keys = grid.cells.iter().map(|c| (ObjectKind::Image, c.image_id));
+            let _ = loaders(ctx).map_annotations.load_many(keys).await;
+        }
+        let plate = Parent::new(self.id, self.name.clone());
+        let images: Vec<Image> = grid
+            .cells
+            .iter()
+            .filter_map(|cell| {
+                Well::from_grid(&grid, cell, plate.clone(), self.screen.clone()).images?.pop()
+            })
+            .collect();
+        Ok(Some(
+            keep_matching(
+                ctx,
+                images,
+                filter.as_ref(),
+                ObjectKind::Image,
+                |i| i.id,
+                |i| i.name.clone(),
+            )
+            .await?,
+        ))
+    }
+    /// All key/value pairs of the plate's map annotations, in order.
+    async fn key_values(&self, ctx: &Context<'_>) -> Result<Option<Vec<KeyValue>>> {
+        Ok(Some(key_values_of(&map_annotations(ctx, ObjectKind::Plate, self.id).await?)))
+    }
+    /// The values of one key among the key/values (the key compared without regard to case).
+    async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Option<Vec<String>>> {
+        values_for(ctx, ObjectKind::Plate, self.id, &key).await.map(Some)
+    }
+    /// The plate in IDR's web client.
+    async fn webclient_url(&self, ctx: &Context<'_>) -> String {
+        client(ctx).public_url(&format!("/webclient/?show=plate-{}", self.id))
+    }
+}
+
+/// Where a well sits in its plate.
+#[derive(Clone, Debug)]
+pub(crate) struct WellPosition {
+    row: u32,
+    column: u32,
+    label: String,
+}
+
+/// A well of a plate, with the images of its fields.
+#[derive(Clone)]
+pub struct Well {
+    pub(crate) id: u64,
+    pub(crate) plate: Option<Parent>,
+    pub(crate) screen: Option<Parent>,
+    pub(crate) position: Option<WellPosition>,
+    pub(crate) images: Option<Vec<Image>>,
+}
+
+impl Well {
+    fn from_grid(grid: &PlateGrid, cell: &GridCell, plate: Parent, screen: Option<Parent>) -> Well {
+        let row_label = grid
+            .row_labels
+            .get(cell.row as usize)
+            .cloned()
+            .unwrap_or_else(|| row_letters(cell.row));
+        let column_label = grid
+            .column_labels
+            .get(cell.column as usize)
+            .cloned()
+            .unwrap_or_else(|| (cell.column + 1).to_string());
+        let image = Image {
+            id: cell.image_id,
+            name: Some(cell.image_name.clone()),
+            thumb_path: Some(cell.thumb_url.clone()).filter(|t| !t.is_empty()),
+            well: Some(cell.well_id),
+            plate: Some(plate.clone()),
+            screen: screen.clone(),
+            ..Image::new(cell.image_id)
+        };
+        Well {
+            id: cell.well_id,
+            plate: Some(plate),
+            screen,
+            position: Some(WellPosition {
+                row: cell.row,
+                column: cell.column,
+                label: format!("{row_label}{column_label}"),
+            }),
+            images: Some(vec![image]),
+        }
+    }
+
+    pub(crate) fn from_meta(meta: WellMeta) -> Well {
+        let position = WellPosition {
+            row: meta.row,
+            column: meta.column,
+            label: format!("{}{}", row_letters(meta.row), meta.column + 1),
+        };
+        let images = meta
+            .images
+            .into_iter()
+            .map(|i| Image { name: i.name, well: Some(meta.id), ..Image::new(i.id) })
+            .collect();
+        Well {
+            id: meta.id,
+            plate: None,
+            screen: None,
+            position: Some(position),
+            images: Some(images),
+        }
+    }
+
+    async fn position(&self, ctx: &Context<'_>) -> Result<Option<WellPosition>> {
+        if let Some(p) = &self.position {
+            return Ok(Some(p.clone()));
+        }
+        Ok(client(ctx).well(self.id).await.gql()?.and_then(|m| Well::from_meta(m).position))
+    }
+}
+
+/// A well of a plate, with the images of its fields.
+#[Object]
+impl Well {
+    /// IDR's numeric id.
+    async fn id(&self) -> ID {
+        id(self.id)
+    }
+    /// 0-based row index in the plate.
+    async fn row(&self, ctx: &Context<'_>) -> Result<Option<i32>> {
+        Ok(self.position(ctx).await?.map(|p| p.row as i32))
+    }
+    /// 0-based column index in the plate.
+    async fn column(&self, ctx: &Context<'_>) -> Result<Option<i32>> {
+        Ok(self.position(ctx).await?.map(|p| p.column as i32))
+    }
+    /// The well's name from the plate's labels, such as `A1` or `H12`.
+    async fn label(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(self.position(ctx).await?.map(|p| p.label))
+    }
+    /// The plate the well belongs to.
+    async fn plate(&self, ctx: &Context<'_>) -> Result<Option<Plate>> {
+        let plate = match &self.plate {
+            Some(plate) => Some(plate.clone()),
+            None => parent(ctx, ApiObject::Well, self.id).await?,
+        };
+        Ok(plate.map(|Parent { id, name }| Plate {
+            id,
+            name,
+            screen: self.screen.clone(),
+            meta: None,
+        }))
+    }
+    /// The well's images: the requested field's image when reached through `Plate.wells`,
+    /// every field's image when fetched on its own.
+    async fn images(&self, ctx: &Context<'_>) -> Result<Option<Vec<Image>>> {
+        if let Some(images) = &self.images {
+            return Ok(Some(images.clone()));
+        }
+        Ok(Some(
+            client(ctx)
+                .well(self.id)
+                .await
+                .gql()?
+                .map(|m| Well::from_meta(m).images.unwrap_or_default())
+                .unwrap_or_default(),
+        ))
+    }
+    /// All key/value pairs of the well's map annotations, in order.
+    async fn key_values(&self, ctx: &Context<'_>) -> Result<Option<Vec<KeyValue>>> {
+        Ok(Some(key_values_of(&map_annotations(ctx, ObjectKind::Well, self.id).await?)))
+    }
+    /// The values of one key among the key/values (the key compared without regard to case).
+    async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Option<Vec<String>>> {
+        values_for(ctx, ObjectKind::Well, self.id, &key).await.map(Some)
+    }
+    /// The well's map annotations, optionally only those of one namespace.
+    async fn annotations(
+        &self,
+        ctx: &Context<'_>,
+        namespace: Option<String>,
+    ) -> Result<Option<Vec<MapAnnotation>>> {
+        annotations_for(ctx, ObjectKind::Well, self.id, namespace.as_deref()).await.map(Some)
+    }
+    /// The well's row of its screen's bulk-annotation table; `null` when it has none.
+    async fn bulk_annotation(&self, ctx: &Context<'_>) -> Result<Option<BulkAnnotationRow>> {
+        let key = WellKey { well: self.id, plate: self.plate.as_ref().map(|p| p.id) };
+        Ok(load_one(&loaders(ctx).well_rows, key).await?.map(BulkAnnotationRow))
+    }
+}
