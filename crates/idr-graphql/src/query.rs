@@ -5,13 +5,14 @@ use std::sync::Arc;
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Object, Result, ID};
 use idr_client::endpoints::ApiObject;
-use idr_client::model::ObjectKind;
 
 use crate::connection::{self, Page, PageArgs, Total};
 use crate::context::client;
 use crate::error::{parse_id, ResultExt};
 use crate::inputs::{ImageFilter, SearchResource};
-use crate::objects::{keep_matching, Dataset, Image, Plate, Project, Screen, ValueCount, Well};
+use crate::objects::{
+    keep_matching, Dataset, Image, Listed, Plate, Project, Screen, ValueCount, Well,
+};
 use crate::search::FilteredSearch;
 
 /// The entry points: IDR objects by id, top-level lists, and the search engine.
@@ -71,19 +72,8 @@ impl Query {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Option<Page<Screen>>> {
-        let (id, name) = (|o: &Screen| o.id, |o: &Screen| o.name.clone());
-        top_level(
-            ctx,
-            ApiObject::Screen,
-            ObjectKind::Screen,
-            filter,
-            PageArgs::new(first, after.as_deref())?,
-            Screen::loaded,
-            id,
-            name,
-        )
-        .await
-        .map(Some)
+        let args = PageArgs::new(first, after.as_deref())?;
+        top_level(ctx, ApiObject::Screen, filter, args, Screen::loaded).await.map(Some)
     }
     /// All projects, by name, optionally only those matching `where` (on their
     /// names and key/values).
@@ -95,19 +85,8 @@ impl Query {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Option<Page<Project>>> {
-        let (id, name) = (|o: &Project| o.id, |o: &Project| o.name.clone());
-        top_level(
-            ctx,
-            ApiObject::Project,
-            ObjectKind::Project,
-            filter,
-            PageArgs::new(first, after.as_deref())?,
-            Project::loaded,
-            id,
-            name,
-        )
-        .await
-        .map(Some)
+        let args = PageArgs::new(first, after.as_deref())?;
+        top_level(ctx, ApiObject::Project, filter, args, Project::loaded).await.map(Some)
     }
     /// Images whose key/values match `where`, through IDR's search engine (parts of the
     /// filter it cannot run are checked here on each hit). `totalCount` is the engine's
@@ -164,26 +143,19 @@ impl Query {
 
 /// A page of the top-level screens or projects. With a filter the whole list is read
 /// (the API cannot filter), then the matches are sliced; without, only the page is read.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the few things that differ between screens and projects"
-)]
-async fn top_level<T: async_graphql::OutputType>(
+async fn top_level<T: async_graphql::OutputType + Listed>(
     ctx: &Context<'_>,
     object: ApiObject,
-    kind: ObjectKind,
     filter: Option<ImageFilter>,
     args: PageArgs,
     loaded: fn(idr_client::model::Container) -> T,
-    id: impl Fn(&T) -> u64,
-    name: impl Fn(&T) -> Option<String>,
 ) -> Result<Page<T>> {
     let client = client(ctx);
     if let Some(filter) = filter {
         let total = client.containers(object, 0, 1).await.gql()?.total_count;
         let all = client.containers(object, 0, total).await.gql()?;
         let items = all.items.into_iter().map(loaded).collect();
-        let kept = keep_matching(ctx, items, Some(&filter), kind, id, name).await?;
+        let kept = keep_matching(ctx, items, Some(&filter)).await?;
         return Ok(connection::slice(kept, args));
     }
     let page = client.containers(object, args.offset as u64, args.first as u64).await.gql()?;

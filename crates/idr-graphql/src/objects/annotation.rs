@@ -156,3 +156,23 @@ pub struct ValueCount {
     /// How many objects carry the value.
     pub count: u64,
 }
+
+/// The key/value fields of every object, written once: each object type flattens them in.
+#[derive(Clone, Copy)]
+pub(crate) struct KeyValueFields {
+    pub(super) kind: ObjectKind,
+    pub(super) id: u64,
+}
+
+#[Object(visible = false)]
+impl KeyValueFields {
+    /// All key/value pairs of the object's own map annotations (for a screen or project,
+    /// the study information), in order.
+    async fn key_values(&self, ctx: &Context<'_>) -> Result<Option<Vec<KeyValue>>> {
+        Ok(Some(key_values_of(&map_annotations(ctx, self.kind, self.id).await?)))
+    }
+    /// The values of one key among the key/values (the key compared without regard to case).
+    async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Option<Vec<String>>> {
+        values_for(ctx, self.kind, self.id, &key).await.map(Some)
+    }
+}

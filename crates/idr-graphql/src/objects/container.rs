@@ -38,13 +38,10 @@ impl Project {
     async fn description(&self, ctx: &Context<'_>) -> Result<Option<String>> {
         Ok(self.meta(ctx).await?.and_then(|m| m.description.clone()))
     }
-    /// All key/value pairs of the project's map annotations (the study information), in order.
-    async fn key_values(&self, ctx: &Context<'_>) -> Result<Option<Vec<KeyValue>>> {
-        Ok(Some(key_values_of(&map_annotations(ctx, ObjectKind::Project, self.id).await?)))
-    }
-    /// The values of one key among the key/values (the key compared without regard to case).
-    async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Option<Vec<String>>> {
-        values_for(ctx, ObjectKind::Project, self.id, &key).await.map(Some)
+    /// `keyValues` and `values(key:)`, as on every object.
+    #[graphql(flatten)]
+    async fn key_value_fields(&self) -> KeyValueFields {
+        KeyValueFields { kind: ObjectKind::Project, id: self.id }
     }
     /// The project's map annotations, optionally only those of one namespace.
     async fn annotations(
@@ -64,28 +61,15 @@ impl Project {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Option<Page<Dataset>>> {
-        let args = PageArgs::new(first, after.as_deref())?;
-        let datasets = client(ctx).children(Children::Datasets, self.id).await.gql()?;
         let project = Parent::new(self.id, self.name.clone());
-        let datasets = datasets
-            .into_iter()
-            .map(|d| Dataset {
-                id: d.id,
-                name: Some(d.name),
-                project: Some(project.clone()),
-                meta: None,
-            })
-            .collect();
-        let datasets = keep_matching(
-            ctx,
-            datasets,
-            filter.as_ref(),
-            ObjectKind::Dataset,
-            |d| d.id,
-            |d| d.name.clone(),
-        )
-        .await?;
-        Ok(Some(connection::slice(datasets, args)))
+        let args = PageArgs::new(first, after.as_deref())?;
+        children_page(ctx, Children::Datasets, project, filter, args, |d, project| Dataset {
+            id: d.id,
+            name: Some(d.name),
+            project: Some(project.clone()),
+            meta: None,
+        })
+        .await
     }
     /// The project in IDR's web client.
     async fn webclient_url(&self, ctx: &Context<'_>) -> String {
@@ -143,13 +127,10 @@ impl Dataset {
         };
         Ok(project.map(|Parent { id, name }| Project { id, name, meta: None }))
     }
-    /// All key/value pairs of the dataset's map annotations, in order.
-    async fn key_values(&self, ctx: &Context<'_>) -> Result<Option<Vec<KeyValue>>> {
-        Ok(Some(key_values_of(&map_annotations(ctx, ObjectKind::Dataset, self.id).await?)))
-    }
-    /// The values of one key among the key/values (the key compared without regard to case).
-    async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Option<Vec<String>>> {
-        values_for(ctx, ObjectKind::Dataset, self.id, &key).await.map(Some)
+    /// `keyValues` and `values(key:)`, as on every object.
+    #[graphql(flatten)]
+    async fn key_value_fields(&self) -> KeyValueFields {
+        KeyValueFields { kind: ObjectKind::Dataset, id: self.id }
     }
     /// The images of the dataset, by name, optionally only those matching `where` (on
     /// their names and key/values, checked here).
@@ -161,28 +142,15 @@ impl Dataset {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Option<Page<Image>>> {
-        let args = PageArgs::new(first, after.as_deref())?;
-        let images = client(ctx).children(Children::Images, self.id).await.gql()?;
         let dataset = Parent::new(self.id, self.name.clone());
-        let images = images
-            .into_iter()
-            .map(|i| Image {
-                name: Some(i.name),
-                dataset: Some(dataset.clone()),
-                project: self.project.clone(),
-                ..Image::new(i.id)
-            })
-            .collect();
-        let images = keep_matching(
-            ctx,
-            images,
-            filter.as_ref(),
-            ObjectKind::Image,
-            |i| i.id,
-            |i| i.name.clone(),
-        )
-        .await?;
-        Ok(Some(connection::slice(images, args)))
+        let args = PageArgs::new(first, after.as_deref())?;
+        children_page(ctx, Children::Images, dataset, filter, args, |i, dataset| Image {
+            name: Some(i.name),
+            dataset: Some(dataset.clone()),
+            project: self.project.clone(),
+            ..Image::new(i.id)
+        })
+        .await
     }
     /// The dataset in IDR's web client.
     async fn webclient_url(&self, ctx: &Context<'_>) -> String {

@@ -228,13 +228,10 @@ impl Image {
                 .collect(),
         ))
     }
-    /// All key/value pairs of the image's own map annotations, in order.
-    async fn key_values(&self, ctx: &Context<'_>) -> Result<Option<Vec<KeyValue>>> {
-        Ok(Some(key_values_of(&map_annotations(ctx, ObjectKind::Image, self.id).await?)))
-    }
-    /// The values of one key among the key/values (the key compared without regard to case).
-    async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Option<Vec<String>>> {
-        values_for(ctx, ObjectKind::Image, self.id, &key).await.map(Some)
+    /// `keyValues` and `values(key:)`, as on every object.
+    #[graphql(flatten)]
+    async fn key_value_fields(&self) -> KeyValueFields {
+        KeyValueFields { kind: ObjectKind::Image, id: self.id }
     }
     /// The image's map annotations; with `inherited: true` also those of the well, plate,
     /// screen, dataset and project it sits in (see each annotation's `source`).

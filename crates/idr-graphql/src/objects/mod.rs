@@ -24,6 +24,7 @@ mod container;
 mod image;
 mod screen;
 
+use annotation::KeyValueFields;
 pub use annotation::{
     AnnotatedObject, BulkAnnotationRow, FileAnnotation, KeyValue, MapAnnotation, ObjectType,
     ValueCount,
@@ -124,22 +125,53 @@ fn values_of<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>, key: &str)
         .collect()
 }
 
+/// An object a list can filter with `where`: its kind, id, and the name the list knows.
+pub(crate) trait Listed {
+    const KIND: ObjectKind;
+    fn object_id(&self) -> u64;
+    /// The name `where: {key: "name"}` compares with (a well's label).
+    fn listed_name(&self) -> Option<String>;
+}
+
+macro_rules! listed {
+    ($($ty:ident: $kind:ident, |$o:ident| $name:expr;)*) => {$(
+        impl Listed for $ty {
+            const KIND: ObjectKind = ObjectKind::$kind;
+            fn object_id(&self) -> u64 {
+                self.id
+            }
+            fn listed_name(&self) -> Option<String> {
+                let $o = self;
+                $name
+            }
+        }
+    )*};
+}
+
+listed! {
+    Screen: Screen, |o| o.name.clone();
+    Plate: Plate, |o| o.name.clone();
+    Well: Well, |o| o.position.as_ref().map(|p| p.label.clone());
+    Image: Image, |o| o.name.clone();
+    Project: Project, |o| o.name.clone();
+    Dataset: Dataset, |o| o.name.clone();
+}
+
 /// Keeps the items that match `filter`, judged on their names and, when the filter needs
 /// them, their key/values (loaded for all items in one batch).
-pub(crate) async fn keep_matching<T>(
+pub(crate) async fn keep_matching<T: Listed>(
     ctx: &Context<'_>,
     items: Vec<T>,
     filter: Option<&ImageFilter>,
-    kind: ObjectKind,
-    id: impl Fn(&T) -> u64,
-    name: impl Fn(&T) -> Option<String>,
 ) -> Result<Vec<T>> {
     let Some(filter) = filter else { return Ok(items) };
     let expr = filter.to_expr()?;
     let mut pairs: HashMap<u64, Vec<(String, String)>> = HashMap::new();
     if expr.needs_key_values() {
-        let loaded =
-            loaders(ctx).map_annotations.load_many(items.iter().map(|i| (kind, id(i)))).await;
+        let loaded = loaders(ctx)
+            .map_annotations
+            .load_many(items.iter().map(|i| (T::KIND, i.object_id())))
+            .await;
         let Ok(loaded) = loaded;
         for ((_, object), result) in loaded {
             let annotations = result.map_err(|e| crate::error::upstream(&e))?;
@@ -150,8 +182,30 @@ pub(crate) async fn keep_matching<T>(
     let empty = Vec::new();
     Ok(items
         .into_iter()
-        .filter(|item| expr.matches(name(item).as_deref(), pairs.get(&id(item)).unwrap_or(&empty)))
+        .filter(|item| {
+            expr.matches(
+                item.listed_name().as_deref(),
+                pairs.get(&item.object_id()).unwrap_or(&empty),
+            )
+        })
         .collect())
+}
+
+/// A page of a container's children (a screen's plates, a project's datasets, a
+/// dataset's images): the whole list from IDR (it cannot filter), made into objects that
+/// know their parent, kept by `where`, then sliced.
+async fn children_page<T: Listed + async_graphql::OutputType>(
+    ctx: &Context<'_>,
+    list: Children,
+    parent: Parent,
+    filter: Option<ImageFilter>,
+    args: PageArgs,
+    child: impl Fn(idr_client::model::ChildSummary, &Parent) -> T,
+) -> Result<Option<Page<T>>> {
+    let items = client(ctx).children(list, parent.id).await.gql()?;
+    let items = items.into_iter().map(|item| child(item, &parent)).collect();
+    let kept = keep_matching(ctx, items, filter.as_ref()).await?;
+    Ok(Some(connection::slice(kept, args)))
 }
 
 fn map_annotation_list(annotations: &[Annotation], namespace: Option<&str>) -> Vec<MapAnnotation> {

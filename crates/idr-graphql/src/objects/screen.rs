@@ -38,13 +38,10 @@ impl Screen {
     async fn description(&self, ctx: &Context<'_>) -> Result<Option<String>> {
         Ok(self.meta(ctx).await?.and_then(|m| m.description.clone()))
     }
-    /// All key/value pairs of the screen's map annotations (the study information), in order.
-    async fn key_values(&self, ctx: &Context<'_>) -> Result<Option<Vec<KeyValue>>> {
-        Ok(Some(key_values_of(&map_annotations(ctx, ObjectKind::Screen, self.id).await?)))
-    }
-    /// The values of one key among the key/values (the key compared without regard to case).
-    async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Option<Vec<String>>> {
-        values_for(ctx, ObjectKind::Screen, self.id, &key).await.map(Some)
+    /// `keyValues` and `values(key:)`, as on every object.
+    #[graphql(flatten)]
+    async fn key_value_fields(&self) -> KeyValueFields {
+        KeyValueFields { kind: ObjectKind::Screen, id: self.id }
     }
     /// The screen's map annotations, optionally only those of one namespace.
     async fn annotations(
@@ -64,28 +61,15 @@ impl Screen {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Option<Page<Plate>>> {
-        let args = PageArgs::new(first, after.as_deref())?;
-        let plates = client(ctx).children(Children::Plates, self.id).await.gql()?;
         let screen = Parent::new(self.id, self.name.clone());
-        let plates = plates
-            .into_iter()
-            .map(|p| Plate {
-                id: p.id,
-                name: Some(p.name),
-                screen: Some(screen.clone()),
-                meta: None,
-            })
-            .collect();
-        let plates = keep_matching(
-            ctx,
-            plates,
-            filter.as_ref(),
-            ObjectKind::Plate,
-            |p| p.id,
-            |p| p.name.clone(),
-        )
-        .await?;
-        Ok(Some(connection::slice(plates, args)))
+        let args = PageArgs::new(first, after.as_deref())?;
+        children_page(ctx, Children::Plates, screen, filter, args, |p, screen| Plate {
+            id: p.id,
+            name: Some(p.name),
+            screen: Some(screen.clone()),
+            meta: None,
+        })
+        .await
     }
     /// Files attached to the screen (the bulk-annotation table, feature files).
     async fn file_annotations(&self, ctx: &Context<'_>) -> Result<Option<Vec<FileAnnotation>>> {
@@ -238,10 +222,7 @@ impl Plate {
             .iter()
             .map(|cell| Well::from_grid(&grid, cell, plate.clone(), self.screen.clone()))
             .collect();
-        let label = |w: &Well| w.position.as_ref().map(|p| p.label.clone());
-        Ok(Some(
-            keep_matching(ctx, wells, filter.as_ref(), ObjectKind::Well, |w| w.id, label).await?,
-        ))
+        Ok(Some(keep_matching(ctx, wells, filter.as_ref()).await?))
     }
     /// The images at `field` (0-based) of every well, in row-major order, optionally only
     /// those matching `where` (on their names and key/values, checked here with the
@@ -270,25 +251,12 @@ impl Plate {
                 Well::from_grid(&grid, cell, plate.clone(), self.screen.clone()).images?.pop()
             })
             .collect();
-        Ok(Some(
-            keep_matching(
-                ctx,
-                images,
-                filter.as_ref(),
-                ObjectKind::Image,
-                |i| i.id,
-                |i| i.name.clone(),
-            )
-            .await?,
-        ))
+        Ok(Some(keep_matching(ctx, images, filter.as_ref()).await?))
     }
-    /// All key/value pairs of the plate's map annotations, in order.
-    async fn key_values(&self, ctx: &Context<'_>) -> Result<Option<Vec<KeyValue>>> {
-        Ok(Some(key_values_of(&map_annotations(ctx, ObjectKind::Plate, self.id).await?)))
-    }
-    /// The values of one key among the key/values (the key compared without regard to case).
-    async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Option<Vec<String>>> {
-        values_for(ctx, ObjectKind::Plate, self.id, &key).await.map(Some)
+    /// `keyValues` and `values(key:)`, as on every object.
+    #[graphql(flatten)]
+    async fn key_value_fields(&self) -> KeyValueFields {
+        KeyValueFields { kind: ObjectKind::Plate, id: self.id }
     }
     /// The plate in IDR's web client.
     async fn webclient_url(&self, ctx: &Context<'_>) -> String {
@@ -301,7 +269,7 @@ impl Plate {
 pub(crate) struct WellPosition {
     row: u32,
     column: u32,
-    label: String,
+    pub(super) label: String,
 }
 
 /// A well of a plate, with the images of its fields.
@@ -423,13 +391,10 @@ impl Well {
                 .unwrap_or_default(),
         ))
     }
-    /// All key/value pairs of the well's map annotations, in order.
-    async fn key_values(&self, ctx: &Context<'_>) -> Result<Option<Vec<KeyValue>>> {
-        Ok(Some(key_values_of(&map_annotations(ctx, ObjectKind::Well, self.id).await?)))
-    }
-    /// The values of one key among the key/values (the key compared without regard to case).
-    async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Option<Vec<String>>> {
-        values_for(ctx, ObjectKind::Well, self.id, &key).await.map(Some)
+    /// `keyValues` and `values(key:)`, as on every object.
+    #[graphql(flatten)]
+    async fn key_value_fields(&self) -> KeyValueFields {
+        KeyValueFields { kind: ObjectKind::Well, id: self.id }
     }
     /// The well's map annotations, optionally only those of one namespace.
     async fn annotations(
