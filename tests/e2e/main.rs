@@ -6,6 +6,7 @@ mod abuse;
 mod examples;
 mod faults;
 mod generated;
+mod inprocess;
 mod lifecycle;
 mod lsp;
 mod online;

@@ -1,0 +1,220 @@
+//! The HTTP app in process: `app(state)` driven with tower's `oneshot`, one request at a
+//! time, over the bundled recordings. Routes, content types, limits, the rate limit and
+//! error shapes are checked here, fast and without a process; what needs one (sockets,
+//! connection caps, signals, stdio) stays in the binary-level tests.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{header, Method, Request, StatusCode};
+use idr_graphql::{build_schema, SchemaLimits};
+use idr_server::{app, build_client, AppState, Limits, RateLimit, UpstreamChoice};
+use serde_json::{json, Value};
+use tower::ServiceExt as _;
+
+fn state(limits: Limits) -> AppState {
+    let choice = UpstreamChoice::Bundled { cache_bytes: 1 << 20 };
+    let (client, described) = build_client(&choice).expect("the bundled recordings load");
+    AppState {
+        schema: build_schema(client.clone(), SchemaLimits::default()),
+        client,
+        upstream: Arc::from(described.as_str()),
+        offline: true,
+        limits,
+        catalog: Arc::new(idr_server::LiveCatalog::new(false)),
+        readiness: Arc::default(),
+    }
+}
+
+struct Answer {
+    status: StatusCode,
+    content_type: String,
+    headers: axum::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    fn code(&self) -> String {
+        self.json()["errors"][0]["extensions"]["code"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+async fn send(router: &axum::Router, request: Request<Body>) -> Answer {
+    let response = router.clone().oneshot(request).await.expect("the router is infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = axum::body::to_bytes(response.into_body(), 16 << 20).await.expect("a body");
+    Answer { status, content_type, headers, body: body.to_vec() }
+}
+
+fn post(path: &str, content_type: &str, body: impl Into<Body>) -> Request<Body> {
+    Request::post(path).header(header::CONTENT_TYPE, content_type).body(body.into()).unwrap()
+}
+
+fn get(uri: &str) -> Request<Body> {
+    Request::get(uri).body(Body::empty()).unwrap()
+}
+
+fn graphql(query: &str) -> Request<Body> {
+    post("/graphql", "application/json", json!({ "query": query }).to_string())
+}
+
+#[tokio::test]
+async fn every_route_answers_with_its_status_and_type() {
+    let router = app(state(Limits::default()));
+    let ql = json!({"query": "screens limit 1"}).to_string();
+    let cases: Vec<(&str, Request<Body>, StatusCode, &str)> = vec![
+        ("root redirects", get("/"), StatusCode::TEMPORARY_REDIRECT, ""),
+        ("GraphiQL", get("/graphql"), StatusCode::OK, "text/html"),
+        (
+            "GET query",
+            get("/graphql?query=%7B__typename%7D"),
+            StatusCode::OK,
+            "application/graphql-response+json",
+        ),
+        (
+            "POST query",
+            graphql("{ __typename }"),
+            StatusCode::OK,
+            "application/graphql-response+json",
+        ),
+        ("IDR-QL", post("/ql", "application/json", ql), StatusCode::OK, "application/json"),
+        ("liveness", get("/healthz"), StatusCode::OK, "application/json"),
+        ("readiness offline", get("/readyz"), StatusCode::OK, ""),
+        ("unknown route", get("/nope"), StatusCode::NOT_FOUND, ""),
+        (
+            "wrong method",
+            Request::builder().method(Method::DELETE).uri("/graphql").body(Body::empty()).unwrap(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "",
+        ),
+        ("thumbnail id", get("/thumbnails/x1"), StatusCode::BAD_REQUEST, "text/plain"),
+    ];
+    for (what, request, status, content_type) in cases {
+        let answer = send(&router, request).await;
+        assert_eq!(answer.status, status, "{what}: {}", String::from_utf8_lossy(&answer.body));
+        assert!(answer.content_type.starts_with(content_type), "{what}: {}", answer.content_type);
+        assert!(answer.headers.contains_key("x-request-id"), "{what}: no request id");
+    }
+    let answer = send(&router, get("/")).await;
+    assert_eq!(answer.headers[header::LOCATION], "/graphql");
+}
+
+#[tokio::test]
+async fn post_takes_json_only_and_says_why_otherwise() {
+    let router = app(state(Limits::default()));
+    let body = json!({"query": "{ __typename }"}).to_string();
+    for content_type in ["application/json", "application/json; charset=utf-8", "Application/JSON"]
+    {
+        let answer = send(&router, post("/graphql", content_type, body.clone())).await;
+        assert_eq!(answer.status, StatusCode::OK, "{content_type}");
+        assert_eq!(answer.json()["data"]["__typename"], "Query", "{content_type}");
+    }
+    // A form post (CSRF), text, or no type: refused before execution, in GraphQL's shape.
+    for content_type in ["text/plain", "application/x-www-form-urlencoded", ""] {
+        let request = if content_type.is_empty() {
+            Request::post("/graphql").body(Body::from(body.clone())).unwrap()
+        } else {
+            post("/graphql", content_type, body.clone())
+        };
+        let answer = send(&router, request).await;
+        assert_eq!(answer.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{content_type:?}");
+        assert_eq!(answer.code(), "BAD_REQUEST", "{content_type:?}");
+        assert_eq!(answer.json()["data"], Value::Null, "{content_type:?}");
+    }
+}
+
+#[tokio::test]
+async fn limits_refuse_before_execution_with_a_code() {
+    let router = app(state(Limits { body_bytes: 4_096, ..Limits::default() }));
+    // A body over the cap.
+    let big = json!({"query": format!("{{ __typename }} #{}", "x".repeat(8_000))}).to_string();
+    let answer = send(&router, post("/graphql", "application/json", big)).await;
+    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
+    // JSON nested too deep for serde to be let near it.
+    let deep = format!(
+        "{{\"query\": \"{{ __typename }}\", \"variables\": {}{}}}",
+        "[".repeat(200),
+        "]".repeat(200)
+    );
+    let answer = send(&router, post("/graphql", "application/json", deep)).await;
+    assert_eq!(
+        (answer.status, answer.code().as_str()),
+        (StatusCode::BAD_REQUEST, "QUERY_TOO_DEEP")
+    );
+    // A request target over the cap.
+    let answer = send(&router, get(&format!("/graphql?query={}", "a".repeat(20_000)))).await;
+    assert_eq!(answer.status, StatusCode::URI_TOO_LONG);
+    // Brackets nested past the document limit.
+    let query = format!("{}{}", "{a".repeat(300), "}".repeat(300));
+    let answer = send(&router, graphql(&query)).await;
+    assert_eq!(answer.code(), "QUERY_TOO_DEEP", "{}", String::from_utf8_lossy(&answer.body));
+}
+
+#[tokio::test]
+async fn the_rate_limit_answers_429_with_retry_after_and_spares_probes() {
+    let rate = RateLimit { per_second: 0.01, burst: 2.0 };
+    let router = app(state(Limits { rate, ..Limits::default() }));
+    let from = |mut request: Request<Body>| {
+        let peer: SocketAddr = "192.0.2.7:40000".parse().unwrap();
+        request.extensions_mut().insert(ConnectInfo(peer));
+        request
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(send(&router, from(graphql("{ __typename }"))).await.status);
+    }
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::OK, StatusCode::TOO_MANY_REQUESTS]);
+    let answer = send(&router, from(graphql("{ __typename }"))).await;
+    let retry: u64 = answer.headers[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!(retry >= 1, "Retry-After: {retry}");
+    assert_eq!(send(&router, from(get("/healthz"))).await.status, StatusCode::OK);
+    // Another address has its own bucket.
+    let mut other = graphql("{ __typename }");
+    other.extensions_mut().insert(ConnectInfo("198.51.100.1:1".parse::<SocketAddr>().unwrap()));
+    assert_eq!(send(&router, other).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn errors_have_one_shape_with_a_code() {
+    let router = app(state(Limits::default()));
+    // Not JSON.
+    let answer = send(&router, post("/graphql", "application/json", "{not json")).await;
+    assert_eq!((answer.status, answer.code().as_str()), (StatusCode::BAD_REQUEST, "BAD_REQUEST"));
+    // A document that does not validate.
+    let answer = send(&router, graphql("{ nope }")).await;
+    assert_eq!(answer.code(), "GRAPHQL_VALIDATION_FAILED", "{}", answer.json());
+    // A bad id: BAD_USER_INPUT, before any upstream call.
+    let answer = send(&router, graphql(r#"{ screen(id: "x") { name } }"#)).await;
+    assert_eq!(answer.code(), "BAD_USER_INPUT", "{}", answer.json());
+    // A missing object is null without an error.
+    let answer = send(&router, graphql("{ screen(id: 999999999) { name } }")).await;
+    assert_eq!(answer.json(), json!({"data": {"screen": null}}));
+    // Offline, plates whose grids are not recorded: `wells: null` with a coded error and
+    // its path, and the rest answered.
+    let query = "{ screen(id: 102) { name plates(first: 12) { nodes { id wells { id } } } } }";
+    let json = send(&router, graphql(query)).await.json();
+    assert!(json["data"]["screen"]["name"].is_string(), "{json}");
+    let errors = json["errors"].as_array().expect("errors");
+    assert!(!errors.is_empty(), "{json}");
+    for error in errors {
+        assert!(error["extensions"]["code"].is_string(), "{error}");
+    }
+    let first = &errors[0];
+    assert_eq!(first["extensions"]["code"], "NOT_RECORDED", "{first}");
+    let path = first["path"].as_array().expect("a path");
+    assert_eq!(path.last(), Some(&json!("wells")), "{first}");
+    let index = path[3].as_u64().expect("a plate index") as usize;
+    assert_eq!(json["data"]["screen"]["plates"]["nodes"][index]["wells"], Value::Null, "{json}");
+}
