@@ -4,8 +4,9 @@
 //! authority on what parses.
 
 use crate::diagnostic::Span;
-use crate::lexer::{is_keyword, Token, TokenKind};
+use crate::lexer::{Token, TokenKind};
 use crate::model::Resource;
+use crate::syntax::Keyword;
 
 /// What the query expects next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,9 +112,7 @@ impl Walker {
 
     fn role(&mut self, text: &str, token: Token) -> Role {
         let word = token.span.text(text);
-        let kw =
-            (token.kind == TokenKind::Word && is_keyword(word)).then(|| word.to_ascii_lowercase());
-        let kw = kw.as_deref();
+        let kw = if token.kind == TokenKind::Word { Keyword::of(word) } else { None };
         let is_text = matches!(token.kind, TokenKind::Str { .. })
             || (token.kind == TokenKind::Word && kw.is_none());
         use Expect as E;
@@ -123,7 +122,7 @@ impl Walker {
                 self.expect = E::Clause { scope: true };
                 Role::Resource
             }
-            (E::Clause { scope: true }, _, Some("in")) => {
+            (E::Clause { scope: true }, _, Some(Keyword::In)) => {
                 self.expect = E::ScopeKind;
                 Role::Keyword
             }
@@ -135,7 +134,7 @@ impl Walker {
                 self.expect = E::Clause { scope: false };
                 Role::ScopeTarget
             }
-            (E::Condition, _, Some("not")) => Role::Keyword,
+            (E::Condition, _, Some(Keyword::Not)) => Role::Keyword,
             (E::Condition, TokenKind::LParen, _) => {
                 self.groups.push(token.span);
                 Role::Punct
@@ -145,15 +144,15 @@ impl Walker {
                 self.expect = E::Operator;
                 Role::Key
             }
-            (E::Operator, TokenKind::Op, _) | (E::Operator, _, Some("in")) => {
+            (E::Operator, TokenKind::Op, _) | (E::Operator, _, Some(Keyword::In)) => {
                 self.expect = E::Value;
                 Role::Operator
             }
-            (E::Operator, _, Some("not")) => {
+            (E::Operator, _, Some(Keyword::Not)) => {
                 self.expect = E::NotIn;
                 Role::Operator
             }
-            (E::NotIn, _, Some("in")) => {
+            (E::NotIn, _, Some(Keyword::In)) => {
                 self.expect = E::Value;
                 Role::Operator
             }
@@ -179,7 +178,7 @@ impl Walker {
                 self.expect = E::ListValue;
                 Role::Punct
             }
-            (E::AfterCondition, _, Some("and" | "or")) => {
+            (E::AfterCondition, _, Some(Keyword::And | Keyword::Or)) => {
                 self.expect = E::Condition;
                 Role::Keyword
             }
@@ -201,14 +200,14 @@ impl Walker {
             }
             // Clause keywords: accepted where they belong, and used to get back on track
             // after something unexpected.
-            (expect, _, Some("where")) => {
+            (expect, _, Some(Keyword::Where)) => {
                 if !matches!(expect, E::Clause { .. }) {
                     return Role::Unexpected;
                 }
                 self.expect = E::Condition;
                 Role::Keyword
             }
-            (expect, _, Some("show")) => {
+            (expect, _, Some(Keyword::Show)) => {
                 if !matches!(expect, E::Clause { .. } | E::AfterCondition) {
                     self.resync(E::ShowItem);
                     return Role::Unexpected;
@@ -217,7 +216,7 @@ impl Walker {
                 self.expect = E::ShowItem;
                 Role::Keyword
             }
-            (expect, _, Some("limit")) => {
+            (expect, _, Some(Keyword::Limit)) => {
                 if !matches!(expect, E::Clause { .. } | E::AfterCondition | E::ShowNext) {
                     self.resync(E::Number);
                     return Role::Unexpected;

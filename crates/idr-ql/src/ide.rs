@@ -8,6 +8,7 @@ use crate::context::{Expect, Role, Walker};
 use crate::diagnostic::Span;
 use crate::lexer::{self, starts_line, Token, TokenKind};
 use crate::model::{keyword_doc, Field, Op, OpSyntax, Resource, ScopeKind};
+use crate::syntax::Keyword;
 
 /// What kind of thing a completion inserts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -176,9 +177,9 @@ pub fn complete(text: &str, offset: usize, catalog: &Catalog) -> Vec<CompletionI
         Expect::Clause { scope } => {
             let scoped = walker.resource.is_none_or(|r| !ScopeKind::fitting(r).is_empty());
             if scope && scoped {
-                keyword(&mut push, "in");
+                keyword(&mut push, Keyword::In.text());
             }
-            for kw in ["where", "show", "limit"] {
+            for kw in [Keyword::Where, Keyword::Show, Keyword::Limit].map(Keyword::text) {
                 keyword(&mut push, kw);
             }
         }
@@ -195,7 +196,7 @@ pub fn complete(text: &str, offset: usize, catalog: &Catalog) -> Vec<CompletionI
             push("name", CompletionKind::Key, Some("The object's name.".to_owned()));
             keys(&mut push);
             if !quoted {
-                keyword(&mut push, "not");
+                keyword(&mut push, Keyword::Not.text());
             }
         }
         Expect::Operator => {
@@ -203,7 +204,9 @@ pub fn complete(text: &str, offset: usize, catalog: &Catalog) -> Vec<CompletionI
                 push(op.symbol(), CompletionKind::Operator, Some(op.doc().to_owned()));
             }
         }
-        Expect::NotIn => push("in", CompletionKind::Operator, Some(Op::NotIn.doc().to_owned())),
+        Expect::NotIn => {
+            push(Keyword::In.text(), CompletionKind::Operator, Some(Op::NotIn.doc().to_owned()))
+        }
         Expect::Value | Expect::ListValue => {
             let key = walker.key.and_then(|span| before.iter().find(|t| t.span == span).copied());
             if let Some(key) = key {
@@ -215,7 +218,8 @@ pub fn complete(text: &str, offset: usize, catalog: &Catalog) -> Vec<CompletionI
             }
         }
         Expect::AfterCondition => {
-            for kw in ["and", "or", "show", "limit"] {
+            for kw in [Keyword::And, Keyword::Or, Keyword::Show, Keyword::Limit].map(Keyword::text)
+            {
                 keyword(&mut push, kw);
             }
         }
@@ -226,7 +230,7 @@ pub fn complete(text: &str, offset: usize, catalog: &Catalog) -> Vec<CompletionI
             }
             keys(&mut push);
         }
-        Expect::ShowNext => keyword(&mut push, "limit"),
+        Expect::ShowNext => keyword(&mut push, Keyword::Limit.text()),
         Expect::ScopeTarget | Expect::ListNext | Expect::Number | Expect::End => {}
     }
     filter(items, &prefix)
@@ -287,15 +291,13 @@ pub fn hover(text: &str, offset: usize, catalog: &Catalog) -> Option<Hover> {
             format!("**in {}**\n\n{}", k.name(), k.doc())
         }
         Role::Operator => {
-            let op = match word.to_lowercase().as_str() {
-                "=" => Op::Equals,
-                "!=" => Op::NotEquals,
-                "~" => Op::Contains,
-                "!~" => Op::NotContains,
-                "in" if prev.is_some_and(|t| t.span.text(text).eq_ignore_ascii_case("not")) => {
-                    Op::NotIn
-                }
-                "in" => Op::In,
+            let after_not =
+                prev.is_some_and(|t| Keyword::of(t.span.text(text)) == Some(Keyword::Not));
+            let op = match (crate::syntax::symbol_operator(word), Keyword::of(word)) {
+                (Some((_, op)), _) => op,
+                (None, Some(Keyword::In)) if after_not => Op::NotIn,
+                (None, Some(Keyword::In)) => Op::In,
+                // `not` of `not in`.
                 _ => Op::NotIn,
             };
             format!("**{}**\n\n{}", op.symbol(), op.doc())

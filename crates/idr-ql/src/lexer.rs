@@ -4,7 +4,7 @@
 //! broken or incomplete text: finding query boundaries, catching unterminated strings and
 //! runaway nesting before pest sees the input, and telling completion, hover and the
 //! formatter what sits where. Its notion of a word, a string and whitespace is the same
-//! as the grammar's (`grammar.pest`); the property tests hold the two together.
+//! as the grammar's (`grammar.pest`): both follow the table in `syntax.rs`.
 
 use crate::diagnostic::Span;
 
@@ -35,41 +35,11 @@ pub(crate) struct Token {
     pub(crate) span: Span,
 }
 
-/// Whitespace between tokens. A byte-order mark counts as whitespace so files saved by
-/// some editors still parse.
-pub(crate) fn is_space(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\r' | '\n' | '\u{feff}')
-}
-
-/// Characters that may appear in a bare word. Non-ASCII characters are allowed unless
-/// they are invisible or move text around: Unicode whitespace, C1 controls, zero-width
-/// space, byte-order mark and the bidirectional controls (so no bare word can hide
-/// "Trojan Source" tricks). Keep in step with `word_char` in `grammar.pest`.
-pub(crate) fn is_word_char(c: char) -> bool {
-    if c.is_ascii() {
-        c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/' | ':')
-    } else {
-        !matches!(
-            c,
-            '\u{80}'..='\u{a0}'
-                | '\u{1680}'
-                | '\u{2000}'..='\u{200b}'
-                | '\u{200e}'
-                | '\u{200f}'
-                | '\u{2028}'..='\u{202f}'
-                | '\u{205f}'
-                | '\u{2066}'..='\u{2069}'
-                | '\u{3000}'
-                | '\u{feff}'
-        )
-    }
-}
+pub(crate) use crate::syntax::{is_space, is_word_char};
 
 /// The reserved words; they must be quoted to be used as keys or values.
-pub(crate) const KEYWORDS: &[&str] = &["and", "or", "not", "in", "where", "show", "limit"];
-
 pub(crate) fn is_keyword(word: &str) -> bool {
-    KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(word))
+    crate::syntax::Keyword::of(word).is_some()
 }
 
 /// Whether `text` can be written without quotes (and reads back as the same text).
@@ -82,6 +52,12 @@ pub(crate) fn lex(text: &str) -> Vec<Token> {
     let mut tokens = Vec::new();
     let mut chars = text.char_indices().peekable();
     while let Some((start, c)) = chars.next() {
+        // `=`, `!=`, `~`, `!~`: their characters start no other token.
+        if let Some((len, _)) = crate::syntax::symbol_operator(&text[start..]) {
+            while chars.next_if(|&(i, _)| i < start + len).is_some() {}
+            tokens.push(Token { kind: TokenKind::Op, span: Span::new(start, start + len) });
+            continue;
+        }
         let kind = match c {
             c if is_space(c) => continue,
             '#' => {
@@ -114,14 +90,6 @@ pub(crate) fn lex(text: &str) -> Vec<Token> {
             ')' => TokenKind::RParen,
             ',' => TokenKind::Comma,
             ';' => TokenKind::Semi,
-            '=' | '~' => TokenKind::Op,
-            '!' => {
-                if chars.next_if(|&(_, c)| c == '=' || c == '~').is_some() {
-                    TokenKind::Op
-                } else {
-                    TokenKind::Unknown
-                }
-            }
             c if is_word_char(c) => {
                 while chars.next_if(|&(_, c)| is_word_char(c)).is_some() {}
                 TokenKind::Word

@@ -27,6 +27,7 @@ mod lower;
 mod model;
 mod parser;
 mod render;
+mod syntax;
 
 #[cfg(test)]
 mod tests;

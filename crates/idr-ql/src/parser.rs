@@ -10,8 +10,9 @@ use crate::ast::{
 };
 use crate::context::{Expect, Walker};
 use crate::diagnostic::{suggest, Diagnostic, Span};
-use crate::lexer::{self, Segment, Token, TokenKind, KEYWORDS};
+use crate::lexer::{self, Segment, Token, TokenKind};
 use crate::model::{Field, Op, Resource, ScopeKind};
+use crate::syntax::Keyword;
 
 /// The longest query accepted, in bytes. Longer ones get `too-long` without being parsed,
 /// which bounds the parser's time and memory per query.
@@ -133,9 +134,10 @@ fn lexical_errors(text: &str, tokens: &[Token]) -> Option<Vec<Diagnostic>> {
         match token.kind {
             TokenKind::LParen => depth += 1,
             TokenKind::RParen => depth = depth.saturating_sub(1),
-            TokenKind::Word if token.span.text(text).eq_ignore_ascii_case("not") => {
-                let next_is_in =
-                    tokens.get(i + 1).is_some_and(|t| t.span.text(text).eq_ignore_ascii_case("in"));
+            TokenKind::Word if Keyword::of(token.span.text(text)) == Some(Keyword::Not) => {
+                let next_is_in = tokens
+                    .get(i + 1)
+                    .is_some_and(|t| Keyword::of(t.span.text(text)) == Some(Keyword::In));
                 if !next_is_in {
                     nots += 1;
                 }
@@ -215,7 +217,7 @@ fn syntax_error(text: &str, tokens: &[Token], offset: usize) -> Diagnostic {
                     d = d.with_help("clauses go in this order: in, where, show, limit; each at most once (combine conditions with `and`)");
                 } else if matches!(walker.expect, E::Clause { .. }) && next_is_op {
                     d = d.with_help(format!("a condition starts with `where`: `where {word} …`"));
-                } else if let Some(kw) = suggest(word, ["in", "where", "show", "limit", "and", "or"]).filter(|_| t.kind == TokenKind::Word && word.len() > 2) {
+                } else if let Some(kw) = suggest(word, [Keyword::In, Keyword::Where, Keyword::Show, Keyword::Limit, Keyword::And, Keyword::Or].map(Keyword::text)).filter(|_| t.kind == TokenKind::Word && word.len() > 2) {
                     d = d.with_help(format!("did you mean `{kw}`?"));
                 } else if walker.expect == E::AfterCondition && is_text(t) {
                     d = d.with_help(format!(
@@ -314,8 +316,7 @@ fn syntax_error(text: &str, tokens: &[Token], offset: usize) -> Diagnostic {
 }
 
 fn is_kw(text: &str, token: Token) -> bool {
-    token.kind == TokenKind::Word
-        && KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(token.span.text(text)))
+    token.kind == TokenKind::Word && lexer::is_keyword(token.span.text(text))
 }
 
 /// A token as shown in a message: `` `where` ``, or a character's code point when it is

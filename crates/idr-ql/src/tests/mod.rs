@@ -11,6 +11,7 @@ mod hover;
 mod properties;
 mod render;
 mod schema;
+mod syntax;
 
 use std::path::{Path, PathBuf};
 
