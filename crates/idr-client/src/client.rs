@@ -377,25 +377,7 @@ impl IdrClient {
     /// Bulk-annotation rows of wells (all in one screen), keyed by well id. A well without
     /// a row is absent from the map.
     pub async fn well_rows(&self, well_ids: &[u64]) -> Result<HashMap<u64, WellRow>, Error> {
-        let mut ids = well_ids.to_vec();
-        ids.sort_unstable();
-        ids.dedup();
-        let mut chunks: Vec<Vec<u64>> = Vec::new();
-        for id in ids {
-            let fits = chunks.last().is_some_and(|c: &Vec<u64>| {
-                let mut next = c.clone();
-                next.push(id);
-                next.len() <= ep::MAX_TABLE_WELLS
-                    && ep::well_table_request(&next)
-                        .is_some_and(|r| r.request_line_len() <= ep::MAX_REQUEST_LINE)
-            });
-            match chunks.last_mut() {
-                Some(c) if fits => c.push(id),
-                _ => chunks.push(vec![id]),
-            }
-        }
-        let results = join_all(chunks.iter().map(|chunk| async move {
-            let Some(req) = ep::well_table_request(chunk) else { return Ok(None) };
+        let results = join_all(ep::well_table_requests(well_ids).into_iter().map(|req| async {
             match self.fetch(req, ep::decode_table).await {
                 Ok(table) => Ok(Some(table)),
                 Err(Error::NotFound { .. }) => Ok(None),

@@ -602,6 +602,30 @@ pub fn well_table_request(well_ids: &[u64]) -> Option<Request> {
     )
 }
 
+/// The requests for the bulk-annotation rows of many wells of one screen: each well
+/// once, in id order, chunked so that no call has more than [`MAX_TABLE_WELLS`] wells or
+/// a request line over [`MAX_REQUEST_LINE`].
+pub fn well_table_requests(well_ids: &[u64]) -> Vec<Request> {
+    let mut ids = well_ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut chunks: Vec<Vec<u64>> = Vec::new();
+    for id in ids {
+        let fits = chunks.last().is_some_and(|c: &Vec<u64>| {
+            let mut next = c.clone();
+            next.push(id);
+            next.len() <= MAX_TABLE_WELLS
+                && well_table_request(&next)
+                    .is_some_and(|r| r.request_line_len() <= MAX_REQUEST_LINE)
+        });
+        match chunks.last_mut() {
+            Some(c) if fits => c.push(id),
+            _ => chunks.push(vec![id]),
+        }
+    }
+    chunks.iter().filter_map(|chunk| well_table_request(chunk)).collect()
+}
+
 /// Always check `error` before `data`: the gateway reports most failures with HTTP 200.
 pub fn decode_table(url: &str, resp: &Response) -> Result<Table, Error> {
     expect_ok(url, resp, "table", &[404])?;

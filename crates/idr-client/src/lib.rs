@@ -12,6 +12,7 @@ pub mod model;
 mod policy;
 pub mod recording;
 mod request;
+pub mod text;
 pub mod upstream;
 
 pub use client::{ClientConfig, Health, IdrClient, WellRow, IDR_BASE};

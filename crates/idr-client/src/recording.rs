@@ -325,19 +325,8 @@ impl RecordingStore {
             })
             .collect();
         scored.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
-        scored.into_iter().take(3).map(|(_, d)| truncate(d, 160)).collect()
+        scored.into_iter().take(3).map(|(_, d)| crate::text::truncate(d, 160)).collect()
     }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_owned();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
 }
 
 /// The parts of an annotations query that decide its answer.

@@ -163,14 +163,7 @@ pub(crate) fn parse_id(id: &async_graphql::ID) -> async_graphql::Result<u64> {
         Ok(n) if n > 0 && n <= i64::MAX as u64 => Ok(n),
         _ => Err(bad_input(format!(
             "`{}` is not an IDR id: ids are positive integers",
-            truncate(id, 40)
+            idr_client::text::truncate(id, 40)
         ))),
-    }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_owned(),
     }
 }

@@ -202,11 +202,7 @@ async fn graphql_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let json_type =
-        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| {
-            t.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
-        });
-    if !json_type {
+    if media_type(&headers) != "application/json" {
         return request_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "BAD_REQUEST",
@@ -246,7 +242,18 @@ async fn graphql_post(
     execute(&state, &cost, request).await
 }
 
-/// Charges a GraphQL request's extra cost (root fields beyond the first) to its client.
+/// The request's media type, lower-cased, without parameters; empty when there is none.
+fn media_type(headers: &HeaderMap) -> String {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// Charges a request's extra cost (root fields, or IDR-QL queries, beyond the first) to
+/// its client.
 struct Cost {
     limiter: Option<Limiter>,
     ip: Option<std::net::IpAddr>,
@@ -267,29 +274,44 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Cost {
     }
 }
 
-async fn execute(state: &AppState, cost: &Cost, request: async_graphql::Request) -> Response {
-    // The request already paid one token; a full bucket always lets one request through.
-    let admit = |fields: usize| match (&cost.limiter, cost.ip) {
-        (Some(limiter), Some(ip)) => {
-            let extra = (fields.saturating_sub(1) as f64).min(limiter.burst() - 1.0);
-            if extra > 0.0 {
-                limiter.take(ip, extra)
-            } else {
-                Ok(())
-            }
+impl Cost {
+    /// Charges `units` of work beyond the first, which the request already paid for; a
+    /// full bucket always lets one request through. Err is the `Retry-After`, in seconds.
+    fn charge(&self, units: usize) -> Result<(), u64> {
+        let (Some(limiter), Some(ip)) = (&self.limiter, self.ip) else { return Ok(()) };
+        let extra = (units.saturating_sub(1) as f64).min(limiter.burst() - 1.0);
+        if extra > 0.0 {
+            limiter.take(ip, extra)
+        } else {
+            Ok(())
         }
-        _ => Ok(()),
-    };
-    let run = idr_graphql::execute_admitted(&state.schema, request, admit);
-    match tokio::time::timeout(state.limits.request_timeout + BACKSTOP, run).await {
-        Ok(Ok(response)) => GraphQLResponse::from(response).into_response(),
-        Ok(Err(retry_after)) => crate::rate::too_many(retry_after),
+    }
+}
+
+/// Runs `work` within the request's deadline plus [`BACKSTOP`]; past it, a coded error.
+async fn within_deadline(
+    state: &AppState,
+    work: impl std::future::Future<Output = Response>,
+) -> Response {
+    match tokio::time::timeout(state.limits.request_timeout + BACKSTOP, work).await {
+        Ok(response) => response,
         Err(_) => request_error(
             StatusCode::OK,
             "REQUEST_TIMEOUT",
             "the request did not finish within its deadline",
         ),
     }
+}
+
+async fn execute(state: &AppState, cost: &Cost, request: async_graphql::Request) -> Response {
+    let run = idr_graphql::execute_admitted(&state.schema, request, |fields| cost.charge(fields));
+    within_deadline(state, async {
+        match run.await {
+            Ok(response) => GraphQLResponse::from(response).into_response(),
+            Err(retry_after) => crate::rate::too_many(retry_after),
+        }
+    })
+    .await
 }
 
 /// Rows returned per query by `POST /ql` at most.
@@ -303,12 +325,7 @@ async fn ql_post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let media = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|t| t.split(';').next())
-        .map(|m| m.trim().to_ascii_lowercase())
-        .unwrap_or_default();
+    let media = media_type(&headers);
     if media == "application/json" {
         if let Some(refused) = too_deep(&body) {
             return refused;
@@ -333,29 +350,22 @@ async fn ql_post(
             )
         }
     };
-    if let (Some(limiter), Some(ip)) = (&cost.limiter, cost.ip) {
-        // Each query of the text is one more request's worth of work.
-        let queries = idr_ql::parse(&text).queries.len().saturating_sub(1) as f64;
-        if queries > 0.0 {
-            if let Err(retry_after) = limiter.take(ip, queries.min(limiter.burst() - 1.0)) {
-                return crate::rate::too_many(retry_after);
-            }
-        }
+    // Each query of the text is one request's worth of work.
+    if let Err(retry_after) = cost.charge(idr_ql::parse(&text).queries.len()) {
+        return crate::rate::too_many(retry_after);
     }
     let catalog = state.catalog.get(&state.client);
     // One deadline for every query and page of the text; past it, what was answered
     // stays, and only BACKSTOP later is the request cut.
     let deadline = tokio::time::Instant::now() + state.limits.request_timeout;
     let answer = crate::ql::answer(&state.schema, &text, &catalog, QL_MAX_ROWS, deadline);
-    match tokio::time::timeout(state.limits.request_timeout + BACKSTOP, answer).await {
-        Ok((true, json)) => (StatusCode::OK, Json(json)).into_response(),
-        Ok((false, json)) => (StatusCode::BAD_REQUEST, Json(json)).into_response(),
-        Err(_) => request_error(
-            StatusCode::OK,
-            "REQUEST_TIMEOUT",
-            "the request did not finish within its deadline",
-        ),
-    }
+    within_deadline(&state, async {
+        match answer.await {
+            (true, json) => (StatusCode::OK, Json(json)).into_response(),
+            (false, json) => (StatusCode::BAD_REQUEST, Json(json)).into_response(),
+        }
+    })
+    .await
 }
 
 /// Readiness: 503 while the circuit breaker is open, or when no upstream call has

@@ -71,8 +71,13 @@ pub async fn run(
     let path: Vec<&str> = compiled.rows.iter().map(String::as_str).collect();
     let columns: Vec<(String, String)> =
         compiled.columns.iter().map(|c| (c.header.clone(), c.key.clone())).collect();
-    let graphql = &compiled.graphql;
-    rows::run(schema, graphql, &path, compiled.paged, &columns, limit, deadline, progress).await
+    let query = rows::RowQuery {
+        graphql: &compiled.graphql,
+        path: &path,
+        paged: compiled.paged,
+        columns: &columns,
+    };
+    rows::run(schema, &query, limit, deadline, progress).await
 }
 
 /// Prints rows in a format.

@@ -16,21 +16,30 @@ pub struct Rows {
     pub truncated: bool,
 }
 
-/// Executes `graphql` and collects the list found at `path` in `data` (a connection's
-/// `nodes` when `paged`, following `pageInfo` with `$after`) until `limit` rows. Each row
-/// has one column per `(header, response key)`. `progress` hears the count after each page.
-/// With a `deadline`, every page shares it, and no page starts after it.
-#[expect(clippy::too_many_arguments, reason = "one query's settings, each used once")]
+/// What to run and where its rows are.
+pub struct RowQuery<'a> {
+    /// The GraphQL document; when `paged`, it declares `$after: String`.
+    pub graphql: &'a str,
+    /// Response keys from `data` to the list of rows.
+    pub path: &'a [&'a str],
+    /// Whether `path` ends at a connection (`nodes`, `pageInfo`).
+    pub paged: bool,
+    /// `(header, response key)` of each column; all fields when empty.
+    pub columns: &'a [(String, String)],
+}
+
+/// Executes the query and collects the list found at its `path` in `data` (a
+/// connection's `nodes` when `paged`, following `pageInfo` with `$after`) until `limit`
+/// rows. `progress` hears the count after each page. With a `deadline`, every page shares
+/// it, and no page starts after it.
 pub async fn run(
     schema: &IdrSchema,
-    graphql: &str,
-    path: &[&str],
-    paged: bool,
-    columns: &[(String, String)],
+    query: &RowQuery<'_>,
     limit: usize,
     deadline: Option<tokio::time::Instant>,
     mut progress: impl FnMut(usize),
 ) -> Rows {
+    let RowQuery { graphql, path, paged, columns } = *query;
     let mut out = Rows::default();
     let mut after = Value::Null;
     loop {
@@ -241,13 +250,12 @@ fn one_line(s: &str) -> String {
     s.replace(['\n', '\r', '\t'], " ")
 }
 
+/// `s` in at most `width` characters, the `…` of a cut included.
 fn truncate(s: &str, width: usize) -> String {
     if s.chars().count() <= width {
         return s.to_owned();
     }
-    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
-    out.push('…');
-    out
+    idr_client::text::truncate(s, width.saturating_sub(1))
 }
 
 fn csv_field(field: &str) -> String {

@@ -261,3 +261,19 @@ fn search_equals_with_two_values_is_refused() {
         "error: invalid request: `equals` takes exactly one value",
     );
 }
+
+#[test]
+fn well_rows_are_asked_in_chunks_within_the_limits() {
+    let mut ids: Vec<u64> = (0..250).map(|i| 1_000_000 + i * 7).collect();
+    ids.extend_from_slice(&ids.clone()[..10]);
+    ids.reverse();
+    let requests = ep::well_table_requests(&ids);
+    let wells: Vec<usize> =
+        requests.iter().map(|r| r.query[0].1.matches("Well==").count()).collect();
+    assert_eq!(wells, [ep::MAX_TABLE_WELLS, ep::MAX_TABLE_WELLS, 50]);
+    assert!(requests.iter().all(|r| r.request_line_len() <= ep::MAX_REQUEST_LINE));
+    // In id order, each once: the first chunk starts at the smallest id.
+    assert!(requests[0].path.contains("/1000000/"), "{}", requests[0].path);
+    assert_eq!(ep::well_table_requests(&[5]).len(), 1);
+    assert!(ep::well_table_requests(&[]).is_empty());
+}
