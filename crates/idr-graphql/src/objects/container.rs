@@ -14,10 +14,6 @@ impl Project {
     pub(crate) fn loaded(meta: Container) -> Project {
         Project { id: meta.id, name: Some(meta.name.clone()), meta: Some(Arc::new(meta)) }
     }
-
-    async fn meta(&self, ctx: &Context<'_>) -> Result<Option<Arc<Container>>> {
-        container_meta(ctx, ApiObject::Project, self.id, &self.meta).await
-    }
 }
 
 /// A project: a non-HCS study (or one experiment of it), holding datasets.
@@ -27,16 +23,15 @@ impl Project {
     async fn id(&self) -> ID {
         id(self.id)
     }
-    /// The study name, e.g. `idr0021-lawo-pericentriolarmaterial/experimentA`.
-    async fn name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
-        match &self.name {
-            Some(name) => Ok(Some(name.clone())),
-            None => Ok(self.meta(ctx).await?.map(|m| m.name.clone())),
+    /// `name` and `description`, as on every container.
+    #[graphql(flatten)]
+    async fn container_fields(&self) -> ContainerFields {
+        ContainerFields {
+            object: ApiObject::Project,
+            id: self.id,
+            name: self.name.clone(),
+            meta: self.meta.clone(),
         }
-    }
-    /// The description, when there is one.
-    async fn description(&self, ctx: &Context<'_>) -> Result<Option<String>> {
-        Ok(self.meta(ctx).await?.and_then(|m| m.description.clone()))
     }
     /// `keyValues` and `values(key:)`, as on every object.
     #[graphql(flatten)]
@@ -95,10 +90,6 @@ impl Dataset {
             meta: Some(Arc::new(meta)),
         }
     }
-
-    async fn meta(&self, ctx: &Context<'_>) -> Result<Option<Arc<Container>>> {
-        container_meta(ctx, ApiObject::Dataset, self.id, &self.meta).await
-    }
 }
 
 /// A dataset of a project, holding images.
@@ -108,16 +99,15 @@ impl Dataset {
     async fn id(&self) -> ID {
         id(self.id)
     }
-    /// The object's name.
-    async fn name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
-        match &self.name {
-            Some(name) => Ok(Some(name.clone())),
-            None => Ok(self.meta(ctx).await?.map(|m| m.name.clone())),
+    /// `name` and `description`, as on every container.
+    #[graphql(flatten)]
+    async fn container_fields(&self) -> ContainerFields {
+        ContainerFields {
+            object: ApiObject::Dataset,
+            id: self.id,
+            name: self.name.clone(),
+            meta: self.meta.clone(),
         }
-    }
-    /// The description, when there is one.
-    async fn description(&self, ctx: &Context<'_>) -> Result<Option<String>> {
-        Ok(self.meta(ctx).await?.and_then(|m| m.description.clone()))
     }
     /// The project the dataset belongs to.
     async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {

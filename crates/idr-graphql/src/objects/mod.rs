@@ -24,11 +24,11 @@ mod container;
 mod image;
 mod screen;
 
-use annotation::KeyValueFields;
 pub use annotation::{
     AnnotatedObject, BulkAnnotationRow, FileAnnotation, KeyValue, MapAnnotation, ObjectType,
     ValueCount,
 };
+use annotation::{ContainerFields, KeyValueFields};
 pub use container::{Dataset, Project};
 pub use image::{Channel, Image, PixelSize};
 pub use screen::{Plate, Screen, Well};

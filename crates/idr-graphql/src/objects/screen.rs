@@ -14,10 +14,6 @@ impl Screen {
     pub(crate) fn loaded(meta: Container) -> Screen {
         Screen { id: meta.id, name: Some(meta.name.clone()), meta: Some(Arc::new(meta)) }
     }
-
-    async fn meta(&self, ctx: &Context<'_>) -> Result<Option<Arc<Container>>> {
-        container_meta(ctx, ApiObject::Screen, self.id, &self.meta).await
-    }
 }
 
 /// A screen: a high-content screening study (or one part of it), holding plates.
@@ -27,16 +23,15 @@ impl Screen {
     async fn id(&self) -> ID {
         id(self.id)
     }
-    /// The study name, e.g. `idr0002-heriche-condensation/screenA`.
-    async fn name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
-        match &self.name {
-            Some(name) => Ok(Some(name.clone())),
-            None => Ok(self.meta(ctx).await?.map(|m| m.name.clone())),
+    /// `name` and `description`, as on every container.
+    #[graphql(flatten)]
+    async fn container_fields(&self) -> ContainerFields {
+        ContainerFields {
+            object: ApiObject::Screen,
+            id: self.id,
+            name: self.name.clone(),
+            meta: self.meta.clone(),
         }
-    }
-    /// The description, when there is one.
-    async fn description(&self, ctx: &Context<'_>) -> Result<Option<String>> {
-        Ok(self.meta(ctx).await?.and_then(|m| m.description.clone()))
     }
     /// `keyValues` and `values(key:)`, as on every object.
     #[graphql(flatten)]
