@@ -156,7 +156,8 @@ pub struct RecordingStore {
 /// Why recordings could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("cannot read {path}: {source}")]
+    /// The io error is its `source` (printed by whoever prints the chain).
+    #[error("cannot read {path}")]
     Read { path: String, source: std::io::Error },
     #[error("{name}: {problem}")]
     Invalid { name: String, problem: Invalid },

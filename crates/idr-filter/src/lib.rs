@@ -18,8 +18,9 @@
 //! Invariants, which the tests pin:
 //! - the engine's answer to [`Plan::engine`] contains every object the tree matches;
 //! - when [`Plan::exact`], it holds no other;
-//! - [`Plan::engine`] is `None` exactly when no condition can be put to the engine, and a
-//!   search is then refused by both front ends.
+//! - [`Plan::engine`] is `None` when no condition can be put to the engine, or when the
+//!   tree's normal form is too wide to give it any clause; a search is then refused by
+//!   both front ends.
 
 pub mod limits;
 mod matching;

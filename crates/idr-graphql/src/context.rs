@@ -1,5 +1,5 @@
-//! What a resolver reads from the request's context: the client, the request's
-//! loaders, and the counts shared across requests. The bottom layer of the crate.
+//! What a resolver reads from the request's context: the client and the request's
+//! loaders.
 
 use async_graphql::Context;
 use idr_client::IdrClient;

@@ -15,7 +15,7 @@
 //! | `BAD_REQUEST` | (HTTP only) the body is not a single JSON GraphQL request |
 //! | `REQUEST_TIMEOUT` | (HTTP only) the request had no answer even 5 s past its deadline |
 //! | `NOT_FOUND` | IDR reported a missing object where the schema cannot answer `null` |
-//! | `INTERNAL_SERVER_ERROR` | the fallback for an error that reached the response without a code, or a non-null field left without a value |
+//! | `INTERNAL_SERVER_ERROR` | the fallback for an error that reached the response without a code, or a non-null field left without a value; also `idr record` failing to write a recording |
 //!
 //! A missing object on a nullable field is `null` with no error. Messages are generic:
 //! upstream URLs, stack traces and bodies are logged, never sent to the client.

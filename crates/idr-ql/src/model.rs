@@ -386,13 +386,11 @@ pub trait OpSyntax {
 
 impl OpSyntax for Op {
     fn symbol(self) -> &'static str {
+        use crate::syntax::{Keyword, SYMBOL_OPERATORS};
         match self {
-            Op::Equals => "=",
-            Op::NotEquals => "!=",
-            Op::Contains => "~",
-            Op::NotContains => "!~",
-            Op::In => "in",
+            Op::In => Keyword::In.text(),
             Op::NotIn => "not in",
+            op => SYMBOL_OPERATORS.iter().find(|(_, o)| *o == op).map_or("", |(symbol, _)| symbol),
         }
     }
 

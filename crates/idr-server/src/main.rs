@@ -191,7 +191,7 @@ fn main() -> ExitCode {
         .init();
     match run(cli.command) {
         Ok(code) => code,
-        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) if error.is::<StdoutClosed>() => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("Error: {error:?}");
             ExitCode::FAILURE
@@ -308,23 +308,27 @@ async fn record(query: String, out: PathBuf, upstream: Url) -> anyhow::Result<()
     Ok(())
 }
 
-/// Writes to stdout. A reader that went away (`idr query … | head`) is an error that
-/// `main` ends the program on quietly and successfully.
+/// Stdout's reader went away (`idr query … | head`): `main` ends quietly and successfully.
+#[derive(Debug)]
+struct StdoutClosed;
+
+impl std::fmt::Display for StdoutClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stdout was closed")
+    }
+}
+
+impl std::error::Error for StdoutClosed {}
+
+/// Writes to stdout.
 fn emit(text: &str) -> anyhow::Result<()> {
     use std::io::Write as _;
     let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-        .context("cannot write to stdout")
-}
-
-/// Whether the error is stdout's reader having gone away.
-fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error
-        .root_cause()
-        .downcast_ref::<std::io::Error>()
-        .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(StdoutClosed.into()),
+        Err(e) => Err(anyhow::Error::new(e).context("cannot write to stdout")),
+    }
 }
 
 /// A command that reported its failure on stderr already (diagnostics, errors of a

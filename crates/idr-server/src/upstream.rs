@@ -26,9 +26,9 @@ pub enum UpstreamChoice {
 /// Why the upstream could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
-    #[error("cannot set up the HTTP client: {0}")]
+    #[error("cannot set up the HTTP client")]
     Http(#[source] idr_client::Error),
-    #[error("cannot load the recordings: {0}")]
+    #[error("cannot load the recordings")]
     Recordings(#[from] LoadError),
 }
 

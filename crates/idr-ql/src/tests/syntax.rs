@@ -142,3 +142,15 @@ fn the_lexer_follows_the_table() {
         assert_eq!(tokens.len(), 3, "{symbol}: {tokens:?}");
     }
 }
+
+#[test]
+fn every_operator_is_written_as_the_table_says() {
+    use crate::model::OpSyntax;
+    for op in crate::model::Op::ALL {
+        let symbol = op.symbol();
+        assert!(!symbol.is_empty(), "{op:?}");
+        let tokens = crate::lexer::lex(&format!("k {symbol} v"));
+        // `k`, the operator (one token, or the keywords `not` `in`), `v`.
+        assert!((3..=4).contains(&tokens.len()), "{op:?} {symbol:?}: {tokens:?}");
+    }
+}
