@@ -408,14 +408,15 @@ impl OpSyntax for Op {
 
 /// One line for hover on a keyword.
 pub(crate) fn keyword_doc(word: &str) -> Option<&'static str> {
-    Some(match word.to_ascii_lowercase().as_str() {
-        "in" => "`in` restricts the query to a container (`in screen 102`), or, after a key, tests a list of values.",
-        "where" => "`where` starts the condition: `key op value`, combined with `and`, `or`, `not` and parentheses.",
-        "and" => "`and`: both conditions hold.",
-        "or" => "`or`: at least one condition holds.",
-        "not" => "`not`: the condition does not hold (objects without the key match too). `not in (…)` is the list operator.",
-        "show" => "`show` picks the fields (or keys, quoted when they contain spaces) returned for each row. `id` is always shown.",
-        "limit" => "`limit N` returns at most N rows (1–1000). Without it every row is returned.",
-        _ => return None,
+    use crate::syntax::Keyword;
+    // Every keyword has one: a new keyword without a line here does not compile.
+    Some(match Keyword::of(word)? {
+        Keyword::In => "`in` restricts the query to a container (`in screen 102`), or, after a key, tests a list of values.",
+        Keyword::Where => "`where` starts the condition: `key op value`, combined with `and`, `or`, `not` and parentheses.",
+        Keyword::And => "`and`: both conditions hold.",
+        Keyword::Or => "`or`: at least one condition holds.",
+        Keyword::Not => "`not`: the condition does not hold (objects without the key match too). `not in (…)` is the list operator.",
+        Keyword::Show => "`show` picks the fields (or keys, quoted when they contain spaces) returned for each row. `id` is always shown.",
+        Keyword::Limit => "`limit N` returns at most N rows (1–1000). Without it every row is returned.",
     })
 }
