@@ -94,6 +94,15 @@ impl Condition {
     }
 }
 
+/// A limit a filter tree exceeds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exceeded {
+    /// It nests deeper than [`limits::MAX_DEPTH`].
+    Depth,
+    /// It has this many conditions, more than [`limits::MAX_CONDITIONS`].
+    Conditions(usize),
+}
+
 /// A filter tree.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Expr {
@@ -127,6 +136,18 @@ impl Expr {
             Expr::Cond(_) => 1,
             Expr::All(items) | Expr::Any(items) => items.iter().map(Expr::conditions).sum(),
             Expr::Not(inner) => inner.conditions(),
+        }
+    }
+
+    /// Whether it is within [`limits::MAX_DEPTH`] and [`limits::MAX_CONDITIONS`] (depth
+    /// checked first).
+    pub fn check_limits(&self) -> Result<(), Exceeded> {
+        if self.depth() > limits::MAX_DEPTH {
+            return Err(Exceeded::Depth);
+        }
+        match self.conditions() {
+            n if n > limits::MAX_CONDITIONS => Err(Exceeded::Conditions(n)),
+            _ => Ok(()),
         }
     }
 

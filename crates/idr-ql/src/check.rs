@@ -9,7 +9,8 @@
 use crate::ast::{Expr, KeyName, Operand, Query, ResourceName, ScopeName, ShowItem};
 use crate::catalog::Catalog;
 use crate::diagnostic::{suggest, Diagnostic, Span};
-use idr_filter::limits::{MAX_CONDITIONS, MAX_DEPTH as MAX_FILTER_DEPTH};
+use idr_filter::limits::MAX_CONDITIONS;
+use idr_filter::Exceeded;
 
 use crate::model::{Field, Op, OpSyntax, Resource, ScopeKind};
 use crate::parser::{SourceFile, MAX_DEPTH};
@@ -89,8 +90,8 @@ impl Checker<'_> {
         if let Some(filter) = &query.filter {
             // What the server gets: the same expression, with the same limits and plan.
             let lowered = crate::lower::lower(filter);
-            let conditions = lowered.conditions();
-            if filter.depth() > MAX_DEPTH || lowered.depth() > MAX_FILTER_DEPTH {
+            let limits = lowered.check_limits();
+            if filter.depth() > MAX_DEPTH || limits == Err(Exceeded::Depth) {
                 self.out.push(
                     Diagnostic::error(
                         "too-deep",
@@ -99,7 +100,7 @@ impl Checker<'_> {
                     )
                     .with_help("simplify the condition"),
                 );
-            } else if conditions > MAX_CONDITIONS {
+            } else if let Err(Exceeded::Conditions(conditions)) = limits {
                 self.out.push(
                     Diagnostic::error(
                         "too-long",

@@ -11,15 +11,12 @@ use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection}
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_graphql::InputType;
-use idr_ql::{Expr, Query, ResourceName, Scope, ScopeKind, ScopeName, Span, Spanned};
+use idr_ql::{Expr, Query, ResourceName, Scope, ScopeKind, ScopeName, Span};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
+use proptest::test_runner::TestCaseError;
 
+use super::ql_semantics::{runner, z};
 use crate::ImageFilter;
-
-fn z<T>(value: T) -> Spanned<T> {
-    Spanned::new(value, Span::default())
-}
 
 fn images(scope: Option<ScopeKind>, filter: &Expr) -> Query {
     Query {
@@ -89,7 +86,7 @@ fn same_expression_and_plan(filter: &Expr) -> Result<(), TestCaseError> {
             let limits = |d: &&idr_ql::Diagnostic| matches!(d.code, "too-deep" | "too-long");
             if !errors.iter().filter(limits).all(language_only) {
                 prop_assert!(
-                    compiled_limits(&lowered).is_err(),
+                    lowered.check_limits().is_err(),
                     "idr-ql refuses {:?} but the server's limits hold: {:?}",
                     lowered,
                     errors
@@ -113,25 +110,6 @@ fn same_expression_and_plan(filter: &Expr) -> Result<(), TestCaseError> {
     };
     prop_assert_eq!(unsupported, lowered.plan().engine.is_none(), "{:?}", search);
     Ok(())
-}
-
-/// The server's limits on a lowered expression, as `ImageFilter::to_expr` applies them.
-fn compiled_limits(expr: &idr_filter::Expr) -> Result<(), ()> {
-    use idr_filter::limits::{MAX_CONDITIONS, MAX_DEPTH};
-    if expr.depth() > MAX_DEPTH || expr.conditions() > MAX_CONDITIONS {
-        Err(())
-    } else {
-        Ok(())
-    }
-}
-
-fn runner(cases: u32, seed: u64) -> TestRunner {
-    TestRunner::new(Config {
-        cases,
-        rng_seed: RngSeed::Fixed(seed),
-        failure_persistence: None,
-        ..Config::default()
-    })
 }
 
 #[test]

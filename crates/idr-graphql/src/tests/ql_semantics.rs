@@ -467,7 +467,7 @@ fn schema_over_engine(engine: &Arc<Engine>) -> IdrSchema {
 // ---------------------------------------------------------------------------------------
 // Generated conditions (idr-ql's public AST) and the reference evaluator.
 
-fn z<T>(value: T) -> Spanned<T> {
+pub(super) fn z<T>(value: T) -> Spanned<T> {
     Spanned::new(value, Span::default())
 }
 
@@ -983,7 +983,7 @@ fn server_refuses_too(
     Ok(())
 }
 
-fn runner(cases: u32, seed: u64) -> TestRunner {
+pub(super) fn runner(cases: u32, seed: u64) -> TestRunner {
     TestRunner::new(Config {
         cases,
         rng_seed: RngSeed::Fixed(seed),
