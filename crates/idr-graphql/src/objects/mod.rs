@@ -21,6 +21,7 @@ use crate::loaders::{load_one, WellKey};
 
 mod annotation;
 mod container;
+mod fields;
 mod image;
 mod screen;
 
@@ -28,8 +29,8 @@ pub use annotation::{
     AnnotatedObject, BulkAnnotationRow, FileAnnotation, KeyValue, MapAnnotation, ObjectType,
     ValueCount,
 };
-use annotation::{ContainerFields, KeyValueFields};
 pub use container::{Dataset, Project};
+use fields::{ContainerFields, KeyValueFields};
 pub use image::{Channel, Image, PixelSize};
 pub use screen::{Plate, Screen, Well};
 
