@@ -286,6 +286,18 @@ impl ApiObject {
         }
     }
 
+    /// The same object as an annotation target.
+    pub fn kind(self) -> ObjectKind {
+        match self {
+            ApiObject::Screen => ObjectKind::Screen,
+            ApiObject::Project => ObjectKind::Project,
+            ApiObject::Dataset => ObjectKind::Dataset,
+            ApiObject::Plate => ObjectKind::Plate,
+            ApiObject::Well => ObjectKind::Well,
+            ApiObject::Image => ObjectKind::Image,
+        }
+    }
+
     /// The type name OMERO uses in its 404 message.
     pub fn type_name(self) -> &'static str {
         match self {
@@ -677,6 +689,16 @@ pub fn decode_table(url: &str, resp: &Response) -> Result<Table, Error> {
 /// The search engine signals errors with HTTP 200 and an `Error` member (`"none"` or
 /// `null` on success). The webgateway's lower-case `error` is taken as an error too, so
 /// such a body is never mistaken for an empty result (and cached).
+/// The body of a search-engine answer, or the error it reports in its `Error` member.
+fn search_answer(url: &str, resp: &Response, what: &str) -> Result<Value, Error> {
+    expect_ok(url, resp, what, &[404])?;
+    let value = parse(url, resp)?;
+    match search_error(url, &Node::root(url, &value)) {
+        Some(error) => Err(error),
+        None => Ok(value),
+    }
+}
+
 fn search_error(url: &str, root: &Node<'_>) -> Option<Error> {
     let error = root.opt("Error").or_else(|| root.opt("error"))?;
     let message = error.text().ok()?;
@@ -692,12 +714,8 @@ pub fn decode_search_values(
     resp: &Response,
     resource: SearchResource,
 ) -> Result<Vec<ValueCount>, Error> {
-    expect_ok(url, resp, "values", &[404])?;
-    let value = parse(url, resp)?;
+    let value = search_answer(url, resp, "values")?;
     let root = Node::root(url, &value);
-    if let Some(e) = search_error(url, &root) {
-        return Err(e);
-    }
     let count_key = format!("Number of {}s", resource.as_str());
     let Some(data) = root.opt("data") else { return Ok(Vec::new()) };
     data.items()?
@@ -721,12 +739,8 @@ pub fn decode_search_keys(
     resp: &Response,
     resource: SearchResource,
 ) -> Result<Vec<String>, Error> {
-    expect_ok(url, resp, "keys", &[404])?;
-    let value = parse(url, resp)?;
+    let value = search_answer(url, resp, "keys")?;
     let root = Node::root(url, &value);
-    if let Some(e) = search_error(url, &root) {
-        return Err(e);
-    }
     let mut keys = Vec::new();
     for source in root.items()? {
         if let Some(list) = source.opt(resource.as_str()) {
@@ -815,16 +829,14 @@ pub fn search_request(query: &SearchQuery, bookmark: Option<u64>) -> Result<Requ
 }
 
 pub fn decode_search(url: &str, resp: &Response) -> Result<SearchPage, Error> {
-    expect_ok(url, resp, "search", &[404])?;
-    let value = parse(url, resp)?;
-    let root = Node::root(url, &value);
     let empty = SearchPage { total: 0, hits: Vec::new(), bookmark: None, more: Some(false) };
-    if let Some(error) = search_error(url, &root) {
-        return match &error {
-            Error::Reported { message, .. } if message.contains("returns no results") => Ok(empty),
-            _ => Err(error),
-        };
-    }
+    let value = match search_answer(url, resp, "search") {
+        Err(Error::Reported { message, .. }) if message.contains("returns no results") => {
+            return Ok(empty)
+        }
+        answer => answer?,
+    };
+    let root = Node::root(url, &value);
     // No match: top-level `results` is an empty array, not an object.
     let results = root.get("results")?;
     if results.value.is_array() {

@@ -19,32 +19,11 @@ impl Project {
 /// A project: a non-HCS study (or one experiment of it), holding datasets.
 #[Object]
 impl Project {
-    /// IDR's numeric id.
-    async fn id(&self) -> ID {
-        id(self.id)
-    }
-    /// `name` and `description`, as on every container.
+    /// `id`, `name`, `description`, `keyValues`, `values(key:)`, `annotations` and
+    /// `webclientUrl`, as on every container.
     #[graphql(flatten)]
     async fn container_fields(&self) -> ContainerFields {
-        ContainerFields {
-            object: ApiObject::Project,
-            id: self.id,
-            name: self.name.clone(),
-            meta: self.meta.clone(),
-        }
-    }
-    /// `keyValues` and `values(key:)`, as on every object.
-    #[graphql(flatten)]
-    async fn key_value_fields(&self) -> KeyValueFields {
-        KeyValueFields { kind: ObjectKind::Project, id: self.id }
-    }
-    /// The project's map annotations, optionally only those of one namespace.
-    async fn annotations(
-        &self,
-        ctx: &Context<'_>,
-        namespace: Option<String>,
-    ) -> Result<Option<Vec<MapAnnotation>>> {
-        annotations_for(ctx, ObjectKind::Project, self.id, namespace.as_deref()).await.map(Some)
+        ContainerFields::new(ApiObject::Project, self.id, &self.name, &self.meta)
     }
     /// The datasets of the project, by name, optionally only those matching `where` (on
     /// their names and key/values).
@@ -65,10 +44,6 @@ impl Project {
             meta: None,
         })
         .await
-    }
-    /// The project in IDR's web client.
-    async fn webclient_url(&self, ctx: &Context<'_>) -> String {
-        client(ctx).public_url(&format!("/webclient/?show=project-{}", self.id))
     }
 }
 
@@ -95,19 +70,11 @@ impl Dataset {
 /// A dataset of a project, holding images.
 #[Object]
 impl Dataset {
-    /// IDR's numeric id.
-    async fn id(&self) -> ID {
-        id(self.id)
-    }
-    /// `name` and `description`, as on every container.
+    /// `id`, `name`, `description`, `keyValues`, `values(key:)`, `annotations` and
+    /// `webclientUrl`, as on every container.
     #[graphql(flatten)]
     async fn container_fields(&self) -> ContainerFields {
-        ContainerFields {
-            object: ApiObject::Dataset,
-            id: self.id,
-            name: self.name.clone(),
-            meta: self.meta.clone(),
-        }
+        ContainerFields::new(ApiObject::Dataset, self.id, &self.name, &self.meta)
     }
     /// The project the dataset belongs to.
     async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
@@ -116,11 +83,6 @@ impl Dataset {
             None => parent(ctx, ApiObject::Dataset, self.id).await?,
         };
         Ok(project.map(|Parent { id, name }| Project { id, name, meta: None }))
-    }
-    /// `keyValues` and `values(key:)`, as on every object.
-    #[graphql(flatten)]
-    async fn key_value_fields(&self) -> KeyValueFields {
-        KeyValueFields { kind: ObjectKind::Dataset, id: self.id }
     }
     /// The images of the dataset, by name, optionally only those matching `where` (on
     /// their names and key/values, checked here).
@@ -141,9 +103,5 @@ impl Dataset {
             ..Image::new(i.id)
         })
         .await
-    }
-    /// The dataset in IDR's web client.
-    async fn webclient_url(&self, ctx: &Context<'_>) -> String {
-        client(ctx).public_url(&format!("/webclient/?show=dataset-{}", self.id))
     }
 }

@@ -3,15 +3,25 @@
 
 use super::*;
 
-/// The key/value fields of every object, written once: each object type flattens them in.
+/// The fields of every object, written once: each object type flattens them in.
 #[derive(Clone, Copy)]
-pub(crate) struct KeyValueFields {
+pub(crate) struct ObjectFields {
     pub(super) kind: ObjectKind,
     pub(super) id: u64,
 }
 
+impl ObjectFields {
+    pub(super) fn new(kind: ObjectKind, id: u64) -> ObjectFields {
+        ObjectFields { kind, id }
+    }
+}
+
 #[Object(visible = false)]
-impl KeyValueFields {
+impl ObjectFields {
+    /// IDR's numeric id.
+    async fn id(&self) -> ID {
+        id(self.id)
+    }
     /// All key/value pairs of the object's own map annotations (for a screen or project,
     /// the study information), in order.
     async fn key_values(&self, ctx: &Context<'_>) -> Result<Option<Vec<KeyValue>>> {
@@ -21,10 +31,42 @@ impl KeyValueFields {
     async fn values(&self, ctx: &Context<'_>, key: String) -> Result<Option<Vec<String>>> {
         values_for(ctx, self.kind, self.id, &key).await.map(Some)
     }
+    /// The object in IDR's web client.
+    async fn webclient_url(&self, ctx: &Context<'_>) -> String {
+        client(ctx).public_url(&format!("/webclient/?show={}-{}", self.kind.query_key(), self.id))
+    }
 }
 
-/// The `name` and `description` of a screen, project or dataset, written once: each
-/// flattens them in. `meta` is the container's record when the path already read it.
+/// [`ObjectFields`] and `annotations(namespace:)`: the fields of every object but an image
+/// (whose `annotations` can also take its containers'), written once.
+#[derive(Clone, Copy)]
+pub(crate) struct AnnotatedFields(pub(super) ObjectFields);
+
+impl AnnotatedFields {
+    pub(super) fn new(kind: ObjectKind, id: u64) -> AnnotatedFields {
+        AnnotatedFields(ObjectFields::new(kind, id))
+    }
+}
+
+#[Object(visible = false)]
+impl AnnotatedFields {
+    #[graphql(flatten)]
+    async fn object_fields(&self) -> ObjectFields {
+        self.0
+    }
+    /// The object's own map annotations, optionally only those of one namespace.
+    async fn annotations(
+        &self,
+        ctx: &Context<'_>,
+        namespace: Option<String>,
+    ) -> Result<Option<Vec<MapAnnotation>>> {
+        let ObjectFields { kind, id } = self.0;
+        annotations_for(ctx, kind, id, namespace.as_deref()).await.map(Some)
+    }
+}
+
+/// [`AnnotatedFields`], `name` and `description`: the fields of every screen, project and
+/// dataset, written once. `meta` is the container's record when the path already read it.
 #[derive(Clone)]
 pub(crate) struct ContainerFields {
     pub(super) object: ApiObject,
@@ -33,8 +75,23 @@ pub(crate) struct ContainerFields {
     pub(super) meta: Option<Arc<Container>>,
 }
 
+impl ContainerFields {
+    pub(super) fn new(
+        object: ApiObject,
+        id: u64,
+        name: &Option<String>,
+        meta: &Option<Arc<Container>>,
+    ) -> ContainerFields {
+        ContainerFields { object, id, name: name.clone(), meta: meta.clone() }
+    }
+}
+
 #[Object(visible = false)]
 impl ContainerFields {
+    #[graphql(flatten)]
+    async fn annotated_fields(&self) -> AnnotatedFields {
+        AnnotatedFields::new(self.object.kind(), self.id)
+    }
     /// The name; for a screen or a project the study name, such as
     /// `idr0002-heriche-condensation/screenA`.
     async fn name(&self, ctx: &Context<'_>) -> Result<Option<String>> {

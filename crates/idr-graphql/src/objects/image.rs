@@ -146,9 +146,10 @@ impl Image {
 /// An image, with links to view it and its thumbnail.
 #[Object]
 impl Image {
-    /// IDR's numeric id.
-    async fn id(&self) -> ID {
-        id(self.id)
+    /// `id`, `keyValues`, `values(key:)` and `webclientUrl`, as on every object.
+    #[graphql(flatten)]
+    async fn object_fields(&self) -> ObjectFields {
+        ObjectFields::new(ObjectKind::Image, self.id)
     }
     /// The object's name.
     async fn name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
@@ -170,10 +171,6 @@ impl Image {
             (Some(size), _) => format!("/webgateway/render_thumbnail/{}/{size}/", self.id),
         };
         Ok(client(ctx).public_url(&path))
-    }
-    /// The image in IDR's web client.
-    async fn webclient_url(&self, ctx: &Context<'_>) -> String {
-        client(ctx).public_url(&format!("/webclient/?show=image-{}", self.id))
     }
     /// The image in IDR's full-resolution viewer.
     async fn viewer_url(&self, ctx: &Context<'_>) -> String {
@@ -227,11 +224,6 @@ impl Image {
                 })
                 .collect(),
         ))
-    }
-    /// `keyValues` and `values(key:)`, as on every object.
-    #[graphql(flatten)]
-    async fn key_value_fields(&self) -> KeyValueFields {
-        KeyValueFields { kind: ObjectKind::Image, id: self.id }
     }
     /// The image's map annotations; with `inherited: true` also those of the well, plate,
     /// screen, dataset and project it sits in (see each annotation's `source`).

@@ -30,7 +30,7 @@ pub use annotation::{
     ValueCount,
 };
 pub use container::{Dataset, Project};
-use fields::{ContainerFields, KeyValueFields};
+use fields::{AnnotatedFields, ContainerFields, ObjectFields};
 pub use image::{Channel, Image, PixelSize};
 pub use screen::{Plate, Screen, Well};
 

@@ -19,32 +19,11 @@ impl Screen {
 /// A screen: a high-content screening study (or one part of it), holding plates.
 #[Object]
 impl Screen {
-    /// IDR's numeric id.
-    async fn id(&self) -> ID {
-        id(self.id)
-    }
-    /// `name` and `description`, as on every container.
+    /// `id`, `name`, `description`, `keyValues`, `values(key:)`, `annotations` and
+    /// `webclientUrl`, as on every container.
     #[graphql(flatten)]
     async fn container_fields(&self) -> ContainerFields {
-        ContainerFields {
-            object: ApiObject::Screen,
-            id: self.id,
-            name: self.name.clone(),
-            meta: self.meta.clone(),
-        }
-    }
-    /// `keyValues` and `values(key:)`, as on every object.
-    #[graphql(flatten)]
-    async fn key_value_fields(&self) -> KeyValueFields {
-        KeyValueFields { kind: ObjectKind::Screen, id: self.id }
-    }
-    /// The screen's map annotations, optionally only those of one namespace.
-    async fn annotations(
-        &self,
-        ctx: &Context<'_>,
-        namespace: Option<String>,
-    ) -> Result<Option<Vec<MapAnnotation>>> {
-        annotations_for(ctx, ObjectKind::Screen, self.id, namespace.as_deref()).await.map(Some)
+        ContainerFields::new(ApiObject::Screen, self.id, &self.name, &self.meta)
     }
     /// The plates of the screen, in IDR's order (by name, case-insensitive), optionally
     /// only those matching `where` (on their names and key/values).
@@ -80,10 +59,6 @@ impl Screen {
                 .map(|a| FileAnnotation { annotation: a.clone(), public_base: public_base.clone() })
                 .collect(),
         ))
-    }
-    /// The screen in IDR's web client.
-    async fn webclient_url(&self, ctx: &Context<'_>) -> String {
-        client(ctx).public_url(&format!("/webclient/?show=screen-{}", self.id))
     }
 }
 
@@ -149,9 +124,11 @@ enum Axis {
 /// A multi-well plate of a screen.
 #[Object]
 impl Plate {
-    /// IDR's numeric id.
-    async fn id(&self) -> ID {
-        id(self.id)
+    /// `id`, `keyValues`, `values(key:)`, `annotations` and `webclientUrl`, as on every
+    /// object but an image.
+    #[graphql(flatten)]
+    async fn annotated_fields(&self) -> AnnotatedFields {
+        AnnotatedFields::new(ObjectKind::Plate, self.id)
     }
     /// The object's name.
     async fn name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
@@ -248,15 +225,6 @@ impl Plate {
             .collect();
         Ok(Some(keep_matching(ctx, images, filter.as_ref()).await?))
     }
-    /// `keyValues` and `values(key:)`, as on every object.
-    #[graphql(flatten)]
-    async fn key_value_fields(&self) -> KeyValueFields {
-        KeyValueFields { kind: ObjectKind::Plate, id: self.id }
-    }
-    /// The plate in IDR's web client.
-    async fn webclient_url(&self, ctx: &Context<'_>) -> String {
-        client(ctx).public_url(&format!("/webclient/?show=plate-{}", self.id))
-    }
 }
 
 /// Where a well sits in its plate.
@@ -342,9 +310,11 @@ impl Well {
 /// A well of a plate, with the images of its fields.
 #[Object]
 impl Well {
-    /// IDR's numeric id.
-    async fn id(&self) -> ID {
-        id(self.id)
+    /// `id`, `keyValues`, `values(key:)`, `annotations` and `webclientUrl`, as on every
+    /// object but an image.
+    #[graphql(flatten)]
+    async fn annotated_fields(&self) -> AnnotatedFields {
+        AnnotatedFields::new(ObjectKind::Well, self.id)
     }
     /// 0-based row index in the plate.
     async fn row(&self, ctx: &Context<'_>) -> Result<Option<i32>> {
@@ -385,19 +355,6 @@ impl Well {
                 .map(|m| Well::from_meta(m).images.unwrap_or_default())
                 .unwrap_or_default(),
         ))
-    }
-    /// `keyValues` and `values(key:)`, as on every object.
-    #[graphql(flatten)]
-    async fn key_value_fields(&self) -> KeyValueFields {
-        KeyValueFields { kind: ObjectKind::Well, id: self.id }
-    }
-    /// The well's map annotations, optionally only those of one namespace.
-    async fn annotations(
-        &self,
-        ctx: &Context<'_>,
-        namespace: Option<String>,
-    ) -> Result<Option<Vec<MapAnnotation>>> {
-        annotations_for(ctx, ObjectKind::Well, self.id, namespace.as_deref()).await.map(Some)
     }
     /// The well's row of its screen's bulk-annotation table; `null` when it has none.
     async fn bulk_annotation(&self, ctx: &Context<'_>) -> Result<Option<BulkAnnotationRow>> {

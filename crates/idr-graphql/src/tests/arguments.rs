@@ -59,6 +59,8 @@ const FREE: &[(&str, &str, &str)] = &[
     ("Screen", "annotations", "namespace"),
     ("Project", "annotations", "namespace"),
     ("Well", "annotations", "namespace"),
+    ("Plate", "annotations", "namespace"),
+    ("Dataset", "annotations", "namespace"),
     ("Screen", "values", "key"),
     ("Plate", "values", "key"),
     ("Well", "values", "key"),

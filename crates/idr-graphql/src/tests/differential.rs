@@ -252,12 +252,13 @@ const FRAGMENTS: &[(&str, &str)] = &[
         "fragment Wel on Well { id row column label plate { id name } keyValues { key value }
            phenotypes: values(key: \"phenotype\") annotations { ...Ann }
            genes: annotations(namespace: \"openmicroscopy.org/mapr/gene\") { id }
-           bulkAnnotation { columns values score: value(column: \"score\") } }",
+           bulkAnnotation { columns values score: value(column: \"score\") } webclientUrl }",
     ),
     (
         "Pla",
         "fragment Pla on Plate { id name screen { id name } rowLabels columnLabels fieldCount
-           keyValues { key value } plateType: values(key: \"Plate Type\") webclientUrl }",
+           keyValues { key value } plateType: values(key: \"Plate Type\")
+           annotations { ...Ann } webclientUrl }",
     ),
     (
         "Scr",
@@ -273,7 +274,7 @@ const FRAGMENTS: &[(&str, &str)] = &[
     (
         "Dat",
         "fragment Dat on Dataset { id name description project { id name } keyValues { key value }
-           treatment: values(key: \"treatment\") webclientUrl }",
+           treatment: values(key: \"treatment\") annotations { ...Ann } webclientUrl }",
     ),
 ];
 
@@ -379,6 +380,21 @@ impl Truth<'_> {
         out
     }
 
+    /// `fields` with what every object has: `id`, `keyValues`, its own `annotations` and
+    /// `webclientUrl`.
+    fn object(&self, kind: Kind, id: u64, fields: Value) -> Value {
+        let mut object = json!({
+            "id": gql_id(id),
+            "keyValues": key_values(&self.world.key_values(kind, id)),
+            "annotations": self.annotations(kind, id),
+            "webclientUrl": format!("{}/webclient/?show={}-{id}", self.base, kind.query_key()),
+        });
+        if let (Value::Object(all), Value::Object(own)) = (&mut object, fields) {
+            all.extend(own);
+        }
+        object
+    }
+
     fn image(&self, id: u64) -> Value {
         let (w, base) = (self.world, self.base);
         let image = &w.images[&id];
@@ -387,13 +403,11 @@ impl Truth<'_> {
         let hcs = w.hcs_parents(id);
         let dataset = image.dataset;
         let project = dataset.map(|d| w.datasets[&d].project);
-        json!({
-            "id": gql_id(id),
+        self.object(Kind::Image, id, json!({
             "name": image.name,
             "description": (!image.description.is_empty()).then_some(&image.description),
             "thumbnailUrl": format!("{base}/webgateway/render_thumbnail/{id}/"),
             "small": format!("{base}/webgateway/render_thumbnail/{id}/64/"),
-            "webclientUrl": format!("{base}/webclient/?show=image-{id}"),
             "viewerUrl": format!("{base}/webclient/img_detail/{id}/"),
             "width": image.size[0], "height": image.size[1], "sizeZ": image.size[2],
             "sizeT": image.size[3], "sizeC": image.size[4],
@@ -403,9 +417,7 @@ impl Truth<'_> {
                 "label": c.label, "color": c.color, "emissionWavelength": c.emission, "active": c.active,
                 "windowStart": c.window[2], "windowEnd": c.window[3],
             })).collect::<Vec<_>>(),
-            "keyValues": key_values(&pairs),
             "genes": values_of(&pairs, "gene symbol"),
-            "annotations": self.annotations(Kind::Image, id),
             "inherited": containers.iter().flat_map(|(k, i)| self.annotations(*k, *i)).collect::<Vec<_>>(),
             "phenotypes": self.annotation_ids(&containers, "openmicroscopy.org/mapr/phenotype"),
             "well": hcs.map(|(_, _, well)| json!({"id": gql_id(well), "label": w.well_label(well)})),
@@ -414,7 +426,7 @@ impl Truth<'_> {
             "dataset": dataset.map(|d| self.name_ref(Kind::Dataset, d)),
             "project": project.map(|p| self.name_ref(Kind::Project, p)),
             "up": hcs.map(|(screen, plate, _)| json!({"plate": {"id": gql_id(plate), "screen": {"id": gql_id(screen)}}})),
-        })
+        }))
     }
 
     /// A well, without its images (which depend on how it was reached).
@@ -430,15 +442,17 @@ impl Truth<'_> {
                 "score": score.map_or(Value::Null, |i| cell_text(&row[i])),
             })
         });
-        json!({
-            "id": gql_id(id), "row": well.row, "column": well.column, "label": w.well_label(id),
-            "plate": self.name_ref(Kind::Plate, well.plate),
-            "keyValues": key_values(&pairs),
-            "phenotypes": values_of(&pairs, "phenotype"),
-            "annotations": self.annotations(Kind::Well, id),
-            "genes": self.annotation_ids(&[(Kind::Well, id)], "openmicroscopy.org/mapr/gene"),
-            "bulkAnnotation": bulk,
-        })
+        self.object(
+            Kind::Well,
+            id,
+            json!({
+                "row": well.row, "column": well.column, "label": w.well_label(id),
+                "plate": self.name_ref(Kind::Plate, well.plate),
+                "phenotypes": values_of(&pairs, "phenotype"),
+                "genes": self.annotation_ids(&[(Kind::Well, id)], "openmicroscopy.org/mapr/gene"),
+                "bulkAnnotation": bulk,
+            }),
+        )
     }
 
     /// A well with the images `images { id name }` gives when fetched on its own: every
@@ -458,16 +472,18 @@ impl Truth<'_> {
         let w = self.world;
         let plate = &w.plates[&id];
         let pairs = w.key_values(Kind::Plate, id);
-        json!({
-            "id": gql_id(id), "name": plate.name,
-            "screen": self.name_ref(Kind::Screen, plate.screen),
-            "rowLabels": (0..plate.rows).map(row_label).collect::<Vec<_>>(),
-            "columnLabels": (1..=plate.columns).map(|c| c.to_string()).collect::<Vec<_>>(),
-            "fieldCount": plate.fields,
-            "keyValues": key_values(&pairs),
-            "plateType": values_of(&pairs, "plate type"),
-            "webclientUrl": format!("{}/webclient/?show=plate-{id}", self.base),
-        })
+        self.object(
+            Kind::Plate,
+            id,
+            json!({
+                "name": plate.name,
+                "screen": self.name_ref(Kind::Screen, plate.screen),
+                "rowLabels": (0..plate.rows).map(row_label).collect::<Vec<_>>(),
+                "columnLabels": (1..=plate.columns).map(|c| c.to_string()).collect::<Vec<_>>(),
+                "fieldCount": plate.fields,
+                "plateType": values_of(&pairs, "plate type"),
+            }),
+        )
     }
 
     fn screen(&self, id: u64) -> Value {
@@ -483,38 +499,35 @@ impl Truth<'_> {
                        "downloadUrl": format!("{}/webclient/annotation/{}/", self.base, f.id)})
             })
             .collect();
-        json!({
-            "id": gql_id(id), "name": screen.name, "description": screen.description,
-            "keyValues": key_values(&pairs), "organism": values_of(&pairs, "organism"),
-            "annotations": self.annotations(Kind::Screen, id),
+        self.object(Kind::Screen, id, json!({
+            "name": screen.name, "description": screen.description,
+            "organism": values_of(&pairs, "organism"),
             "study": self.annotation_ids(&[(Kind::Screen, id)], "idr.openmicroscopy.org/study/info"),
             "fileAnnotations": files,
-            "webclientUrl": format!("{}/webclient/?show=screen-{id}", self.base),
-        })
+        }))
     }
 
     fn project(&self, id: u64) -> Value {
         let w = self.world;
         let project = &w.projects[&id];
         let pairs = w.key_values(Kind::Project, id);
-        json!({
-            "id": gql_id(id), "name": project.name, "description": project.description,
-            "keyValues": key_values(&pairs), "organism": values_of(&pairs, "organism"),
-            "annotations": self.annotations(Kind::Project, id),
-            "webclientUrl": format!("{}/webclient/?show=project-{id}", self.base),
-        })
+        let fields = json!({
+            "name": project.name, "description": project.description,
+            "organism": values_of(&pairs, "organism"),
+        });
+        self.object(Kind::Project, id, fields)
     }
 
     fn dataset(&self, id: u64) -> Value {
         let w = self.world;
         let dataset = &w.datasets[&id];
         let pairs = w.key_values(Kind::Dataset, id);
-        json!({
-            "id": gql_id(id), "name": dataset.name, "description": dataset.description,
+        let fields = json!({
+            "name": dataset.name, "description": dataset.description,
             "project": self.name_ref(Kind::Project, dataset.project),
-            "keyValues": key_values(&pairs), "treatment": values_of(&pairs, "treatment"),
-            "webclientUrl": format!("{}/webclient/?show=dataset-{id}", self.base),
-        })
+            "treatment": values_of(&pairs, "treatment"),
+        });
+        self.object(Kind::Dataset, id, fields)
     }
 
     /// Images of a plate at one field, in the grid's row-major order.
@@ -1110,7 +1123,7 @@ async fn searches_match_the_reference_for_every_operator_tree_and_scope() {
 fn collect_ops(filter: &Filter, out: &mut BTreeSet<&'static str>) {
     match filter {
         Filter::Cond { op, .. } => {
-            out.insert(op.graphql());
+            out.insert(op.engine_name());
         }
         Filter::All(items) | Filter::Any(items) => items.iter().for_each(|f| collect_ops(f, out)),
         Filter::Not(inner) => collect_ops(inner, out),
