@@ -6,47 +6,43 @@ use divan::counter::ItemsCount;
 use divan::{black_box, Bencher};
 use idr_ql::{analyze, compile, complete, format, parse, Catalog};
 
-/// The IDR-QL examples of DESIGN.md.
-const EXAMPLES: &[&str] = &[
-    r#"images where "Gene Symbol" = ade8"#,
-    r#"images where "Gene Symbol" in (CDK5RAP2, CETN2) and "Cell Line" = HeLa show name, thumbnail limit 20"#,
-    r#"images where Phenotype ~ "chromosome" and not "Gene Symbol" = """#,
-    "plates in screen 102",
-    "wells in plate 4554 show label, images",
-    "screens where name ~ idr0002",
-];
+/// The IDR-QL examples of DESIGN.md, one per line: the fixture the tests check against
+/// DESIGN.md.
+const FILE: &str = include_str!("../test_data/ok/design_examples.idrql");
+
+/// The examples, one a query.
+fn examples() -> Vec<&'static str> {
+    FILE.lines().filter(|l| !l.is_empty() && !l.starts_with('#')).collect()
+}
 
 fn main() {
     divan::main();
 }
 
 /// Parse, check against the bundled catalog and compile, one example at a time.
-#[divan::bench(args = EXAMPLES)]
+#[divan::bench(args = examples())]
 fn analyze_one(bencher: Bencher<'_, '_>, query: &str) {
     let catalog = Catalog::bundled();
     bencher.counter(ItemsCount::new(1usize)).bench(|| analyze(black_box(query), &catalog));
 }
 
-/// All six examples as one file.
+/// All the examples as one file.
 #[divan::bench]
 fn analyze_file(bencher: Bencher<'_, '_>) {
     let catalog = Catalog::bundled();
-    let file = EXAMPLES.join("\n");
-    bencher.counter(ItemsCount::new(EXAMPLES.len())).bench(|| analyze(black_box(&file), &catalog));
+    bencher.counter(ItemsCount::new(examples().len())).bench(|| analyze(black_box(FILE), &catalog));
 }
 
 /// Parsing alone.
 #[divan::bench]
 fn parse_file(bencher: Bencher<'_, '_>) {
-    let file = EXAMPLES.join("\n");
-    bencher.counter(ItemsCount::new(EXAMPLES.len())).bench(|| parse(black_box(&file)));
+    bencher.counter(ItemsCount::new(examples().len())).bench(|| parse(black_box(FILE)));
 }
 
 /// Compiling parsed trees alone.
 #[divan::bench]
 fn compile_trees(bencher: Bencher<'_, '_>) {
-    let trees: Vec<_> =
-        parse(&EXAMPLES.join("\n")).queries.into_iter().filter_map(|q| q.ast).collect();
+    let trees: Vec<_> = parse(FILE).queries.into_iter().filter_map(|q| q.ast).collect();
     bencher.counter(ItemsCount::new(trees.len())).bench(|| {
         for tree in &trees {
             let _ = black_box(compile(black_box(tree)));
@@ -57,8 +53,7 @@ fn compile_trees(bencher: Bencher<'_, '_>) {
 /// Formatting the file.
 #[divan::bench]
 fn format_file(bencher: Bencher<'_, '_>) {
-    let file = EXAMPLES.join("\n");
-    bencher.counter(ItemsCount::new(EXAMPLES.len())).bench(|| format(black_box(&file)));
+    bencher.counter(ItemsCount::new(examples().len())).bench(|| format(black_box(FILE)));
 }
 
 /// Completing a key inside an unterminated string, as an editor does on each keystroke.

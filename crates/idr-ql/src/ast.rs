@@ -211,6 +211,21 @@ pub(crate) fn write_text(out: &mut String, text: &str) {
 
 /// Writes `text` as an IDR-QL string literal.
 pub(crate) fn write_quoted(out: &mut String, text: &str) {
+    write_string_literal(out, text, |out, c| {
+        let _ = write!(out, "\\u{{{:x}}}", c as u32);
+    });
+}
+
+/// Writes `text` between double quotes, as IDR-QL and GraphQL both read it: `"`, `\`,
+/// newline, carriage return and tab by their short escapes, and through `escape` every
+/// other character that would be invisible or misleading on screen: controls, and
+/// non-ASCII characters that are not word characters (Unicode whitespace, zero-width and
+/// bidirectional controls, the byte-order mark).
+pub(crate) fn write_string_literal(
+    out: &mut String,
+    text: &str,
+    escape: impl Fn(&mut String, char),
+) {
     out.push('"');
     for c in text.chars() {
         match c {
@@ -220,9 +235,7 @@ pub(crate) fn write_quoted(out: &mut String, text: &str) {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             c if c.is_control() || !crate::lexer::is_word_char(c) && !c.is_ascii() => {
-                // Controls and invisible characters are written as escapes so the text
-                // stays readable and survives editors.
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+                escape(out, c)
             }
             c => out.push(c),
         }

@@ -183,8 +183,8 @@ fn selections(query: &Query, resource: Resource) -> (Vec<String>, Vec<Column>) {
         }
         fields.push(f);
         lines.push(f.selection(resource).to_owned());
-        let keys = f.response_keys();
-        for key in keys {
+        let keys = f.response_keys(resource);
+        for key in &keys {
             let header = if keys.len() == 1 { f.name().to_owned() } else { (*key).to_owned() };
             columns.push(Column { header, key: (*key).to_owned() });
         }
@@ -262,16 +262,11 @@ fn write_filter(out: &mut String, expr: &Filter) {
     }
 }
 
-/// The server's `FilterOp` value for an operator.
-fn graphql_name(op: Op) -> &'static str {
-    match op {
-        Op::Equals => "EQUALS",
-        Op::NotEquals => "NOT_EQUALS",
-        Op::Contains => "CONTAINS",
-        Op::NotContains => "NOT_CONTAINS",
-        Op::In => "IN",
-        Op::NotIn => "NOT_IN",
-    }
+/// The server's `FilterOp` value for an operator: async-graphql names enum items in
+/// SCREAMING_SNAKE_CASE, which is the engine's snake_case name upper-cased (the tests run
+/// every operator against the schema).
+fn graphql_name(op: Op) -> String {
+    op.engine_name().to_ascii_uppercase()
 }
 
 /// `text` as a GraphQL string literal. `"` and `\` are escaped, and so is every
@@ -282,22 +277,12 @@ fn graphql_name(op: Op) -> &'static str {
 /// written as is, which the spec allows.
 pub fn graphql_string(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if c.is_control() || (!c.is_ascii() && !crate::lexer::is_word_char(c)) => {
-                let _ = write!(out, "\\u{:04X}", c as u32);
-            }
-            c => out.push(c),
+    crate::ast::write_string_literal(&mut out, text, |out, c| match c {
+        '\u{8}' => out.push_str("\\b"),
+        '\u{c}' => out.push_str("\\f"),
+        c => {
+            let _ = write!(out, "\\u{:04X}", c as u32);
         }
-    }
-    out.push('"');
+    });
     out
 }

@@ -1,67 +1,62 @@
 //! The vocabulary of IDR-QL: resources, scopes, `show` fields and operators, each with
 //! its spelling, its documentation (for hover and completion) and what it maps to.
 
-/// What a query lists.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Resource {
-    /// Images (searched through IDR's search engine, or listed from a plate or dataset).
-    Images,
-    /// Screens: high-content screening studies.
-    Screens,
-    /// Plates of a screen.
-    Plates,
-    /// Wells of a plate.
-    Wells,
-    /// Projects: non-HCS studies.
-    Projects,
-    /// Datasets of a project.
-    Datasets,
+/// Declares a word class from one table: each variant with its spelling and its line of
+/// documentation (also the variant's rustdoc), so that a new word is added in one place.
+/// It gives `ALL` (in the table's order, which is documentation order), `name`,
+/// `from_name` (any case) and `doc`.
+macro_rules! vocabulary {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident { $($variant:ident = $word:literal: $doc:literal,)+ }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum $name {
+            $(#[doc = $doc] $variant,)+
+        }
+
+        impl $name {
+            /// Every word, in documentation order.
+            pub const ALL: [$name; [$($word),+].len()] = [$($name::$variant),+];
+
+            /// How it is written.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $($name::$variant => $word,)+
+                }
+            }
+
+            /// The word spelled `word` (case-insensitive).
+            pub fn from_name(word: &str) -> Option<$name> {
+                $name::ALL.into_iter().find(|v| v.name().eq_ignore_ascii_case(word))
+            }
+
+            /// One line for hover and completion.
+            pub fn doc(self) -> &'static str {
+                match self {
+                    $($name::$variant => $doc,)+
+                }
+            }
+        }
+    };
+}
+
+vocabulary! {
+    /// What a query lists.
+    pub enum Resource {
+        Images = "images": "Images. Searched by key/value through IDR's search engine (`where` required), \
+            optionally in a study, screen or project; or listed from `in plate N` or \
+            `in dataset N`.",
+        Screens = "screens": "Screens: high-content screening studies, such as `idr0002-heriche-condensation/screenA`.",
+        Plates = "plates": "Plates of a screen: `plates in screen N`.",
+        Wells = "wells": "Wells of a plate: `wells in plate N`.",
+        Projects = "projects": "Projects: non-HCS studies, such as `idr0021-lawo-pericentriolarmaterial/experimentA`.",
+        Datasets = "datasets": "Datasets of a project: `datasets in project N`.",
+    }
 }
 
 impl Resource {
-    /// Every resource, in documentation order.
-    pub const ALL: [Resource; 6] = [
-        Resource::Images,
-        Resource::Screens,
-        Resource::Plates,
-        Resource::Wells,
-        Resource::Projects,
-        Resource::Datasets,
-    ];
-
-    /// The keyword, such as `images`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Resource::Images => "images",
-            Resource::Screens => "screens",
-            Resource::Plates => "plates",
-            Resource::Wells => "wells",
-            Resource::Projects => "projects",
-            Resource::Datasets => "datasets",
-        }
-    }
-
-    /// The resource spelled `word` (case-insensitive).
-    pub fn from_name(word: &str) -> Option<Resource> {
-        Resource::ALL.into_iter().find(|r| r.name().eq_ignore_ascii_case(word))
-    }
-
-    /// One line for hover and completion.
-    pub fn doc(self) -> &'static str {
-        match self {
-            Resource::Images => {
-                "Images. Searched by key/value through IDR's search engine (`where` required), \
-                 optionally in a study, screen or project; or listed from `in plate N` or \
-                 `in dataset N`."
-            }
-            Resource::Screens => "Screens: high-content screening studies, such as `idr0002-heriche-condensation/screenA`.",
-            Resource::Plates => "Plates of a screen: `plates in screen N`.",
-            Resource::Wells => "Wells of a plate: `wells in plate N`.",
-            Resource::Projects => "Projects: non-HCS studies, such as `idr0021-lawo-pericentriolarmaterial/experimentA`.",
-            Resource::Datasets => "Datasets of a project: `datasets in project N`.",
-        }
-    }
-
     /// The `show` fields this resource has, in documentation order.
     pub fn fields(self) -> &'static [Field] {
         use Field::*;
@@ -104,68 +99,22 @@ impl Resource {
     }
 }
 
-/// What `in …` restricts a query to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ScopeKind {
-    /// `in study "name"`: a screen or project by its study name.
-    Study,
-    /// `in screen N`.
-    Screen,
-    /// `in plate N`.
-    Plate,
-    /// `in project N`.
-    Project,
-    /// `in dataset N`.
-    Dataset,
-    /// `in well N`: recognised so the checker can say it is not supported.
-    Well,
+vocabulary! {
+    /// What `in …` restricts a query to.
+    pub enum ScopeKind {
+        Study = "study": "`in study \"name\"`: images of one study (a screen or project name).",
+        Screen = "screen": "`in screen N`: images or plates of the screen with id N.",
+        Plate = "plate": "`in plate N`: images or wells of the plate with id N.",
+        Project = "project": "`in project N`: images or datasets of the project with id N.",
+        Dataset = "dataset": "`in dataset N`: images of the dataset with id N.",
+        Well = "well": "`in well N`: not supported; use `wells in plate N show images`.",
+    }
 }
 
 impl ScopeKind {
-    /// Every scope, in documentation order.
-    pub const ALL: [ScopeKind; 6] = [
-        ScopeKind::Study,
-        ScopeKind::Screen,
-        ScopeKind::Plate,
-        ScopeKind::Project,
-        ScopeKind::Dataset,
-        ScopeKind::Well,
-    ];
-
-    /// The keyword, such as `screen`.
-    pub fn name(self) -> &'static str {
-        match self {
-            ScopeKind::Study => "study",
-            ScopeKind::Screen => "screen",
-            ScopeKind::Plate => "plate",
-            ScopeKind::Project => "project",
-            ScopeKind::Dataset => "dataset",
-            ScopeKind::Well => "well",
-        }
-    }
-
-    /// The scope spelled `word` (case-insensitive).
-    pub fn from_name(word: &str) -> Option<ScopeKind> {
-        ScopeKind::ALL.into_iter().find(|s| s.name().eq_ignore_ascii_case(word))
-    }
-
     /// Whether the scope names its object by numeric id (all but `study`).
     pub fn takes_id(self) -> bool {
         self != ScopeKind::Study
-    }
-
-    /// One line for hover and completion.
-    pub fn doc(self) -> &'static str {
-        match self {
-            ScopeKind::Study => {
-                "`in study \"name\"`: images of one study (a screen or project name)."
-            }
-            ScopeKind::Screen => "`in screen N`: images or plates of the screen with id N.",
-            ScopeKind::Plate => "`in plate N`: images or wells of the plate with id N.",
-            ScopeKind::Project => "`in project N`: images or datasets of the project with id N.",
-            ScopeKind::Dataset => "`in dataset N`: images of the dataset with id N.",
-            ScopeKind::Well => "`in well N`: not supported; use `wells in plate N show images`.",
-        }
     }
 
     /// The scopes that fit `resource`.
@@ -186,129 +135,37 @@ impl ScopeKind {
     }
 }
 
-/// A field that `show` can ask for. Which resources have it: [`Resource::fields`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Field {
-    Id,
-    Name,
-    Description,
-    Thumbnail,
-    KeyValues,
-    Well,
-    Plate,
-    Screen,
-    Dataset,
-    Project,
-    Size,
-    Channels,
-    Url,
-    Viewer,
-    Plates,
-    Datasets,
-    RowLabels,
-    ColumnLabels,
-    Wells,
-    Label,
-    Row,
-    Column,
-    Images,
-    Bulk,
+vocabulary! {
+    /// A field that `show` can ask for. Which resources have it: [`Resource::fields`].
+    pub enum Field {
+        Id = "id": "IDR's numeric id (always shown).",
+        Name = "name": "The object's name.",
+        Description = "description": "The object's description.",
+        Thumbnail = "thumbnail": "Absolute URL of the JPEG thumbnail.",
+        KeyValues = "keyValues": "All key/value pairs of the object's map annotations.",
+        Well = "well": "The well the image belongs to (id and label).",
+        Plate = "plate": "The plate (id and name).",
+        Screen = "screen": "The screen (id and name).",
+        Dataset = "dataset": "The dataset (id and name).",
+        Project = "project": "The project (id and name).",
+        Size = "size": "Width, height and the Z, T and C sizes.",
+        Channels = "channels": "The channels, with label and colour.",
+        Url = "url": "The object in IDR's web client.",
+        Viewer = "viewer": "The image in IDR's full-resolution viewer.",
+        Plates = "plates": "The screen's plates (id and name, first 100).",
+        Datasets = "datasets": "The project's datasets (id and name, first 100).",
+        RowLabels = "rowLabels": "The plate's row labels, such as A…H.",
+        ColumnLabels = "columnLabels": "The plate's column labels, such as 1…12.",
+        Wells = "wells": "The plate's wells (id and label).",
+        Label = "label": "The well's label, such as A1.",
+        Row = "row": "The well's 0-based row.",
+        Column = "column": "The well's 0-based column.",
+        Images = "images": "The images (id and name; first 100 for datasets).",
+        Bulk = "bulk": "The well's row of the screen's bulk-annotation table.",
+    }
 }
 
 impl Field {
-    /// Every field.
-    pub const ALL: [Field; 24] = [
-        Field::Id,
-        Field::Name,
-        Field::Description,
-        Field::Thumbnail,
-        Field::KeyValues,
-        Field::Well,
-        Field::Plate,
-        Field::Screen,
-        Field::Dataset,
-        Field::Project,
-        Field::Size,
-        Field::Channels,
-        Field::Url,
-        Field::Viewer,
-        Field::Plates,
-        Field::Datasets,
-        Field::RowLabels,
-        Field::ColumnLabels,
-        Field::Wells,
-        Field::Label,
-        Field::Row,
-        Field::Column,
-        Field::Images,
-        Field::Bulk,
-    ];
-
-    /// The canonical spelling, such as `keyValues`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Field::Id => "id",
-            Field::Name => "name",
-            Field::Description => "description",
-            Field::Thumbnail => "thumbnail",
-            Field::KeyValues => "keyValues",
-            Field::Well => "well",
-            Field::Plate => "plate",
-            Field::Screen => "screen",
-            Field::Dataset => "dataset",
-            Field::Project => "project",
-            Field::Size => "size",
-            Field::Channels => "channels",
-            Field::Url => "url",
-            Field::Viewer => "viewer",
-            Field::Plates => "plates",
-            Field::Datasets => "datasets",
-            Field::RowLabels => "rowLabels",
-            Field::ColumnLabels => "columnLabels",
-            Field::Wells => "wells",
-            Field::Label => "label",
-            Field::Row => "row",
-            Field::Column => "column",
-            Field::Images => "images",
-            Field::Bulk => "bulk",
-        }
-    }
-
-    /// The field spelled `word` (case-insensitive).
-    pub fn from_name(word: &str) -> Option<Field> {
-        Field::ALL.into_iter().find(|f| f.name().eq_ignore_ascii_case(word))
-    }
-
-    /// One line for hover and completion.
-    pub fn doc(self) -> &'static str {
-        match self {
-            Field::Id => "IDR's numeric id (always shown).",
-            Field::Name => "The object's name.",
-            Field::Description => "The object's description.",
-            Field::Thumbnail => "Absolute URL of the JPEG thumbnail.",
-            Field::KeyValues => "All key/value pairs of the object's map annotations.",
-            Field::Well => "The well the image belongs to (id and label).",
-            Field::Plate => "The plate (id and name).",
-            Field::Screen => "The screen (id and name).",
-            Field::Dataset => "The dataset (id and name).",
-            Field::Project => "The project (id and name).",
-            Field::Size => "Width, height and the Z, T and C sizes.",
-            Field::Channels => "The channels, with label and colour.",
-            Field::Url => "The object in IDR's web client.",
-            Field::Viewer => "The image in IDR's full-resolution viewer.",
-            Field::Plates => "The screen's plates (id and name, first 100).",
-            Field::Datasets => "The project's datasets (id and name, first 100).",
-            Field::RowLabels => "The plate's row labels, such as A…H.",
-            Field::ColumnLabels => "The plate's column labels, such as 1…12.",
-            Field::Wells => "The plate's wells (id and label).",
-            Field::Label => "The well's label, such as A1.",
-            Field::Row => "The well's 0-based row.",
-            Field::Column => "The well's 0-based column.",
-            Field::Images => "The images (id and name; first 100 for datasets).",
-            Field::Bulk => "The well's row of the screen's bulk-annotation table.",
-        }
-    }
-
     /// The GraphQL selection the field compiles to, for `resource`.
     pub(crate) fn selection(self, resource: Resource) -> &'static str {
         match self {
@@ -342,34 +199,29 @@ impl Field {
         }
     }
 
-    /// The response keys the selection produces (one per top-level GraphQL field).
-    pub(crate) fn response_keys(self) -> &'static [&'static str] {
-        match self {
-            Field::Id => &["id"],
-            Field::Name => &["name"],
-            Field::Description => &["description"],
-            Field::Thumbnail => &["thumbnailUrl"],
-            Field::KeyValues => &["keyValues"],
-            Field::Well => &["well"],
-            Field::Plate => &["plate"],
-            Field::Screen => &["screen"],
-            Field::Dataset => &["dataset"],
-            Field::Project => &["project"],
-            Field::Size => &["width", "height", "sizeZ", "sizeT", "sizeC"],
-            Field::Channels => &["channels"],
-            Field::Url => &["webclientUrl"],
-            Field::Viewer => &["viewerUrl"],
-            Field::Plates => &["plates"],
-            Field::Datasets => &["datasets"],
-            Field::RowLabels => &["rowLabels"],
-            Field::ColumnLabels => &["columnLabels"],
-            Field::Wells => &["wells"],
-            Field::Label => &["label"],
-            Field::Row => &["row"],
-            Field::Column => &["column"],
-            Field::Images => &["images"],
-            Field::Bulk => &["bulkAnnotation"],
+    /// The response keys the selection produces: its top-level field names, such as
+    /// `width height sizeZ sizeT sizeC` for `size`.
+    pub(crate) fn response_keys(self, resource: Resource) -> Vec<&'static str> {
+        let selection = self.selection(resource);
+        let mut keys = Vec::new();
+        let (mut depth, mut start) = (0usize, None);
+        for (i, c) in selection.char_indices().chain([(selection.len(), ' ')]) {
+            match c {
+                c if c.is_ascii_alphanumeric() => {
+                    if depth == 0 && start.is_none() {
+                        start = Some(i);
+                    }
+                    continue;
+                }
+                '(' | '{' => depth += 1,
+                ')' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            if let Some(from) = start.take() {
+                keys.push(&selection[from..i]);
+            }
         }
+        keys
     }
 }
 

@@ -13,9 +13,9 @@ mod response;
 
 pub use files::{check_file_fresh, fixtures_dir, load_fixtures, split_cursor, CURSOR};
 pub use generated::{
-    jpeg, padded, row_label, Cell, Channel, Dataset, EngineFilter, FileAnnotation, Filter, Image,
-    Kind, MapAnnotation, Op, Plate, Project, Scope, Screen, Settings, Size, Table, Vocabulary,
-    Well, World,
+    holds, jpeg, padded, row_label, Cell, Channel, Dataset, EngineFilter, FileAnnotation, Filter,
+    Image, Kind, MapAnnotation, Op, Plate, Project, Scope, Screen, Settings, Size, Table,
+    Vocabulary, Well, World,
 };
 pub use replay::{
     Answer, FaultKind, Faults, ForcedStatus, Oversized, RandomFaults, Redirect, ReplayServer,

@@ -23,6 +23,8 @@ use proptest::sample::{select, Index};
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
 use serde_json::{json, Value};
 
+use idr_test_support::holds;
+
 use crate::{build_schema, IdrSchema, SchemaLimits};
 
 const SEARCH: &str = "/searchengine/api/v1/resources/image/search/";
@@ -536,22 +538,10 @@ fn reference(expr: &Expr, image: &MockImage) -> bool {
         Expr::Group { inner, .. } => reference(inner, image),
         Expr::Compare(c) => {
             let values: Vec<String> = match &c.operand {
-                Operand::One(v) => vec![v.value.to_lowercase()],
-                Operand::List { items, .. } => {
-                    items.iter().map(|v| v.value.to_lowercase()).collect()
-                }
+                Operand::One(v) => vec![v.value.clone()],
+                Operand::List { items, .. } => items.iter().map(|v| v.value.clone()).collect(),
             };
-            let test = |actual: &str| {
-                let actual = actual.to_lowercase();
-                match c.op.value {
-                    Op::Equals => actual == values[0],
-                    Op::NotEquals => actual != values[0],
-                    Op::Contains => actual.contains(&values[0]),
-                    Op::NotContains => !actual.contains(&values[0]),
-                    Op::In => values.contains(&actual),
-                    Op::NotIn => !values.contains(&actual),
-                }
-            };
+            let test = |actual: &str| holds(c.op.value, actual, &values);
             match &c.key.value {
                 KeyName::Name => test(&image.name),
                 KeyName::Key(key) => image
@@ -573,14 +563,7 @@ fn sendable(expr: &Expr, out: &mut Vec<Received>) {
         Expr::Not { inner, .. } | Expr::Group { inner, .. } => sendable(inner, out),
         Expr::Compare(c) => {
             let KeyName::Key(key) = &c.key.value else { return };
-            let op = match c.op.value {
-                Op::Equals => "equals",
-                Op::NotEquals => "not_equals",
-                Op::Contains => "contains",
-                Op::NotContains => "not_contains",
-                Op::In => "in",
-                Op::NotIn => "not_in",
-            };
+            let op = c.op.value.engine_name();
             let values: Vec<String> = match &c.operand {
                 Operand::One(v) => vec![v.value.to_lowercase()],
                 Operand::List { items, .. } => {

@@ -190,3 +190,20 @@ fn the_language_doc_shows_what_queries_really_compile_to() {
     assert_eq!(analysis.queries.len(), 6);
     assert_eq!(analysis.diagnostics().count(), 0);
 }
+
+#[test]
+fn a_fields_columns_are_the_top_level_names_of_its_selection() {
+    use crate::model::{Field, Resource};
+    let keys = |f: Field, r: Resource| f.response_keys(r).join(" ");
+    assert_eq!(keys(Field::Size, Resource::Images), "width height sizeZ sizeT sizeC");
+    assert_eq!(keys(Field::Images, Resource::Datasets), "images");
+    assert_eq!(keys(Field::Plates, Resource::Screens), "plates");
+    assert_eq!(keys(Field::Bulk, Resource::Wells), "bulkAnnotation");
+    for resource in Resource::ALL {
+        for field in resource.fields() {
+            let keys = field.response_keys(resource);
+            assert!(!keys.is_empty(), "{field:?} of {resource:?}");
+            assert!(keys.iter().all(|k| field.selection(resource).contains(k)));
+        }
+    }
+}

@@ -29,7 +29,7 @@ mod serve;
 use std::collections::BTreeMap;
 
 pub use engine::EngineFilter;
-pub use reference::{Filter, Op, Scope, Vocabulary};
+pub use reference::{holds, Filter, Op, Scope, Vocabulary};
 pub use serve::jpeg;
 
 /// How big a world is.

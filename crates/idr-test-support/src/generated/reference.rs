@@ -17,50 +17,23 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Kind, World};
 
-/// How a condition compares (the schema's `FilterOp`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Op {
-    Equals,
-    NotEquals,
-    Contains,
-    NotContains,
-    In,
-    NotIn,
-}
+/// How a condition compares: the filter algebra's operators (the schema's `FilterOp`).
+/// Only the names are shared; what an operator means is [`holds`], written here.
+pub use idr_filter::Op;
 
-impl Op {
-    pub const ALL: [Op; 6] =
-        [Op::Equals, Op::NotEquals, Op::Contains, Op::NotContains, Op::In, Op::NotIn];
-
-    /// The GraphQL enum value.
-    pub fn graphql(self) -> &'static str {
-        match self {
-            Op::Equals => "EQUALS",
-            Op::NotEquals => "NOT_EQUALS",
-            Op::Contains => "CONTAINS",
-            Op::NotContains => "NOT_CONTAINS",
-            Op::In => "IN",
-            Op::NotIn => "NOT_IN",
-        }
-    }
-
-    pub fn takes_list(self) -> bool {
-        matches!(self, Op::In | Op::NotIn)
-    }
-
-    /// Whether a value satisfies the operator against the wanted values.
-    fn holds(self, actual: &str, wanted: &[String]) -> bool {
-        let actual = actual.to_lowercase();
-        let wanted: Vec<String> = wanted.iter().map(|w| w.to_lowercase()).collect();
-        let first = wanted.first().map(String::as_str).unwrap_or_default();
-        match self {
-            Op::Equals => actual == first,
-            Op::NotEquals => actual != first,
-            Op::Contains => actual.contains(first),
-            Op::NotContains => !actual.contains(first),
-            Op::In => wanted.contains(&actual),
-            Op::NotIn => !wanted.contains(&actual),
-        }
+/// Whether a value satisfies `op` against the wanted values, by the schema's words:
+/// case is ignored, spaces count.
+pub fn holds(op: Op, actual: &str, wanted: &[String]) -> bool {
+    let actual = actual.to_lowercase();
+    let wanted: Vec<String> = wanted.iter().map(|w| w.to_lowercase()).collect();
+    let first = wanted.first().map(String::as_str).unwrap_or_default();
+    match op {
+        Op::Equals => actual == first,
+        Op::NotEquals => actual != first,
+        Op::Contains => actual.contains(first),
+        Op::NotContains => !actual.contains(first),
+        Op::In => wanted.contains(&actual),
+        Op::NotIn => !wanted.contains(&actual),
     }
 }
 
@@ -93,14 +66,14 @@ impl Filter {
     pub fn matches(&self, name: Option<&str>, pairs: &[(String, String)]) -> bool {
         match self {
             Filter::Cond { key: Some(key), op, values } if key.eq_ignore_ascii_case("name") => {
-                name.is_some_and(|n| op.holds(n, values))
+                name.is_some_and(|n| holds(*op, n, values))
             }
             Filter::Cond { key, op, values } => pairs
                 .iter()
                 .filter(|(k, _)| {
                     key.as_ref().is_none_or(|key| k.to_lowercase() == key.to_lowercase())
                 })
-                .any(|(_, v)| op.holds(v, values)),
+                .any(|(_, v)| holds(*op, v, values)),
             Filter::All(items) => items.iter().all(|f| f.matches(name, pairs)),
             Filter::Any(items) => items.iter().any(|f| f.matches(name, pairs)),
             Filter::Not(inner) => !inner.matches(name, pairs),
@@ -122,7 +95,9 @@ impl Filter {
                 } else {
                     format!("value: {}", string(&values[0]))
                 };
-                format!("{{{key}op: {}, {value}}}", op.graphql())
+                // async-graphql names enum items in SCREAMING_SNAKE_CASE: the engine's names
+                // upper-cased.
+                format!("{{{key}op: {}, {value}}}", op.engine_name().to_ascii_uppercase())
             }
             Filter::All(items) => format!("{{all: [{}]}}", list(items)),
             Filter::Any(items) => format!("{{any: [{}]}}", list(items)),
