@@ -202,14 +202,29 @@ impl RecordingStore {
     ) -> Result<RecordingStore, LoadError> {
         let mut store = RecordingStore::default();
         for (name, text) in files {
-            let recording: Recording = serde_json::from_slice(text).map_err(|e| {
-                LoadError::Invalid { name: name.to_owned(), problem: Invalid::Json(e.to_string()) }
-            })?;
-            store
-                .add(recording)
-                .map_err(|problem| LoadError::Invalid { name: name.to_owned(), problem })?;
+            store.add_named(name, serde_json::from_slice(text))?;
         }
         Ok(store)
+    }
+
+    /// Builds a store from recordings given as JSON values, each what one file holds, as
+    /// tests and tools make them in memory; a value is named by its place (`rec0.json`, …).
+    pub fn from_values(values: &[Value]) -> Result<RecordingStore, LoadError> {
+        let mut store = RecordingStore::default();
+        for (i, value) in values.iter().enumerate() {
+            store.add_named(&format!("rec{i}.json"), Recording::deserialize(value))?;
+        }
+        Ok(store)
+    }
+
+    fn add_named(
+        &mut self,
+        name: &str,
+        recording: Result<Recording, serde_json::Error>,
+    ) -> Result<(), LoadError> {
+        let invalid = |problem| LoadError::Invalid { name: name.to_owned(), problem };
+        let recording = recording.map_err(|e| invalid(Invalid::Json(e.to_string())))?;
+        self.add(recording).map_err(invalid)
     }
 
     pub fn len(&self) -> usize {

@@ -24,12 +24,7 @@ fn store() -> RecordingStore {
         json!({"request": {"method": "GET", "path": "/webgateway/render_thumbnail/1/", "query": [], "body": null},
                "response": {"status": 200, "content_type": "image/jpeg", "body_base64": "/9j/4AAQ/9k="}}),
     ];
-    let texts: Vec<(String, Vec<u8>)> = files
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (format!("rec{i}.json"), f.to_string().into_bytes()))
-        .collect();
-    RecordingStore::from_files(texts.iter().map(|(n, t)| (n.as_str(), t.as_slice()))).unwrap()
+    RecordingStore::from_values(&files).unwrap()
 }
 
 mod replay {

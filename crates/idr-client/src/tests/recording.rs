@@ -52,12 +52,7 @@ fn store() -> RecordingStore {
                            "body": {"query_details": {"and_filters": [{"name": "Gene Symbol", "operator": "equals", "resource": "image", "value": "ade8"}], "or_filters": [], "case_sensitive": false}}},
                "response": {"status": 200, "content_type": "application/json", "body": {"Error": "none", "answer": "equals"}}}),
     ];
-    let texts: Vec<(String, Vec<u8>)> = files
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (format!("rec{i}.json"), f.to_string().into_bytes()))
-        .collect();
-    RecordingStore::from_files(texts.iter().map(|(n, t)| (n.as_str(), t.as_slice()))).unwrap()
+    RecordingStore::from_values(&files).unwrap()
 }
 
 /// Answers `req` from the hand-written store: status, content type and body text, or the error.

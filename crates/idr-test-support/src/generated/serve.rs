@@ -67,6 +67,32 @@ fn object(ty: &str, id: u64, name: &str, description: Option<&str>) -> Map<Strin
     o
 }
 
+/// A screen, project or dataset of `api/v0`: [`object`] with its `url:<list>` links and,
+/// when asked for, `omero:childCount` (which IDR writes before the links of a dataset and
+/// after those of the others).
+fn container(
+    kind: &str,
+    id: u64,
+    name: &str,
+    description: Option<&str>,
+    lists: &[&str],
+    child_count: Option<usize>,
+) -> Value {
+    let mut o = object(kind, id, name, description);
+    let count_first = kind == "Dataset";
+    if let (true, Some(n)) = (count_first, child_count) {
+        o.insert("omero:childCount".into(), json!(n));
+    }
+    let segment = format!("{}s", kind.to_lowercase());
+    for list in lists {
+        o.insert(format!("url:{list}"), json!(format!("{API_BASE}/m/{segment}/{id}/{list}/")));
+    }
+    if let (false, Some(n)) = (count_first, child_count) {
+        o.insert("omero:childCount".into(), json!(n));
+    }
+    Value::Object(o)
+}
+
 impl World {
     /// The answer IDR would give to `req`.
     pub fn answer(&self, req: &Request) -> Response {
@@ -102,33 +128,21 @@ impl World {
 
     fn screen_json(&self, id: u64, child_count: bool) -> Option<Value> {
         let s = self.screens.get(&id)?;
-        let mut o = object("Screen", id, &s.name, s.description.as_deref());
-        o.insert("url:plates".into(), json!(format!("{API_BASE}/m/screens/{id}/plates/")));
-        if child_count {
-            o.insert("omero:childCount".into(), json!(s.plates.len()));
-        }
-        Some(Value::Object(o))
+        let children = child_count.then_some(s.plates.len());
+        Some(container("Screen", id, &s.name, s.description.as_deref(), &["plates"], children))
     }
 
     fn project_json(&self, id: u64, child_count: bool) -> Option<Value> {
         let p = self.projects.get(&id)?;
-        let mut o = object("Project", id, &p.name, p.description.as_deref());
-        o.insert("url:datasets".into(), json!(format!("{API_BASE}/m/projects/{id}/datasets/")));
-        if child_count {
-            o.insert("omero:childCount".into(), json!(p.datasets.len()));
-        }
-        Some(Value::Object(o))
+        let children = child_count.then_some(p.datasets.len());
+        Some(container("Project", id, &p.name, p.description.as_deref(), &["datasets"], children))
     }
 
     fn dataset_json(&self, id: u64, child_count: bool) -> Option<Value> {
         let d = self.datasets.get(&id)?;
-        let mut o = object("Dataset", id, &d.name, d.description.as_deref());
-        if child_count {
-            o.insert("omero:childCount".into(), json!(d.images.len()));
-        }
-        o.insert("url:images".into(), json!(format!("{API_BASE}/m/datasets/{id}/images/")));
-        o.insert("url:projects".into(), json!(format!("{API_BASE}/m/datasets/{id}/projects/")));
-        Some(Value::Object(o))
+        let children = child_count.then_some(d.images.len());
+        let links = ["images", "projects"];
+        Some(container("Dataset", id, &d.name, d.description.as_deref(), &links, children))
     }
 
     fn plate_json(&self, id: u64) -> Option<Value> {
