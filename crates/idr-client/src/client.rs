@@ -387,16 +387,28 @@ impl IdrClient {
         .await;
         let mut out = HashMap::new();
         for result in results {
-            let Some(table) = result? else { continue };
-            let Some(well_col) = table.column_index("Well") else { continue };
-            let table = Arc::new(table);
-            for (i, row) in table.rows.iter().enumerate() {
-                if let Some(id) = row[well_col].as_deref().and_then(|v| v.parse::<u64>().ok()) {
-                    out.insert(id, WellRow { table: table.clone(), row: i });
-                }
+            if let Some(table) = result? {
+                out.extend(rows_by_well(table));
             }
         }
         Ok(out)
+    }
+
+    /// Bulk-annotation rows of the wells of one plate, keyed by well id: the whole plate
+    /// in one query, which every request for the plate shares, or, when the gateway
+    /// refuses that (see [`ep::plate_query_refused`]), the wells' own rows in chunks.
+    pub async fn plate_rows(
+        &self,
+        plate_id: u64,
+        well_ids: &[u64],
+    ) -> Result<HashMap<u64, WellRow>, Error> {
+        let Some(via) = well_ids.iter().min().copied() else { return Ok(HashMap::new()) };
+        match self.fetch(ep::plate_table_request(plate_id, via), ep::decode_table).await {
+            Ok(table) => Ok(rows_by_well(table)),
+            Err(Error::NotFound { .. }) => Ok(HashMap::new()),
+            Err(e) if ep::plate_query_refused(&e) => self.well_rows(well_ids).await,
+            Err(e) => Err(e),
+        }
     }
 
     pub async fn search_values(
@@ -438,6 +450,21 @@ impl WellRow {
     pub fn values(&self) -> &[Option<String>] {
         &self.table.rows[self.row]
     }
+}
+
+/// A table's rows by the id in their `Well` column (none without one).
+fn rows_by_well(table: Table) -> HashMap<u64, WellRow> {
+    let Some(well_col) = table.column_index("Well") else { return HashMap::new() };
+    let table = Arc::new(table);
+    table
+        .rows
+        .iter()
+        .enumerate()
+        .filter_map(|(i, row)| {
+            let id = row[well_col].as_deref()?.parse::<u64>().ok()?;
+            Some((id, WellRow { table: table.clone(), row: i }))
+        })
+        .collect()
 }
 
 /// "Not found" as `None`, everything else unchanged.

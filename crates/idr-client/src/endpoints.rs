@@ -16,6 +16,8 @@ pub const MAX_REQUEST_LINE: usize = 4_000;
 pub const MAX_ANNOTATION_IDS: usize = 200;
 /// At most this many wells in one bulk-table OR-query.
 pub const MAX_TABLE_WELLS: usize = 100;
+/// IDR's `omero.web.max_table_download_rows`: the most rows one table query may answer.
+pub const MAX_TABLE_DOWNLOAD_ROWS: usize = 10_000;
 /// Annotations asked for per page, sent as `limit`: without it OMERO.web pages by its
 /// deployment's `page_size` × 100 (50,000 on IDR, 20,000 by default), which a client cannot
 /// see. A page this long may have a successor.
@@ -612,6 +614,22 @@ pub fn well_table_request(well_ids: &[u64]) -> Option<Request> {
         Request::get(format!("/webgateway/table/Screen.plateLinks.child.wells/{first}/query/"))
             .param("query", query),
     )
+}
+
+/// The bulk-annotation rows of a whole plate in one call: `Plate-<id>` (which the gateway
+/// rewrites to `(Plate==<id>)` on the table's `PlateColumn`), asked through one of the
+/// plate's wells, which names the screen's table.
+pub fn plate_table_request(plate_id: u64, via_well: u64) -> Request {
+    Request::get(format!("/webgateway/table/Screen.plateLinks.child.wells/{via_well}/query/"))
+        .param("query", format!("Plate-{plate_id}"))
+}
+
+/// Whether the gateway refused a whole-plate query in a way the wells' own queries get
+/// around: more rows than `omero.web.max_table_download_rows`, or a table without a
+/// `Plate` column (the condition names a column that is not there).
+pub fn plate_query_refused(error: &Error) -> bool {
+    matches!(error, Error::Reported { message, .. }
+        if message.contains("max_table_download_rows") || message.contains("Error executing query"))
 }
 
 /// The requests for the bulk-annotation rows of many wells of one screen: each well

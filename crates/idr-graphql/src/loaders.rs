@@ -23,9 +23,11 @@ use idr_client::endpoints::ApiObject;
 use idr_client::model::{Annotation, AnnotationType, ImageData, ObjectKind, PlateGrid};
 use idr_client::{Error, IdrClient, WellRow};
 
-/// One key's outcome: a failure is kept per key, so one bad object does not fail the
-/// others loaded in the same batch. A key absent from the map does not exist upstream.
-pub(crate) type Loaded<T> = Result<T, Error>;
+/// One key's outcome: `None` when the object does not exist upstream, and a failure kept
+/// per key, so one bad object does not fail the others loaded in the same batch. Every
+/// loader answers every key it is given: a key left out of a batch's answer is not
+/// cached, and would be asked again in another batch.
+pub(crate) type Loaded<T> = Result<Option<T>, Error>;
 
 /// Loads one key: `None` when the object does not exist, a GraphQL error (with its code)
 /// when the upstream call failed.
@@ -39,7 +41,7 @@ where
     T: Send + Sync + Clone + 'static,
 {
     match loader.load_one(key).await {
-        Ok(Some(Ok(value))) => Ok(Some(value)),
+        Ok(Some(Ok(value))) => Ok(value),
         Ok(Some(Err(e))) => Err(crate::error::upstream(&e)),
         Ok(None) => Ok(None),
         Err(never) => match never {},
@@ -71,9 +73,11 @@ impl Loaders {
             images: new_loader(ImageLoader { client: client.clone() }, 100, &spawned),
             parents: new_loader(ParentLoader { client: client.clone() }, 100, &spawned),
             grids: new_loader(GridLoader { client: client.clone() }, 50, &spawned),
+            // A whole plate in one batch, so that it is one query (the client chunks what
+            // it must send well by well).
             well_rows: new_loader(
                 WellRowLoader { client: client.clone() },
-                idr_client::endpoints::MAX_TABLE_WELLS,
+                idr_client::endpoints::MAX_TABLE_DOWNLOAD_ROWS,
                 &spawned,
             ),
             spawned,
@@ -151,9 +155,8 @@ impl Loader<(ObjectKind, u64)> for AnnotationLoader {
         let mut out = HashMap::new();
         for ((kind, ids), result) in by_kind.iter().zip(results) {
             match result {
-                Ok(lists) => {
-                    out.extend(lists.into_iter().map(|(key, list)| (key, Ok(Arc::from(list)))))
-                }
+                Ok(lists) => out
+                    .extend(lists.into_iter().map(|(key, list)| (key, Ok(Some(Arc::from(list)))))),
                 Err(e) => out.extend(ids.iter().map(|id| ((*kind, *id), Err(e.clone())))),
             }
         }
@@ -172,11 +175,7 @@ impl Loader<u64> for ImageLoader {
 
     async fn load(&self, keys: &[u64]) -> Result<HashMap<u64, Self::Value>, Infallible> {
         let results = join_all(keys.iter().map(|id| self.client.image_data(*id))).await;
-        Ok(keys
-            .iter()
-            .zip(results)
-            .filter_map(|(id, r)| Some((*id, r.transpose()?.map(Arc::new))))
-            .collect())
+        Ok(keys.iter().zip(results).map(|(id, r)| (*id, r.map(|d| d.map(Arc::new)))).collect())
     }
 }
 
@@ -201,9 +200,8 @@ impl Loader<(ApiObject, u64)> for ParentLoader {
         Ok(keys
             .iter()
             .zip(results)
-            .filter_map(|(key, result)| match result {
-                Ok(parents) => parents.into_iter().next().map(|p| (*key, Ok((p.id, p.name)))),
-                Err(e) => Some((*key, Err(e))),
+            .map(|(key, result)| {
+                (*key, result.map(|parents| parents.into_iter().next().map(|p| (p.id, p.name))))
             })
             .collect())
     }
@@ -225,16 +223,12 @@ impl Loader<(u64, u32)> for GridLoader {
         let results =
             join_all(keys.iter().map(|(plate, field)| self.client.plate_grid(*plate, *field)))
                 .await;
-        Ok(keys
-            .iter()
-            .zip(results)
-            .filter_map(|(key, r)| Some((*key, r.transpose()?.map(Arc::new))))
-            .collect())
+        Ok(keys.iter().zip(results).map(|(key, r)| (*key, r.map(|g| g.map(Arc::new)))).collect())
     }
 }
 
-/// A well whose bulk row is wanted, with its plate when known: wells of one plate share a
-/// screen and so a table, and are fetched with one OR-query.
+/// A well whose bulk row is wanted, with its plate when known: the rows of a plate's wells
+/// come with one query for the whole plate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct WellKey {
     pub(crate) well: u64,
@@ -262,7 +256,12 @@ impl Loader<WellKey> for WellRowLoader {
         groups.extend(by_plate.into_values());
         let results = join_all(groups.iter().map(|group| {
             let ids: Vec<u64> = group.iter().map(|k| k.well).collect();
-            async move { self.client.well_rows(&ids).await }
+            async move {
+                match group[0].plate {
+                    Some(plate) => self.client.plate_rows(plate, &ids).await,
+                    None => self.client.well_rows(&ids).await,
+                }
+            }
         }))
         .await;
         let mut out = HashMap::new();
@@ -270,9 +269,8 @@ impl Loader<WellKey> for WellRowLoader {
             for key in group {
                 match &result {
                     Ok(rows) => {
-                        if let Some(row) = rows.get(&key.well) {
-                            out.insert(*key, Ok(row.clone()));
-                        }
+                        // A well without a row is answered too (see `Loaded`).
+                        out.insert(*key, Ok(rows.get(&key.well).cloned()));
                     }
                     Err(e) => {
                         out.insert(*key, Err(e.clone()));

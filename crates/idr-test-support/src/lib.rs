@@ -18,7 +18,8 @@ pub use generated::{
     Vocabulary, Well, World,
 };
 pub use replay::{
-    Answer, FaultKind, Faults, ForcedStatus, Oversized, RandomFaults, Redirect, ReplayServer,
+    Answer, CallSpan, FaultKind, Faults, ForcedStatus, Oversized, RandomFaults, Redirect,
+    ReplayServer,
 };
 pub use response::{wrong_values, ResponseChecker};
 

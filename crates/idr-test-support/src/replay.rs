@@ -172,6 +172,20 @@ struct Shared {
     routes: Mutex<std::collections::BTreeMap<String, u64>>,
     in_flight: std::sync::atomic::AtomicUsize,
     max_in_flight: std::sync::atomic::AtomicUsize,
+    /// When the server started: the origin of [`CallSpan`]s.
+    started: std::time::Instant,
+    /// Every answered request's route and time span, in the order they ended.
+    timeline: Mutex<Vec<CallSpan>>,
+}
+
+/// When one request was being answered, from the server's start: from the moment its
+/// head was read to the moment its answer was ready (latency included).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallSpan {
+    /// The path with every run of digits replaced by `{id}`.
+    pub route: String,
+    pub start: Duration,
+    pub end: Duration,
 }
 
 struct FaultState {
@@ -210,19 +224,7 @@ impl Shared {
     /// Counts a call, in all and on its route.
     fn count(&self, path: &str) {
         self.calls.fetch_add(1, Ordering::SeqCst);
-        let mut route = String::with_capacity(path.len());
-        let mut in_digits = false;
-        for c in path.chars() {
-            if c.is_ascii_digit() {
-                if !in_digits {
-                    route.push_str("{id}");
-                }
-                in_digits = true;
-            } else {
-                route.push(c);
-                in_digits = false;
-            }
-        }
+        let route = route_of(path);
         *self.routes.lock().unwrap_or_else(|e| e.into_inner()).entry(route).or_default() += 1;
     }
 
@@ -281,6 +283,24 @@ impl Shared {
     }
 }
 
+/// `path` with every run of digits replaced by `{id}`.
+fn route_of(path: &str) -> String {
+    let mut route = String::with_capacity(path.len());
+    let mut in_digits = false;
+    for c in path.chars() {
+        if c.is_ascii_digit() {
+            if !in_digits {
+                route.push_str("{id}");
+            }
+            in_digits = true;
+        } else {
+            route.push(c);
+            in_digits = false;
+        }
+    }
+    route
+}
+
 /// A running replay server; see the module docs. Stops when dropped.
 pub struct ReplayServer {
     addr: SocketAddr,
@@ -307,6 +327,8 @@ impl ReplayServer {
             requests: Mutex::new(Vec::new()),
             in_flight: Default::default(),
             max_in_flight: Default::default(),
+            started: std::time::Instant::now(),
+            timeline: Mutex::default(),
         });
         let app = Router::new().fallback(handle).with_state(shared.clone());
         let shared_for_loop = shared.clone();
@@ -377,6 +399,18 @@ impl ReplayServer {
     /// The most requests that were being answered at once.
     pub fn max_in_flight(&self) -> usize {
         self.shared.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Starts [`ReplayServer::max_in_flight`] again from the requests in flight now.
+    pub fn reset_max_in_flight(&self) {
+        let now = self.shared.in_flight.load(Ordering::SeqCst);
+        self.shared.max_in_flight.store(now, Ordering::SeqCst);
+    }
+
+    /// Every answered request's route and span so far, in the order they ended (a
+    /// benchmark reads rounds and the critical path from it).
+    pub fn timeline(&self) -> Vec<CallSpan> {
+        self.shared.timeline.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Faults `random` has injected since the faults were set.
@@ -455,9 +489,14 @@ async fn serve_connection(stream: tokio::net::TcpStream, app: Router, shared: Ar
                 let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
                 shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
                 let _leaving = Leaving(&shared.in_flight);
-                Ok(tower::ServiceExt::oneshot(app, request)
+                let route = route_of(request.uri().path());
+                let start = shared.started.elapsed();
+                let response = tower::ServiceExt::oneshot(app, request)
                     .await
-                    .unwrap_or_else(|never| match never {}))
+                    .unwrap_or_else(|never| match never {});
+                let span = CallSpan { route, start, end: shared.started.elapsed() };
+                shared.timeline.lock().unwrap_or_else(|e| e.into_inner()).push(span);
+                Ok(response)
             }
         });
     let io = hyper_util::rt::TokioIo::new(stream);

@@ -891,6 +891,37 @@ mod generated {
     }
 
     #[test]
+    fn a_plate_query_answers_the_plates_rows_up_to_the_download_limit() {
+        let query = |w: &World, plate: u64| {
+            let well = w.plates[&plate].wells[0];
+            let resp = w.answer(
+                &Request::get(format!(
+                    "/webgateway/table/Screen.plateLinks.child.wells/{well}/query/"
+                ))
+                .param("query", format!("Plate-{plate}")),
+            );
+            let text = String::from_utf8_lossy(&resp.body).replace("NaN", "null");
+            serde_json::from_str::<Value>(&text).unwrap()
+        };
+        let w = world(Settings::default());
+        let plate = *w.plates.keys().next().unwrap();
+        let rows = w.plates[&plate].wells.iter().filter(|id| w.bulk_row(**id).is_some()).count();
+        let answer = query(&w, plate);
+        let got = answer["data"]["rows"].as_array().unwrap();
+        assert_eq!(got.len(), rows);
+        assert!(got.iter().all(|row| row[0] == json!(plate)), "only the plate's rows");
+        let limited = world(Settings { max_table_rows: rows - 1, ..Settings::default() });
+        let refused = query(&limited, plate);
+        assert_eq!(
+            refused["error"],
+            json!(format!(
+                "Trying to download {rows} rows exceeds configured omero.web.max_table_download_rows of {}",
+                rows - 1
+            ))
+        );
+    }
+
+    #[test]
     fn served_over_http_it_counts_calls_per_route() {
         let server =
             crate::ReplayServer::start(world(Settings::default()), crate::Faults::default());

@@ -175,7 +175,7 @@ pub(crate) async fn keep_matching<T: Listed>(
             .await;
         let Ok(loaded) = loaded;
         for ((_, object), result) in loaded {
-            let annotations = result.map_err(|e| crate::error::upstream(&e))?;
+            let annotations = result.map_err(|e| crate::error::upstream(&e))?.unwrap_or_default();
             let kv = key_values_of(&annotations).into_iter().map(|kv| (kv.key, kv.value)).collect();
             pairs.insert(object, kv);
         }

@@ -44,8 +44,9 @@ fn worlds() -> Vec<Generated> {
                 projects: 3,
                 datasets: 2,
                 images: 12,
+                full: false,
             },
-            Settings { engine_page_size: 25, annotations_limit: 500 },
+            Settings { engine_page_size: 25, annotations_limit: 500, ..Settings::default() },
         ),
         Generated::start(
             "seed 3, tiny, 3 fields, engine pages of 7, annotation pages of 40",
@@ -59,8 +60,9 @@ fn worlds() -> Vec<Generated> {
                 projects: 2,
                 datasets: 2,
                 images: 5,
+                full: false,
             },
-            Settings { engine_page_size: 7, annotations_limit: 40 },
+            Settings { engine_page_size: 7, annotations_limit: 40, ..Settings::default() },
         ),
     ]
 }
@@ -1717,6 +1719,59 @@ async fn every_listed_value_is_found_as_often_as_counted() {
             }
         }
         m.check("no listed value has spaces around it", spaced > 0);
+        m.finish();
+    }
+}
+
+/// Issue 9: a plate's bulk-annotation rows cost one table query, however many wells it
+/// has; a plate with more rows than the gateway sends falls back to the wells' own
+/// queries in chunks (after the one refused call). The values are the truth either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_rows_cost_one_call_per_plate() {
+    const TABLE: &str = "/webgateway/table/Screen.plateLinks.child.wells/{id}/query/";
+    for (max_table_rows, label) in [(10_000, "IDR's row limit"), (100, "a row limit of 100")] {
+        let settings = Settings { max_table_rows, ..Settings::default() };
+        let g = Generated::start(label, 8, Size::full_plates(3, 16, 24, 1), settings);
+        let (w, t) = (&g.world, g.truth());
+        let mut m = g.mismatches();
+        let screen = w.screens_in_order()[0];
+        let data = g
+            .data(&format!(
+                "{{ screen(id: \"{}\") {{ plates {{ nodes {{ wells {{ id bulkAnnotation {{ columns values }} }} }} }} }} }}",
+                screen.id
+            ))
+            .await;
+        let mut checked = 0;
+        for plate in data["screen"]["plates"]["nodes"].as_array().into_iter().flatten() {
+            for well in plate["wells"].as_array().into_iter().flatten() {
+                let id: u64 = well["id"].as_str().and_then(|i| i.parse().ok()).unwrap_or(0);
+                let want = t.well(id)["bulkAnnotation"].clone();
+                let got = json!({"columns": well["bulkAnnotation"]["columns"], "values": well["bulkAnnotation"]["values"]});
+                let want = json!({"columns": want["columns"], "values": want["values"]});
+                m.compare(&format!("well {id}"), &got, &want);
+                checked += 1;
+            }
+        }
+        m.check(format!("{checked} wells checked"), checked == 3 * 384);
+        let rows_per_plate: Vec<usize> = screen
+            .plates
+            .iter()
+            .map(|p| w.plates[p].wells.iter().filter(|well| w.bulk_row(**well).is_some()).count())
+            .collect();
+        // A refused plate costs its one call, then its wells in chunks of 100.
+        let expected: u64 = screen
+            .plates
+            .iter()
+            .zip(&rows_per_plate)
+            .map(|(p, rows)| match *rows <= max_table_rows {
+                true => 1,
+                false => 1 + w.plates[p].wells.len().div_ceil(100) as u64,
+            })
+            .sum();
+        m.check(
+            format!("table calls: {} for plates of {rows_per_plate:?} rows", g.calls(TABLE)),
+            g.calls(TABLE) == expected,
+        );
         m.finish();
     }
 }

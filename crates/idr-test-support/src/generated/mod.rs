@@ -48,6 +48,9 @@ pub struct Size {
     pub datasets: usize,
     /// Images per dataset.
     pub images: usize,
+    /// Every plate at the full size, with every well and every field, as a benchmark
+    /// wants; otherwise sizes vary and some wells and fields are missing, as on IDR.
+    pub full: bool,
 }
 
 impl Size {
@@ -62,6 +65,23 @@ impl Size {
             projects: 2,
             datasets: 3,
             images: 9,
+            full: false,
+        }
+    }
+
+    /// `plates` full plates of `rows` × `columns` wells with `fields` images each, in one
+    /// screen, and one small project: the shape of a benchmark.
+    pub fn full_plates(plates: usize, rows: u32, columns: u32, fields: u32) -> Size {
+        Size {
+            screens: 1,
+            plates,
+            rows,
+            columns,
+            fields,
+            projects: 1,
+            datasets: 1,
+            images: 4,
+            full: true,
         }
     }
 }
@@ -73,11 +93,14 @@ pub struct Settings {
     pub engine_page_size: usize,
     /// OMERO.web's annotation list limit (`page_size × 100`, 50,000 on IDR).
     pub annotations_limit: usize,
+    /// `omero.web.max_table_download_rows` (10,000 on IDR): a table query matching more
+    /// rows is refused.
+    pub max_table_rows: usize,
 }
 
 impl Default for Settings {
     fn default() -> Settings {
-        Settings { engine_page_size: 1_000, annotations_limit: 50_000 }
+        Settings { engine_page_size: 1_000, annotations_limit: 50_000, max_table_rows: 10_000 }
     }
 }
 
@@ -466,11 +489,12 @@ impl World {
                 let plate_id = plate_ids.next();
                 // Sizes vary: the full size, a small 4 × 6 plate, and one in between.
                 let (rows, columns) = match p % 3 {
+                    _ if size.full => (size.rows, size.columns),
                     0 => (size.rows, size.columns),
                     1 => (size.rows.min(4), size.columns.min(6)),
                     _ => (size.rows.div_ceil(2).max(1), size.columns),
                 };
-                let fields = if p % 2 == 0 { size.fields.max(1) } else { 1 };
+                let fields = if p % 2 == 0 || size.full { size.fields.max(1) } else { 1 };
                 // Names sort as text: "Plate 1", "plate 10", "Plate 2".
                 let name = format!(
                     "{} {}",
@@ -481,7 +505,7 @@ impl World {
                 for row in 0..rows {
                     for column in 0..columns {
                         // Some positions have no well.
-                        if (row * 7 + column * 3 + p as u32) % 11 == 5 {
+                        if !size.full && (row * 7 + column * 3 + p as u32) % 11 == 5 {
                             continue;
                         }
                         let well_id = well_ids.next();
@@ -489,7 +513,7 @@ impl World {
                         let mut images = Vec::new();
                         for field in 0..fields {
                             // Some wells lack their last field.
-                            if field > 0 && (row + column) % 4 == 1 {
+                            if !size.full && field > 0 && (row + column) % 4 == 1 {
                                 images.push(None);
                                 continue;
                             }

@@ -531,28 +531,43 @@ impl World {
                 json!({"error": "Could not retrieve bulk annotations table"}),
             );
         };
-        let wanted: Option<Vec<u64>> = if let Some(id) = q.strip_prefix("Well-") {
-            id.parse().ok().map(|id| vec![id])
+        // `Col-<n>` is rewritten to `(Col==<n>)`; `Plate` and `Well` are id columns.
+        let (column, wanted): (&str, Option<Vec<u64>>) = if let Some(id) = q.strip_prefix("Well-") {
+            ("Well", id.parse().ok().map(|id| vec![id]))
+        } else if let Some(id) = q.strip_prefix("Plate-") {
+            ("Plate", id.parse().ok().map(|id| vec![id]))
         } else {
-            q.split('|')
-                .map(|part| {
-                    part.trim()
-                        .strip_prefix("(Well==")
-                        .and_then(|p| p.strip_suffix(')'))
-                        .and_then(|p| p.parse().ok())
-                })
-                .collect()
+            (
+                "Well",
+                q.split('|')
+                    .map(|part| {
+                        part.trim()
+                            .strip_prefix("(Well==")
+                            .and_then(|p| p.strip_suffix(')'))
+                            .and_then(|p| p.parse().ok())
+                    })
+                    .collect(),
+            )
         };
-        let Some(wanted) = wanted else {
+        let position = table.columns.iter().position(|(name, _)| name == column);
+        let (Some(wanted), Some(position)) = (wanted, position) else {
             return json_response(200, json!({"error": format!("Error executing query: {q}")}));
         };
-        let well_column = table.columns.iter().position(|(name, _)| name == "Well").unwrap_or(1);
         let rows: Vec<Value> = table
             .rows
             .iter()
-            .filter(|row| matches!(row[well_column], Cell::Int(w) if wanted.contains(&w)))
+            .filter(|row| matches!(row[position], Cell::Int(w) if wanted.contains(&w)))
             .map(|row| Value::Array(row.iter().map(cell_json).collect()))
             .collect();
+        if rows.len() > self.settings.max_table_rows {
+            return json_response(
+                200,
+                json!({
+                    "error": format!("Trying to download {} rows exceeds configured omero.web.max_table_download_rows of {}", rows.len(), self.settings.max_table_rows),
+                    "status": 404,
+                }),
+            );
+        }
         let columns: Vec<&str> = table.columns.iter().map(|(name, _)| name.as_str()).collect();
         let body = if table.legacy {
             json!({
