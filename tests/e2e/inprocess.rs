@@ -25,6 +25,7 @@ fn state(limits: Limits) -> AppState {
         limits,
         catalog: Arc::new(idr_server::LiveCatalog::new(false)),
         readiness: Arc::default(),
+        identical: Arc::default(),
     }
 }
 
@@ -36,8 +37,9 @@ struct Answer {
 }
 
 impl Answer {
+    /// The body as JSON, without the GraphQL answer's cost.
     fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+        crate::without_cost(serde_json::from_slice(&self.body).unwrap_or(Value::Null))
     }
 
     fn code(&self) -> String {
@@ -217,4 +219,57 @@ async fn errors_have_one_shape_with_a_code() {
     assert_eq!(path.last(), Some(&json!("wells")), "{first}");
     let index = path[3].as_u64().expect("a plate index") as usize;
     assert_eq!(json["data"]["screen"]["plates"]["nodes"][index]["wells"], Value::Null, "{json}");
+}
+
+/// Issue 9: identical requests in flight run once and share the answer; each is still
+/// charged to the rate limit; a different one runs on its own.
+#[tokio::test]
+async fn identical_requests_in_flight_run_once() {
+    let state = state(Limits::default());
+    let (client, identical) = (state.client.clone(), state.identical.clone());
+    let router = app(state);
+    let query = "{ screen(id: 102) { name plates { nodes { id name } } keyValues { key } } }";
+    let one = send(&router, graphql(query)).await;
+    let calls_of_one = client.upstream_calls();
+    assert!(calls_of_one > 0, "the query costs upstream calls");
+    let before = identical.counts();
+    // Fields the first query did not ask for, so the answers wait on upstream calls
+    // (and a dataloader's batch) and overlap.
+    let cold = json!({"query": "query($id: ID!) { plate(id: $id) { name wells { images { keyValues { key } } } } }",
+                      "variables": {"id": "4554"}})
+    .to_string();
+    let answers = futures_util::future::join_all(
+        (0..20).map(|_| send(&router, post("/graphql", "application/json", cold.clone()))),
+    )
+    .await;
+    let (executions, joined) = identical.counts();
+    assert_eq!((executions - before.0, joined - before.1), (1, 19));
+    assert!(answers.iter().all(|a| a.status == StatusCode::OK && a.body == answers[0].body));
+    assert_eq!(answers[0].content_type, "application/graphql-response+json");
+    // The cost of the one execution, which every joined request is sent.
+    let raw: Value = serde_json::from_slice(&answers[0].body).unwrap_or_default();
+    assert!(raw["extensions"]["cost"]["upstreamCalls"].as_u64() > Some(0), "{raw}");
+    assert!(answers[0].json()["errors"].is_null(), "{}", String::from_utf8_lossy(&answers[0].body));
+    assert_eq!(answers[0].json()["data"]["plate"]["wells"].as_array().map(Vec::len), Some(96));
+    assert!(one.json()["errors"].is_null());
+}
+
+/// Joining an identical request in flight does not get around the rate limit: each
+/// request is charged before it joins.
+#[tokio::test]
+async fn identical_requests_are_each_charged() {
+    let rate = RateLimit { per_second: 0.01, burst: 3.0 };
+    let router = app(state(Limits { rate, ..Limits::default() }));
+    let cold = json!({"query": "{ plate(id: 4554) { wells { images { keyValues { key } } } } }"})
+        .to_string();
+    let from = |body: String| {
+        let mut request = post("/graphql", "application/json", body);
+        request.extensions_mut().insert(ConnectInfo("192.0.2.9:1".parse::<SocketAddr>().unwrap()));
+        request
+    };
+    let answers =
+        futures_util::future::join_all((0..5).map(|_| send(&router, from(cold.clone())))).await;
+    let ok = answers.iter().filter(|a| a.status == StatusCode::OK).count();
+    let limited = answers.iter().filter(|a| a.status == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!((ok, limited), (3, 2));
 }

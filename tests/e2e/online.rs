@@ -172,7 +172,7 @@ async fn record_then_serve_offline() {
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let recorded: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let recorded = crate::without_cost(serde_json::from_slice(&output.stdout).unwrap());
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 3);
 
     let idr = Idr::serve(&["--offline", dir.to_str().unwrap()]);

@@ -13,6 +13,7 @@ use url::Url;
 use crate::endpoints::{self as ep, ApiObject, Children};
 use crate::model::*;
 use crate::policy::{backoff, Admit, Breaker, BreakerConfig, Cache, RetryBudget};
+use crate::tally::Tally;
 use crate::upstream::{BoxFuture, Upstream};
 use crate::{Error, Request, Response};
 
@@ -161,6 +162,7 @@ impl IdrClient {
     ) -> Result<T, Error> {
         let label = req.to_string();
         if let Some(resp) = self.inner.cache.get(&req) {
+            Tally::add_cache_hit();
             return decode(&label, &resp);
         }
         let resp = self.flight(req.clone()).await?;
@@ -180,12 +182,16 @@ impl IdrClient {
     fn flight(&self, req: Request) -> Flight {
         let mut table = self.inner.in_flight.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(flight) = table.get(&req).and_then(WeakShared::upgrade) {
+            Tally::add_coalesced();
             return flight;
         }
         let inner = self.inner.clone();
         let key = req.clone();
+        // The attempts are the cost of the request that started the call, whichever
+        // waiter polls it.
+        let tally = Tally::current();
         let fut: BoxFuture<'static, Result<Response, Error>> = Box::pin(async move {
-            let result = inner.send_with_retries(&key).await;
+            let result = inner.send_with_retries(&key, &tally).await;
             inner.in_flight.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
             result
         });
@@ -504,13 +510,18 @@ impl Inner {
     }
 
     /// One upstream call, retried with backoff while transient and the budget allows.
-    async fn send_with_retries(&self, req: &Request) -> Result<Response, Error> {
+    async fn send_with_retries(
+        &self,
+        req: &Request,
+        tally: &Option<Arc<Tally>>,
+    ) -> Result<Response, Error> {
         let mut attempt = 0;
         loop {
             let result = self.send_once(req).await;
             if matches!(result, Err(Error::CircuitOpen)) {
                 return result;
             }
+            Tally::add_upstream_call(tally);
             if attempt == 0 {
                 self.retry_budget.deposit();
             }

@@ -12,6 +12,7 @@ pub mod model;
 mod policy;
 pub mod recording;
 mod request;
+pub mod tally;
 pub mod text;
 pub mod upstream;
 

@@ -130,14 +130,51 @@ pub async fn execute_admitted<E>(
     request: impl Into<async_graphql::Request>,
     admit: impl FnOnce(usize) -> Result<(), E>,
 ) -> Result<async_graphql::Response, E> {
+    match admitted(schema, request, admit)? {
+        Ok(admitted) => Ok(admitted.run(schema).await),
+        Err(refused) => Ok(refused),
+    }
+}
+
+/// The first half of [`execute_admitted`]: the request checked, parsed and charged
+/// through `admit`, ready to run; or the response that refuses it before it could be
+/// costed.
+pub fn admitted<E>(
+    schema: &IdrSchema,
+    request: impl Into<async_graphql::Request>,
+    admit: impl FnOnce(usize) -> Result<(), E>,
+) -> Result<Result<Admitted, async_graphql::Response>, E> {
     let (request, operation) = match prepare(schema, request.into()) {
         Ok(prepared) => prepared,
-        Err(refused) => return Ok(*refused),
+        Err(refused) => return Ok(Err(*refused)),
     };
     admit(limits::root_fields(&operation.document))?;
-    let budget =
-        schema.data::<SchemaLimits>().map_or(std::time::Duration::from_secs(60), |l| l.deadline);
-    Ok(run(schema, request, operation, tokio::time::Instant::now() + budget).await)
+    Ok(Ok(Admitted { request, operation }))
+}
+
+/// A request that passed its checks and was charged: see [`admitted`].
+pub struct Admitted {
+    request: async_graphql::Request,
+    operation: std::sync::Arc<Operation>,
+}
+
+impl Admitted {
+    /// What the answer depends on: the text, the operation it names and the variables
+    /// (with their defaults). Two requests with the same identity at the same moment get
+    /// the same answer, so a server may run them once.
+    pub fn identity(&self) -> String {
+        let variables = serde_json::to_string(&self.request.variables).unwrap_or_default();
+        let name = self.request.operation_name.as_deref().unwrap_or_default();
+        format!("{}\u{0}{name}\u{0}{variables}", self.request.query)
+    }
+
+    /// Runs it under the schema's deadline.
+    pub async fn run(self, schema: &IdrSchema) -> async_graphql::Response {
+        let budget = schema
+            .data::<SchemaLimits>()
+            .map_or(std::time::Duration::from_secs(60), |l| l.deadline);
+        run(schema, self.request, self.operation, tokio::time::Instant::now() + budget).await
+    }
 }
 
 /// Checks the text's size and nesting before anything parses it (a deep text would
@@ -186,14 +223,31 @@ async fn run(
         Some(client) => request.data(Loaders::new(client)),
         None => request,
     };
-    let mut response = schema.execute(request).await;
+    let tally = std::sync::Arc::new(idr_client::tally::Tally::default());
+    let mut response = tally.clone().scope(schema.execute(request)).await;
     if let Some(shape) = schema.data::<shape::Shape>() {
         complete::complete(&mut response, &operation, shape);
     }
     add_missing_codes(&mut response);
     let limits = schema.data::<SchemaLimits>().copied().unwrap_or_default();
     error::report(&mut response, limits.errors_per_cause, limits.max_errors);
+    response.extensions.insert("cost".to_owned(), cost_extension(tally.counts()));
     response
+}
+
+/// `extensions.cost`: what answering cost upstream. A server that runs identical
+/// requests in flight once sends the same figures to each.
+fn cost_extension(counts: idr_client::tally::Counts) -> async_graphql::Value {
+    let mut cost = async_graphql::indexmap::IndexMap::new();
+    for (name, n) in [
+        ("upstreamCalls", counts.upstream_calls),
+        ("cacheHits", counts.cache_hits),
+        ("coalesced", counts.coalesced),
+        ("batches", counts.batches),
+    ] {
+        cost.insert(async_graphql::Name::new(name), async_graphql::Value::from(n));
+    }
+    async_graphql::Value::Object(cost)
 }
 
 fn add_missing_codes(response: &mut async_graphql::Response) {

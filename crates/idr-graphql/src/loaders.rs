@@ -48,6 +48,21 @@ where
     }
 }
 
+/// Loads `keys` at once, without the batch delay, into the loader's cache, where the
+/// fields that ask for them find them: for a caller that knows every key it will need
+/// (a plate priming its wells), waiting for more keys only adds time, warm or cold.
+pub(crate) async fn prime<K, L>(loader: &DataLoader<L, HashMapCache>, keys: Vec<K>)
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    L: Loader<K, Error = Infallible>,
+{
+    if keys.is_empty() {
+        return;
+    }
+    let Ok(values) = loader.loader().load(&keys).await;
+    loader.feed_many(values).await;
+}
+
 /// How long a loader waits for more keys before sending a batch.
 const BATCH_DELAY: Duration = Duration::from_millis(5);
 
@@ -113,8 +128,14 @@ impl Spawned {
         &self,
         batch: futures_util::future::BoxFuture<'static, ()>,
     ) -> tokio::task::JoinHandle<()> {
-        // The batch logs (retries, say) under the request's span, with its id.
-        let task = tokio::spawn(tracing::Instrument::in_current_span(batch));
+        // The batch logs (retries, say) under the request's span, with its id, and counts
+        // its calls to the request's tally.
+        idr_client::tally::Tally::add_batch();
+        let batch = tracing::Instrument::in_current_span(batch);
+        let task = match idr_client::tally::Tally::current() {
+            Some(tally) => tokio::spawn(tally.scope(batch)),
+            None => tokio::spawn(batch),
+        };
         let mut handles = self.0.lock().unwrap_or_else(|e| e.into_inner());
         handles.retain(|h| !h.is_finished());
         handles.push(task.abort_handle());

@@ -81,12 +81,12 @@ fn main() {
 
 /// The plate-scale query: every well of every plate of the screen, with its images'
 /// key/values and its bulk-annotation row.
-const PLATES: &str = "query($screen: ID!) { screen(id: $screen) { name plates(first: 100) { nodes {
+const PLATES: &str = "query($screen: ID!, $plates: Int!) { screen(id: $screen) { name plates(first: $plates) { nodes {
     id name wells { id label images { id name keyValues { key value } }
     bulkAnnotation { columns values } } } } } }";
 
 /// The same, with each image's size (one `imgData` per image: IDR has no batch form).
-const SIZES: &str = "query($screen: ID!) { screen(id: $screen) { name plates(first: 100) { nodes {
+const SIZES: &str = "query($screen: ID!, $plates: Int!) { screen(id: $screen) { name plates(first: $plates) { nodes {
     id name wells { id label images { id name width height sizeC keyValues { key value } }
     bulkAnnotation { columns values } } } } } }";
 
@@ -205,7 +205,7 @@ impl Bench {
 
     /// `clients` identical requests at once; the row's wall is the last one's.
     async fn query(&self, server: &Server, name: &str, query: &str, clients: usize) -> Row {
-        let body = json!({"query": query, "variables": {"screen": self.screen.to_string()}});
+        let body = json!({"query": query, "variables": {"screen": self.screen.to_string(), "plates": self.plates.len()}});
         let mark = self.begin(Some(server));
         let answers = futures_join(clients, || server.post(&body)).await;
         let mut row = self.end(name, mark, Some(server), json!({}));
@@ -229,7 +229,7 @@ impl Bench {
     /// The same request `times` times, one after another, on a warm server: the median
     /// wall of one, against the server CPU one used.
     async fn sequential(&self, server: &Server, name: &str, query: &str, times: usize) -> Row {
-        let body = json!({"query": query, "variables": {"screen": self.screen.to_string()}});
+        let body = json!({"query": query, "variables": {"screen": self.screen.to_string(), "plates": self.plates.len()}});
         server.post(&body).await;
         let mark = self.begin(Some(server));
         let mut walls = Vec::with_capacity(times);
@@ -353,14 +353,15 @@ impl Server {
         let child = Command::new(env!("CARGO_BIN_EXE_idr"))
             .args(["serve", "--listen", &listen, "--upstream", upstream])
             .args(["--max-concurrency", &CAP.to_string(), "--rate-limit", "1000000"])
+            // Every client of the benchmark comes from one address.
+            .args(["--max-connections-per-address", "1024"])
             .env("RUST_LOG", "error")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("the idr binary starts");
-        let server =
-            Server { child, url: format!("http://{listen}"), http: http_client() };
+        let server = Server { child, url: format!("http://{listen}"), http: http_client() };
         for _ in 0..200 {
             if std::net::TcpStream::connect(&listen).is_ok() {
                 return server;

@@ -61,6 +61,8 @@ pub struct AppState {
     pub catalog: Arc<crate::ql::LiveCatalog>,
     /// Lets one `/readyz` probe of IDR run at a time.
     pub readiness: Arc<tokio::sync::Mutex<()>>,
+    /// Identical GraphQL requests in flight, which run once.
+    pub identical: Arc<crate::Identical>,
 }
 
 /// How recently an upstream call must have succeeded for `/readyz` to say ready without
@@ -304,14 +306,15 @@ async fn within_deadline(
 }
 
 async fn execute(state: &AppState, cost: &Cost, request: async_graphql::Request) -> Response {
-    let run = idr_graphql::execute_admitted(&state.schema, request, |fields| cost.charge(fields));
-    within_deadline(state, async {
-        match run.await {
-            Ok(response) => GraphQLResponse::from(response).into_response(),
-            Err(retry_after) => crate::rate::too_many(retry_after),
-        }
-    })
-    .await
+    let admitted = match idr_graphql::admitted(&state.schema, request, |n| cost.charge(n)) {
+        Ok(Ok(admitted)) => admitted,
+        Ok(Err(refused)) => return GraphQLResponse::from(refused).into_response(),
+        Err(retry_after) => return crate::rate::too_many(retry_after),
+    };
+    let schema = state.schema.clone();
+    let identity = admitted.identity();
+    let flight = state.identical.run(identity, async move { admitted.run(&schema).await });
+    within_deadline(state, async { flight.await.response() }).await
 }
 
 /// Rows returned per query by `POST /ql` at most.

@@ -4,6 +4,7 @@
 //! Business logic lives below, in `idr-graphql` and `idr-client`; this crate wires HTTP.
 
 mod http;
+mod identical;
 mod listen;
 pub mod lsp;
 pub mod ql;
@@ -12,6 +13,7 @@ pub mod rows;
 mod upstream;
 
 pub use http::{app, AppState, Limits};
+pub use identical::Identical;
 pub use listen::{serve, ConnectionLimits};
 pub use ql::LiveCatalog;
 pub use rate::RateLimit;

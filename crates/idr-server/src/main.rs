@@ -258,6 +258,7 @@ async fn serve(
         limits,
         catalog,
         readiness: Arc::default(),
+        identical: Arc::default(),
     };
     let listener = tokio::net::TcpListener::bind(listen)
         .await

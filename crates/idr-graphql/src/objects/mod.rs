@@ -17,7 +17,7 @@ use crate::connection::{self, Page, PageArgs};
 use crate::context::{client, loaders};
 use crate::error::ResultExt;
 use crate::inputs::ImageFilter;
-use crate::loaders::{load_one, WellKey};
+use crate::loaders::{load_one, prime, WellKey};
 
 mod annotation;
 mod container;

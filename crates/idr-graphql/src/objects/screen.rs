@@ -179,15 +179,26 @@ impl Plate {
         // Prime the loaders with every image and well of the plate, so their key/values
         // and bulk rows are one batch each. Failures stay cached per key and are reported
         // at the field that asks.
+        // Both at once, and at once: every key is known, so no batch delay is waited.
         let images = ctx.look_ahead().field("images");
+        let mut annotation_keys = Vec::new();
         if images.field("keyValues").exists() || images.field("annotations").exists() {
-            let keys = grid.cells.iter().map(|c| (ObjectKind::Image, c.image_id));
-            let _ = loaders(ctx).map_annotations.load_many(keys).await;
+            annotation_keys = grid.cells.iter().map(|c| (ObjectKind::Image, c.image_id)).collect();
         }
+        let mut row_keys = Vec::new();
         if ctx.look_ahead().field("bulkAnnotation").exists() {
-            let keys = grid.cells.iter().map(|c| WellKey { well: c.well_id, plate: Some(self.id) });
-            let _ = loaders(ctx).well_rows.load_many(keys).await;
+            row_keys = grid
+                .cells
+                .iter()
+                .map(|c| WellKey { well: c.well_id, plate: Some(self.id) })
+                .collect();
         }
+        let loaders = loaders(ctx);
+        futures_util::future::join(
+            prime(&loaders.map_annotations, annotation_keys),
+            prime(&loaders.well_rows, row_keys),
+        )
+        .await;
         let plate = Parent::new(self.id, self.name.clone());
         let wells: Vec<Well> = grid
             .cells
@@ -212,8 +223,8 @@ impl Plate {
         if ctx.look_ahead().field("keyValues").exists()
             || ctx.look_ahead().field("annotations").exists()
         {
-            let keys = grid.cells.iter().map(|c| (ObjectKind::Image, c.image_id));
-            let _ = loaders(ctx).map_annotations.load_many(keys).await;
+            let keys = grid.cells.iter().map(|c| (ObjectKind::Image, c.image_id)).collect();
+            prime(&loaders(ctx).map_annotations, keys).await;
         }
         let plate = Parent::new(self.id, self.name.clone());
         let images: Vec<Image> = grid

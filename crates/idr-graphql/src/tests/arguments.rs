@@ -159,7 +159,7 @@ async fn refuses(query: &str, variables: Value) {
     let (schema, seen) = offline_schema();
     let request = async_graphql::Request::new(query)
         .variables(async_graphql::Variables::from_json(variables));
-    let response = serde_json::to_value(crate::execute(&schema, request).await).unwrap();
+    let response = crate::tests::answer(crate::execute(&schema, request).await);
     let codes: Vec<&str> = response["errors"]
         .as_array()
         .map(|e| e.iter().filter_map(|e| e["extensions"]["code"].as_str()).collect())
@@ -262,7 +262,7 @@ async fn variable_defaults_are_seen_by_the_checks() {
         "query($f: Int = 0) { screen(id: 102) { plates(first: $f) { totalCount } } }",
     )
     .variables(async_graphql::Variables::from_json(json!({"f": 2})));
-    let response = serde_json::to_value(crate::execute(&schema, request).await).unwrap();
+    let response = crate::tests::answer(crate::execute(&schema, request).await);
     assert_eq!(response["data"]["screen"]["plates"]["totalCount"], 12, "{response}");
     // `@skip` with a defaulted variable, on every field of list items: empty objects, no
     // spurious error.

@@ -85,3 +85,28 @@ async fn a_request_that_goes_away_cancels_its_batches() {
         dropped.load(std::sync::atomic::Ordering::SeqCst)
     );
 }
+
+/// Issue 9: `extensions.cost` counts a request's upstream calls, cache hits and
+/// dataloader batches. A plate primes its wells' key/values and bulk rows without a
+/// batch (every key is known, so nothing waits for more), so a warm plate costs one
+/// batch (its grid) however many wells it has, and no upstream call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_warm_plate_costs_no_call_and_one_batch() {
+    let (schema, _) = offline_schema();
+    let query = "{ plate(id: 4554) { wells { label images { keyValues { key } } } } }";
+    let with_cost = |r| serde_json::to_value(r).expect("responses serialise");
+    let cold = with_cost(crate::execute(&schema, query).await);
+    assert!(cold.get("errors").is_none(), "{cold}");
+    let cost = &cold["extensions"]["cost"];
+    assert_eq!(
+        (cost["upstreamCalls"].as_u64(), cost["batches"].as_u64()),
+        (Some(3), Some(1)),
+        "{cost}"
+    );
+    let warm = with_cost(crate::execute(&schema, query).await);
+    assert_eq!(warm["data"], cold["data"]);
+    let cost = &warm["extensions"]["cost"];
+    assert_eq!(cost["upstreamCalls"], 0, "{cost}");
+    assert_eq!(cost["batches"], 1, "{cost}");
+    assert_eq!(cost["cacheHits"], 3, "{cost}");
+}

@@ -185,7 +185,7 @@ fn schema_with(
 }
 
 async fn walk(schema: &IdrSchema) -> Value {
-    serde_json::to_value(crate::execute(schema, WALK).await).unwrap()
+    crate::tests::answer(crate::execute(schema, WALK).await)
 }
 
 fn checker() -> ResponseChecker {
@@ -270,7 +270,7 @@ async fn one_failed_call_gives_bounded_errors_with_a_summary() {
     let (schema, _) = schema_with(1.0, &[Fault::Status(500)], path, 3, SchemaLimits::default());
     let query = "{ plate(id: 4554) { wells { images { keyValues { key } } } } }";
     let per_cause = SchemaLimits::default().errors_per_cause;
-    let response = serde_json::to_value(crate::execute(&schema, query).await).unwrap();
+    let response = crate::tests::answer(crate::execute(&schema, query).await);
     assert!(checker().violations(query, None, &response).is_empty(), "{response}");
     let errors = response["errors"].as_array().unwrap();
     assert_eq!(errors.len(), per_cause + 1, "{response}");
@@ -311,7 +311,7 @@ async fn at_the_request_deadline_the_answer_goes_out_partial() {
     let schema = build_schema(IdrClient::new(upstream, ClientConfig::default()), limits);
     let query = "{ screen(id: 102) { name } well(id: 45217) { label bulkAnnotation { columns } images { name } } }";
     let started = std::time::Instant::now();
-    let response = serde_json::to_value(crate::execute(&schema, query).await).unwrap();
+    let response = crate::tests::answer(crate::execute(&schema, query).await);
     assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
     assert!(checker().violations(query, None, &response).is_empty(), "{response}");
     assert_eq!(response["data"]["screen"]["name"], "idr0002-heriche-condensation/screenA");

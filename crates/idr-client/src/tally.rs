@@ -1,0 +1,79 @@
+//! What one request cost upstream, counted as it runs. A [`Tally`] is set for a task with
+//! [`Tally::scope`] (a GraphQL request's own task, and each batch task it spawns); the
+//! client adds to the tally of the task that calls it: answers from the cache, calls it
+//! joined while another request had them in flight, and the upstream attempts of the
+//! calls it started (retries included).
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+tokio::task_local! {
+    static CURRENT: Arc<Tally>;
+}
+
+/// Counts of one request; see the module docs.
+#[derive(Debug, Default)]
+pub struct Tally {
+    upstream_calls: AtomicU64,
+    cache_hits: AtomicU64,
+    coalesced: AtomicU64,
+    batches: AtomicU64,
+}
+
+/// A snapshot of a [`Tally`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Upstream attempts made for this request (retries included).
+    pub upstream_calls: u64,
+    /// Answers taken from the cache.
+    pub cache_hits: u64,
+    /// Calls joined while another request had them in flight.
+    pub coalesced: u64,
+    /// Dataloader batches sent (each waited its delay for more keys unless full).
+    pub batches: u64,
+}
+
+impl Tally {
+    /// Runs `fut` with this tally as the current one.
+    pub fn scope<F: Future>(self: Arc<Self>, fut: F) -> impl Future<Output = F::Output> {
+        CURRENT.scope(self, fut)
+    }
+
+    /// The tally of the running task, if it has one.
+    pub fn current() -> Option<Arc<Tally>> {
+        CURRENT.try_with(Arc::clone).ok()
+    }
+
+    pub fn counts(&self) -> Counts {
+        Counts {
+            upstream_calls: self.upstream_calls.load(Ordering::Relaxed),
+            cache_hits: self.cache_hits.load(Ordering::Relaxed),
+            coalesced: self.coalesced.load(Ordering::Relaxed),
+            batches: self.batches.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Counts a dataloader batch sent.
+    pub fn add_batch() {
+        bump(&Tally::current(), |t| &t.batches);
+    }
+
+    pub(crate) fn add_cache_hit() {
+        bump(&Tally::current(), |t| &t.cache_hits);
+    }
+
+    pub(crate) fn add_coalesced() {
+        bump(&Tally::current(), |t| &t.coalesced);
+    }
+
+    pub(crate) fn add_upstream_call(tally: &Option<Arc<Tally>>) {
+        bump(tally, |t| &t.upstream_calls);
+    }
+}
+
+fn bump(tally: &Option<Arc<Tally>>, counter: impl Fn(&Tally) -> &AtomicU64) {
+    if let Some(tally) = tally {
+        counter(tally).fetch_add(1, Ordering::Relaxed);
+    }
+}

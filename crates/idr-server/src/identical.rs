@@ -1,0 +1,100 @@
+//! Identical GraphQL requests in flight run once. A request with the same text,
+//! operation and variables as one already running joins it and gets the same serialized
+//! answer, so a hundred clients asking for the same plate at once cost one execution, one
+//! set of upstream calls and one answer in memory, not a hundred. Each request is still
+//! checked and charged to its client's rate limit on its own, before it joins.
+//!
+//! The execution is dropped (and its upstream calls with it) when every request waiting
+//! for it has gone.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::future::{BoxFuture, FutureExt, Shared, WeakShared};
+
+/// A serialized GraphQL answer, shared by every request that waited for it.
+pub(crate) struct Answer {
+    body: Bytes,
+    headers: HeaderMap,
+}
+
+impl Answer {
+    /// What `async_graphql_axum::GraphQLResponse` would send for `response`.
+    fn of(response: async_graphql::Response) -> Answer {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/graphql-response+json"),
+        );
+        if response.is_ok() {
+            let value = response.cache_control.value();
+            if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+                headers.insert(header::CACHE_CONTROL, value);
+            }
+        }
+        headers.extend(response.http_headers.clone());
+        // A response that cannot be serialised (it cannot happen with serde_json's
+        // values) is an internal error, not a panic.
+        let body = serde_json::to_vec(&response).unwrap_or_else(|e| {
+            serde_json::to_vec(&serde_json::json!({"errors": [{
+                "message": format!("the answer could not be written: {e}"),
+                "extensions": {"code": "INTERNAL_SERVER_ERROR"},
+            }]}))
+            .unwrap_or_default()
+        });
+        Answer { body: Bytes::from(body), headers }
+    }
+
+    pub(crate) fn response(&self) -> Response {
+        let mut response = self.body.clone().into_response();
+        *response.headers_mut() = self.headers.clone();
+        response
+    }
+}
+
+type Flight = Shared<BoxFuture<'static, Arc<Answer>>>;
+
+/// The executions in flight, by the identity of their request.
+#[derive(Default)]
+pub struct Identical {
+    flights: Mutex<HashMap<String, WeakShared<BoxFuture<'static, Arc<Answer>>>>>,
+    executions: AtomicU64,
+    joined: AtomicU64,
+}
+
+impl Identical {
+    /// Joins the execution running for `identity`, or starts `work` as it.
+    pub(crate) fn run(
+        self: &Arc<Self>,
+        identity: String,
+        work: impl std::future::Future<Output = async_graphql::Response> + Send + 'static,
+    ) -> Flight {
+        let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(flight) = flights.get(&identity).and_then(WeakShared::upgrade) {
+            self.joined.fetch_add(1, Ordering::Relaxed);
+            return flight;
+        }
+        self.executions.fetch_add(1, Ordering::Relaxed);
+        let this = self.clone();
+        let key = identity.clone();
+        let fut: BoxFuture<'static, Arc<Answer>> = Box::pin(async move {
+            let answer = Arc::new(Answer::of(work.await));
+            this.flights.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
+            answer
+        });
+        let flight = fut.shared();
+        if let Some(weak) = flight.downgrade() {
+            flights.insert(identity, weak);
+        }
+        flight
+    }
+
+    /// Executions started, and requests that joined one already running.
+    pub fn counts(&self) -> (u64, u64) {
+        (self.executions.load(Ordering::Relaxed), self.joined.load(Ordering::Relaxed))
+    }
+}
