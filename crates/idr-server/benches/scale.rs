@@ -452,6 +452,84 @@ struct Report {
 }
 
 impl Report {
+    fn row(&self, name: &str) -> Option<&Row> {
+        self.rows.iter().find(|r| r.name == name)
+    }
+
+    /// The targets of issue 9 that this run's scenarios can judge, each with its figures.
+    fn targets(&self) -> Vec<(String, bool)> {
+        let mut out = Vec::new();
+        let mb = |r: &Row| r.peak_rss.unwrap_or(0) / 1_000_000;
+        let cpu = |r: &Row| r.cpu.unwrap_or_default();
+        if let (Some(naive), Some(cold)) =
+            (self.row("plate scale, notebook-style walk"), self.row("plate scale, cold"))
+        {
+            let ratio = naive.calls as f64 / cold.calls.max(1) as f64;
+            out.push((format!("naive / cold upstream calls ≥ 150 ({ratio:.0})"), ratio >= 150.0));
+        }
+        if let Some(cold) = self.row("plate scale, cold") {
+            let bound = cold.critical_path.mul_f64(1.3) + Duration::from_millis(30);
+            out.push((
+                format!(
+                    "cold wall ≤ 1.3 × critical path + 30 ms ({} ms ≤ {} ms)",
+                    ms(cold.wall),
+                    ms(bound)
+                ),
+                cold.wall <= bound,
+            ));
+            out.push((
+                format!(
+                    "server CPU ≤ 10 % of cold wall ({} of {} ms)",
+                    ms(cpu(cold)),
+                    ms(cold.wall)
+                ),
+                cpu(cold) <= cold.wall / 10,
+            ));
+        }
+        if let Some(warm) = self.row("96-well plate, warm × 200") {
+            let ratio = warm.extra["median_over_cpu"].as_f64().unwrap_or(f64::INFINITY);
+            out.push((format!("warm 96-well plate wall ≤ 1.5 × its CPU ({ratio})"), ratio <= 1.5));
+        }
+        if let (Some(one), Some(many)) =
+            (self.row("plate scale, cold"), self.row("plate scale, 100 at once, cold"))
+        {
+            out.push((
+                format!("100 at once: calls equal one query's ({} and {})", many.calls, one.calls),
+                many.calls == one.calls,
+            ));
+            out.push((
+                format!(
+                    "100 at once: wall ≤ 3 × one query's ({} and {} ms)",
+                    ms(many.wall),
+                    ms(one.wall)
+                ),
+                many.wall <= one.wall * 3,
+            ));
+            out.push((format!("100 at once: peak RSS ≤ 300 MB ({})", mb(many)), mb(many) <= 300));
+        }
+        let screen: Vec<&Row> =
+            self.rows.iter().filter(|r| r.name.starts_with("screen scale")).collect();
+        if !screen.is_empty() {
+            let peak = screen.iter().map(|r| mb(r)).max().unwrap_or(0);
+            let first = mb(screen[0]);
+            out.push((format!("screen scale: peak RSS ≤ 200 MB ({peak})"), peak <= 200));
+            out.push((
+                format!("screen scale: RSS flat over repeats (within 10 %: {first} → {peak})"),
+                peak as f64 <= first as f64 * 1.1,
+            ));
+        }
+        if let Some(r) = self.row("small cached query, 16 clients") {
+            let rate = r.extra["per_second"].as_f64().unwrap_or(0.0);
+            out.push((
+                format!("small cached query ≥ 20,000 req/s at 16 clients ({rate})"),
+                rate >= 20_000.0,
+            ));
+        }
+        let peak = self.rows.iter().map(|r| r.max_in_flight).max().unwrap_or(0);
+        out.push((format!("peak in flight ≤ cap ({peak} ≤ {CAP})"), peak <= CAP));
+        out
+    }
+
     fn push(&mut self, row: Row) {
         eprintln!("  {}: {} calls, {:.0} ms", row.name, row.calls, ms(row.wall));
         self.rows.push(row);
@@ -487,6 +565,11 @@ impl Report {
                 println!("  {}", r.extra);
             }
         }
+        let targets = self.targets();
+        println!("\ntargets (issue 9), judged on this run:");
+        for (what, ok) in &targets {
+            println!("  [{}] {what}", if *ok { "met" } else { "NOT MET" });
+        }
         let summary: Vec<Value> = self
             .rows
             .iter()
@@ -510,6 +593,7 @@ impl Report {
         let written = std::fs::create_dir_all(&dir).and_then(|()| {
             let text = serde_json::to_string_pretty(&json!({
                 "latency_ms": ms(LATENCY), "jitter_ms": ms(JITTER), "cap": CAP, "scenarios": summary,
+                "targets": targets.iter().map(|(what, ok)| json!({"target": what, "met": ok})).collect::<Vec<_>>(),
             }))
             .unwrap_or_default();
             std::fs::write(dir.join("summary.json"), text)
