@@ -6,15 +6,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures_util::future::{join_all, FutureExt, Shared, WeakShared};
+use futures_util::future::join_all;
 use tokio::sync::Semaphore;
 use url::Url;
 
 use crate::endpoints::{self as ep, ApiObject, Children};
+use crate::flights::{Flight, Flights};
 use crate::model::*;
 use crate::policy::{backoff, Admit, Breaker, BreakerConfig, Cache, RetryBudget};
 use crate::tally::Tally;
-use crate::upstream::{BoxFuture, Upstream};
+use crate::upstream::Upstream;
 use crate::{Error, Request, Response};
 
 /// The public IDR.
@@ -59,9 +60,6 @@ impl Default for ClientConfig {
     }
 }
 
-type Flight = Shared<BoxFuture<'static, Result<Response, Error>>>;
-type WeakFlight = WeakShared<BoxFuture<'static, Result<Response, Error>>>;
-
 /// Cheap to clone; clones share the cache, the in-flight table and the concurrency cap.
 #[derive(Clone)]
 pub struct IdrClient {
@@ -75,7 +73,7 @@ struct Inner {
     breaker: Breaker,
     retry_budget: RetryBudget,
     permits: Semaphore,
-    in_flight: Mutex<HashMap<Request, WeakFlight>>,
+    in_flight: Flights<Request, Result<Response, Error>>,
     calls: AtomicU64,
     /// When an upstream attempt last got a 2xx answer.
     last_success: Mutex<Option<Instant>>,
@@ -99,7 +97,7 @@ impl IdrClient {
                 breaker: Breaker::new(config.breaker),
                 retry_budget: RetryBudget::new(),
                 permits: Semaphore::new(config.max_concurrency.max(1)),
-                in_flight: Mutex::new(HashMap::new()),
+                in_flight: Flights::default(),
                 calls: AtomicU64::new(0),
                 last_success: Mutex::new(None),
                 config,
@@ -179,25 +177,18 @@ impl IdrClient {
 
     /// Joins the call already in flight for `req`, or starts one. When every waiter has
     /// gone, the call is dropped (cancelled).
-    fn flight(&self, req: Request) -> Flight {
-        let mut table = self.inner.in_flight.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(flight) = table.get(&req).and_then(WeakShared::upgrade) {
-            Tally::add_coalesced();
-            return flight;
-        }
+    fn flight(&self, req: Request) -> Flight<Result<Response, Error>> {
         let inner = self.inner.clone();
         let key = req.clone();
         // The attempts are the cost of the request that started the call, whichever
         // waiter polls it.
         let tally = Tally::current();
-        let fut: BoxFuture<'static, Result<Response, Error>> = Box::pin(async move {
-            let result = inner.send_with_retries(&key, &tally).await;
-            inner.in_flight.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
-            result
-        });
-        let flight = fut.shared();
-        if let Some(weak) = flight.downgrade() {
-            table.insert(req, weak);
+        let (flight, joined) = self
+            .inner
+            .in_flight
+            .join(req, move || async move { inner.send_with_retries(&key, &tally).await });
+        if joined {
+            Tally::add_coalesced();
         }
         flight
     }

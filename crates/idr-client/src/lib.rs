@@ -7,6 +7,7 @@
 mod client;
 pub mod endpoints;
 mod error;
+pub mod flights;
 pub mod json;
 pub mod model;
 mod policy;

@@ -7,14 +7,13 @@
 //! The execution is dropped (and its upstream calls with it) when every request waiting
 //! for it has gone.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use futures_util::future::{BoxFuture, FutureExt, Shared, WeakShared};
+use idr_client::flights::{Flight, Flights};
 
 /// A serialized GraphQL answer, shared by every request that waited for it.
 pub(crate) struct Answer {
@@ -56,12 +55,10 @@ impl Answer {
     }
 }
 
-type Flight = Shared<BoxFuture<'static, Arc<Answer>>>;
-
 /// The executions in flight, by the identity of their request.
 #[derive(Default)]
 pub struct Identical {
-    flights: Mutex<HashMap<String, WeakShared<BoxFuture<'static, Arc<Answer>>>>>,
+    flights: Flights<String, Arc<Answer>>,
     executions: AtomicU64,
     joined: AtomicU64,
 }
@@ -69,27 +66,14 @@ pub struct Identical {
 impl Identical {
     /// Joins the execution running for `identity`, or starts `work` as it.
     pub(crate) fn run(
-        self: &Arc<Self>,
+        &self,
         identity: String,
         work: impl std::future::Future<Output = async_graphql::Response> + Send + 'static,
-    ) -> Flight {
-        let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(flight) = flights.get(&identity).and_then(WeakShared::upgrade) {
-            self.joined.fetch_add(1, Ordering::Relaxed);
-            return flight;
-        }
-        self.executions.fetch_add(1, Ordering::Relaxed);
-        let this = self.clone();
-        let key = identity.clone();
-        let fut: BoxFuture<'static, Arc<Answer>> = Box::pin(async move {
-            let answer = Arc::new(Answer::of(work.await));
-            this.flights.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
-            answer
-        });
-        let flight = fut.shared();
-        if let Some(weak) = flight.downgrade() {
-            flights.insert(identity, weak);
-        }
+    ) -> Flight<Arc<Answer>> {
+        let (flight, joined) =
+            self.flights.join(identity, move || async move { Arc::new(Answer::of(work.await)) });
+        let counter = if joined { &self.joined } else { &self.executions };
+        counter.fetch_add(1, Ordering::Relaxed);
         flight
     }
 

@@ -78,6 +78,19 @@ pub(crate) fn answer(response: async_graphql::Response) -> serde_json::Value {
     json
 }
 
+/// Issue 8: doc lines doubled by a shared resolver leaked into the SDL. No description
+/// of any type, field or argument holds the same line twice.
+#[test]
+fn no_description_repeats_a_line() {
+    let sdl = crate::sdl();
+    for block in sdl.split("\"\"\"").skip(1).step_by(2) {
+        let lines: Vec<&str> = block.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        for (i, line) in lines.iter().enumerate() {
+            assert!(!lines[..i].contains(line), "a description repeats {line:?}:\n{block}");
+        }
+    }
+}
+
 #[test]
 fn sdl_is_fresh() {
     idr_test_support::check_file_fresh(&repo_root().join("schema/idr.graphql"), &crate::sdl());
