@@ -1,6 +1,7 @@
 //! [`IdrClient`]: one typed async function per IDR endpoint, with caching, request
 //! coalescing (singleflight), a concurrency cap, retries and a circuit breaker.
 
+use std::any::TypeId;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -11,9 +12,11 @@ use tokio::sync::Semaphore;
 use url::Url;
 
 use crate::endpoints::{self as ep, ApiObject, Children};
-use crate::flights::{Flight, Flights};
+use crate::flights::Flights;
 use crate::model::*;
-use crate::policy::{backoff, Admit, Breaker, BreakerConfig, Cache, RetryBudget};
+use crate::policy::{
+    backoff, Admit, Breaker, BreakerConfig, Cache, Decoded, Key, Outcome, RetryBudget,
+};
 use crate::tally::Tally;
 use crate::upstream::Upstream;
 use crate::{Error, Request, Response};
@@ -73,7 +76,7 @@ struct Inner {
     breaker: Breaker,
     retry_budget: RetryBudget,
     permits: Semaphore,
-    in_flight: Flights<Request, Result<Response, Error>>,
+    in_flight: Flights<Key, Outcome>,
     calls: AtomicU64,
     /// When an upstream attempt last got a 2xx answer.
     last_success: Mutex<Option<Instant>>,
@@ -152,45 +155,64 @@ impl IdrClient {
     }
 
     /// Sends `req` (or reuses a cached or in-flight answer) and decodes it. Successful
-    /// decodes are cached for the TTL, "not found" for the shorter negative TTL.
-    async fn fetch<T>(
+    /// decodes are cached for the TTL, "not found" for the shorter negative TTL; either
+    /// way the decoded value is shared, never decoded again.
+    async fn fetch<T: Send + Sync + 'static>(
         &self,
         req: Request,
-        decode: impl Fn(&str, &Response) -> Result<T, Error>,
-    ) -> Result<T, Error> {
-        let label = req.to_string();
-        if let Some(resp) = self.inner.cache.get(&req) {
-            Tally::add_cache_hit();
-            return decode(&label, &resp);
-        }
-        let resp = self.flight(req.clone()).await?;
-        let decoded = decode(&label, &resp);
-        match &decoded {
-            Ok(_) => self.inner.cache.insert(req, resp, self.inner.config.cache_ttl),
-            Err(Error::NotFound { .. }) => {
-                self.inner.cache.insert(req, resp, self.inner.config.negative_ttl)
+        decode: impl Fn(&str, &Response) -> Result<T, Error> + Send + 'static,
+    ) -> Result<Arc<T>, Error> {
+        let key = Key { request: req, decodes_to: TypeId::of::<T>() };
+        let outcome = match self.inner.cache.get(&key) {
+            Some(hit) => {
+                Tally::add_cache_hit(&Tally::current());
+                hit
             }
-            Err(_) => {}
-        }
-        decoded
+            None => self.flight(key, decode).await,
+        };
+        outcome.map(|value| {
+            value.downcast::<T>().unwrap_or_else(|_| unreachable!("the key names the type"))
+        })
     }
 
-    /// Joins the call already in flight for `req`, or starts one. When every waiter has
-    /// gone, the call is dropped (cancelled).
-    fn flight(&self, req: Request) -> Flight<Result<Response, Error>> {
+    /// Joins the call already in flight for `key`, or starts one. The call decodes the
+    /// answer and caches it before it leaves the in-flight table, and looks in the cache
+    /// again first, so a request never misses both the cache and the table for an answer
+    /// that is already there. When every waiter has gone, the call is dropped (cancelled).
+    async fn flight<T>(
+        &self,
+        key: Key,
+        decode: impl Fn(&str, &Response) -> Result<T, Error> + Send + 'static,
+    ) -> Outcome
+    where
+        T: Send + Sync + 'static,
+    {
         let inner = self.inner.clone();
-        let key = req.clone();
+        let this = key.clone();
         // The attempts are the cost of the request that started the call, whichever
         // waiter polls it.
         let tally = Tally::current();
-        let (flight, joined) = self
-            .inner
-            .in_flight
-            .join(req, move || async move { inner.send_with_retries(&key, &tally).await });
+        let (flight, joined) = self.inner.in_flight.join(key, move || async move {
+            if let Some(hit) = inner.cache.get(&this) {
+                Tally::add_cache_hit(&tally);
+                return hit;
+            }
+            let resp = inner.send_with_retries(&this.request, &tally).await?;
+            let outcome = decode(&this.request.to_string(), &resp).map(|v| Arc::new(v) as Decoded);
+            let ttl = match &outcome {
+                Ok(_) => Some(inner.config.cache_ttl),
+                Err(Error::NotFound { .. }) => Some(inner.config.negative_ttl),
+                Err(_) => None,
+            };
+            if let Some(ttl) = ttl {
+                inner.cache.insert(this, &resp, outcome.clone(), ttl);
+            }
+            outcome
+        });
         if joined {
             Tally::add_coalesced();
         }
-        flight
+        flight.await
     }
 
     // -----------------------------------------------------------------------------------
@@ -232,7 +254,7 @@ impl IdrClient {
         limit: usize,
     ) -> Result<Vec<Annotation>, Error> {
         let ids: Vec<u64> = first.values(kind.query_key()).filter_map(|v| v.parse().ok()).collect();
-        let mut all = self.fetch(first, ep::decode_annotations).await?;
+        let mut all = Arc::unwrap_or_clone(self.fetch(first, ep::decode_annotations).await?);
         let mut last_len = all.len();
         let mut page = 2;
         while last_len >= limit {
@@ -252,7 +274,7 @@ impl IdrClient {
                 )
                 .await?;
             last_len = more.len();
-            all.extend(more);
+            all.extend(more.iter().cloned());
             page += 1;
         }
         Ok(all)
@@ -262,17 +284,21 @@ impl IdrClient {
         &self,
         children: Children,
         parent_id: u64,
-    ) -> Result<Vec<ChildSummary>, Error> {
-        self.fetch(ep::children_request(children, parent_id), |url, resp| {
+    ) -> Result<Arc<Vec<ChildSummary>>, Error> {
+        self.fetch(ep::children_request(children, parent_id), move |url, resp| {
             ep::decode_children(url, resp, children)
         })
         .await
     }
 
     /// A screen, project or dataset; `None` when IDR has no such object.
-    pub async fn container(&self, object: ApiObject, id: u64) -> Result<Option<Container>, Error> {
+    pub async fn container(
+        &self,
+        object: ApiObject,
+        id: u64,
+    ) -> Result<Option<Arc<Container>>, Error> {
         found(
-            self.fetch(ep::api_object_request(object, id), |url, resp| {
+            self.fetch(ep::api_object_request(object, id), move |url, resp| {
                 ep::decode_container(url, resp, object, id)
             })
             .await,
@@ -284,7 +310,7 @@ impl IdrClient {
     pub async fn parents(&self, child: ApiObject, id: u64) -> Result<Vec<Container>, Error> {
         let Some(req) = ep::api_parents_request(child, id) else { return Ok(Vec::new()) };
         match self.fetch(req, ep::decode_container_page).await {
-            Ok(page) => Ok(page.items),
+            Ok(page) => Ok(page.items.clone()),
             Err(Error::NotFound { .. }) => Ok(Vec::new()),
             Err(e) => Err(e),
         }
@@ -310,9 +336,10 @@ impl IdrClient {
             let skip = offset.saturating_sub(page_start) as usize;
             items.extend(
                 page.items
-                    .into_iter()
+                    .iter()
                     .skip(skip)
-                    .take((count as usize).saturating_sub(items.len())),
+                    .take((count as usize).saturating_sub(items.len()))
+                    .cloned(),
             );
             page_start += ep::API_PAGE;
             if items.len() as u64 >= count || got == 0 || page_start >= total {
@@ -322,36 +349,40 @@ impl IdrClient {
         Ok(Page { items, offset, total_count: total })
     }
 
-    pub async fn plate(&self, id: u64) -> Result<Option<PlateMeta>, Error> {
+    pub async fn plate(&self, id: u64) -> Result<Option<Arc<PlateMeta>>, Error> {
         found(
-            self.fetch(ep::api_object_request(ApiObject::Plate, id), |url, resp| {
+            self.fetch(ep::api_object_request(ApiObject::Plate, id), move |url, resp| {
                 ep::decode_plate(url, resp, id)
             })
             .await,
         )
     }
 
-    pub async fn well(&self, id: u64) -> Result<Option<WellMeta>, Error> {
+    pub async fn well(&self, id: u64) -> Result<Option<Arc<WellMeta>>, Error> {
         found(
-            self.fetch(ep::api_object_request(ApiObject::Well, id), |url, resp| {
+            self.fetch(ep::api_object_request(ApiObject::Well, id), move |url, resp| {
                 ep::decode_well(url, resp, id)
             })
             .await,
         )
     }
 
-    pub async fn plate_grid(&self, plate_id: u64, field: u32) -> Result<Option<PlateGrid>, Error> {
+    pub async fn plate_grid(
+        &self,
+        plate_id: u64,
+        field: u32,
+    ) -> Result<Option<Arc<PlateGrid>>, Error> {
         found(
-            self.fetch(ep::plate_grid_request(plate_id, field), |url, resp| {
+            self.fetch(ep::plate_grid_request(plate_id, field), move |url, resp| {
                 ep::decode_plate_grid(url, resp, plate_id, field)
             })
             .await,
         )
     }
 
-    pub async fn image_data(&self, image_id: u64) -> Result<Option<ImageData>, Error> {
+    pub async fn image_data(&self, image_id: u64) -> Result<Option<Arc<ImageData>>, Error> {
         found(
-            self.fetch(ep::image_data_request(image_id), |url, resp| {
+            self.fetch(ep::image_data_request(image_id), move |url, resp| {
                 ep::decode_image_data(url, resp, image_id)
             })
             .await,
@@ -364,31 +395,38 @@ impl IdrClient {
         size: Option<u32>,
     ) -> Result<Option<bytes::Bytes>, Error> {
         found(
-            self.fetch(ep::thumbnail_request(image_id, size), |url, resp| {
+            self.fetch(ep::thumbnail_request(image_id, size), move |url, resp| {
                 ep::decode_thumbnail(url, resp, image_id)
             })
-            .await,
+            .await
+            .map(Arc::unwrap_or_clone),
         )
     }
 
     /// Bulk-annotation rows of wells (all in one screen), keyed by well id. A well without
     /// a row is absent from the map.
-    pub async fn well_rows(&self, well_ids: &[u64]) -> Result<HashMap<u64, WellRow>, Error> {
+    pub async fn well_rows(&self, well_ids: &[u64]) -> Result<Arc<RowsByWell>, Error> {
         let results = join_all(ep::well_table_requests(well_ids).into_iter().map(|req| async {
-            match self.fetch(req, ep::decode_table).await {
-                Ok(table) => Ok(Some(table)),
+            match self.fetch(req, decode_rows).await {
+                Ok(rows) => Ok(Some(rows)),
                 Err(Error::NotFound { .. }) => Ok(None),
                 Err(e) => Err(e),
             }
         }))
         .await;
-        let mut out = HashMap::new();
+        let mut tables = Vec::new();
         for result in results {
-            if let Some(table) = result? {
-                out.extend(rows_by_well(table));
-            }
+            tables.extend(result?);
         }
-        Ok(out)
+        // One chunk (the usual case) is shared as it is.
+        if tables.len() == 1 {
+            return Ok(tables.swap_remove(0));
+        }
+        let mut out = RowsByWell::new();
+        for rows in tables {
+            out.extend(rows.iter().map(|(id, row)| (*id, row.clone())));
+        }
+        Ok(Arc::new(out))
     }
 
     /// Bulk-annotation rows of the wells of one plate, keyed by well id: the whole plate
@@ -398,11 +436,11 @@ impl IdrClient {
         &self,
         plate_id: u64,
         well_ids: &[u64],
-    ) -> Result<HashMap<u64, WellRow>, Error> {
-        let Some(via) = well_ids.iter().min().copied() else { return Ok(HashMap::new()) };
-        match self.fetch(ep::plate_table_request(plate_id, via), ep::decode_table).await {
-            Ok(table) => Ok(rows_by_well(table)),
-            Err(Error::NotFound { .. }) => Ok(HashMap::new()),
+    ) -> Result<Arc<RowsByWell>, Error> {
+        let Some(via) = well_ids.iter().min().copied() else { return Ok(Arc::default()) };
+        match self.fetch(ep::plate_table_request(plate_id, via), decode_rows).await {
+            Ok(rows) => Ok(rows),
+            Err(Error::NotFound { .. }) => Ok(Arc::default()),
             Err(e) if ep::plate_query_refused(&e) => self.well_rows(well_ids).await,
             Err(e) => Err(e),
         }
@@ -412,15 +450,15 @@ impl IdrClient {
         &self,
         resource: SearchResource,
         key: &str,
-    ) -> Result<Vec<ValueCount>, Error> {
-        self.fetch(ep::search_values_request(resource, key), |url, resp| {
+    ) -> Result<Arc<Vec<ValueCount>>, Error> {
+        self.fetch(ep::search_values_request(resource, key), move |url, resp| {
             ep::decode_search_values(url, resp, resource)
         })
         .await
     }
 
-    pub async fn search_keys(&self, resource: SearchResource) -> Result<Vec<String>, Error> {
-        self.fetch(ep::search_keys_request(resource), |url, resp| {
+    pub async fn search_keys(&self, resource: SearchResource) -> Result<Arc<Vec<String>>, Error> {
+        self.fetch(ep::search_keys_request(resource), move |url, resp| {
             ep::decode_search_keys(url, resp, resource)
         })
         .await
@@ -430,7 +468,7 @@ impl IdrClient {
         &self,
         query: &SearchQuery,
         bookmark: Option<u64>,
-    ) -> Result<SearchPage, Error> {
+    ) -> Result<Arc<SearchPage>, Error> {
         let req = ep::search_request(query, bookmark)?;
         self.fetch(req, ep::decode_search).await
     }
@@ -449,8 +487,16 @@ impl WellRow {
     }
 }
 
+/// Bulk-annotation rows by well id.
+pub type RowsByWell = HashMap<u64, WellRow>;
+
+/// A table answer, decoded and indexed by well once, when it arrives.
+fn decode_rows(url: &str, resp: &Response) -> Result<RowsByWell, Error> {
+    ep::decode_table(url, resp).map(rows_by_well)
+}
+
 /// A table's rows by the id in their `Well` column (none without one).
-fn rows_by_well(table: Table) -> HashMap<u64, WellRow> {
+fn rows_by_well(table: Table) -> RowsByWell {
     let Some(well_col) = table.column_index("Well") else { return HashMap::new() };
     let table = Arc::new(table);
     table

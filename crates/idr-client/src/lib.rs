@@ -17,7 +17,7 @@ pub mod tally;
 pub mod text;
 pub mod upstream;
 
-pub use client::{ClientConfig, Health, IdrClient, WellRow, IDR_BASE};
+pub use client::{ClientConfig, Health, IdrClient, RowsByWell, WellRow, IDR_BASE};
 pub use error::Error;
 pub use policy::BreakerConfig;
 pub use request::{Method, Request, Response};

@@ -1,98 +1,98 @@
-//! Politeness and resilience between the typed client and the upstream: a response cache
-//! bounded by bytes, a circuit breaker, and retry backoff.
+//! Politeness and resilience between the typed client and the upstream: a cache of decoded
+//! answers bounded by bytes, a circuit breaker, and retry backoff.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::Mutex;
+use std::any::{Any, TypeId};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::{Request, Response};
+use moka::policy::EvictionPolicy;
 
-/// A response cache with per-entry expiry, bounded by total body bytes, evicting the least
-/// recently used entry first. Only successful decodes and definite "not found" answers are
-/// stored; errors never are.
+use crate::{Error, Request, Response};
+
+/// An upstream answer decoded by its endpoint's decoder, shared by everyone who asks for it
+/// while it is cached or in flight.
+pub(crate) type Decoded = Arc<dyn Any + Send + Sync>;
+
+/// What a request decoded to: a value, or "not found" (the only error ever cached).
+pub(crate) type Outcome = Result<Decoded, Error>;
+
+/// A cache key: the canonical request and the type it decodes to. Each endpoint has one
+/// decoder, so the type only keeps two decoders of one request (a programming slip) from
+/// ever reading each other's values.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Key {
+    pub(crate) request: Request,
+    pub(crate) decodes_to: TypeId,
+}
+
+#[derive(Clone)]
+struct Entry {
+    outcome: Outcome,
+    weight: u32,
+    ttl: Duration,
+}
+
+/// The cache of decoded answers (moka): per-entry expiry, bounded by the bytes of the
+/// answers the entries were decoded from, least recently used evicted first. Only
+/// successful decodes and definite "not found" answers are stored; errors never are.
+///
+/// Values are stored decoded (an `Arc`), so a hit costs no parsing and every reader shares
+/// one copy. The raw body is not kept: a shared second tier (Redis) would sit under this
+/// one and hold raw bodies, decoded on the way up.
 pub(crate) struct Cache {
     budget: usize,
-    state: Mutex<CacheState>,
+    entries: moka::sync::Cache<Key, Entry>,
 }
 
-#[derive(Default)]
-struct CacheState {
-    entries: HashMap<Request, CacheEntry>,
-    by_use: BTreeMap<u64, Request>,
-    bytes: usize,
-    tick: u64,
-}
-
-struct CacheEntry {
-    response: Response,
-    expires: Instant,
-    used: u64,
-}
-
-fn cost(req: &Request, resp: &Response) -> usize {
+/// The bytes an entry is charged: its raw answer and its key, plus a fixed overhead.
+fn weight(req: &Request, resp: &Response) -> usize {
     resp.body.len()
         + req.path.len()
+        + req.body.as_ref().map_or(0, String::len)
         + req.query.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
         + 64
 }
 
-impl Cache {
-    pub(crate) fn new(budget: usize) -> Cache {
-        Cache { budget, state: Mutex::new(CacheState::default()) }
-    }
+/// Each entry lives for the TTL it was inserted with.
+struct PerEntryTtl;
 
-    pub(crate) fn get(&self, req: &Request) -> Option<Response> {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        state.tick += 1;
-        let tick = state.tick;
-        let entry = state.entries.get_mut(req)?;
-        if entry.expires <= now {
-            let used = entry.used;
-            state.remove(req, used);
-            return None;
-        }
-        let old = std::mem::replace(&mut entry.used, tick);
-        let response = entry.response.clone();
-        state.by_use.remove(&old);
-        state.by_use.insert(tick, req.clone());
-        Some(response)
-    }
-
-    pub(crate) fn insert(&self, req: Request, response: Response, ttl: Duration) {
-        let size = cost(&req, &response);
-        if size > self.budget || ttl.is_zero() {
-            return;
-        }
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(old) = state.entries.get(&req).map(|e| e.used) {
-            state.remove(&req, old);
-        }
-        while state.bytes + size > self.budget {
-            let Some((&used, victim)) = state.by_use.iter().next() else { break };
-            let victim = victim.clone();
-            state.remove(&victim, used);
-        }
-        state.tick += 1;
-        let tick = state.tick;
-        state.bytes += size;
-        state.by_use.insert(tick, req.clone());
-        state
-            .entries
-            .insert(req, CacheEntry { response, expires: Instant::now() + ttl, used: tick });
-    }
-
-    pub(crate) fn bytes(&self) -> usize {
-        self.state.lock().unwrap_or_else(|e| e.into_inner()).bytes
+impl moka::Expiry<Key, Entry> for PerEntryTtl {
+    fn expire_after_create(&self, _: &Key, entry: &Entry, _: Instant) -> Option<Duration> {
+        Some(entry.ttl)
     }
 }
 
-impl CacheState {
-    fn remove(&mut self, req: &Request, used: u64) {
-        if let Some(entry) = self.entries.remove(req) {
-            self.bytes -= cost(req, &entry.response);
+impl Cache {
+    pub(crate) fn new(budget: usize) -> Cache {
+        let entries = moka::sync::Cache::builder()
+            .max_capacity(budget as u64)
+            .weigher(|_: &Key, entry: &Entry| entry.weight)
+            .expire_after(PerEntryTtl)
+            .eviction_policy(EvictionPolicy::lru())
+            .build();
+        Cache { budget, entries }
+    }
+
+    pub(crate) fn get(&self, key: &Key) -> Option<Outcome> {
+        self.entries.get(key).map(|entry| entry.outcome)
+    }
+
+    /// Stores `outcome`, decoded from `resp`, for `ttl`. An entry larger than the whole
+    /// budget, or with no time to live, is not stored.
+    pub(crate) fn insert(&self, key: Key, resp: &Response, outcome: Outcome, ttl: Duration) {
+        let size = weight(&key.request, resp);
+        if size > self.budget || ttl.is_zero() {
+            return;
         }
-        self.by_use.remove(&used);
+        let weight = u32::try_from(size).unwrap_or(u32::MAX);
+        self.entries.insert(key, Entry { outcome, weight, ttl });
+    }
+
+    /// The bytes held now. Eviction runs in moka's housekeeping, which this runs first.
+    pub(crate) fn bytes(&self) -> usize {
+        self.entries.run_pending_tasks();
+        usize::try_from(self.entries.weighted_size()).unwrap_or(usize::MAX)
     }
 }
 

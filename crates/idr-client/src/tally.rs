@@ -59,8 +59,8 @@ impl Tally {
         bump(&Tally::current(), |t| &t.batches);
     }
 
-    pub(crate) fn add_cache_hit() {
-        bump(&Tally::current(), |t| &t.cache_hits);
+    pub(crate) fn add_cache_hit(tally: &Option<Arc<Tally>>) {
+        bump(tally, |t| &t.cache_hits);
     }
 
     pub(crate) fn add_coalesced() {

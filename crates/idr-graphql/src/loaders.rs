@@ -196,7 +196,7 @@ impl Loader<u64> for ImageLoader {
 
     async fn load(&self, keys: &[u64]) -> Result<HashMap<u64, Self::Value>, Infallible> {
         let results = join_all(keys.iter().map(|id| self.client.image_data(*id))).await;
-        Ok(keys.iter().zip(results).map(|(id, r)| (*id, r.map(|d| d.map(Arc::new)))).collect())
+        Ok(keys.iter().zip(results).map(|(id, r)| (*id, r)).collect())
     }
 }
 
@@ -244,7 +244,7 @@ impl Loader<(u64, u32)> for GridLoader {
         let results =
             join_all(keys.iter().map(|(plate, field)| self.client.plate_grid(*plate, *field)))
                 .await;
-        Ok(keys.iter().zip(results).map(|(key, r)| (*key, r.map(|g| g.map(Arc::new)))).collect())
+        Ok(keys.iter().zip(results).map(|(key, r)| (*key, r)).collect())
     }
 }
 

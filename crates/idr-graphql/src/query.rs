@@ -38,13 +38,13 @@ impl Query {
             id: meta.id,
             name: Some(meta.name.clone()),
             screen: None,
-            meta: Some(Arc::new(meta)),
+            meta: Some(meta),
         }))
     }
     /// A well by id; `null` when IDR has no such well.
     async fn well(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Well>> {
         let id = parse_id(&id)?;
-        Ok(client(ctx).well(id).await.gql()?.map(Well::from_meta))
+        Ok(client(ctx).well(id).await.gql()?.map(|meta| Well::from_meta(&meta)))
     }
     /// An image by id; `null` when IDR has no such image (or it is not public).
     async fn image(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Image>> {
@@ -128,7 +128,7 @@ impl Query {
         crate::args::search_key(&key)?;
         let values = client(ctx).search_values(resource.into(), &key).await.gql()?;
         Ok(Some(
-            values.into_iter().map(|v| ValueCount { value: v.value, count: v.count }).collect(),
+            values.iter().map(|v| ValueCount { value: v.value.clone(), count: v.count }).collect(),
         ))
     }
     /// Every key the search engine knows for the resource, sorted.
@@ -137,7 +137,7 @@ impl Query {
         ctx: &Context<'_>,
         #[graphql(default_with = "SearchResource::Image")] resource: SearchResource,
     ) -> Result<Option<Vec<String>>> {
-        client(ctx).search_keys(resource.into()).await.gql().map(Some)
+        client(ctx).search_keys(resource.into()).await.gql().map(|keys| Some(keys.to_vec()))
     }
 }
 
@@ -148,18 +148,22 @@ async fn top_level<T: async_graphql::OutputType + Listed>(
     object: ApiObject,
     filter: Option<ImageFilter>,
     args: PageArgs,
-    loaded: fn(idr_client::model::Container) -> T,
+    loaded: fn(Arc<idr_client::model::Container>) -> T,
 ) -> Result<Page<T>> {
     let client = client(ctx);
     if let Some(filter) = filter {
         let total = client.containers(object, 0, 1).await.gql()?.total_count;
         let all = client.containers(object, 0, total).await.gql()?;
-        let items = all.items.into_iter().map(loaded).collect();
+        let items = all.items.into_iter().map(|c| loaded(Arc::new(c))).collect();
         let kept = keep_matching(ctx, items, Some(&filter)).await?;
         return Ok(connection::slice(kept, args));
     }
     let page = client.containers(object, args.offset as u64, args.first as u64).await.gql()?;
-    Ok(offset_page(page.items.into_iter().map(loaded).collect(), args, page.total_count))
+    Ok(offset_page(
+        page.items.into_iter().map(|c| loaded(Arc::new(c))).collect(),
+        args,
+        page.total_count,
+    ))
 }
 
 /// A connection page over items the upstream already sliced at `args.offset`.

@@ -107,7 +107,7 @@ impl FilteredSearch {
                     _ => search.project = Some(id),
                 }
             }
-            search.query.study = Some(Study { name: container.name, kind });
+            search.query.study = Some(Study { name: container.name.clone(), kind });
         }
         Ok(Some(search))
     }
@@ -203,15 +203,15 @@ impl FilteredSearch {
             let len = page.hits.len();
             scanned_hits += len as u64;
             let next = page.next_bookmark(seen);
-            for (i, hit) in page.hits.into_iter().enumerate().skip(start) {
-                if !self.accepts(&hit) {
+            for (i, hit) in page.hits.iter().enumerate().skip(start) {
+                if !self.accepts(hit) {
                     continue;
                 }
                 if edges.len() == first {
                     has_next = true;
                     break 'pages;
                 }
-                edges.push(Edge::new(search_cursor(bookmark, i, seen), hit_image(hit)));
+                edges.push(Edge::new(search_cursor(bookmark, i, seen), hit_image(hit.clone())));
             }
             match next {
                 None => break,

@@ -134,8 +134,8 @@ fn diagnostic_json(text: &str, d: &Diagnostic) -> Value {
 pub async fn live_catalog(client: &idr_client::IdrClient) -> Result<Catalog, idr_client::Error> {
     let bundled = Catalog::bundled();
     let live = client.search_keys(idr_client::model::SearchResource::Image).await?;
-    let keys = bundled.keys().cloned().chain(live.into_iter().map(|name| idr_ql::KeyInfo {
-        name,
+    let keys = bundled.keys().cloned().chain(live.iter().map(|name| idr_ql::KeyInfo {
+        name: name.clone(),
         namespace: None,
         images: None,
     }));

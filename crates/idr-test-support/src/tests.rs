@@ -327,7 +327,7 @@ mod client {
         let config = ClientConfig { backoff: Duration::from_millis(1), ..ClientConfig::default() };
         let client = IdrClient::new(HttpUpstream::new(http).unwrap(), config);
         let outcome = match call {
-            Call::Image(id) => client.image_data(id).await.map(|i| i.map(|i| i.name)),
+            Call::Image(id) => client.image_data(id).await.map(|i| i.map(|i| i.name.clone())),
             Call::Thumbnail(id) => {
                 client.thumbnail(id, None).await.map(|t| t.map(|t| format!("{} bytes", t.len())))
             }

@@ -11,8 +11,8 @@ pub struct Project {
 }
 
 impl Project {
-    pub(crate) fn loaded(meta: Container) -> Project {
-        Project { id: meta.id, name: Some(meta.name.clone()), meta: Some(Arc::new(meta)) }
+    pub(crate) fn loaded(meta: Arc<Container>) -> Project {
+        Project { id: meta.id, name: Some(meta.name.clone()), meta: Some(meta) }
     }
 }
 
@@ -57,13 +57,8 @@ pub struct Dataset {
 }
 
 impl Dataset {
-    pub(crate) fn loaded(meta: Container) -> Dataset {
-        Dataset {
-            id: meta.id,
-            name: Some(meta.name.clone()),
-            project: None,
-            meta: Some(Arc::new(meta)),
-        }
+    pub(crate) fn loaded(meta: Arc<Container>) -> Dataset {
+        Dataset { id: meta.id, name: Some(meta.name.clone()), project: None, meta: Some(meta) }
     }
 }
 

@@ -93,7 +93,7 @@ async fn container_meta(
     if let Some(meta) = known {
         return Ok(Some(meta.clone()));
     }
-    Ok(client(ctx).container(object, id).await.gql()?.map(Arc::new))
+    client(ctx).container(object, id).await.gql()
 }
 
 /// The values of `key` among an object's key/values.
@@ -204,7 +204,7 @@ async fn children_page<T: Listed + async_graphql::OutputType>(
     child: impl Fn(idr_client::model::ChildSummary, &Parent) -> T,
 ) -> Result<Option<Page<T>>> {
     let items = client(ctx).children(list, parent.id).await.gql()?;
-    let items = items.into_iter().map(|item| child(item, &parent)).collect();
+    let items = items.iter().map(|item| child(item.clone(), &parent)).collect();
     let kept = keep_matching(ctx, items, filter.as_ref()).await?;
     Ok(Some(connection::slice(kept, args)))
 }

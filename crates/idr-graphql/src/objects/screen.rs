@@ -11,8 +11,8 @@ pub struct Screen {
 }
 
 impl Screen {
-    pub(crate) fn loaded(meta: Container) -> Screen {
-        Screen { id: meta.id, name: Some(meta.name.clone()), meta: Some(Arc::new(meta)) }
+    pub(crate) fn loaded(meta: Arc<Container>) -> Screen {
+        Screen { id: meta.id, name: Some(meta.name.clone()), meta: Some(meta) }
     }
 }
 
@@ -77,7 +77,7 @@ impl Plate {
         if let Some(meta) = &self.meta {
             return Ok(Some(meta.clone()));
         }
-        Ok(client(ctx).plate(self.id).await.gql()?.map(Arc::new))
+        client(ctx).plate(self.id).await.gql()
     }
 
     async fn grid(&self, ctx: &Context<'_>, field: u32) -> Result<Option<Arc<PlateGrid>>> {
@@ -290,7 +290,7 @@ impl Well {
         }
     }
 
-    pub(crate) fn from_meta(meta: WellMeta) -> Well {
+    pub(crate) fn from_meta(meta: &WellMeta) -> Well {
         let position = WellPosition {
             row: meta.row,
             column: meta.column,
@@ -298,8 +298,8 @@ impl Well {
         };
         let images = meta
             .images
-            .into_iter()
-            .map(|i| Image { name: i.name, well: Some(meta.id), ..Image::new(i.id) })
+            .iter()
+            .map(|i| Image { name: i.name.clone(), well: Some(meta.id), ..Image::new(i.id) })
             .collect();
         Well {
             id: meta.id,
@@ -314,7 +314,7 @@ impl Well {
         if let Some(p) = &self.position {
             return Ok(Some(p.clone()));
         }
-        Ok(client(ctx).well(self.id).await.gql()?.and_then(|m| Well::from_meta(m).position))
+        Ok(client(ctx).well(self.id).await.gql()?.and_then(|m| Well::from_meta(&m).position))
     }
 }
 
@@ -363,7 +363,7 @@ impl Well {
                 .well(self.id)
                 .await
                 .gql()?
-                .map(|m| Well::from_meta(m).images.unwrap_or_default())
+                .map(|m| Well::from_meta(&m).images.unwrap_or_default())
                 .unwrap_or_default(),
         ))
     }
