@@ -2,7 +2,7 @@
 //! coalescing (singleflight), a concurrency cap, retries and a circuit breaker.
 
 use std::any::TypeId;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -175,6 +175,23 @@ impl IdrClient {
         })
     }
 
+    /// The cached answer to `request`, if there is one: no call, no wait.
+    fn peek<T: Send + Sync + 'static>(&self, request: Request) -> Option<Result<Arc<T>, Error>> {
+        let key = Key { request, decodes_to: TypeId::of::<T>() };
+        let hit = self.inner.cache.get(&key)?;
+        Tally::add_cache_hit(&Tally::current());
+        Some(hit.map(|value| {
+            value.downcast::<T>().unwrap_or_else(|_| unreachable!("the key names the type"))
+        }))
+    }
+
+    /// Caches `value` as the answer for one object out of a batch (see
+    /// [`Cache::insert_derived`]).
+    fn derive<T: Send + Sync + 'static>(&self, request: Request, value: T, bytes: usize) {
+        let key = Key { request, decodes_to: TypeId::of::<T>() };
+        self.inner.cache.insert_derived(key, Arc::new(value), bytes, self.inner.config.cache_ttl);
+    }
+
     /// Joins the call already in flight for `key`, or starts one. The call decodes the
     /// answer and caches it before it leaves the in-flight table, and looks in the cache
     /// again first, so a request never misses both the cache and the table for an answer
@@ -226,7 +243,8 @@ impl IdrClient {
         kind: ObjectKind,
         ids: &[u64],
     ) -> Result<AnnotationsByObject, Error> {
-        let mut out: AnnotationsByObject = ids.iter().map(|id| ((kind, *id), Vec::new())).collect();
+        let mut lists: BTreeMap<(ObjectKind, u64), Vec<Annotation>> =
+            ids.iter().map(|id| ((kind, *id), Vec::new())).collect();
         let limit = self.inner.config.annotations_page.max(1);
         let chunks = ep::annotations_requests(ty, kind, ids, limit);
         let results = join_all(
@@ -236,12 +254,34 @@ impl IdrClient {
         for result in results {
             for annotation in result? {
                 let parent_kind = annotation.parent.kind.unwrap_or(kind);
-                if let Some(list) = out.get_mut(&(parent_kind, annotation.parent.id)) {
+                if let Some(list) = lists.get_mut(&(parent_kind, annotation.parent.id)) {
                     list.push(annotation);
                 }
             }
         }
+        let out: AnnotationsByObject =
+            lists.into_iter().map(|(key, list)| (key, Arc::from(list))).collect();
+        for ((kind, id), list) in &out {
+            let bytes = 64 + list.iter().map(annotation_bytes).sum::<usize>();
+            self.derive(
+                object_annotations_request(ty, *kind, *id),
+                ObjectAnnotations(list.clone()),
+                bytes,
+            );
+        }
         Ok(out)
+    }
+
+    /// One object's annotations of one type, if the cache holds them (from an earlier
+    /// [`IdrClient::annotations`] batch).
+    pub fn cached_annotations(
+        &self,
+        ty: AnnotationType,
+        kind: ObjectKind,
+        id: u64,
+    ) -> Option<Arc<[Annotation]>> {
+        let hit = self.peek::<ObjectAnnotations>(object_annotations_request(ty, kind, id))?;
+        hit.ok().map(|list| list.0.clone())
     }
 
     /// A page exactly as long as the limit may have a successor: fetch it too (up to
@@ -316,6 +356,20 @@ impl IdrClient {
         }
     }
 
+    /// [`IdrClient::parents`], if the cache holds the answer.
+    pub fn cached_parents(
+        &self,
+        child: ApiObject,
+        id: u64,
+    ) -> Option<Result<Vec<Container>, Error>> {
+        let Some(req) = ep::api_parents_request(child, id) else { return Some(Ok(Vec::new())) };
+        Some(match self.peek::<Page<Container>>(req)? {
+            Ok(page) => Ok(page.items.clone()),
+            Err(Error::NotFound { .. }) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        })
+    }
+
     /// Top-level screens or projects, `count` items from `offset`, assembled from aligned
     /// upstream pages.
     pub async fn containers(
@@ -380,6 +434,23 @@ impl IdrClient {
         )
     }
 
+    /// [`IdrClient::plate_grid`], if the cache holds the answer.
+    pub fn cached_plate_grid(
+        &self,
+        plate_id: u64,
+        field: u32,
+    ) -> Option<Result<Option<Arc<PlateGrid>>, Error>> {
+        self.peek(ep::plate_grid_request(plate_id, field)).map(found)
+    }
+
+    /// [`IdrClient::image_data`], if the cache holds the answer.
+    pub fn cached_image_data(
+        &self,
+        image_id: u64,
+    ) -> Option<Result<Option<Arc<ImageData>>, Error>> {
+        self.peek(ep::image_data_request(image_id)).map(found)
+    }
+
     pub async fn image_data(&self, image_id: u64) -> Result<Option<Arc<ImageData>>, Error> {
         found(
             self.fetch(ep::image_data_request(image_id), move |url, resp| {
@@ -418,15 +489,38 @@ impl IdrClient {
         for result in results {
             tables.extend(result?);
         }
+        let found_a_table = !tables.is_empty();
         // One chunk (the usual case) is shared as it is.
-        if tables.len() == 1 {
-            return Ok(tables.swap_remove(0));
+        let rows = if tables.len() == 1 {
+            tables.swap_remove(0)
+        } else {
+            let mut out = RowsByWell::new();
+            for rows in tables {
+                out.extend(rows.iter().map(|(id, row)| (*id, row.clone())));
+            }
+            Arc::new(out)
+        };
+        if found_a_table {
+            self.derive_well_rows(well_ids, &rows);
         }
-        let mut out = RowsByWell::new();
-        for rows in tables {
-            out.extend(rows.iter().map(|(id, row)| (*id, row.clone())));
+        Ok(rows)
+    }
+
+    /// Remembers each well's row (or that it has none) for [`IdrClient::cached_well_row`].
+    fn derive_well_rows(&self, well_ids: &[u64], rows: &RowsByWell) {
+        for id in well_ids {
+            let row = rows.get(id).cloned();
+            let bytes = 64 + row.as_ref().map_or(0, |r| r.table.columns.len() * 8);
+            self.derive(ep::well_table_requests(&[*id]).swap_remove(0), WellRowEntry(row), bytes);
         }
-        Ok(Arc::new(out))
+    }
+
+    /// One well's bulk row (`Some(None)`: the well has none), if the cache holds it from an
+    /// earlier [`IdrClient::plate_rows`] or [`IdrClient::well_rows`].
+    pub fn cached_well_row(&self, well_id: u64) -> Option<Option<WellRow>> {
+        let request = ep::well_table_requests(&[well_id]).swap_remove(0);
+        let hit = self.peek::<WellRowEntry>(request)?;
+        hit.ok().map(|entry| entry.0.clone())
     }
 
     /// Bulk-annotation rows of the wells of one plate, keyed by well id: the whole plate
@@ -439,7 +533,10 @@ impl IdrClient {
     ) -> Result<Arc<RowsByWell>, Error> {
         let Some(via) = well_ids.iter().min().copied() else { return Ok(Arc::default()) };
         match self.fetch(ep::plate_table_request(plate_id, via), decode_rows).await {
-            Ok(rows) => Ok(rows),
+            Ok(rows) => {
+                self.derive_well_rows(well_ids, &rows);
+                Ok(rows)
+            }
             Err(Error::NotFound { .. }) => Ok(Arc::default()),
             Err(e) if ep::plate_query_refused(&e) => self.well_rows(well_ids).await,
             Err(e) => Err(e),
@@ -485,6 +582,29 @@ impl WellRow {
     pub fn values(&self) -> &[Option<String>] {
         &self.table.rows[self.row]
     }
+}
+
+/// One object's annotations, cached on their own (see [`IdrClient::derive`]).
+struct ObjectAnnotations(Arc<[Annotation]>);
+
+/// One well's bulk row, cached on its own (see [`IdrClient::derive`]).
+struct WellRowEntry(Option<WellRow>);
+
+/// The key one object's annotations are cached under: the request that would fetch them
+/// alone.
+fn object_annotations_request(ty: AnnotationType, kind: ObjectKind, id: u64) -> Request {
+    ep::annotations_request(ty, kind, &[id], None, ep::ANNOTATIONS_PAGE)
+}
+
+/// A rough size of an annotation in memory, for the cache's byte bound.
+fn annotation_bytes(annotation: &Annotation) -> usize {
+    let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+    let body = match &annotation.body {
+        AnnotationBody::Map(pairs) => pairs.iter().map(|(k, v)| k.len() + v.len() + 48).sum(),
+        AnnotationBody::File(file) => file.name.len() + 64,
+        AnnotationBody::Other { class } => class.len(),
+    };
+    96 + text(&annotation.namespace) + text(&annotation.description) + body
 }
 
 /// Bulk-annotation rows by well id.

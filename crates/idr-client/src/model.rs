@@ -2,6 +2,7 @@
 //! type says which endpoint fills it.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 pub(crate) use idr_filter::{Condition, EngineQuery, Op};
 
@@ -406,4 +407,4 @@ impl SearchResource {
 }
 
 /// Map annotations of many objects, split back per object.
-pub type AnnotationsByObject = BTreeMap<(ObjectKind, u64), Vec<Annotation>>;
+pub type AnnotationsByObject = BTreeMap<(ObjectKind, u64), Arc<[Annotation]>>;

@@ -89,6 +89,18 @@ impl Cache {
         self.entries.insert(key, Entry { outcome, weight, ttl });
     }
 
+    /// Stores an answer for one object derived from a batch answer (one object's
+    /// annotations, one well's row), unless one is there already, for `ttl` from now. It is
+    /// charged `bytes`, an estimate of what it holds (it shares its data with the batch's
+    /// entry, so the two are charged twice: the bound stays a bound).
+    pub(crate) fn insert_derived(&self, key: Key, value: Decoded, bytes: usize, ttl: Duration) {
+        if bytes > self.budget || ttl.is_zero() || self.entries.contains_key(&key) {
+            return;
+        }
+        let weight = u32::try_from(bytes).unwrap_or(u32::MAX);
+        self.entries.insert(key, Entry { outcome: Ok(value), weight, ttl });
+    }
+
     /// The bytes held now. Eviction runs in moka's housekeeping, which this runs first.
     pub(crate) fn bytes(&self) -> usize {
         self.entries.run_pending_tasks();

@@ -29,38 +29,60 @@ use idr_client::{Error, IdrClient, WellRow};
 /// cached, and would be asked again in another batch.
 pub(crate) type Loaded<T> = Result<Option<T>, Error>;
 
+/// A loader that can answer a key from the client's cache, at once. A dataloader waits
+/// [`BATCH_DELAY`] for more keys before it sends a batch; a key the cache already holds
+/// needs no batch, so it must not wait for one: a warm query never waits on a timer.
+pub(crate) trait Peek<K: Send + Sync + Hash + Eq + Clone + 'static>: Loader<K> {
+    /// The key's value if the client's cache holds it.
+    fn peek(&self, key: &K) -> Option<Self::Value>;
+}
+
 /// Loads one key: `None` when the object does not exist, a GraphQL error (with its code)
-/// when the upstream call failed.
+/// when the upstream call failed. A key the cache holds is answered without a batch.
 pub(crate) async fn load_one<K, L, T>(
     loader: &DataLoader<L, HashMapCache>,
     key: K,
 ) -> async_graphql::Result<Option<T>>
 where
     K: Send + Sync + Hash + Eq + Clone + 'static,
-    L: Loader<K, Value = Loaded<T>, Error = Infallible>,
+    L: Peek<K, Value = Loaded<T>, Error = Infallible>,
     T: Send + Sync + Clone + 'static,
 {
-    match loader.load_one(key).await {
-        Ok(Some(Ok(value))) => Ok(value),
-        Ok(Some(Err(e))) => Err(crate::error::upstream(&e)),
-        Ok(None) => Ok(None),
-        Err(never) => match never {},
+    let loaded = match loader.loader().peek(&key) {
+        Some(value) => Some(value),
+        None => loader.load_one(key).await.unwrap_or_else(|never| match never {}),
+    };
+    match loaded {
+        Some(Ok(value)) => Ok(value),
+        Some(Err(e)) => Err(crate::error::upstream(&e)),
+        None => Ok(None),
     }
 }
 
 /// Loads `keys` at once, without the batch delay, into the loader's cache, where the
 /// fields that ask for them find them: for a caller that knows every key it will need
 /// (a plate priming its wells), waiting for more keys only adds time, warm or cold.
+/// Keys the cache holds are fed as they are, and only the others are loaded.
 pub(crate) async fn prime<K, L>(loader: &DataLoader<L, HashMapCache>, keys: Vec<K>)
 where
     K: Send + Sync + Hash + Eq + Clone + 'static,
-    L: Loader<K, Error = Infallible>,
+    L: Peek<K, Error = Infallible>,
 {
-    if keys.is_empty() {
-        return;
+    let mut cached = Vec::new();
+    let mut missing = Vec::new();
+    for key in keys {
+        match loader.loader().peek(&key) {
+            Some(value) => cached.push((key, value)),
+            None => missing.push(key),
+        }
     }
-    let Ok(values) = loader.loader().load(&keys).await;
-    loader.feed_many(values).await;
+    if !missing.is_empty() {
+        let Ok(values) = loader.loader().load(&missing).await;
+        cached.extend(values);
+    }
+    if !cached.is_empty() {
+        loader.feed_many(cached).await;
+    }
 }
 
 /// How long a loader waits for more keys before sending a batch.
@@ -176,12 +198,17 @@ impl Loader<(ObjectKind, u64)> for AnnotationLoader {
         let mut out = HashMap::new();
         for ((kind, ids), result) in by_kind.iter().zip(results) {
             match result {
-                Ok(lists) => out
-                    .extend(lists.into_iter().map(|(key, list)| (key, Ok(Some(Arc::from(list)))))),
+                Ok(lists) => out.extend(lists.into_iter().map(|(key, list)| (key, Ok(Some(list))))),
                 Err(e) => out.extend(ids.iter().map(|id| ((*kind, *id), Err(e.clone())))),
             }
         }
         Ok(out)
+    }
+}
+
+impl Peek<(ObjectKind, u64)> for AnnotationLoader {
+    fn peek(&self, (kind, id): &(ObjectKind, u64)) -> Option<Self::Value> {
+        self.client.cached_annotations(self.ty, *kind, *id).map(|list| Ok(Some(list)))
     }
 }
 
@@ -197,6 +224,12 @@ impl Loader<u64> for ImageLoader {
     async fn load(&self, keys: &[u64]) -> Result<HashMap<u64, Self::Value>, Infallible> {
         let results = join_all(keys.iter().map(|id| self.client.image_data(*id))).await;
         Ok(keys.iter().zip(results).map(|(id, r)| (*id, r)).collect())
+    }
+}
+
+impl Peek<u64> for ImageLoader {
+    fn peek(&self, id: &u64) -> Option<Self::Value> {
+        self.client.cached_image_data(*id)
     }
 }
 
@@ -228,6 +261,13 @@ impl Loader<(ApiObject, u64)> for ParentLoader {
     }
 }
 
+impl Peek<(ApiObject, u64)> for ParentLoader {
+    fn peek(&self, (child, id): &(ApiObject, u64)) -> Option<Self::Value> {
+        let parents = self.client.cached_parents(*child, *id)?;
+        Some(parents.map(|parents| parents.into_iter().next().map(|p| (p.id, p.name))))
+    }
+}
+
 /// Plate grids, one call per (plate, field).
 pub(crate) struct GridLoader {
     client: IdrClient,
@@ -245,6 +285,12 @@ impl Loader<(u64, u32)> for GridLoader {
             join_all(keys.iter().map(|(plate, field)| self.client.plate_grid(*plate, *field)))
                 .await;
         Ok(keys.iter().zip(results).map(|(key, r)| (*key, r)).collect())
+    }
+}
+
+impl Peek<(u64, u32)> for GridLoader {
+    fn peek(&self, (plate, field): &(u64, u32)) -> Option<Self::Value> {
+        self.client.cached_plate_grid(*plate, *field)
     }
 }
 
@@ -300,5 +346,11 @@ impl Loader<WellKey> for WellRowLoader {
             }
         }
         Ok(out)
+    }
+}
+
+impl Peek<WellKey> for WellRowLoader {
+    fn peek(&self, key: &WellKey) -> Option<Self::Value> {
+        self.client.cached_well_row(key.well).map(Ok)
     }
 }

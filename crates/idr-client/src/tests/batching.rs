@@ -71,7 +71,7 @@ async fn check(ids: &[u64], expect: &str) {
     let mut total = 0;
     for ((kind, id), list) in &result {
         assert_eq!(*kind, ObjectKind::Image);
-        for a in list {
+        for a in list.iter() {
             assert_eq!((a.parent.kind, a.parent.id), (Some(ObjectKind::Image), *id));
             let AnnotationBody::Map(pairs) = &a.body else { panic!("not a map: {a:?}") };
             assert_eq!(pairs, &[("image".to_owned(), id.to_string())]);
