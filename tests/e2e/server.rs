@@ -96,3 +96,25 @@ async fn thumbnail_proxy() {
     assert!(bytes.ends_with(&[0xFF, 0xD9]));
     // Hostile ids are rows of the abuse suite (abuse.rs, A15).
 }
+
+/// `--query-budget` reaches the schema: with a budget of 2 calls, the nested walkthrough
+/// (which needs more) answers what 2 calls give and marks the rest QUERY_TOO_EXPENSIVE.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_query_budget_is_set_from_the_command_line() {
+    let idr = Idr::serve(&["--offline", "--query-budget", "2"]);
+    let resp = Idr::client()
+        .post(format!("{}/graphql", idr.base))
+        .json(&serde_json::json!({"query": nested_query()}))
+        .send()
+        .await
+        .expect("the server answers");
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.expect("a JSON body");
+    assert_eq!(body["extensions"]["cost"]["budget"], 2, "{}", body["extensions"]);
+    assert_eq!(body["extensions"]["cost"]["remaining"], 0, "{}", body["extensions"]);
+    let codes: Vec<&Value> =
+        body["errors"].as_array().unwrap().iter().map(|e| &e["extensions"]["code"]).collect();
+    assert!(codes.iter().any(|c| *c == "QUERY_TOO_EXPENSIVE"), "{codes:?}");
+    // The first calls' answers are kept: the screen's name.
+    assert_eq!(body["data"]["screen"]["name"], "idr0002-heriche-condensation/screenA");
+}

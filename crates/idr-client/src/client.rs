@@ -209,23 +209,31 @@ impl IdrClient {
         // The attempts are the cost of the request that started the call, whichever
         // waiter polls it.
         let tally = Tally::current();
-        let (flight, joined) = self.inner.in_flight.join(key, move || async move {
-            if let Some(hit) = inner.cache.get(&this) {
-                Tally::add_cache_hit(&tally);
-                return hit;
-            }
-            let resp = inner.send_with_retries(&this.request, &tally).await?;
-            let outcome = decode(&this.request.to_string(), &resp).map(|v| Arc::new(v) as Decoded);
-            let ttl = match &outcome {
-                Ok(_) => Some(inner.config.cache_ttl),
-                Err(Error::NotFound { .. }) => Some(inner.config.negative_ttl),
-                Err(_) => None,
-            };
-            if let Some(ttl) = ttl {
-                inner.cache.insert(this, &resp, outcome.clone(), ttl);
-            }
-            outcome
+        let budget = Tally::budget(&tally);
+        // Over its budget, a request may still join a call in flight, but starts none.
+        let started = self.inner.in_flight.join_or(key, move || {
+            Tally::reserve_call(&tally).then_some(async move {
+                if let Some(hit) = inner.cache.get(&this) {
+                    Tally::add_cache_hit(&tally);
+                    return hit;
+                }
+                let resp = inner.send_with_retries(&this.request, &tally).await?;
+                let outcome =
+                    decode(&this.request.to_string(), &resp).map(|v| Arc::new(v) as Decoded);
+                let ttl = match &outcome {
+                    Ok(_) => Some(inner.config.cache_ttl),
+                    Err(Error::NotFound { .. }) => Some(inner.config.negative_ttl),
+                    Err(_) => None,
+                };
+                if let Some(ttl) = ttl {
+                    inner.cache.insert(this, &resp, outcome.clone(), ttl);
+                }
+                outcome
+            })
         });
+        let Some((flight, joined)) = started else {
+            return Err(Error::OverBudget { budget });
+        };
         if joined {
             Tally::add_coalesced();
         }

@@ -44,6 +44,10 @@ pub enum Error {
     /// never retried, and the breaker does not count it).
     #[error("could not write the recording {path}: {message}")]
     Recording { path: String, message: String },
+    /// The request that asked has made as many upstream calls as its budget allows (see
+    /// [`crate::tally::Tally::with_budget`]); this one was not made.
+    #[error("the query needs more than its budget of {budget} upstream calls")]
+    OverBudget { budget: u64 },
     /// Offline mode: no recording answers this request.
     #[error("no recording for {request}{}", nearest_hint(nearest))]
     NotRecorded { request: String, nearest: Arc<[String]> },

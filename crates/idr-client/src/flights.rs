@@ -35,13 +35,25 @@ where
     where
         F: Future<Output = T> + Send + 'static,
     {
+        match self.join_or(key, || Some(work())) {
+            Some(joined) => joined,
+            None => unreachable!("the work is always given"),
+        }
+    }
+
+    /// Like [`Flights::join`], but `work()` may decline to start (`None`, and then so is
+    /// the answer): in one step, so no work can start or finish in between.
+    pub fn join_or<F>(&self, key: K, work: impl FnOnce() -> Option<F>) -> Option<(Flight<T>, bool)>
+    where
+        F: Future<Output = T> + Send + 'static,
+    {
         let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(flight) = table.get(&key).and_then(WeakShared::upgrade) {
-            return (flight, true);
+            return Some((flight, true));
         }
+        let work = work()?;
         let done = Arc::downgrade(&self.table);
         let leaving = key.clone();
-        let work = work();
         let fut: BoxFuture<'static, T> = Box::pin(async move {
             let out = work.await;
             if let Some(table) = done.upgrade() {
@@ -53,6 +65,6 @@ where
         if let Some(weak) = flight.downgrade() {
             table.insert(key, weak);
         }
-        (flight, false)
+        Some((flight, false))
     }
 }

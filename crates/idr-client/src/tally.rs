@@ -15,6 +15,10 @@ tokio::task_local! {
 /// Counts of one request; see the module docs.
 #[derive(Debug, Default)]
 pub struct Tally {
+    /// Upstream calls this request may start; `None` for no limit.
+    budget: Option<u64>,
+    /// Upstream calls it started (each counted once, however often it was retried).
+    started: AtomicU64,
     upstream_calls: AtomicU64,
     cache_hits: AtomicU64,
     coalesced: AtomicU64,
@@ -32,9 +36,36 @@ pub struct Counts {
     pub coalesced: u64,
     /// Dataloader batches sent (each waited its delay for more keys unless full).
     pub batches: u64,
+    /// Upstream calls the request may start in all, if it is limited.
+    pub budget: Option<u64>,
+    /// Of those, the calls it may still start.
+    pub remaining: Option<u64>,
 }
 
 impl Tally {
+    /// A tally for a request that may make at most `budget` upstream calls. Once they are
+    /// made, the client starts no more for it: each further call it would start fails with
+    /// [`crate::Error::OverBudget`] (joining a call already in flight, or a cache hit,
+    /// still answers, as they cost IDR nothing). The budget counts calls started; their
+    /// retries are not stopped, so `upstream_calls` (attempts) can exceed it by those.
+    pub fn with_budget(budget: u64) -> Tally {
+        Tally { budget: Some(budget), ..Tally::default() }
+    }
+
+    /// Takes one call from the request's budget: whether it may start another upstream
+    /// call.
+    pub(crate) fn reserve_call(tally: &Option<Arc<Tally>>) -> bool {
+        let Some(t) = tally else { return true };
+        let Some(budget) = t.budget else { return true };
+        t.started
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| (n < budget).then_some(n + 1))
+            .is_ok()
+    }
+
+    pub(crate) fn budget(tally: &Option<Arc<Tally>>) -> u64 {
+        tally.as_ref().and_then(|t| t.budget).unwrap_or(u64::MAX)
+    }
+
     /// Runs `fut` with this tally as the current one.
     pub fn scope<F: Future>(self: Arc<Self>, fut: F) -> impl Future<Output = F::Output> {
         CURRENT.scope(self, fut)
@@ -51,6 +82,8 @@ impl Tally {
             cache_hits: self.cache_hits.load(Ordering::Relaxed),
             coalesced: self.coalesced.load(Ordering::Relaxed),
             batches: self.batches.load(Ordering::Relaxed),
+            budget: self.budget,
+            remaining: self.budget.map(|b| b.saturating_sub(self.started.load(Ordering::Relaxed))),
         }
     }
 

@@ -8,6 +8,7 @@
 //! | `UPSTREAM_BAD_RESPONSE` | IDR answered with an error inside a 200 body, with something that does not decode, or (after retries) with a body cut short or an HTML page |
 //! | `RESPONSE_TOO_LARGE` | IDR's answer exceeded the body cap |
 //! | `NOT_RECORDED` | offline mode: the recordings hold no answer for the upstream request this field needs |
+//! | `QUERY_TOO_EXPENSIVE` | the query made as many upstream calls as its budget allows (`SchemaLimits::query_budget`, `--query-budget`); the fields that needed more are `null`, the rest of the answer is there |
 //! | `QUERY_TOO_LARGE` | the document is over the size cap |
 //! | `QUERY_TOO_COMPLEX` | the document is over the alias cap or the static cost limit (`first` multiplies) |
 //! | `QUERY_TOO_DEEP` | the document (or its JSON body or variables) nests deeper than the depth, bracket-nesting or parser-recursion limit |
@@ -61,6 +62,12 @@ pub(crate) fn upstream(error: &ClientError) -> async_graphql::Error {
         ClientError::Recording { .. } => {
             ("INTERNAL_SERVER_ERROR", "the answer could not be recorded".to_owned())
         }
+        ClientError::OverBudget { budget } => (
+            "QUERY_TOO_EXPENSIVE",
+            format!(
+                "this query needs more than {budget} calls to IDR, its budget; ask for fewer objects (a smaller `first`, fewer plates) or fewer fields that need one call per object (such as image sizes)"
+            ),
+        ),
         // Offline mode serves the project's own recordings, so naming the request helps.
         ClientError::NotRecorded { request, .. } => {
             ("NOT_RECORDED", format!("offline mode: the recordings hold no answer for {request}"))

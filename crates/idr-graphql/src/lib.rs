@@ -56,6 +56,9 @@ pub struct SchemaLimits {
     /// are summed up in one summary error per cause.
     pub errors_per_cause: usize,
     pub max_errors: usize,
+    /// Upstream calls one request may start (`None`: no limit); past it, fields that need
+    /// more fail with `QUERY_TOO_EXPENSIVE` and the rest of the answer is kept.
+    pub query_budget: Option<u64>,
 }
 
 impl Default for SchemaLimits {
@@ -69,6 +72,7 @@ impl Default for SchemaLimits {
             deadline: std::time::Duration::from_secs(60),
             errors_per_cause: 10,
             max_errors: 50,
+            query_budget: Some(5_000),
         }
     }
 }
@@ -223,13 +227,16 @@ async fn run(
         Some(client) => request.data(Loaders::new(client)),
         None => request,
     };
-    let tally = std::sync::Arc::new(idr_client::tally::Tally::default());
+    let limits = schema.data::<SchemaLimits>().copied().unwrap_or_default();
+    let tally = std::sync::Arc::new(match limits.query_budget {
+        Some(budget) => idr_client::tally::Tally::with_budget(budget),
+        None => idr_client::tally::Tally::default(),
+    });
     let mut response = tally.clone().scope(schema.execute(request)).await;
     if let Some(shape) = schema.data::<shape::Shape>() {
         complete::complete(&mut response, &operation, shape);
     }
     add_missing_codes(&mut response);
-    let limits = schema.data::<SchemaLimits>().copied().unwrap_or_default();
     error::report(&mut response, limits.errors_per_cause, limits.max_errors);
     response.extensions.insert("cost".to_owned(), cost_extension(tally.counts()));
     response
@@ -246,6 +253,11 @@ fn cost_extension(counts: idr_client::tally::Counts) -> async_graphql::Value {
         ("batches", counts.batches),
     ] {
         cost.insert(async_graphql::Name::new(name), async_graphql::Value::from(n));
+    }
+    for (name, n) in [("budget", counts.budget), ("remaining", counts.remaining)] {
+        if let Some(n) = n {
+            cost.insert(async_graphql::Name::new(name), async_graphql::Value::from(n));
+        }
     }
     async_graphql::Value::Object(cost)
 }

@@ -43,6 +43,10 @@ enum Command {
         /// and the answer goes out with what is there.
         #[arg(long, env = "IDR_REQUEST_TIMEOUT", default_value_t = 60)]
         request_timeout: u64,
+        /// Upstream calls one GraphQL request may start; fields needing more fail with
+        /// QUERY_TOO_EXPENSIVE and the rest of the answer is kept (0: no limit).
+        #[arg(long, env = "IDR_QUERY_BUDGET", default_value_t = 5_000)]
+        query_budget: u64,
         #[command(flatten)]
         connections: ConnectionArgs,
     },
@@ -203,13 +207,27 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
     let ok = |()| ExitCode::SUCCESS;
     match command {
         Command::Schema => emit(&idr_graphql::sdl()).map(ok),
-        Command::Serve { listen, upstream, rate_limit, request_timeout, connections } => {
+        Command::Serve {
+            listen,
+            upstream,
+            rate_limit,
+            request_timeout,
+            query_budget,
+            connections,
+        } => {
             let rate =
                 RateLimit { per_second: rate_limit.max(0.01), burst: (rate_limit * 6.0).max(1.0) };
             let request_timeout = Duration::from_secs(request_timeout.max(1));
             let limits = Limits { rate, request_timeout, ..Limits::default() };
             let connections = connections.limits(limits.request_timeout);
-            runtime()?.block_on(serve(listen, upstream.choice(), limits, connections)).map(ok)
+            let schema_limits = SchemaLimits {
+                deadline: limits.request_timeout,
+                query_budget: (query_budget > 0).then_some(query_budget),
+                ..SchemaLimits::default()
+            };
+            runtime()?
+                .block_on(serve(listen, upstream.choice(), limits, schema_limits, connections))
+                .map(ok)
         }
         Command::Compile { query } => compile(&query),
         Command::Check { files } => check(&files),
@@ -240,13 +258,11 @@ async fn serve(
     listen: SocketAddr,
     choice: UpstreamChoice,
     limits: Limits,
+    schema_limits: SchemaLimits,
     connections: ConnectionLimits,
 ) -> anyhow::Result<()> {
     let (client, described) = build_client(&choice)?;
-    let schema = build_schema(
-        client.clone(),
-        SchemaLimits { deadline: limits.request_timeout, ..SchemaLimits::default() },
-    );
+    let schema = build_schema(client.clone(), schema_limits);
     let catalog =
         Arc::new(idr_server::LiveCatalog::new(matches!(choice, UpstreamChoice::Http { .. })));
     let offline = !matches!(choice, UpstreamChoice::Http { .. });

@@ -80,6 +80,17 @@ struct Generated {
 
 impl Generated {
     fn start(label: &str, seed: u64, size: Size, settings: Settings) -> Generated {
+        Generated::start_limited(label, seed, size, settings, |limits| limits)
+    }
+
+    /// As [`Generated::start`], with the schema's limits changed by `limits`.
+    fn start_limited(
+        label: &str,
+        seed: u64,
+        size: Size,
+        settings: Settings,
+        limits: impl FnOnce(SchemaLimits) -> SchemaLimits,
+    ) -> Generated {
         let world = Arc::new(World::generate(seed, size, settings));
         let server = ReplayServer::start(world.clone(), Faults::default());
         let http = HttpConfig::new(server.url().parse().expect("a URL"));
@@ -95,7 +106,7 @@ impl Generated {
         let client = IdrClient::new(HttpUpstream::new(http).expect("a client"), config);
         // The walks ask for whole plates with every field, many objects at once; the
         // limits on cost are tested on their own.
-        let limits = SchemaLimits {
+        let walk_limits = SchemaLimits {
             complexity: usize::MAX,
             document: DocumentLimits {
                 max_bytes: 1 << 22,
@@ -111,7 +122,7 @@ impl Generated {
             world,
             base: server.url().trim_end_matches('/').to_owned(),
             server,
-            schema: build_schema(client, limits),
+            schema: build_schema(client, limits(walk_limits)),
         }
     }
 
@@ -1774,4 +1785,50 @@ async fn bulk_rows_cost_one_call_per_plate() {
         );
         m.finish();
     }
+}
+
+/// Issue 9: a query over its budget of upstream calls starts no more of them: the fields
+/// that needed more are `null` with `QUERY_TOO_EXPENSIVE`, everything else is answered,
+/// and IDR sees exactly the budget.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_over_its_budget_stops_with_partial_data() {
+    const BUDGET: u64 = 40;
+    let g = Generated::start_limited(
+        "budget",
+        8,
+        Size::full_plates(1, 8, 12, 1),
+        Settings::default(),
+        |limits| SchemaLimits { query_budget: Some(BUDGET), ..limits },
+    );
+    let screen = g.world.screens_in_order()[0];
+    // One `imgData` per image: 96 of them, more than the budget.
+    let query = format!(
+        "{{ screen(id: \"{}\") {{ name plates {{ nodes {{ wells {{ id images {{ id name width }} }} }} }} }} }}",
+        screen.id
+    );
+    let response = g.response(&query, json!({})).await;
+    let calls: u64 = g.server.calls_by_route().values().sum();
+    assert_eq!(calls, BUDGET, "upstream calls");
+    let cost = &response["extensions"]["cost"];
+    assert_eq!((&cost["budget"], &cost["remaining"]), (&json!(BUDGET), &json!(0)), "{cost}");
+    let errors = response["errors"].as_array().expect("errors");
+    assert!(errors.iter().all(|e| e["extensions"]["code"] == "QUERY_TOO_EXPENSIVE"), "{errors:#?}");
+    // Partial data: the names and grid came first; each width is there or null.
+    let data = &response["data"]["screen"];
+    assert_eq!(data["name"], json!(screen.name));
+    let images: Vec<&Value> = data["plates"]["nodes"][0]["wells"]
+        .as_array()
+        .expect("wells")
+        .iter()
+        .flat_map(|w| w["images"].as_array().expect("images"))
+        .collect();
+    assert_eq!(images.len(), 96);
+    assert!(images.iter().all(|i| i["name"].is_string()), "every image keeps its name");
+    let sized = images.iter().filter(|i| i["width"].is_number()).count();
+    let unsized_ = images.iter().filter(|i| i["width"].is_null()).count();
+    assert_eq!(sized + unsized_, 96);
+    assert!(sized > 0 && unsized_ > 0, "{sized} sized, {unsized_} not");
+    assert!(sized as u64 <= BUDGET, "{sized} widths from {BUDGET} calls");
+    // An error per missing width, bounded by the report (with a summary for the rest).
+    assert!(!errors.is_empty() && errors.len() <= 11, "{} errors", errors.len());
 }
