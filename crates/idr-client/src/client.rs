@@ -1,7 +1,6 @@
 //! [`IdrClient`]: one typed async function per IDR endpoint, with caching, request
 //! coalescing (singleflight), a concurrency cap, retries and a circuit breaker.
 
-use std::any::TypeId;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -15,7 +14,8 @@ use crate::endpoints::{self as ep, ApiObject, Children};
 use crate::flights::Flights;
 use crate::model::*;
 use crate::policy::{
-    backoff, Admit, Breaker, BreakerConfig, Cache, Decoded, Key, Outcome, RetryBudget,
+    answer_bytes, backoff, Admit, Breaker, BreakerConfig, Cache, Decoded, Key, Outcome, Part,
+    RetryBudget,
 };
 use crate::tally::Tally;
 use crate::upstream::Upstream;
@@ -162,34 +162,34 @@ impl IdrClient {
         req: Request,
         decode: impl Fn(&str, &Response) -> Result<T, Error> + Send + 'static,
     ) -> Result<Arc<T>, Error> {
-        let key = Key { request: req, decodes_to: TypeId::of::<T>() };
-        let outcome = match self.inner.cache.get(&key) {
-            Some(hit) => {
-                Tally::add_cache_hit(&Tally::current());
-                hit
-            }
-            None => self.flight(key, decode).await,
+        let key = Key::answer::<T>(req.clone());
+        let outcome = match self.cached(&key) {
+            Some(hit) => hit,
+            None => self.flight(key, req, decode).await,
         };
-        outcome.map(|value| {
-            value.downcast::<T>().unwrap_or_else(|_| unreachable!("the key names the type"))
-        })
+        typed(outcome)
     }
 
     /// The cached answer to `request`, if there is one: no call, no wait.
     fn peek<T: Send + Sync + 'static>(&self, request: Request) -> Option<Result<Arc<T>, Error>> {
-        let key = Key { request, decodes_to: TypeId::of::<T>() };
-        let hit = self.inner.cache.get(&key)?;
-        Tally::add_cache_hit(&Tally::current());
-        Some(hit.map(|value| {
-            value.downcast::<T>().unwrap_or_else(|_| unreachable!("the key names the type"))
-        }))
+        self.cached(&Key::answer::<T>(request)).map(typed)
     }
 
-    /// Caches `value` as the answer for one object out of a batch (see
-    /// [`Cache::insert_derived`]).
-    fn derive<T: Send + Sync + 'static>(&self, request: Request, value: T, bytes: usize) {
-        let key = Key { request, decodes_to: TypeId::of::<T>() };
-        self.inner.cache.insert_derived(key, Arc::new(value), bytes, self.inner.config.cache_ttl);
+    /// The cached share of a batch answer for `part` (see [`IdrClient::derive`]).
+    fn peek_part<T: Send + Sync + 'static>(&self, part: Part) -> Option<Arc<T>> {
+        typed(self.cached(&Key::Part(part))?).ok()
+    }
+
+    /// A cache hit, counted to the current request.
+    fn cached(&self, key: &Key) -> Option<Outcome> {
+        let hit = self.inner.cache.get(key)?;
+        Tally::add_cache_hit(&Tally::current());
+        Some(hit)
+    }
+
+    /// Caches `value` as `part`'s share of a batch answer (see [`Cache::insert_part`]).
+    fn derive<T: Send + Sync + 'static>(&self, part: Part, value: T, bytes: usize) {
+        self.inner.cache.insert_part(part, Arc::new(value), bytes, self.inner.config.cache_ttl);
     }
 
     /// Joins the call already in flight for `key`, or starts one. The call decodes the
@@ -199,6 +199,7 @@ impl IdrClient {
     async fn flight<T>(
         &self,
         key: Key,
+        request: Request,
         decode: impl Fn(&str, &Response) -> Result<T, Error> + Send + 'static,
     ) -> Outcome
     where
@@ -217,16 +218,15 @@ impl IdrClient {
                     Tally::add_cache_hit(&tally);
                     return hit;
                 }
-                let resp = inner.send_with_retries(&this.request, &tally).await?;
-                let outcome =
-                    decode(&this.request.to_string(), &resp).map(|v| Arc::new(v) as Decoded);
+                let resp = inner.send_with_retries(&request, &tally).await?;
+                let outcome = decode(&request.to_string(), &resp).map(|v| Arc::new(v) as Decoded);
                 let ttl = match &outcome {
                     Ok(_) => Some(inner.config.cache_ttl),
                     Err(Error::NotFound { .. }) => Some(inner.config.negative_ttl),
                     Err(_) => None,
                 };
                 if let Some(ttl) = ttl {
-                    inner.cache.insert(this, &resp, outcome.clone(), ttl);
+                    inner.cache.insert(this, outcome.clone(), answer_bytes(&request, &resp), ttl);
                 }
                 outcome
             })
@@ -271,11 +271,7 @@ impl IdrClient {
             lists.into_iter().map(|(key, list)| (key, Arc::from(list))).collect();
         for ((kind, id), list) in &out {
             let bytes = 64 + list.iter().map(annotation_bytes).sum::<usize>();
-            self.derive(
-                object_annotations_request(ty, *kind, *id),
-                ObjectAnnotations(list.clone()),
-                bytes,
-            );
+            self.derive(Part::Annotations(ty, *kind, *id), ObjectAnnotations(list.clone()), bytes);
         }
         Ok(out)
     }
@@ -288,8 +284,8 @@ impl IdrClient {
         kind: ObjectKind,
         id: u64,
     ) -> Option<Arc<[Annotation]>> {
-        let hit = self.peek::<ObjectAnnotations>(object_annotations_request(ty, kind, id))?;
-        hit.ok().map(|list| list.0.clone())
+        let hit = self.peek_part::<ObjectAnnotations>(Part::Annotations(ty, kind, id))?;
+        Some(hit.0.clone())
     }
 
     /// A page exactly as long as the limit may have a successor: fetch it too (up to
@@ -357,11 +353,7 @@ impl IdrClient {
     /// project), as `api/v0` lists them; empty for an object with none, or unknown.
     pub async fn parents(&self, child: ApiObject, id: u64) -> Result<Vec<Container>, Error> {
         let Some(req) = ep::api_parents_request(child, id) else { return Ok(Vec::new()) };
-        match self.fetch(req, ep::decode_container_page).await {
-            Ok(page) => Ok(page.items.clone()),
-            Err(Error::NotFound { .. }) => Ok(Vec::new()),
-            Err(e) => Err(e),
-        }
+        parent_list(self.fetch(req, ep::decode_container_page).await)
     }
 
     /// [`IdrClient::parents`], if the cache holds the answer.
@@ -371,11 +363,7 @@ impl IdrClient {
         id: u64,
     ) -> Option<Result<Vec<Container>, Error>> {
         let Some(req) = ep::api_parents_request(child, id) else { return Some(Ok(Vec::new())) };
-        Some(match self.peek::<Page<Container>>(req)? {
-            Ok(page) => Ok(page.items.clone()),
-            Err(Error::NotFound { .. }) => Ok(Vec::new()),
-            Err(e) => Err(e),
-        })
+        self.peek(req).map(parent_list)
     }
 
     /// Top-level screens or projects, `count` items from `offset`, assembled from aligned
@@ -519,16 +507,15 @@ impl IdrClient {
         for id in well_ids {
             let row = rows.get(id).cloned();
             let bytes = 64 + row.as_ref().map_or(0, |r| r.table.columns.len() * 8);
-            self.derive(ep::well_table_requests(&[*id]).swap_remove(0), WellRowEntry(row), bytes);
+            self.derive(Part::WellRow(*id), WellRowEntry(row), bytes);
         }
     }
 
     /// One well's bulk row (`Some(None)`: the well has none), if the cache holds it from an
     /// earlier [`IdrClient::plate_rows`] or [`IdrClient::well_rows`].
     pub fn cached_well_row(&self, well_id: u64) -> Option<Option<WellRow>> {
-        let request = ep::well_table_requests(&[well_id]).swap_remove(0);
-        let hit = self.peek::<WellRowEntry>(request)?;
-        hit.ok().map(|entry| entry.0.clone())
+        let hit = self.peek_part::<WellRowEntry>(Part::WellRow(well_id))?;
+        Some(hit.0.clone())
     }
 
     /// Bulk-annotation rows of the wells of one plate, keyed by well id: the whole plate
@@ -598,12 +585,6 @@ struct ObjectAnnotations(Arc<[Annotation]>);
 /// One well's bulk row, cached on its own (see [`IdrClient::derive`]).
 struct WellRowEntry(Option<WellRow>);
 
-/// The key one object's annotations are cached under: the request that would fetch them
-/// alone.
-fn object_annotations_request(ty: AnnotationType, kind: ObjectKind, id: u64) -> Request {
-    ep::annotations_request(ty, kind, &[id], None, ep::ANNOTATIONS_PAGE)
-}
-
 /// A rough size of an annotation in memory, for the cache's byte bound.
 fn annotation_bytes(annotation: &Annotation) -> usize {
     let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
@@ -636,6 +617,22 @@ fn rows_by_well(table: Table) -> RowsByWell {
             Some((id, WellRow { table: table.clone(), row: i }))
         })
         .collect()
+}
+
+/// A decoded value as the type its key names.
+fn typed<T: Send + Sync + 'static>(outcome: Outcome) -> Result<Arc<T>, Error> {
+    outcome.map(|value| {
+        value.downcast::<T>().unwrap_or_else(|_| unreachable!("the key names the type"))
+    })
+}
+
+/// An `api/v0` parents list as containers: none for an object IDR does not know.
+fn parent_list(page: Result<Arc<Page<Container>>, Error>) -> Result<Vec<Container>, Error> {
+    match page {
+        Ok(page) => Ok(page.items.clone()),
+        Err(Error::NotFound { .. }) => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
 }
 
 /// "Not found" as `None`, everything else unchanged.

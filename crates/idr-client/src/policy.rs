@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use moka::policy::EvictionPolicy;
 
+use crate::model::{AnnotationType, ObjectKind};
 use crate::{Error, Request, Response};
 
 /// An upstream answer decoded by its endpoint's decoder, shared by everyone who asks for it
@@ -17,13 +18,32 @@ pub(crate) type Decoded = Arc<dyn Any + Send + Sync>;
 /// What a request decoded to: a value, or "not found" (the only error ever cached).
 pub(crate) type Outcome = Result<Decoded, Error>;
 
-/// A cache key: the canonical request and the type it decodes to. Each endpoint has one
-/// decoder, so the type only keeps two decoders of one request (a programming slip) from
-/// ever reading each other's values.
+/// A cache key.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub(crate) struct Key {
-    pub(crate) request: Request,
-    pub(crate) decodes_to: TypeId,
+pub(crate) enum Key {
+    /// An upstream answer: the canonical request and the type it decodes to. Each endpoint
+    /// has one decoder, so the type only keeps two decoders of one request (a programming
+    /// slip) from ever reading each other's values.
+    Answer { request: Request, decodes_to: TypeId },
+    /// One object's share of a batch answer, cached on its own (see
+    /// [`Cache::insert_part`]), under a key that costs nothing to build.
+    Part(Part),
+}
+
+impl Key {
+    pub(crate) fn answer<T: 'static>(request: Request) -> Key {
+        Key::Answer { request, decodes_to: TypeId::of::<T>() }
+    }
+}
+
+/// The objects whose share of a batch answer is cached on its own; each names the one
+/// type its value has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Part {
+    /// One object's annotations of one type, out of an annotations batch.
+    Annotations(AnnotationType, ObjectKind, u64),
+    /// One well's bulk row (or that it has none), out of a table answer.
+    WellRow(u64),
 }
 
 #[derive(Clone)]
@@ -45,8 +65,9 @@ pub(crate) struct Cache {
     entries: moka::sync::Cache<Key, Entry>,
 }
 
-/// The bytes an entry is charged: its raw answer and its key, plus a fixed overhead.
-fn weight(req: &Request, resp: &Response) -> usize {
+/// The bytes an answer's entry is charged: its raw answer and its request, plus a fixed
+/// overhead.
+pub(crate) fn answer_bytes(req: &Request, resp: &Response) -> usize {
     resp.body.len()
         + req.path.len()
         + req.body.as_ref().map_or(0, String::len)
@@ -78,27 +99,25 @@ impl Cache {
         self.entries.get(key).map(|entry| entry.outcome)
     }
 
-    /// Stores `outcome`, decoded from `resp`, for `ttl`. An entry larger than the whole
-    /// budget, or with no time to live, is not stored.
-    pub(crate) fn insert(&self, key: Key, resp: &Response, outcome: Outcome, ttl: Duration) {
-        let size = weight(&key.request, resp);
-        if size > self.budget || ttl.is_zero() {
-            return;
-        }
-        let weight = u32::try_from(size).unwrap_or(u32::MAX);
-        self.entries.insert(key, Entry { outcome, weight, ttl });
-    }
-
-    /// Stores an answer for one object derived from a batch answer (one object's
-    /// annotations, one well's row), unless one is there already, for `ttl` from now. It is
-    /// charged `bytes`, an estimate of what it holds (it shares its data with the batch's
-    /// entry, so the two are charged twice: the bound stays a bound).
-    pub(crate) fn insert_derived(&self, key: Key, value: Decoded, bytes: usize, ttl: Duration) {
-        if bytes > self.budget || ttl.is_zero() || self.entries.contains_key(&key) {
+    /// Stores `outcome` for `ttl`, charged `bytes` (see [`answer_bytes`]). An entry larger
+    /// than the whole budget, or with no time to live, is not stored.
+    pub(crate) fn insert(&self, key: Key, outcome: Outcome, bytes: usize, ttl: Duration) {
+        if bytes > self.budget || ttl.is_zero() {
             return;
         }
         let weight = u32::try_from(bytes).unwrap_or(u32::MAX);
-        self.entries.insert(key, Entry { outcome: Ok(value), weight, ttl });
+        self.entries.insert(key, Entry { outcome, weight, ttl });
+    }
+
+    /// Stores one object's share of a batch answer (one object's annotations, one well's
+    /// row), unless it is there already, for `ttl` from now. It is charged `bytes`, an
+    /// estimate of what it holds: it shares its data with the batch's entry, so the two are
+    /// charged twice, and the bound stays a bound.
+    pub(crate) fn insert_part(&self, part: Part, value: Decoded, bytes: usize, ttl: Duration) {
+        let key = Key::Part(part);
+        if !self.entries.contains_key(&key) {
+            self.insert(key, Ok(value), bytes, ttl);
+        }
     }
 
     /// The bytes held now. Eviction runs in moka's housekeeping, which this runs first.

@@ -251,21 +251,19 @@ impl Loader<(ApiObject, u64)> for ParentLoader {
     ) -> Result<HashMap<(ApiObject, u64), Self::Value>, Infallible> {
         let results =
             join_all(keys.iter().map(|(child, id)| self.client.parents(*child, *id))).await;
-        Ok(keys
-            .iter()
-            .zip(results)
-            .map(|(key, result)| {
-                (*key, result.map(|parents| parents.into_iter().next().map(|p| (p.id, p.name))))
-            })
-            .collect())
+        Ok(keys.iter().zip(results).map(|(key, result)| (*key, result.map(first_parent))).collect())
     }
 }
 
 impl Peek<(ApiObject, u64)> for ParentLoader {
     fn peek(&self, (child, id): &(ApiObject, u64)) -> Option<Self::Value> {
-        let parents = self.client.cached_parents(*child, *id)?;
-        Some(parents.map(|parents| parents.into_iter().next().map(|p| (p.id, p.name))))
+        Some(self.client.cached_parents(*child, *id)?.map(first_parent))
     }
+}
+
+/// The first of an object's containers, by id and name; these containers have one.
+fn first_parent(parents: Vec<idr_client::model::Container>) -> Option<(u64, String)> {
+    parents.into_iter().next().map(|p| (p.id, p.name))
 }
 
 /// Plate grids, one call per (plate, field).
