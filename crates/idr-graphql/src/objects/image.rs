@@ -46,6 +46,27 @@ pub struct Image {
     pub(crate) data: Option<Arc<ImageData>>,
 }
 
+/// The fields of an image that read its details (`imgData`) when it was reached from a
+/// plate's grid, which gives its id, name and containers but no sizes.
+const DATA_FIELDS: &[&str] = &[
+    "description",
+    "width",
+    "height",
+    "sizeZ",
+    "sizeT",
+    "sizeC",
+    "pixelSize",
+    "pixelsType",
+    "channels",
+    "dataset",
+    "project",
+];
+
+/// Whether `images` (a selection of a plate's images) reads their details.
+pub(crate) fn needs_data(images: &async_graphql::Lookahead<'_>) -> bool {
+    DATA_FIELDS.iter().any(|f| images.field(f).exists())
+}
+
 impl Image {
     pub(crate) fn new(id: u64) -> Image {
         Image {
@@ -61,6 +82,7 @@ impl Image {
         }
     }
 
+    /// The image's details (`imgData`), from how it was reached or one call.
     async fn data(&self, ctx: &Context<'_>) -> Result<Option<Arc<ImageData>>> {
         if let Some(data) = &self.data {
             return Ok(Some(data.clone()));

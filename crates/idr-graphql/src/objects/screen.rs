@@ -84,6 +84,52 @@ impl Plate {
         load_one(&loaders(ctx).grids, (self.id, field)).await
     }
 
+    /// Loads, all at once and as soon as the grid is there, what a selection of the
+    /// plate's images (`images`) and wells (`wells`, when the wells were asked for) will
+    /// read: the images' key/values and details (`imgData`), the wells' bulk rows, and
+    /// the plate's screen when it was not reached through it. Every key is known, so no
+    /// batch waits for a timer, and the loads share the client's cap instead of waiting
+    /// in turn. Failures stay cached per key and are reported at the field that asks.
+    async fn prime(
+        &self,
+        ctx: &Context<'_>,
+        grid: &PlateGrid,
+        images: &async_graphql::Lookahead<'_>,
+        wells: Option<&async_graphql::Lookahead<'_>>,
+    ) {
+        let image_ids = || grid.cells.iter().map(|c| c.image_id);
+        let mut annotation_keys = Vec::new();
+        if ["keyValues", "values", "annotations"].iter().any(|f| images.field(f).exists()) {
+            annotation_keys = image_ids().map(|id| (ObjectKind::Image, id)).collect();
+        }
+        let mut data_keys = Vec::new();
+        if crate::objects::image::needs_data(images) {
+            data_keys = image_ids().collect();
+        }
+        let mut row_keys = Vec::new();
+        if wells.is_some_and(|w| w.field("bulkAnnotation").exists()) {
+            row_keys = grid
+                .cells
+                .iter()
+                .map(|c| WellKey { well: c.well_id, plate: Some(self.id) })
+                .collect();
+        }
+        let mut screen_keys = Vec::new();
+        let screen_asked =
+            images.field("screen").exists() || wells.is_some_and(|w| w.field("screen").exists());
+        if self.screen.is_none() && screen_asked {
+            screen_keys.push((ApiObject::Plate, self.id));
+        }
+        let loaders = loaders(ctx);
+        futures_util::future::join4(
+            prime(&loaders.map_annotations, annotation_keys),
+            prime(&loaders.images, data_keys),
+            prime(&loaders.well_rows, row_keys),
+            prime(&loaders.parents, screen_keys),
+        )
+        .await;
+    }
+
     /// Labels from the plate's own size and naming; from the grid's labels (cut to the
     /// plate's size when known) only when the plate does not say its naming.
     async fn labels(&self, ctx: &Context<'_>, axis: Axis) -> Result<Vec<String>> {
@@ -176,29 +222,8 @@ impl Plate {
     ) -> Result<Option<Vec<Well>>> {
         let field = crate::args::field_index(field)?;
         let Some(grid) = self.grid(ctx, field).await? else { return Ok(None) };
-        // Prime the loaders with every image and well of the plate, so their key/values
-        // and bulk rows are one batch each. Failures stay cached per key and are reported
-        // at the field that asks.
-        // Both at once, and at once: every key is known, so no batch delay is waited.
-        let images = ctx.look_ahead().field("images");
-        let mut annotation_keys = Vec::new();
-        if images.field("keyValues").exists() || images.field("annotations").exists() {
-            annotation_keys = grid.cells.iter().map(|c| (ObjectKind::Image, c.image_id)).collect();
-        }
-        let mut row_keys = Vec::new();
-        if ctx.look_ahead().field("bulkAnnotation").exists() {
-            row_keys = grid
-                .cells
-                .iter()
-                .map(|c| WellKey { well: c.well_id, plate: Some(self.id) })
-                .collect();
-        }
-        let loaders = loaders(ctx);
-        futures_util::future::join(
-            prime(&loaders.map_annotations, annotation_keys),
-            prime(&loaders.well_rows, row_keys),
-        )
-        .await;
+        let wells = ctx.look_ahead();
+        self.prime(ctx, &grid, &wells.field("images"), Some(&wells)).await;
         let plate = Parent::new(self.id, self.name.clone());
         let wells: Vec<Well> = grid
             .cells
@@ -220,12 +245,7 @@ impl Plate {
     ) -> Result<Option<Vec<Image>>> {
         let field = crate::args::field_index(field)?;
         let Some(grid) = self.grid(ctx, field).await? else { return Ok(None) };
-        if ctx.look_ahead().field("keyValues").exists()
-            || ctx.look_ahead().field("annotations").exists()
-        {
-            let keys = grid.cells.iter().map(|c| (ObjectKind::Image, c.image_id)).collect();
-            prime(&loaders(ctx).map_annotations, keys).await;
-        }
+        self.prime(ctx, &grid, &ctx.look_ahead(), None).await;
         let plate = Parent::new(self.id, self.name.clone());
         let images: Vec<Image> = grid
             .cells

@@ -1832,3 +1832,117 @@ async fn a_query_over_its_budget_stops_with_partial_data() {
     // An error per missing width, bounded by the report (with a summary for the rest).
     assert!(!errors.is_empty() && errors.len() <= 11, "{} errors", errors.len());
 }
+
+/// The fields of `type_name` in the schema, each as a selection that asks for it with
+/// the least it needs: required arguments given, and `__typename` under an object.
+fn minimal_selections(type_name: &str) -> Vec<(String, String)> {
+    use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+    let sdl = crate::sdl();
+    let document = async_graphql::parser::parse_schema(&sdl).expect("the schema's own SDL");
+    let objects: BTreeSet<String> = document
+        .definitions
+        .iter()
+        .filter_map(|d| match d {
+            TypeSystemDefinition::Type(t) if matches!(t.node.kind, TypeKind::Object(_)) => {
+                Some(t.node.name.node.to_string())
+            }
+            _ => None,
+        })
+        .collect();
+    let mut out = Vec::new();
+    for definition in &document.definitions {
+        let TypeSystemDefinition::Type(t) = definition else { continue };
+        let TypeKind::Object(object) = &t.node.kind else { continue };
+        if t.node.name.node != type_name {
+            continue;
+        }
+        for field in &object.fields {
+            let field = &field.node;
+            let arguments: Vec<String> = field
+                .arguments
+                .iter()
+                .filter(|a| !a.node.ty.node.nullable && a.node.default_value.is_none())
+                .map(|a| format!("{}: \"x\"", a.node.name.node))
+                .collect();
+            let mut selection = field.name.node.to_string();
+            if !arguments.is_empty() {
+                selection = format!("{selection}({})", arguments.join(", "));
+            }
+            if objects.contains(crate::shape::named(&field.ty.node)) {
+                selection.push_str(" { __typename }");
+            }
+            out.push((field.name.node.to_string(), selection));
+        }
+    }
+    out
+}
+
+/// What a plate's images need comes with the plate: its grid, then the images'
+/// key/values, bulk rows and details (`imgData`) primed at once. A field that needed data
+/// the priming does not start would wait a dataloader's timer per plate and start its
+/// calls only after the rest; so no field of a plate's images adds a batch to the plate's
+/// own. (`annotations(inherited: true)` reads the containers' annotations too, by batch:
+/// the look-ahead does not see arguments, and priming them for every `annotations` would
+/// cost calls the plain field does not need.)
+#[tokio::test]
+async fn no_image_field_of_a_plate_waits_for_a_batch_of_its_own() {
+    let cost = |selection: &str| {
+        let selection = selection.to_owned();
+        async move {
+            let g = Generated::start(
+                "plate fields",
+                21,
+                Size::full_plates(1, 2, 3, 1),
+                Settings::default(),
+            );
+            let plate = g.world.plates.keys().next().copied().expect("a plate");
+            let query =
+                format!("{{ plate(id: {plate}) {{ wells {{ images {{ id {selection} }} }} }} }}");
+            let response = g.response(&query, json!({})).await;
+            assert!(response.get("errors").is_none(), "{query}: {response}");
+            response["extensions"]["cost"]["batches"].as_u64().expect("batches")
+        }
+    };
+    let baseline = cost("").await;
+    let fields = minimal_selections("Image");
+    assert!(fields.len() > 15, "{fields:?}");
+    let mut extra = Vec::new();
+    for (name, selection) in &fields {
+        if let n @ 1.. = cost(selection).await.saturating_sub(baseline) {
+            extra.push(format!("{name}: {n}"));
+        }
+    }
+    assert!(extra.is_empty(), "fields with batches of their own: {extra:?}");
+}
+
+/// Under the cap, the images' details start with their key/values and bulk rows, not
+/// after them: some `imgData` call starts before the last of the others has ended.
+#[tokio::test]
+async fn image_details_start_with_the_key_values_and_rows() {
+    let g = Generated::start("pipelining", 22, Size::full_plates(1, 8, 12, 1), Settings::default());
+    g.server
+        .set_faults(Faults { latency: std::time::Duration::from_millis(20), ..Faults::default() });
+    let plate = g.world.plates.keys().next().copied().expect("a plate");
+    let query = format!(
+        "{{ plate(id: {plate}) {{ wells {{ bulkAnnotation {{ columns }} images {{ width keyValues {{ key }} }} }} }} }}"
+    );
+    let response = g.response(&query, json!({})).await;
+    assert!(response.get("errors").is_none(), "{response}");
+    let timeline = g.server.timeline();
+    let first_details = timeline
+        .iter()
+        .filter(|s| s.route.contains("imgData"))
+        .map(|s| s.start)
+        .min()
+        .expect("imgData calls");
+    let others_end = timeline
+        .iter()
+        .filter(|s| s.route.contains("annotations") || s.route.contains("/table/"))
+        .map(|s| s.end)
+        .max()
+        .expect("annotation and row calls");
+    assert!(
+        first_details < others_end,
+        "the first imgData started at {first_details:?}, after the key/values and rows ended at {others_end:?}"
+    );
+}
