@@ -211,6 +211,7 @@ impl IdrClient {
         // waiter polls it.
         let tally = Tally::current();
         let budget = Tally::budget(&tally);
+        let deadline = Tally::deadline(&tally);
         // Over its budget, a request may still join a call in flight, but starts none.
         let started = self.inner.in_flight.join_or(key, move || {
             Tally::reserve_call(&tally).then_some(async move {
@@ -237,7 +238,12 @@ impl IdrClient {
         if joined {
             Tally::add_coalesced();
         }
-        flight.await
+        // The request's deadline bounds its wait, not the call: one timer per upstream
+        // wait, none for an answer from the cache.
+        match deadline {
+            Some(at) => tokio::time::timeout_at(at, flight).await.unwrap_or(Err(Error::Deadline)),
+            None => flight.await,
+        }
     }
 
     // -----------------------------------------------------------------------------------

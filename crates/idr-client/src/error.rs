@@ -48,6 +48,10 @@ pub enum Error {
     /// [`crate::tally::Tally::with_budget`]); this one was not made.
     #[error("the query needs more than its budget of {budget} upstream calls")]
     OverBudget { budget: u64 },
+    /// The request that waited has reached its deadline (see
+    /// [`crate::tally::Tally::with_deadline`]); the call may carry on for others.
+    #[error("the request's deadline passed before upstream answered")]
+    Deadline,
     /// Offline mode: no recording answers this request.
     #[error("no recording for {request}{}", nearest_hint(nearest))]
     NotRecorded { request: String, nearest: Arc<[String]> },

@@ -17,6 +17,8 @@ tokio::task_local! {
 pub struct Tally {
     /// Upstream calls this request may start; `None` for no limit.
     budget: Option<u64>,
+    /// When this request stops waiting for IDR; `None` for never.
+    deadline: Option<tokio::time::Instant>,
     /// Upstream calls it started (each counted once, however often it was retried).
     started: AtomicU64,
     upstream_calls: AtomicU64,
@@ -50,6 +52,20 @@ impl Tally {
     /// retries are not stopped, so `upstream_calls` (attempts) can exceed it by those.
     pub fn with_budget(budget: u64) -> Tally {
         Tally { budget: Some(budget), ..Tally::default() }
+    }
+
+    /// This tally, for a request that waits for IDR until `at` and no longer: every wait
+    /// for an upstream answer (its own call, or one it joined) then ends with
+    /// [`crate::Error::Deadline`], so the fields still waiting fail, the rest of the
+    /// answer completes, and it goes out, partial, in time. A call other requests still
+    /// wait for carries on for them.
+    pub fn with_deadline(mut self, at: tokio::time::Instant) -> Tally {
+        self.deadline = Some(at);
+        self
+    }
+
+    pub(crate) fn deadline(tally: &Option<Arc<Tally>>) -> Option<tokio::time::Instant> {
+        tally.as_ref().and_then(|t| t.deadline)
     }
 
     /// Takes one call from the request's budget: whether it may start another upstream

@@ -320,7 +320,7 @@ mod tests {
         let mut response = Response::from_errors(errors);
         response.data = Value::from_json(data).unwrap();
         let operation = Operation {
-            document: async_graphql::parser::parse_query(query).unwrap(),
+            document: async_graphql::parser::parse_query(query).unwrap().into(),
             name: None,
             variables: Default::default(),
         };

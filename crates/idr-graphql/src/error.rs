@@ -46,6 +46,11 @@ pub(crate) fn upstream(error: &ClientError) -> async_graphql::Error {
         ClientError::Timeout { .. } => {
             ("UPSTREAM_TIMEOUT", "IDR did not answer in time".to_owned())
         }
+        ClientError::Deadline => (
+            "UPSTREAM_TIMEOUT",
+            "IDR did not answer before this request's deadline; the rest of the response is complete"
+                .to_owned(),
+        ),
         ClientError::Reported { .. } => {
             ("UPSTREAM_BAD_RESPONSE", "IDR reported an error for this request".to_owned())
         }

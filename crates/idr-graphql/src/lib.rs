@@ -8,7 +8,7 @@ mod args;
 mod complete;
 mod connection;
 mod context;
-mod deadline;
+mod documents;
 mod error;
 mod inputs;
 mod limits;
@@ -77,6 +77,9 @@ impl Default for SchemaLimits {
     }
 }
 
+/// Syntax trees kept of the texts seen, so that a text sent again is not parsed again.
+const DOCUMENT_CACHE_BYTES: u64 = 32 << 20;
+
 /// Builds the schema over `client`. Run requests with [`execute`], which gives each its
 /// own dataloaders.
 pub fn build_schema(client: IdrClient, limits: SchemaLimits) -> IdrSchema {
@@ -84,6 +87,7 @@ pub fn build_schema(client: IdrClient, limits: SchemaLimits) -> IdrSchema {
         .data(client)
         .data(search::Counts::default())
         .data(limits.document)
+        .data(documents::Documents::new(DOCUMENT_CACHE_BYTES))
         .data(shape::Shape::from_sdl(&sdl()))
         .limit_depth(limits.depth)
         .limit_complexity(limits.complexity)
@@ -92,7 +96,6 @@ pub fn build_schema(client: IdrClient, limits: SchemaLimits) -> IdrSchema {
         .disable_suggestions()
         .extension(limits.document)
         .extension(args::ArgumentRules)
-        .extension(deadline::Deadline)
         .data(limits)
         .finish()
 }
@@ -189,18 +192,20 @@ fn prepare(
     mut request: async_graphql::Request,
 ) -> Result<(async_graphql::Request, std::sync::Arc<Operation>), Box<async_graphql::Response>> {
     let limits = schema.data::<DocumentLimits>().copied().unwrap_or_default();
-    let document = match limits
-        .check_variables(&request.variables)
-        .and_then(|()| limits.parse(&request.query))
-    {
-        Ok(document) => document,
-        Err(error) => {
-            let mut response = async_graphql::Response::from_errors(vec![error]);
-            add_missing_codes(&mut response);
-            return Err(Box::new(response));
-        }
+    let parse = |query: &str| match schema.data::<documents::Documents>() {
+        Some(documents) => documents.parse(&limits, query),
+        None => limits.parse(query).map(std::sync::Arc::new),
     };
-    request.set_parsed_query(document.clone());
+    let document =
+        match limits.check_variables(&request.variables).and_then(|()| parse(&request.query)) {
+            Ok(document) => document,
+            Err(error) => {
+                let mut response = async_graphql::Response::from_errors(vec![error]);
+                add_missing_codes(&mut response);
+                return Err(Box::new(response));
+            }
+        };
+    request.set_parsed_query((*document).clone());
     let mut operation = Operation {
         document,
         name: request.operation_name.clone(),
@@ -214,6 +219,10 @@ fn prepare(
     Ok((request, std::sync::Arc::new(operation)))
 }
 
+/// Time kept, at the request's deadline, to finish the response after the last wait for
+/// IDR has given up.
+const ASSEMBLY: std::time::Duration = std::time::Duration::from_millis(25);
+
 /// Runs a prepared request with fresh dataloaders, and finishes its response.
 async fn run(
     schema: &IdrSchema,
@@ -222,16 +231,21 @@ async fn run(
     deadline: tokio::time::Instant,
 ) -> async_graphql::Response {
     let request = request.data(operation.clone());
-    let request = request.data(deadline::RequestDeadline(deadline));
     let request = match schema.data::<IdrClient>() {
         Some(client) => request.data(Loaders::new(client)),
         None => request,
     };
     let limits = schema.data::<SchemaLimits>().copied().unwrap_or_default();
-    let tally = std::sync::Arc::new(match limits.query_budget {
+    let tally = match limits.query_budget {
         Some(budget) => idr_client::tally::Tally::with_budget(budget),
         None => idr_client::tally::Tally::default(),
-    });
+    };
+    // Every wait for IDR ends a little before the request's deadline, so the fields still
+    // waiting fail with `UPSTREAM_TIMEOUT`, their parents complete with what they have,
+    // and the response goes out, partial, in time (FAULTS.md F1). The deadline bounds the
+    // waits in the client, not every field: a field that does not wait costs no timer.
+    let waits_end = deadline.checked_sub(ASSEMBLY).unwrap_or(deadline);
+    let tally = std::sync::Arc::new(tally.with_deadline(waits_end));
     let mut response = tally.clone().scope(schema.execute(request)).await;
     if let Some(shape) = schema.data::<shape::Shape>() {
         complete::complete(&mut response, &operation, shape);

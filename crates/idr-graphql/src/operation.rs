@@ -5,7 +5,7 @@
 /// the operation selected in it, and the variables. The argument rules and the response's
 /// completion both walk it.
 pub(crate) struct Operation {
-    pub(crate) document: async_graphql::parser::types::ExecutableDocument,
+    pub(crate) document: std::sync::Arc<async_graphql::parser::types::ExecutableDocument>,
     pub(crate) name: Option<String>,
     pub(crate) variables: async_graphql::Variables,
 }

@@ -50,6 +50,8 @@ fn main() {
             let server = plate_scale.server();
             report.push(plate_scale.query(&server, "plate scale, cold", PLATES, 1).await);
             report.push(plate_scale.query(&server, "plate scale, warm", PLATES, 1).await);
+            report
+                .push(plate_scale.sequential(&server, "plate scale, warm × 20", PLATES, 20).await);
             let server = plate_scale.server();
             report.push(plate_scale.query(&server, "plate scale, cold + sizes", SIZES, 1).await);
             let server = plate_scale.server();
@@ -212,9 +214,10 @@ impl Bench {
         let mut row = self.end(name, mark, Some(server), json!({}));
         let first: Value = serde_json::from_slice(&answers[0]).expect("JSON");
         let errors = first.get("errors").map_or(0, |e| e.as_array().map_or(1, Vec::len));
-        let wells: usize = first["data"]["screen"]["plates"]["nodes"].as_array().map_or(0, |plates| {
-            plates.iter().map(|p| p["wells"].as_array().map_or(0, Vec::len)).sum()
-        });
+        let wells: usize =
+            first["data"]["screen"]["plates"]["nodes"].as_array().map_or(0, |plates| {
+                plates.iter().map(|p| p["wells"].as_array().map_or(0, Vec::len)).sum()
+            });
         let expected: usize = self.plates.iter().map(|(_, w)| w.len()).sum();
         assert_eq!(errors, 0, "{name}: the answer has errors: {}", first["errors"]);
         assert_eq!(wells, expected, "{name}: every well is in the answer");

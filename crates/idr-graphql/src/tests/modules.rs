@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 /// Bottom to top; a module may use the modules of the layers below its own.
 const LAYERS: &[&[&str]] = &[
-    &["error", "nesting", "shape", "deadline", "operation"],
+    &["error", "nesting", "shape", "operation"],
     &["loaders", "connection", "inputs", "limits"],
-    &["context", "args", "complete"],
+    &["context", "args", "complete", "documents"],
     &["objects"],
     &["search"],
     &["query"],
