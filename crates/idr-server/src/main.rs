@@ -19,6 +19,12 @@ use idr_server::{
 };
 use url::Url;
 
+/// mimalloc instead of glibc's allocator: a request allocates and frees thousands of small
+/// values (async-graphql's futures and values), and `idr bench`'s small cached query runs
+/// measurably faster on it (ARCHITECTURE.md, "Performance").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// GraphQL and IDR-QL in front of the Image Data Resource.
 #[derive(Parser)]
 #[command(name = "idr", version, about)]
