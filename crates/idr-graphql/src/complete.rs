@@ -13,7 +13,8 @@
 //! The response's shape comes from the executed document and the schema's [`Shape`], so
 //! this works for any query, alias or fragment, not per field.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use async_graphql::parser::types::{
     BaseType, Directive, ExecutableDocument, Selection, SelectionSet, Type,
@@ -46,6 +47,7 @@ pub(crate) fn complete(response: &mut Response, operation: &Operation, shape: &S
         error_paths: response.errors.iter().map(|e| e.path.clone()).collect(),
         unexplained: Vec::new(),
         path: Vec::new(),
+        memo: HashMap::new(),
     };
     // `data` is a nullable position: a violation below it ends here at the latest.
     walk.object(&mut response.data, "Query", &[selection]);
@@ -113,33 +115,92 @@ struct Walk<'a> {
     error_paths: Vec<Vec<PathSegment>>,
     /// Non-null positions that held `null` with no error at or below them.
     unexplained: Vec<Vec<PathSegment>>,
-    path: Vec<PathSegment>,
+    path: Vec<Step>,
+    /// The response keys of each selection walked, by the address and length of its
+    /// list of selection sets. Every item of a list shares its field's selection, so a
+    /// plate's 384 wells expand their selection once, not 384 times. The sets' lists
+    /// live in the memo (or, for the root, on the stack of `complete`) for the whole walk,
+    /// so an address is never reused for another selection.
+    memo: HashMap<(usize, usize), Rc<[Collected<'a>]>>,
 }
 
-impl Walk<'_> {
-    /// Orders and completes the fields of an object of type `object`. Returns whether a
-    /// non-null field ended up `null`, in which case the object itself must be `null`.
-    fn object(&mut self, value: &mut Value, object: &str, sets: &[&SelectionSet]) -> bool {
-        let Value::Object(map) = value else { return false };
-        let mut fields: Vec<Collected<'_>> = Vec::new();
+/// One step of the path to the current position, as cheap to push as a clone of a
+/// `Name`; turned into a `PathSegment` only for an error.
+#[derive(Clone)]
+enum Step {
+    Field(Name),
+    Index(usize),
+}
+
+impl Step {
+    fn is(&self, segment: &PathSegment) -> bool {
+        match (self, segment) {
+            (Step::Field(a), PathSegment::Field(b)) => a.as_str() == b,
+            (Step::Index(a), PathSegment::Index(b)) => a == b,
+            _ => false,
+        }
+    }
+
+    fn segment(&self) -> PathSegment {
+        match self {
+            Step::Field(name) => PathSegment::Field(name.to_string()),
+            Step::Index(i) => PathSegment::Index(*i),
+        }
+    }
+}
+
+impl<'a> Walk<'a> {
+    /// The response keys that `sets` (a selection of an object of type `object`) select,
+    /// in order, each with its type.
+    fn fields(&mut self, object: &str, sets: &[&'a SelectionSet]) -> Rc<[Collected<'a>]> {
+        let key = (sets.as_ptr() as usize, sets.len());
+        if let Some(fields) = self.memo.get(&key) {
+            return fields.clone();
+        }
+        let mut fields: Vec<Collected<'a>> = Vec::new();
         let mut seen = HashSet::new();
         for set in sets {
             collect(set, self.document, &mut fields, &mut seen);
         }
-        let mut ordered = async_graphql::indexmap::IndexMap::with_capacity(map.len());
+        for field in &mut fields {
+            field.ty = self.shape.field(object, field.name.as_str()).cloned();
+        }
+        let fields: Rc<[Collected<'a>]> = fields.into();
+        self.memo.insert(key, fields.clone());
+        fields
+    }
+
+    /// Orders and completes the fields of an object of type `object`. Returns whether a
+    /// non-null field ended up `null`, in which case the object itself must be `null`.
+    fn object(&mut self, value: &mut Value, object: &str, sets: &[&'a SelectionSet]) -> bool {
+        let Value::Object(map) = value else { return false };
+        let fields = self.fields(object, sets);
+        if !in_selection_order(map, &fields) {
+            let mut ordered = async_graphql::indexmap::IndexMap::with_capacity(map.len());
+            for field in fields.iter() {
+                if let Some(child) = map.swap_remove(&field.key) {
+                    ordered.insert(field.key.clone(), child);
+                }
+            }
+            // Anything not found in the selection (there should be nothing) goes last.
+            ordered.extend(std::mem::take(map));
+            *map = ordered;
+        }
+        // The map now holds the selected keys present, in selection order.
         let mut violated = false;
-        for field in &fields {
-            let Some(mut child) = map.shift_remove(&field.key) else { continue };
-            if let Some(ty) = self.shape.field(object, field.name.as_str()) {
-                self.path.push(PathSegment::Field(field.key.to_string()));
-                violated |= self.value(&mut child, ty, &field.sets);
+        let mut at = 0;
+        for field in fields.iter() {
+            let Some((key, child)) = map.get_index_mut(at) else { break };
+            if *key != field.key {
+                continue;
+            }
+            at += 1;
+            if let Some(ty) = &field.ty {
+                self.path.push(Step::Field(field.key.clone()));
+                violated |= self.value(child, ty, &field.sets);
                 self.path.pop();
             }
-            ordered.insert(field.key.clone(), child);
         }
-        // Anything not found in the selection (there should be nothing) keeps its place.
-        ordered.extend(std::mem::take(map));
-        *map = ordered;
         if violated {
             *value = Value::Null;
         }
@@ -148,7 +209,7 @@ impl Walk<'_> {
 
     /// Completes a value of type `ty`. Returns whether it is `null` although `ty` is
     /// non-null (so the `null` moves up to the parent).
-    fn value(&mut self, value: &mut Value, ty: &Type, sets: &[&SelectionSet]) -> bool {
+    fn value(&mut self, value: &mut Value, ty: &Type, sets: &[&'a SelectionSet]) -> bool {
         if *value == Value::Null {
             let object = matches!(ty.base, BaseType::Named(_));
             if !ty.nullable && object && !self.explained() && self.selects_nothing(sets) {
@@ -158,7 +219,7 @@ impl Walk<'_> {
                 return false;
             }
             if !ty.nullable && !self.explained() {
-                self.unexplained.push(self.path.clone());
+                self.unexplained.push(self.path.iter().map(Step::segment).collect());
             }
             return !ty.nullable;
         }
@@ -166,7 +227,7 @@ impl Walk<'_> {
             (BaseType::List(inner), Value::List(items)) => {
                 let mut violated = false;
                 for (i, item) in items.iter_mut().enumerate() {
-                    self.path.push(PathSegment::Index(i));
+                    self.path.push(Step::Index(i));
                     violated |= self.value(item, inner, sets);
                     self.path.pop();
                 }
@@ -217,7 +278,9 @@ impl Walk<'_> {
 
     /// Whether an error's path is at or below the current position.
     fn explained(&self) -> bool {
-        self.error_paths.iter().any(|p| p.starts_with(&self.path))
+        self.error_paths.iter().any(|p| {
+            p.len() >= self.path.len() && self.path.iter().zip(p).all(|(step, s)| step.is(s))
+        })
     }
 }
 
@@ -227,6 +290,24 @@ struct Collected<'a> {
     key: Name,
     name: Name,
     sets: Vec<&'a SelectionSet>,
+    /// The field's type, from the schema's shape (`None` for `__typename` and the like).
+    ty: Option<Type>,
+}
+
+/// Whether the keys of `map` are those of `fields` it holds, in the same order.
+fn in_selection_order(
+    map: &async_graphql::indexmap::IndexMap<Name, Value>,
+    fields: &[Collected<'_>],
+) -> bool {
+    let mut at = 0;
+    for field in fields {
+        if map.get_index(at).is_some_and(|(key, _)| *key == field.key) {
+            at += 1;
+        } else if map.contains_key(&field.key) {
+            return false;
+        }
+    }
+    at == map.len()
 }
 
 /// The response keys of a selection set in order, expanding fragments in place.
@@ -247,6 +328,7 @@ fn collect<'a>(
                         key,
                         name: field.node.name.node.clone(),
                         sets: vec![sub],
+                        ty: None,
                     }),
                 }
             }
