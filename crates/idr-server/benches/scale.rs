@@ -155,6 +155,18 @@ impl Bench {
             .collect();
         let spans = self.upstream.timeline().split_off(mark.spans);
         let rounds = rounds(&spans);
+        if std::env::var_os("BENCH_SPANS").is_some() {
+            let origin = spans.iter().map(|s| s.start).min().unwrap_or_default();
+            for s in &spans {
+                eprintln!(
+                    "  {name}: {:>7.1} {:>7.1} {}",
+                    ms(s.start - origin),
+                    ms(s.end - origin),
+                    s.route
+                );
+            }
+            eprintln!("  {name}: wall {:.1}", ms(wall));
+        }
         let mean_latency = LATENCY + JITTER / 2;
         Row {
             name: name.to_owned(),

@@ -582,3 +582,93 @@ fn html_where_json_belongs_is_not_an_answer() {
     assert_eq!(complete(&req, &html(500)), "whole");
     assert_eq!(complete(&req, &json(200, r#"{"a": "}{][", "b": [NaN]}"#)), "whole");
 }
+
+/// Decoding a pruned annotations body (the fields read, only) gives what decoding the
+/// whole body gives, answer or error, path and message included. Checked on the recorded
+/// bodies, and on each of them with one field of one annotation (or the list itself)
+/// removed, made `null`, or given each wrong type.
+#[test]
+fn a_pruned_annotations_body_decodes_as_the_whole_one() {
+    let bodies: Vec<serde_json::Value> = [
+        (AnnotationType::Map, ObjectKind::Image, 122770),
+        (AnnotationType::Map, ObjectKind::Screen, 102),
+        (AnnotationType::File, ObjectKind::Screen, 102),
+    ]
+    .into_iter()
+    .map(|(ty, kind, id)| {
+        let req = ep::annotations_request(ty, kind, &[id], None, ep::ANNOTATIONS_PAGE);
+        serde_json::from_slice(&recorded(&req).body).expect("a JSON recording")
+    })
+    .collect();
+    let replacements = [
+        None,
+        Some(serde_json::Value::Null),
+        Some(serde_json::json!("text")),
+        Some(serde_json::json!(7)),
+        Some(serde_json::json!([])),
+        Some(serde_json::json!({})),
+    ];
+    let mut variants = Vec::new();
+    for body in &bodies {
+        variants.push(body.clone());
+        for replacement in &replacements {
+            let mut changed = body.clone();
+            set(&mut changed, &["annotations"], replacement.clone());
+            variants.push(changed);
+            let Some(first) = body["annotations"][0].as_object() else { continue };
+            let mut keys: Vec<Vec<&str>> = first.keys().map(|k| vec![k.as_str()]).collect();
+            keys.push(vec!["link", "parent"]);
+            keys.push(vec!["link", "parent", "id"]);
+            keys.push(vec!["file", "id"]);
+            for key in keys {
+                let mut changed = body.clone();
+                let mut path = vec!["annotations", "0"];
+                path.extend(key);
+                set(&mut changed, &path, replacement.clone());
+                variants.push(changed);
+            }
+        }
+    }
+    assert!(variants.len() > 100, "{} variants", variants.len());
+    for variant in &variants {
+        let text = variant.to_string();
+        let pruned = ep::pruned::annotations(text.as_bytes()).expect("an object is pruned");
+        let whole = ep::annotations_of(URL, variant);
+        assert_eq!(ep::annotations_of(URL, &pruned), whole, "{text}");
+        assert_eq!(ep::decode_annotations(URL, &json(200, &text)), whole, "{text}");
+    }
+    // What is not an object is read whole, and fails as such.
+    assert!(ep::pruned::annotations(b"[1, 2]").is_none());
+    check(
+        ep::decode_annotations(URL, &json(200, "[1, 2]")),
+        "Decode($: missing field `annotations`)",
+    );
+}
+
+/// Puts `value` at `path` (object keys, or list indices as numbers) in `target`, or
+/// removes what is there when `value` is `None`.
+fn set(target: &mut serde_json::Value, path: &[&str], value: Option<serde_json::Value>) {
+    let Some((last, parents)) = path.split_last() else { return };
+    let mut node = target;
+    for step in parents {
+        node = match step.parse::<usize>() {
+            Ok(i) => match node.get_mut(i) {
+                Some(next) => next,
+                None => return,
+            },
+            Err(_) => match node.get_mut(*step) {
+                Some(next) => next,
+                None => return,
+            },
+        };
+    }
+    match (node, last.parse::<usize>(), value) {
+        (serde_json::Value::Object(map), Err(_), Some(value)) => {
+            map.insert((*last).to_owned(), value);
+        }
+        (serde_json::Value::Object(map), Err(_), None) => {
+            map.shift_remove(*last);
+        }
+        _ => {}
+    }
+}
