@@ -26,6 +26,7 @@ fn state(limits: Limits) -> AppState {
         catalog: Arc::new(idr_server::LiveCatalog::new(false)),
         readiness: Arc::default(),
         identical: Arc::default(),
+        cors: idr_server::CorsOrigins::default(),
     }
 }
 
@@ -272,4 +273,95 @@ async fn identical_requests_are_each_charged() {
     let ok = answers.iter().filter(|a| a.status == StatusCode::OK).count();
     let limited = answers.iter().filter(|a| a.status == StatusCode::TOO_MANY_REQUESTS).count();
     assert_eq!((ok, limited), (3, 2));
+}
+
+/// A preflight for `path` from `origin`, as a browser sends it before a JSON POST.
+fn preflight(path: &str, origin: &str) -> Request<Body> {
+    Request::builder()
+        .method(Method::OPTIONS)
+        .uri(path)
+        .header(header::ORIGIN, origin)
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+        .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type, x-request-id")
+        .body(Body::empty())
+        .unwrap()
+}
+
+fn with_origin(mut request: Request<Body>, origin: &str) -> Request<Body> {
+    request.headers_mut().insert(header::ORIGIN, origin.parse().unwrap());
+    request
+}
+
+#[tokio::test]
+async fn any_origin_may_call_the_api_and_read_its_refusals() {
+    let rate = RateLimit { per_second: 0.01, burst: 1.0 };
+    let router = app(state(Limits { rate, ..Limits::default() }));
+    let from = |mut request: Request<Body>| {
+        let peer: SocketAddr = "192.0.2.9:40000".parse().unwrap();
+        request.extensions_mut().insert(ConnectInfo(peer));
+        request
+    };
+    let page = "https://notebook.example.org";
+    // Preflights are answered for every route a page calls, and cost no rate limit: the
+    // client's one request of burst is still there after them.
+    for path in ["/graphql", "/ql", "/thumbnails/122770"] {
+        for _ in 0..3 {
+            let answer = send(&router, from(preflight(path, page))).await;
+            assert!(answer.status.is_success(), "{path}: {}", answer.status);
+            let h = &answer.headers;
+            assert_eq!(h[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*", "{path}");
+            let methods = h[header::ACCESS_CONTROL_ALLOW_METHODS].to_str().unwrap();
+            assert!(methods.contains("POST") && methods.contains("GET"), "{path}: {methods}");
+            let allowed = h[header::ACCESS_CONTROL_ALLOW_HEADERS].to_str().unwrap();
+            assert!(
+                allowed.contains("content-type") && allowed.contains("x-request-id"),
+                "{allowed}"
+            );
+            assert_eq!(h[header::ACCESS_CONTROL_MAX_AGE], "86400", "{path}");
+            assert!(!h.contains_key(header::ACCESS_CONTROL_ALLOW_CREDENTIALS), "{path}");
+        }
+    }
+    // The answer itself, and then the 429, carry the headers a page needs to read them.
+    let answer = send(&router, from(with_origin(graphql("{ __typename }"), page))).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+    let exposed = answer.headers[header::ACCESS_CONTROL_EXPOSE_HEADERS].to_str().unwrap();
+    assert!(exposed.contains("x-request-id") && exposed.contains("retry-after"), "{exposed}");
+    let refused = send(&router, from(with_origin(graphql("{ __typename }"), page))).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+}
+
+#[tokio::test]
+async fn cors_origins_restrict_which_pages_may_call() {
+    let origins = ["https://viewer.example.org".to_owned(), "http://localhost:3000/".to_owned()];
+    let mut state = state(Limits::default());
+    state.cors = idr_server::CorsOrigins::parse(&origins).expect("two origins");
+    let router = app(state);
+    for allowed in ["https://viewer.example.org", "http://localhost:3000"] {
+        let answer = send(&router, preflight("/graphql", allowed)).await;
+        assert_eq!(answer.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], allowed);
+        let vary = answer.headers.get_all(header::VARY).iter().filter_map(|v| v.to_str().ok());
+        assert!(
+            vary.collect::<Vec<_>>().join(",").contains("origin"),
+            "caches must vary by origin"
+        );
+    }
+    for other in ["https://evil.example.com", "http://localhost:3001", "null"] {
+        let answer = send(&router, preflight("/graphql", other)).await;
+        assert!(!answer.headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN), "{other}");
+        let answer = send(&router, with_origin(graphql("{ __typename }"), other)).await;
+        assert!(!answer.headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN), "{other}");
+    }
+}
+
+#[test]
+fn cors_origins_are_checked_when_given() {
+    use idr_server::CorsOrigins;
+    assert!(matches!(CorsOrigins::parse(&[]), Ok(CorsOrigins::Any)));
+    assert!(matches!(CorsOrigins::parse(&["*".to_owned()]), Ok(CorsOrigins::Any)));
+    for bad in ["example.org", "https://example.org/app", "ftp://example.org", "https://"] {
+        let error = CorsOrigins::parse(&[bad.to_owned()]).unwrap_err();
+        assert!(error.contains(bad) && error.contains("origin"), "{bad}: {error}");
+    }
 }

@@ -118,3 +118,27 @@ async fn the_query_budget_is_set_from_the_command_line() {
     // The first calls' answers are kept: the screen's name.
     assert_eq!(body["data"]["screen"]["name"], "idr0002-heriche-condensation/screenA");
 }
+
+#[tokio::test]
+async fn cors_origins_are_set_from_the_command_line() {
+    let idr = Idr::serve(&["--offline", "--cors-origins", "https://viewer.example.org"]);
+    let ask = |origin: &'static str| {
+        Idr::client()
+            .post(format!("{}/graphql", idr.base))
+            .header("origin", origin)
+            .json(&serde_json::json!({"query": "{ __typename }"}))
+            .send()
+    };
+    let allowed = ask("https://viewer.example.org").await.expect("the server answers");
+    assert_eq!(allowed.headers()["access-control-allow-origin"], "https://viewer.example.org");
+    let other = ask("https://other.example.org").await.expect("the server answers");
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+    // A value that is not an origin stops the server before it listens, saying why.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_idr"))
+        .args(["serve", "--offline", "--listen", "127.0.0.1:0", "--cors-origins", "example.org"])
+        .output()
+        .expect("idr runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--cors-origins") && stderr.contains("example.org"), "{stderr}");
+}

@@ -63,6 +63,69 @@ pub struct AppState {
     pub readiness: Arc<tokio::sync::Mutex<()>>,
     /// Identical GraphQL requests in flight, which run once.
     pub identical: Arc<crate::Identical>,
+    /// Which web pages may call the API from another origin.
+    pub cors: CorsOrigins,
+}
+
+/// The origins whose pages may call the API (CORS). The API is public, read-only and
+/// takes no credentials, so by default any page may, as with GitHub's GraphQL API.
+#[derive(Clone, Debug, Default)]
+pub enum CorsOrigins {
+    #[default]
+    Any,
+    /// Only these origins (`https://example.org`, scheme, host and port as a browser
+    /// sends them in `Origin`).
+    Only(Vec<HeaderValue>),
+}
+
+impl CorsOrigins {
+    /// Parses `--cors-origins`: nothing (or `*`) for any origin, else each an origin as
+    /// browsers write it, with no path.
+    pub fn parse(origins: &[String]) -> Result<CorsOrigins, String> {
+        if origins.is_empty() || origins.iter().any(|o| o == "*") {
+            return Ok(CorsOrigins::Any);
+        }
+        let mut only = Vec::new();
+        for origin in origins {
+            let origin = origin.trim().trim_end_matches('/');
+            let url = url::Url::parse(origin).map_err(|e| {
+                format!("`{origin}` is not an origin such as https://example.org: {e}")
+            })?;
+            let host = url.host_str().unwrap_or_default();
+            if !matches!(url.scheme(), "http" | "https") || host.is_empty() || url.path() != "/" {
+                return Err(format!(
+                    "`{origin}` is not an origin such as https://example.org (a scheme, a host and maybe a port; no path)"
+                ));
+            }
+            let origin = url.origin().ascii_serialization();
+            only.push(HeaderValue::from_str(&origin).map_err(|e| format!("`{origin}`: {e}"))?);
+        }
+        Ok(CorsOrigins::Only(only))
+    }
+
+    /// The layer that answers preflights and adds the CORS headers to every response (a
+    /// 429 or a 413 too, so that a page can read why it was refused).
+    fn layer(&self) -> tower_http::cors::CorsLayer {
+        use axum::http::{HeaderName, Method};
+        use tower_http::cors::{AllowOrigin, CorsLayer};
+        let request_id = HeaderName::from_static("x-request-id");
+        let layer = CorsLayer::new()
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([
+                header::CONTENT_TYPE,
+                header::ACCEPT,
+                request_id.clone(),
+                // Apollo Client and urql send these; they carry nothing secret.
+                HeaderName::from_static("apollo-require-preflight"),
+                HeaderName::from_static("x-apollo-operation-name"),
+            ])
+            .expose_headers([request_id, header::RETRY_AFTER, header::ETAG])
+            .max_age(Duration::from_secs(24 * 3600));
+        match self {
+            CorsOrigins::Any => layer.allow_origin(AllowOrigin::any()),
+            CorsOrigins::Only(origins) => layer.allow_origin(AllowOrigin::list(origins.clone())),
+        }
+    }
 }
 
 /// How recently an upstream call must have succeeded for `/readyz` to say ready without
@@ -84,11 +147,15 @@ pub fn app(state: AppState) -> Router {
     // 429. They are cheap (/readyz asks IDR at most once at a time, and only when no
     // other call succeeded lately).
     let probes = Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz));
+    // CORS outermost: a preflight is answered before the rate limit sees it (it costs
+    // nothing), and every refusal below carries the headers a page needs to read it.
+    let cors = state.cors.layer();
     limited
         .merge(probes)
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(axum::middleware::from_fn(refuse_long_uris))
         .layer(axum::middleware::from_fn(request_id))
+        .layer(cors)
         .with_state(state)
 }
 

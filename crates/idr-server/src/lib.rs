@@ -12,7 +12,7 @@ mod rate;
 pub mod rows;
 mod upstream;
 
-pub use http::{app, AppState, Limits};
+pub use http::{app, AppState, CorsOrigins, Limits};
 pub use identical::Identical;
 pub use listen::{serve, ConnectionLimits};
 pub use ql::LiveCatalog;

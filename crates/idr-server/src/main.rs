@@ -15,7 +15,7 @@ use idr_ql::Catalog;
 use idr_server::ql::{self, Source};
 use idr_server::rows::Format;
 use idr_server::{
-    app, build_client, AppState, ConnectionLimits, Limits, RateLimit, UpstreamChoice,
+    app, build_client, AppState, ConnectionLimits, CorsOrigins, Limits, RateLimit, UpstreamChoice,
 };
 use url::Url;
 
@@ -53,6 +53,11 @@ enum Command {
         /// QUERY_TOO_EXPENSIVE and the rest of the answer is kept (0: no limit).
         #[arg(long, env = "IDR_QUERY_BUDGET", default_value_t = 5_000)]
         query_budget: u64,
+        /// Origins whose web pages may call the API, comma-separated
+        /// (`https://a.org,http://localhost:3000`); by default any page may, as the API is
+        /// public, read-only and takes no credentials.
+        #[arg(long, env = "IDR_CORS_ORIGINS", value_delimiter = ',')]
+        cors_origins: Vec<String>,
         #[command(flatten)]
         connections: ConnectionArgs,
     },
@@ -219,8 +224,11 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             rate_limit,
             request_timeout,
             query_budget,
+            cors_origins,
             connections,
         } => {
+            let cors = CorsOrigins::parse(&cors_origins)
+                .map_err(|e| anyhow::anyhow!("--cors-origins: {e}"))?;
             let rate =
                 RateLimit { per_second: rate_limit.max(0.01), burst: (rate_limit * 6.0).max(1.0) };
             let request_timeout = Duration::from_secs(request_timeout.max(1));
@@ -232,7 +240,14 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 ..SchemaLimits::default()
             };
             runtime()?
-                .block_on(serve(listen, upstream.choice(), limits, schema_limits, connections))
+                .block_on(serve(
+                    listen,
+                    upstream.choice(),
+                    limits,
+                    schema_limits,
+                    connections,
+                    cors,
+                ))
                 .map(ok)
         }
         Command::Compile { query } => compile(&query),
@@ -266,6 +281,7 @@ async fn serve(
     limits: Limits,
     schema_limits: SchemaLimits,
     connections: ConnectionLimits,
+    cors: CorsOrigins,
 ) -> anyhow::Result<()> {
     let (client, described) = build_client(&choice)?;
     let schema = build_schema(client.clone(), schema_limits);
@@ -281,6 +297,7 @@ async fn serve(
         catalog,
         readiness: Arc::default(),
         identical: Arc::default(),
+        cors,
     };
     let listener = tokio::net::TcpListener::bind(listen)
         .await
