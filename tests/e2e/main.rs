@@ -3,6 +3,7 @@
 //! speaks IDR's API (so the same binary is proven to work for any upstream).
 
 mod abuse;
+mod browser;
 mod examples;
 mod faults;
 mod generated;

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::{repo_root, Idr};
 
-fn nested_query() -> String {
+pub(crate) fn nested_query() -> String {
     std::fs::read_to_string(repo_root().join("examples/graphql/12-nested-screen.graphql")).unwrap()
 }
 
