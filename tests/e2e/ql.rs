@@ -184,3 +184,56 @@ async fn a_bad_query_does_not_hide_the_others() {
     assert_eq!(body["queries"].as_array().unwrap().len(), 2);
     assert_eq!(body["diagnostics"][0]["line"], 2);
 }
+
+#[test]
+fn a_missing_file_is_named_as_missing() {
+    for command in ["query", "compile", "check"] {
+        for missing in ["missing.idrql", "queries/none.idrql", "./nowhere"] {
+            let mut args = vec![command, missing];
+            if command == "query" {
+                args.push("--offline");
+            }
+            let out = idr(&args);
+            assert!(!out.status.success(), "{command} {missing}");
+            assert!(out.stdout.is_empty(), "{command} {missing}: {}", text(&out.stdout));
+            let stderr = text(&out.stderr);
+            assert!(
+                stderr.contains(&format!("{missing}: no such file")),
+                "{command} {missing}: {stderr}"
+            );
+            assert!(!stderr.contains("unknown resource"), "{command} {missing}: {stderr}");
+        }
+    }
+}
+
+#[test]
+fn fmt_reads_standard_input_and_writes_standard_output() {
+    use std::io::Write as _;
+    let run = |args: &[&str], input: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_idr"))
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("idr runs");
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child.wait_with_output().expect("idr finishes")
+    };
+    let messy = "IMAGES   where \"Gene Symbol\"=ade8  show name\n";
+    let out = run(&["fmt", "-"], messy);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let formatted = text(&out.stdout);
+    assert!(formatted.starts_with("images where \"Gene Symbol\" = ade8"), "{formatted}");
+    // Formatting is idempotent through the pipe too, and --check tells without writing.
+    assert_eq!(text(&run(&["fmt", "-"], &formatted).stdout), formatted);
+    let check = run(&["fmt", "--check", "-"], messy);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(check.stdout.is_empty());
+    assert!(run(&["fmt", "--check", "-"], &formatted).status.success());
+    // Text that does not parse: its diagnostics, nothing on stdout, failure.
+    let broken = run(&["fmt", "-"], "images where\n");
+    assert!(!broken.status.success());
+    assert!(broken.stdout.is_empty());
+    assert!(text(&broken.stderr).contains("<stdin>"), "{}", text(&broken.stderr));
+}

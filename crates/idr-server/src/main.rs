@@ -74,9 +74,10 @@ enum Command {
         #[arg(required = true)]
         files: Vec<String>,
     },
-    /// Format IDR-QL files in place (canonical layout).
+    /// Format IDR-QL files in place (canonical layout); `-` formats standard input to
+    /// standard output.
     Fmt {
-        /// Files to format.
+        /// Files to format (`-` for standard input).
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Only report files whose formatting would change; exit 1 if any.
@@ -413,6 +414,10 @@ fn check(files: &[String]) -> anyhow::Result<ExitCode> {
 fn fmt(files: &[PathBuf], check_only: bool) -> anyhow::Result<ExitCode> {
     let mut unformatted = false;
     for path in files {
+        if path.as_os_str() == "-" {
+            unformatted |= fmt_stdin(check_only)?;
+            continue;
+        }
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
         let Some(formatted) = idr_ql::format(&text) else {
@@ -435,6 +440,26 @@ fn fmt(files: &[PathBuf], check_only: bool) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(failed(unformatted))
+}
+
+/// `idr fmt -`: standard input formatted to standard output (as editors' format-on-save
+/// pipes expect), or with `--check` only whether it would change. Whether it failed.
+fn fmt_stdin(check_only: bool) -> anyhow::Result<bool> {
+    let source = Source::from_arg("-")?;
+    let Some(formatted) = idr_ql::format(&source.text) else {
+        let diagnostics: Vec<_> = idr_ql::parse(&source.text).diagnostics().cloned().collect();
+        eprint!("{}", source.render(&diagnostics));
+        return Ok(true);
+    };
+    if check_only {
+        let changed = formatted != source.text;
+        if changed {
+            eprintln!("<stdin> is not formatted");
+        }
+        return Ok(changed);
+    }
+    emit(&formatted)?;
+    Ok(false)
 }
 
 async fn query_command(

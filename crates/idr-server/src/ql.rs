@@ -18,15 +18,31 @@ pub struct Source {
 
 impl Source {
     /// `-` reads standard input, an existing file is read, anything else is the query text.
+    /// A name that can only be a file (it ends in `.idrql`, or is a path with no spaces)
+    /// but is not one is an error that says so, not a query that fails to parse.
     pub fn from_arg(arg: &str) -> std::io::Result<Source> {
+        use std::io::{Error, ErrorKind};
         if arg == "-" {
             let mut text = String::new();
-            std::io::stdin().read_to_string(&mut text)?;
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| Error::new(e.kind(), format!("cannot read standard input: {e}")))?;
             return Ok(Source { name: "<stdin>".to_owned(), text });
         }
         let path = Path::new(arg);
-        if (arg.ends_with(".idrql") || !arg.contains(char::is_whitespace)) && path.is_file() {
-            return Ok(Source { name: arg.to_owned(), text: std::fs::read_to_string(path)? });
+        let one_word = !arg.contains(char::is_whitespace);
+        if (arg.ends_with(".idrql") || one_word) && path.is_file() {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Error::new(e.kind(), format!("cannot read {arg}: {e}")))?;
+            return Ok(Source { name: arg.to_owned(), text });
+        }
+        let names_a_file =
+            arg.trim_end().ends_with(".idrql") || (one_word && arg.contains(['/', '\\']));
+        if names_a_file {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("{arg}: no such file (give IDR-QL text in quotes, a .idrql file, or - for standard input)"),
+            ));
         }
         Ok(Source { name: "<query>".to_owned(), text: arg.to_owned() })
     }
