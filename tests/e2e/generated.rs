@@ -19,9 +19,11 @@ fn query(upstream: &str, text: &str) -> Result<Vec<u64>, String> {
     if !out.status.success() {
         return Err(format!("exit {}: {}", out.status, String::from_utf8_lossy(&out.stderr)));
     }
-    let rows: Value = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
-    rows.as_array()
-        .ok_or("not a list of rows")?
+    // A list of {query, rows}, here of one query.
+    let answer: Value = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
+    answer[0]["rows"]
+        .as_array()
+        .ok_or(format!("not a list of one query's rows: {answer}"))?
         .iter()
         .map(|row| {
             row["id"].as_str().and_then(|id| id.parse().ok()).ok_or(format!("bad row {row}"))

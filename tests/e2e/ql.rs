@@ -112,9 +112,79 @@ fn query_prints_rows_offline() {
         ["id,Gene Symbol", "15573,ADE8", "15574,ADE8", "15575,ADE8"]
     );
     let out = idr(&["query", "wells in plate 4554 show label", "--offline", "--format", "json"]);
-    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = &answer[0]["rows"];
+    assert_eq!(answer[0]["query"], "wells in plate 4554 show label");
     assert_eq!(rows.as_array().unwrap().len(), 96);
     assert_eq!(rows[95], json!({"id": "1046872", "label": "H12"}));
+}
+
+/// JSON output has one shape, a list of `{query, rows}`, for one query or several; lists
+/// stay lists (never joined into text, which `;` in IDR's values would make ambiguous).
+#[test]
+fn json_output_has_one_shape_and_keeps_lists() {
+    let one = "wells in plate 4554 show label, images limit 2";
+    let out = idr(&["query", one, "--offline", "--format", "json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer.as_array().unwrap().len(), 1);
+    let images = &answer[0]["rows"][0]["images"];
+    assert!(images.is_array(), "a list stays a list: {images}");
+    assert_eq!(images[0]["name"], "plate3_8_010 [Well 1, Field 1 (Spot 1)]");
+    let two = format!("{one}; screens limit 1");
+    let out = idr(&["query", &two, "--offline", "--format", "json"]);
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let queries: Vec<&Value> = answer.as_array().unwrap().iter().map(|q| &q["query"]).collect();
+    assert_eq!(queries, [&json!(one), &json!("screens limit 1")]);
+    // The table writes the same list as text.
+    let table = text(&idr(&["query", one, "--offline"]).stdout);
+    assert!(table.contains("1938559 plate3_8_010 [Well 1, Field 1 (Spot 1)]"), "{table}");
+}
+
+#[test]
+fn csv_refuses_two_tables_in_one_stream() {
+    let out = idr(&[
+        "query",
+        "screens limit 1; wells in plate 4554 limit 1",
+        "--offline",
+        "--format",
+        "csv",
+    ]);
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("one query per call") && stderr.contains("--format json"), "{stderr}");
+    assert!(!stderr.contains("backtrace"), "{stderr}");
+}
+
+/// Piped, a table is never cut: a long value (a URL) comes out whole.
+#[test]
+fn a_piped_table_is_not_truncated() {
+    let out = idr(&["query", "images in plate 4554 show name, thumbnail limit 1", "--offline"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    assert!(!table.contains('…'), "{table}");
+    assert!(
+        table.lines().any(|l| l.contains("https://") && l.contains("/render_thumbnail/")),
+        "{table}"
+    );
+}
+
+/// A query that fails writes nothing to stdout (no `[]`, no header) and exits non-zero.
+#[test]
+fn a_failed_query_writes_nothing_to_stdout() {
+    // Offline, an image that is not recorded fails with NOT_RECORDED.
+    for format in ["table", "json", "csv"] {
+        let out = idr(&["query", "image 999999999 show name", "--offline", "--format", format]);
+        let out = if out.status.success() {
+            idr(&["query", "images in plate 999999999", "--offline", "--format", format])
+        } else {
+            out
+        };
+        assert!(!out.status.success(), "{format}: {}", text(&out.stdout));
+        assert!(out.stdout.is_empty(), "{format}: {}", text(&out.stdout));
+        assert!(text(&out.stderr).contains("error"), "{format}: {}", text(&out.stderr));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -136,7 +206,8 @@ async fn ql_endpoint_answers_rows_or_diagnostics() {
     let query = &body["queries"][0];
     assert!(query["graphql"].as_str().unwrap().contains("searchImages"));
     assert_eq!(query["rows"].as_array().unwrap().len(), 41);
-    assert_eq!(query["rows"][0], json!({"id": "15573", "Gene Symbol": "ADE8"}));
+    // A key's values are a list (an object may carry a key more than once).
+    assert_eq!(query["rows"][0], json!({"id": "15573", "Gene Symbol": ["ADE8"]}));
 
     let resp = post(r#"images where "Gene Symbol" = "#, "application/x-idr-ql").await.unwrap();
     assert_eq!(resp.status().as_u16(), 400);

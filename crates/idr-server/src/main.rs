@@ -209,7 +209,9 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) if error.is::<StdoutClosed>() => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("Error: {error:?}");
+            // The chain on one line, without a backtrace even when RUST_BACKTRACE is set:
+            // this is a message for the user, not a crash.
+            eprintln!("Error: {error:#}");
             ExitCode::FAILURE
         }
     }
@@ -474,9 +476,17 @@ async fn query_command(
     eprint!("{}", compilation.rendered);
     let queries = compilation.queries;
     let mut had_errors = compilation.has_errors;
+    if format == Format::Csv && queries.len() > 1 {
+        bail!(
+            "CSV holds one table with one header, and this text has {} queries: run one query per call, or use --format json (a list of {{\"query\", \"rows\"}})",
+            queries.len()
+        );
+    }
     let (client, _) = build_client(&choice)?;
     let schema = build_schema(client, SchemaLimits::default());
     let show_progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    // A table is cut to a terminal's width only when a terminal reads it.
+    let fit = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let mut json_outputs = Vec::new();
     for (query_text, compiled) in &queries {
         let rows = ql::run(&schema, compiled, max_rows, None, |n| {
@@ -488,13 +498,23 @@ async fn query_command(
         if show_progress {
             eprint!("\r\x1b[K");
         }
-        if format == Format::Json && queries.len() > 1 {
-            // Several queries: one JSON document, a list of {query, rows}.
+        // A query that met errors prints no rows (they could be partial): its errors go to
+        // stderr and the exit status says it failed.
+        if !rows.errors.is_empty() {
+            had_errors = true;
+            for error in &rows.errors {
+                let code = error["extensions"]["code"].as_str().unwrap_or("ERROR");
+                eprintln!("error[{code}]: {}", error["message"].as_str().unwrap_or_default());
+            }
+            continue;
+        }
+        if format == Format::Json {
+            // One shape whatever the number of queries: a list of {query, rows}.
             let rows: Vec<serde_json::Value> =
                 rows.rows.iter().cloned().map(serde_json::Value::Object).collect();
             json_outputs.push(serde_json::json!({"query": query_text, "rows": rows}));
         } else {
-            emit(&ql::print(&rows.rows, format))?;
+            emit(&ql::print(&rows.rows, format, fit))?;
         }
         // Reaching the query's own `limit` is what was asked; reaching --max-rows is not.
         if rows.truncated && compiled.limit.is_none_or(|l| l as usize > max_rows) {
@@ -502,11 +522,6 @@ async fn query_command(
                 "(stopped at {} rows: --max-rows; add `limit` or raise --max-rows for more)",
                 rows.rows.len()
             );
-        }
-        for error in &rows.errors {
-            had_errors = true;
-            let code = error["extensions"]["code"].as_str().unwrap_or("ERROR");
-            eprintln!("error[{code}]: {}", error["message"].as_str().unwrap_or_default());
         }
     }
     if !json_outputs.is_empty() {

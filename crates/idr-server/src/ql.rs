@@ -96,9 +96,9 @@ pub async fn run(
     rows::run(schema, &query, limit, deadline, progress).await
 }
 
-/// Prints rows in a format.
-pub fn print(rows: &[Map<String, Value>], format: Format) -> String {
-    rows::render(rows, format)
+/// Prints rows in a format (see [`rows::render`] for `fit`).
+pub fn print(rows: &[Map<String, Value>], format: Format, fit: bool) -> String {
+    rows::render(rows, format, fit)
 }
 
 /// The JSON answer of `POST /ql`: per clean query its span, compiled GraphQL, rows and

@@ -107,8 +107,9 @@ fn row(node: &Value, columns: &[(String, String)]) -> Map<String, Value> {
     out
 }
 
-/// One row: scalars as they are, nested objects as `parent.child` columns, lists of
-/// scalars joined with `; `, key/value lists as `key=value; …`, other lists as JSON.
+/// One row: scalars and lists as they are (JSON keeps a list a list, and `null` `null`),
+/// nested objects as `parent.child` columns. Table and CSV write lists as text
+/// ([`cell`]).
 pub fn flatten(node: &Value) -> Map<String, Value> {
     let mut row = Map::new();
     flatten_into(&mut row, "", node);
@@ -123,41 +124,33 @@ fn flatten_into(row: &mut Map<String, Value>, prefix: &str, value: &Value) {
                 flatten_into(row, &name, v);
             }
         }
-        Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
-            let text: Vec<String> = items.iter().map(cell).collect();
-            row.insert(prefix.to_owned(), Value::String(text.join("; ")));
-        }
-        Value::Array(items)
-            if items.iter().all(|i| i.get("key").is_some() && i.get("value").is_some()) =>
-        {
-            let text: Vec<String> = items
-                .iter()
-                .map(|i| format!("{}={}", cell(&i["key"]), cell(&i["value"])))
-                .collect();
-            row.insert(prefix.to_owned(), Value::String(text.join("; ")));
-        }
-        Value::Array(items) => {
-            // Lists of objects (a well's images, a screen's plates): each object's values
-            // joined with spaces, objects joined with `; `.
-            let text: Vec<String> = items
-                .iter()
-                .map(|item| match item {
-                    Value::Object(map) => map.values().map(cell).collect::<Vec<_>>().join(" "),
-                    other => other.to_string(),
-                })
-                .collect();
-            row.insert(prefix.to_owned(), Value::String(text.join("; ")));
-        }
         other => {
             row.insert(prefix.to_owned(), other.clone());
         }
     }
 }
 
+/// A value as one cell of a table or CSV: `null` empty; lists of scalars joined with
+/// `; `; key/value lists as `key=value; …`; lists of other objects with each object's
+/// values joined by spaces, the objects by `; `.
 fn cell(value: &Value) -> String {
     match value {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
+        Value::Array(items) => {
+            let text: Vec<String> = items
+                .iter()
+                .map(|item| match item {
+                    Value::Object(map) if map.contains_key("key") && map.contains_key("value") => {
+                        format!("{}={}", cell(&map["key"]), cell(&map["value"]))
+                    }
+                    Value::Object(map) => map.values().map(cell).collect::<Vec<_>>().join(" "),
+                    Value::Array(_) => item.to_string(),
+                    scalar => cell(scalar),
+                })
+                .collect();
+            text.join("; ")
+        }
         other => other.to_string(),
     }
 }
@@ -183,7 +176,9 @@ pub enum Format {
     Csv,
 }
 
-pub fn render(rows: &[Map<String, Value>], format: Format) -> String {
+/// The rows in `format`. A table's columns are cut at 60 characters when `fit` (a
+/// terminal is reading); otherwise every value is whole.
+pub fn render(rows: &[Map<String, Value>], format: Format, fit: bool) -> String {
     match format {
         Format::Json => {
             let list: Vec<Value> = rows.iter().cloned().map(Value::Object).collect();
@@ -224,7 +219,7 @@ pub fn render(rows: &[Map<String, Value>], format: Format) -> String {
                         .chain([c.chars().count()])
                         .max()
                         .unwrap_or(0)
-                        .min(60)
+                        .min(if fit { 60 } else { usize::MAX })
                 })
                 .collect();
             let mut out = String::new();
