@@ -388,8 +388,9 @@ impl Checker<'_> {
             None
         };
         if let Some(s) = suggestion {
-            d.message = format!("unknown key \"{key}\"; did you mean \"{s}\"?");
-            d = d.with_help(format!("known keys are matched case-insensitively; write \"{s}\""));
+            // The suggestion leads the help, as for fields and resources: a near miss is a
+            // typo far more often than a key IDR knows and the catalog does not.
+            d = d.with_help(format!("did you mean \"{s}\"?"));
         } else if let Some(resource) = resource {
             d = d.with_help(format!(
                 "not a field of {} nor a key in the catalog; the fields are {}",

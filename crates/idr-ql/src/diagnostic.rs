@@ -149,23 +149,11 @@ pub const CODES: &[&str] = &[
     "unsupported",
 ];
 
-/// Levenshtein distance over chars, compared case-insensitively; used for "did you mean".
+/// Edit distance over chars, compared case-insensitively, counting a swap of two
+/// neighbours as one edit (optimal string alignment: `wehre` is one edit from `where`);
+/// used for "did you mean".
 pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().flat_map(char::to_lowercase).collect();
-    let b: Vec<char> = b.chars().flat_map(char::to_lowercase).collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = Vec::with_capacity(b.len() + 1);
-        cur.push(i + 1);
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = prev.get(j).map_or(usize::MAX, |d| d + usize::from(ca != cb));
-            let delete = prev.get(j + 1).map_or(usize::MAX, |d| d + 1);
-            let insert = cur.last().map_or(usize::MAX, |d| d + 1);
-            cur.push(substitute.min(delete).min(insert));
-        }
-        prev = cur;
-    }
-    prev.last().copied().unwrap_or(0)
+    strsim::osa_distance(&a.to_lowercase(), &b.to_lowercase())
 }
 
 /// The candidate closest to `word`, if it is close enough to be a likely typo.

@@ -207,3 +207,31 @@ fn a_fields_columns_are_the_top_level_names_of_its_selection() {
         }
     }
 }
+
+/// Every kind of name a user can misspell (resource, scope, keyword, field, key) gets a
+/// help that leads with the suggestion, whatever else the diagnostic says.
+#[test]
+fn every_near_miss_leads_its_help_with_did_you_mean() {
+    let typos = [
+        ("imagse where name = x", "`images`"),
+        ("plates in screan 102", "`screen`"),
+        ("images wehre name = x", "`where`"),
+        ("images in plate 4554 show nmae", "`name`"),
+        ("images where \"Gene Symbl\" = ade8", "\"Gene Symbol\""),
+        ("images in plate 4554 show \"Gene Symbl\"", "\"Gene Symbol\""),
+        ("images where \"gene symbl\" = ade8", "\"Gene Symbol\""),
+    ];
+    for (text, suggestion) in typos {
+        let analysis = analyze(text, &Catalog::bundled());
+        let helps: Vec<&str> = analysis
+            .queries
+            .iter()
+            .flat_map(|q| &q.diagnostics)
+            .filter_map(|d| d.help.as_deref())
+            .collect();
+        assert!(
+            helps.iter().any(|h| h.starts_with(&format!("did you mean {suggestion}?"))),
+            "{text:?}: {helps:?}"
+        );
+    }
+}
