@@ -50,3 +50,7 @@ ready: schema
     cargo clippy --workspace --all-targets --locked -- -D warnings
     cargo test --workspace --locked
     git diff --exit-code
+
+# Refresh the vendored GraphiQL and React (pinned in the script) from the npm registry.
+vendor-web:
+    bash crates/idr-server/web/vendor.sh

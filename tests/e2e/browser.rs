@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::Idr;
 
 /// The browser, if it is installed (`IDR_CHROMIUM` overrides the path).
-fn chromium() -> Option<PathBuf> {
+pub(crate) fn chromium() -> Option<PathBuf> {
     let path = std::env::var_os("IDR_CHROMIUM")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
@@ -46,7 +46,7 @@ async fn rendered(browser: &PathBuf, url: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn tempfile_dir() -> PathBuf {
+pub(crate) fn tempfile_dir() -> PathBuf {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let dir = std::env::temp_dir().join(format!("idr-e2e-chromium-{}-{n}", std::process::id()));
@@ -99,4 +99,223 @@ async fn a_page_on_another_origin_fetches_the_nested_plate_query() {
     let strict = Idr::serve(&["--offline", "--cors-origins", "https://viewer.example.org"]);
     let dom = rendered(&browser, &page(calling_page(&strict.base)).await).await;
     assert!(dom.contains("failed: TypeError"), "a page from another origin got through: {dom}");
+}
+
+/// Fails unless every request the page made went to `base` (or was inline data).
+fn only_own_origin(page: &crate::cdp::Page<'_>, base: &str) {
+    let requests = page.requests();
+    assert!(!requests.is_empty(), "the page made no request at all");
+    let foreign: Vec<&String> = requests
+        .iter()
+        .filter(|u| !u.starts_with(&format!("{base}/")) && !u.starts_with("data:"))
+        .collect();
+    assert!(foreign.is_empty(), "the page fetched from another origin: {foreign:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphiql_renders_runs_a_query_and_shows_the_result_with_no_internet() {
+    let Some(browser) = crate::cdp::Browser::launch().await else { return };
+    let idr = Idr::serve(&["--offline"]);
+    let page = browser.open(&format!("{}/graphql", idr.base), 1280, 900).await;
+    let editor = "document.querySelector('.graphiql-query-editor .CodeMirror')";
+    page.wait_for(&format!("!!{editor}"), Duration::from_secs(60)).await;
+    // The schema arrived: the docs pane lists the root type's fields.
+    page.eval(&format!(
+        "{editor}.CodeMirror.setValue('{{ screen(id: 102) {{ name plates {{ totalCount }} }} }}')"
+    ))
+    .await;
+    page.click(".graphiql-execute-button").await;
+    let response = page
+        .wait_for(
+            "(() => { const r = document.querySelector('.graphiql-response .CodeMirror'); \
+             const v = r && r.CodeMirror.getValue(); return v && v.includes('totalCount') && v; })()",
+            Duration::from_secs(60),
+        )
+        .await;
+    let response: serde_json::Value =
+        serde_json::from_str(response.as_str().unwrap()).expect("GraphiQL shows JSON");
+    assert_eq!(response["data"]["screen"]["name"], "idr0002-heriche-condensation/screenA");
+    assert_eq!(response["data"]["screen"]["plates"]["totalCount"], 12);
+    // GraphiQL fetched the schema (its Docs pane needs it) from this server too.
+    page.click(".graphiql-sidebar button[aria-label='Show Documentation Explorer']").await;
+    page.wait_for(
+        "document.querySelector('.graphiql-doc-explorer')?.textContent.includes('Query')",
+        Duration::from_secs(30),
+    )
+    .await;
+    only_own_origin(&page, &idr.base);
+    assert_eq!(page.errors(), Vec::<String>::new(), "the page reported errors");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_playground_shows_diagnostics_as_you_type_and_rows_when_run() {
+    let Some(browser) = crate::cdp::Browser::launch().await else { return };
+    let idr = Idr::serve(&["--offline"]);
+    let page = browser.open(&format!("{}/playground", idr.base), 1280, 900).await;
+    page.wait_for(
+        "document.getElementById('status').textContent.includes('no problems')",
+        Duration::from_secs(30),
+    )
+    .await;
+
+    // Typing a misspelt key shows the warning, with the suggestion, without running it.
+    page.click("#ql").await;
+    page.eval("document.getElementById('ql').select()").await;
+    page.insert_text("images where \"Gene Symbl\" = ade8").await;
+    let diagnostic = page
+        .wait_for(
+            "document.querySelector('#diagnostics li.warning')?.textContent",
+            Duration::from_secs(30),
+        )
+        .await;
+    let diagnostic = diagnostic.as_str().unwrap();
+    assert!(
+        diagnostic.contains("1:14 warning[unknown-key]")
+            && diagnostic.contains("help: did you mean \"Gene Symbol\"?"),
+        "{diagnostic}"
+    );
+    // An error too: nothing compiles, and it says where.
+    page.eval("document.getElementById('ql').select()").await;
+    page.insert_text("imagse").await;
+    let error = page
+        .wait_for(
+            "document.querySelector('#diagnostics li.error')?.textContent",
+            Duration::from_secs(30),
+        )
+        .await;
+    assert!(error.as_str().unwrap().contains("did you mean `images`?"), "{error}");
+
+    // A good query, run: the compiled GraphQL and a table of the plate's 96 wells.
+    page.eval("document.getElementById('ql').select()").await;
+    page.insert_text("wells in plate 4554 show label, images").await;
+    page.wait_for(
+        "document.querySelectorAll('#diagnostics li').length === 0",
+        Duration::from_secs(30),
+    )
+    .await;
+    page.click("#run").await;
+    let count = page
+        .wait_for("document.querySelector('.row-count')?.textContent", Duration::from_secs(60))
+        .await;
+    assert_eq!(count, "96 row(s)");
+    let first = page
+        .eval(
+            "[...document.querySelectorAll('table.rows thead th')].map(th => th.textContent).join(',') \
+             + ' | ' + [...document.querySelector('table.rows tbody tr').cells].map(c => c.textContent).join(',')",
+        )
+        .await;
+    assert!(first.as_str().unwrap().starts_with("id,label,"), "{first}");
+    assert!(first.as_str().unwrap().contains(",A1,"), "{first}");
+    assert_eq!(page.eval("document.querySelectorAll('table.rows tbody tr').length").await, 96);
+    let graphql = page.eval("document.getElementById('graphql-text').textContent").await;
+    assert!(graphql.as_str().unwrap().contains("plate(id: \"4554\")"), "{graphql}");
+    only_own_origin(&page, &idr.base);
+    assert_eq!(page.errors(), Vec::<String>::new(), "the page reported errors");
+}
+
+/// The `src` and `href` values of `html` that name this server's assets.
+fn asset_paths(html: &str) -> Vec<String> {
+    let mut paths = Vec::new();
+    for attribute in ["src=\"", "href=\""] {
+        for (at, _) in html.match_indices(attribute) {
+            let rest = &html[at + attribute.len()..];
+            let value = &rest[..rest.find('"').unwrap_or(rest.len())];
+            if value.starts_with("/assets/") {
+                paths.push(value.to_owned());
+            }
+        }
+    }
+    paths
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_load_only_vendored_assets_cached_by_version() {
+    let idr = Idr::serve(&["--offline"]);
+    let client = Idr::client();
+    let root = crate::repo_root();
+    let vendored = std::fs::read_to_string(root.join("crates/idr-server/web/vendor/VENDORED.md"))
+        .expect("VENDORED.md");
+    let script =
+        std::fs::read_to_string(root.join("crates/idr-server/web/vendor.sh")).expect("vendor.sh");
+    for page in ["/graphql", "/playground"] {
+        let response = client.get(format!("{}{page}", idr.base)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{page}");
+        let csp = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(csp.contains("default-src 'self'") && csp.contains("script-src 'self'"), "{csp}");
+        let html = response.text().await.unwrap();
+        assert!(!html.contains("://"), "{page} names another origin: {html}");
+        let paths = asset_paths(&html);
+        assert!(paths.len() >= 2, "{page}: {paths:?}");
+        for path in paths {
+            let url = format!("{}{path}", idr.base);
+            let response = client.get(&url).send().await.unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+            let cache = response.headers()["cache-control"].to_str().unwrap().to_owned();
+            let etag = response.headers()["etag"].clone();
+            assert!(!response.bytes().await.unwrap().is_empty(), "{path}");
+            if let Some(rest) = path.strip_prefix("/assets/vendor/") {
+                // Named by version, so cached for good; the version is the one vendored.
+                assert_eq!(cache, "public, max-age=31536000, immutable", "{path}");
+                let (package, version) = rest.split('/').next().unwrap().rsplit_once('-').unwrap();
+                assert!(vendored.contains(&format!("`{package}@{version}`")), "{path}");
+                let pin = if package == "graphiql" { "GRAPHIQL" } else { "REACT" };
+                assert!(script.contains(&format!("{pin}={version}\n")), "{path}");
+            } else {
+                assert_eq!(cache, "public, no-cache", "{path}");
+            }
+            let again = client.get(&url).header("if-none-match", etag).send().await.unwrap();
+            assert_eq!(again.status(), 304, "{path} revalidates");
+        }
+    }
+    // The old async-graphql page loaded GraphiQL from a CDN; nothing is left of it.
+    let missing =
+        client.get(format!("{}/assets/vendor/nothing.js", idr.base)).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_of_idr_ql_runs_nothing_and_answers_with_its_diagnostics() {
+    let idr = Idr::serve(&["--offline"]);
+    let client = Idr::client();
+    let check = |text: &'static str| {
+        client
+            .post(format!("{}/ql?run=false", idr.base))
+            .header("content-type", "application/x-idr-ql")
+            .body(text)
+            .send()
+    };
+    let good = check("wells in plate 4554 show label").await.unwrap();
+    assert_eq!(good.status(), 200);
+    let good: serde_json::Value = good.json().await.unwrap();
+    assert_eq!(good["diagnostics"], serde_json::json!([]));
+    let query = &good["queries"][0];
+    assert!(query["graphql"].as_str().unwrap().contains("plate(id: \"4554\")"), "{good}");
+    assert!(query.get("rows").is_none(), "a check returned rows: {good}");
+    let bad = check("imagse where name = x").await.unwrap();
+    assert_eq!(bad.status(), 200, "a check that finds errors still succeeded");
+    let bad: serde_json::Value = bad.json().await.unwrap();
+    assert_eq!(bad["diagnostics"][0]["code"], "unknown-resource");
+    assert_eq!(bad["diagnostics"][0]["help"], "did you mean `images`?");
+    let health: serde_json::Value =
+        client.get(format!("{}/healthz", idr.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["upstreamCalls"], 0, "a check called the upstream: {health}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assets_are_gzipped_for_clients_that_accept_it() {
+    let idr = Idr::serve(&["--offline"]);
+    let path = format!("{}/graphql", idr.base);
+    let html = Idr::client().get(&path).send().await.unwrap().text().await.unwrap();
+    let script = asset_paths(&html)
+        .into_iter()
+        .find(|p| p.ends_with("graphiql.min.js"))
+        .expect("GraphiQL's script");
+    // reqwest is built without gzip: the body arrives as sent.
+    let url = format!("{}{script}", idr.base);
+    let plain = Idr::client().get(&url).send().await.unwrap().bytes().await.unwrap();
+    let zipped = Idr::client().get(&url).header("accept-encoding", "gzip").send().await.unwrap();
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
+    let zipped = zipped.bytes().await.unwrap();
+    assert!(zipped.starts_with(&[0x1f, 0x8b]), "not gzip");
+    assert!(zipped.len() * 2 < plain.len(), "{} gzipped vs {} plain", zipped.len(), plain.len());
 }

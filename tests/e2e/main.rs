@@ -4,6 +4,7 @@
 
 mod abuse;
 mod browser;
+mod cdp;
 mod examples;
 mod faults;
 mod generated;

@@ -3,12 +3,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::GraphQLResponse;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use idr_client::{Error as ClientError, IdrClient};
@@ -152,6 +151,7 @@ pub fn app(state: AppState) -> Router {
     let cors = state.cors.layer();
     limited
         .merge(probes)
+        .merge(crate::web::routes())
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(axum::middleware::from_fn(refuse_long_uris))
         .layer(axum::middleware::from_fn(request_id))
@@ -236,8 +236,7 @@ async fn graphql_get(
     Query(params): Query<GetParams>,
 ) -> Response {
     let Some(query) = params.query else {
-        return Html(GraphiQLSource::build().endpoint("/graphql").title("idr-graph").finish())
-            .into_response();
+        return crate::web::graphiql();
     };
     let mut request = async_graphql::Request::new(query);
     if let Some(name) = params.operation_name {
@@ -384,6 +383,12 @@ async fn execute(state: &AppState, cost: &Cost, request: async_graphql::Request)
     within_deadline(state, async { flight.await.response() }).await
 }
 
+#[derive(Deserialize)]
+struct QlParams {
+    /// `false`: check and compile only (what an editor asks as the user types).
+    run: Option<bool>,
+}
+
 /// Rows returned per query by `POST /ql` at most.
 const QL_MAX_ROWS: usize = 1_000;
 
@@ -392,6 +397,7 @@ const QL_MAX_ROWS: usize = 1_000;
 async fn ql_post(
     State(state): State<AppState>,
     cost: Cost,
+    Query(params): Query<QlParams>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -420,18 +426,23 @@ async fn ql_post(
             )
         }
     };
-    // Each query of the text is one request's worth of work.
-    if let Err(retry_after) = cost.charge(idr_ql::parse(&text).queries.len()) {
-        return crate::rate::too_many(retry_after);
+    let run = params.run.unwrap_or(true);
+    // Each query of the text is one request's worth of work; a check runs none of them.
+    if run {
+        if let Err(retry_after) = cost.charge(idr_ql::parse(&text).queries.len()) {
+            return crate::rate::too_many(retry_after);
+        }
     }
     let catalog = state.catalog.get(&state.client);
     // One deadline for every query and page of the text; past it, what was answered
     // stays, and only BACKSTOP later is the request cut.
     let deadline = tokio::time::Instant::now() + state.limits.request_timeout;
-    let answer = crate::ql::answer(&state.schema, &text, &catalog, QL_MAX_ROWS, deadline);
+    let answer = crate::ql::answer(&state.schema, &text, &catalog, QL_MAX_ROWS, deadline, run);
     within_deadline(&state, async {
         match answer.await {
             (true, json) => (StatusCode::OK, Json(json)).into_response(),
+            // A check succeeded whatever it found: the diagnostics say what.
+            (false, json) if !run => (StatusCode::OK, Json(json)).into_response(),
             (false, json) => (StatusCode::BAD_REQUEST, Json(json)).into_response(),
         }
     })
@@ -550,7 +561,7 @@ async fn thumbnail(
 }
 
 /// A plain-text error answer. Never cached: a failure must not outlive its cause.
-fn plain(status: StatusCode, message: &'static str) -> Response {
+pub(crate) fn plain(status: StatusCode, message: &'static str) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::CACHE_CONTROL, "no-store")],
@@ -560,7 +571,7 @@ fn plain(status: StatusCode, message: &'static str) -> Response {
 }
 
 /// A positive decimal id that fits OMERO's `long`: no signs, dots, slashes or encodings.
-fn parse_positive_id(raw: &str) -> Option<u64> {
+pub(crate) fn parse_positive_id(raw: &str) -> Option<u64> {
     if raw.is_empty() || raw.len() > 19 || !raw.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }

@@ -11,6 +11,7 @@ pub mod ql;
 mod rate;
 pub mod rows;
 mod upstream;
+mod web;
 
 pub use http::{app, AppState, CorsOrigins, Limits};
 pub use identical::Identical;

@@ -103,13 +103,15 @@ pub fn print(rows: &[Map<String, Value>], format: Format, fit: bool) -> String {
 
 /// The JSON answer of `POST /ql`: per clean query its span, compiled GraphQL, rows and
 /// errors, and every diagnostic with its span and position. `false` when any query has an
-/// error (the server answers 400). Every query and page shares `deadline`.
+/// error (the server answers 400). Every query and page shares `deadline`. Without
+/// `run_queries` (a check as the user types) nothing runs and no query has rows.
 pub async fn answer(
     schema: &IdrSchema,
     text: &str,
     catalog: &Catalog,
     cap: usize,
     deadline: tokio::time::Instant,
+    run_queries: bool,
 ) -> (bool, Value) {
     let analysis: Analysis = idr_ql::analyze(text, catalog);
     let diagnostics: Vec<Value> =
@@ -118,15 +120,18 @@ pub async fn answer(
     let mut queries = Vec::new();
     for query in &analysis.queries {
         let Some(compiled) = &query.compiled else { continue };
-        let rows = run(schema, compiled, cap, Some(deadline), |_| {}).await;
-        queries.push(json!({
+        let mut answer = json!({
             "span": {"start": query.span.start, "end": query.span.end},
             "graphql": compiled.graphql,
             "columns": compiled.columns.iter().map(|c| c.header.clone()).collect::<Vec<_>>(),
-            "rows": rows.rows,
-            "truncated": rows.truncated,
-            "errors": rows.errors,
-        }));
+        });
+        if run_queries {
+            let rows = run(schema, compiled, cap, Some(deadline), |_| {}).await;
+            answer["rows"] = json!(rows.rows);
+            answer["truncated"] = json!(rows.truncated);
+            answer["errors"] = json!(rows.errors);
+        }
+        queries.push(answer);
     }
     (!analysis.has_errors(), json!({"queries": queries, "diagnostics": diagnostics}))
 }
