@@ -54,3 +54,7 @@ ready: schema
 # Refresh the vendored GraphiQL and React (pinned in the script) from the npm registry.
 vendor-web:
     bash crates/idr-server/web/vendor.sh
+
+# Retake the screenshots in docs/ (the plate viewer on a generated IDR, in headless Chromium).
+screenshots:
+    IDR_SCREENSHOT_DIR="$PWD/docs" cargo test -p idr-server --test e2e the_plate_viewer

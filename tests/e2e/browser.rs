@@ -319,3 +319,197 @@ async fn assets_are_gzipped_for_clients_that_accept_it() {
     assert!(zipped.starts_with(&[0x1f, 0x8b]), "not gzip");
     assert!(zipped.len() * 2 < plain.len(), "{} gzipped vs {} plain", zipped.len(), plain.len());
 }
+
+/// Where a test's screenshot goes: `IDR_SCREENSHOT_DIR` (`just screenshots` sets it to
+/// `docs/`), else nowhere.
+fn screenshot_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os("IDR_SCREENSHOT_DIR").map(|dir| PathBuf::from(dir).join(name))
+}
+
+/// The ids of the images the page shows, by well label, in grid order.
+async fn shown_wells(page: &crate::cdp::Page<'_>) -> Vec<(String, u64)> {
+    let shown = page
+        .eval("[...document.querySelectorAll('.well')].map(a => [a.dataset.label, Number(a.dataset.image)])")
+        .await;
+    serde_json::from_value(shown).expect("label and image pairs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plate_viewer_shows_every_well_with_its_thumbnail_from_one_query() {
+    use idr_test_support::{Faults, Kind, ReplayServer, Settings, Size, World};
+    let Some(browser) = crate::cdp::Browser::launch().await else { return };
+    let size = Size {
+        screens: 1,
+        plates: 1,
+        rows: 8,
+        columns: 12,
+        fields: 2,
+        projects: 0,
+        datasets: 0,
+        images: 0,
+        full: true,
+    };
+    let world = std::sync::Arc::new(World::generate(11, size, Settings::default()));
+    let replay = ReplayServer::start(world.clone(), Faults::default());
+    let idr = Idr::serve(&["--upstream", &replay.url()]);
+    let (plate_id, plate) = world.plates.iter().next().expect("a plate");
+    let at_field = |field: usize| -> Vec<(String, u64)> {
+        plate
+            .wells
+            .iter()
+            .filter_map(|w| {
+                let well = &world.wells[w];
+                let image = (*well.images.get(field)?)?;
+                Some((
+                    format!("{}{}", idr_test_support::row_label(well.row), well.column + 1),
+                    image,
+                ))
+            })
+            .collect()
+    };
+
+    let page = browser.open(&format!("{}/viewer/plate/{plate_id}", idr.base), 1400, 1000).await;
+    page.wait_for(
+        "document.getElementById('summary').dataset.ready === 'true'",
+        Duration::from_secs(60),
+    )
+    .await;
+    // Every well, where the world has it, with its own image, and every thumbnail decoded.
+    assert_eq!(shown_wells(&page).await, at_field(0));
+    page.wait_for(
+        "[...document.querySelectorAll('.well')].every(a => { const i = a.querySelector('img'); \
+         return i && i.complete && i.naturalWidth > 0; })",
+        Duration::from_secs(30),
+    )
+    .await;
+    let labels = page
+        .eval("[...document.querySelectorAll('.row-label, .column-label')].map(e => e.textContent).join(' ')")
+        .await;
+    assert_eq!(labels, "1 2 3 4 5 6 7 8 9 10 11 12 A B C D E F G H");
+    // Built from one GraphQL query, and the thumbnails from one batch request.
+    let requests = page.requests();
+    let count = |path: &str| requests.iter().filter(|u| u.contains(path)).count();
+    assert_eq!((count("/graphql"), count("/thumbnails?ids=")), (1, 1), "{requests:?}");
+
+    // Hovering a well shows its image's key/values.
+    let (label, image) = at_field(0)[5].clone();
+    let pairs = world.key_values(Kind::Image, image);
+    assert!(!pairs.is_empty(), "the world gave image {image} no key/values");
+    page.hover(&format!(".well[data-image='{image}']")).await;
+    let details = page
+        .wait_for(
+            &format!("(() => {{ const t = document.getElementById('details').textContent; return t.includes('Well {label}') && t; }})()"),
+            Duration::from_secs(10),
+        )
+        .await;
+    for (key, value) in &pairs {
+        assert!(
+            details.as_str().unwrap().contains(&format!("{key}{value}")),
+            "{key} = {value} not in {details}"
+        );
+    }
+
+    // Clicking it opens the image in IDR's viewer.
+    page.click(&format!(".well[data-image='{image}']")).await;
+    let viewer = format!("{}/webclient/img_detail/{image}/", replay.url());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !page.opened_windows().contains(&viewer) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{viewer} not opened: {:?}",
+            page.opened_windows()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // An IDR-QL filter highlights exactly the wells whose image matches it.
+    let (key, value) = pairs[0].clone();
+    let expected: Vec<u64> = at_field(0)
+        .into_iter()
+        .filter(|(_, image)| {
+            world
+                .key_values(Kind::Image, *image)
+                .iter()
+                .any(|(k, v)| k.eq_ignore_ascii_case(&key) && v.eq_ignore_ascii_case(&value))
+        })
+        .map(|(_, image)| image)
+        .collect();
+    page.click("#ql-text").await;
+    page.eval("document.getElementById('ql-text').select()").await;
+    page.insert_text(&format!(
+        "images in plate {plate_id} where {} = {}",
+        serde_json::to_string(&key).unwrap(),
+        serde_json::to_string(&value).unwrap()
+    ))
+    .await;
+    page.click("#ql-form button[type=submit]").await;
+    let status = page
+        .wait_for(
+            "(() => { const t = document.getElementById('ql-status').textContent; return t.includes('match') && t; })()",
+            Duration::from_secs(30),
+        )
+        .await;
+    let matched: Vec<u64> = serde_json::from_value(
+        page.eval(
+            "[...document.querySelectorAll('.well.match')].map(a => Number(a.dataset.image))",
+        )
+        .await,
+    )
+    .unwrap();
+    assert_eq!(matched, expected, "{status}");
+    assert_eq!(status, format!("{} of 96 wells match", expected.len()));
+    // The picture for docs/: a filter highlighted, one well's key/values beside the grid.
+    if let Some(path) = screenshot_path("viewer.png") {
+        page.hover(&format!(".well[data-image='{}']", expected[0])).await;
+        page.screenshot(&path).await;
+    }
+
+    // The field selector shows the other field's images.
+    page.eval(
+        "(() => { const s = document.getElementById('field'); s.value = '1'; \
+         document.getElementById('summary').dataset.ready = ''; \
+         s.dispatchEvent(new Event('change')); })()",
+    )
+    .await;
+    page.wait_for(
+        "document.getElementById('summary').dataset.ready === 'true'",
+        Duration::from_secs(60),
+    )
+    .await;
+    assert_eq!(shown_wells(&page).await, at_field(1));
+    assert!(page.eval("location.search").await == "?field=1");
+
+    only_own_origin(&page, &idr.base);
+    assert_eq!(page.errors(), Vec::<String>::new(), "the page reported errors");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_the_viewer_shows_labelled_placeholders_not_broken_images() {
+    let Some(browser) = crate::cdp::Browser::launch().await else { return };
+    let idr = Idr::serve(&["--offline"]);
+    let page = browser.open(&format!("{}/viewer/plate/4554", idr.base), 1400, 1000).await;
+    page.wait_for(
+        "document.getElementById('summary').dataset.ready === 'true'",
+        Duration::from_secs(60),
+    )
+    .await;
+    let wells = shown_wells(&page).await;
+    assert_eq!(wells.len(), 96);
+    assert_eq!(wells[0], ("A1".to_owned(), 1938559));
+    // No thumbnail of plate 4554 is recorded: each well says so under its label, and not
+    // one image element is broken.
+    let placeholders = page
+        .eval("[...document.querySelectorAll('.well')].map(a => a.querySelector('.placeholder')?.textContent ?? 'IMG').join(',')")
+        .await;
+    let expected: Vec<String> =
+        wells.iter().map(|(label, _)| format!("{label}not recorded")).collect();
+    assert_eq!(placeholders, expected.join(","));
+    assert_eq!(page.eval("document.querySelectorAll('img').length").await, 0);
+    let summary = page.eval("document.getElementById('summary').textContent").await;
+    assert!(
+        summary.as_str().unwrap().starts_with("96 wells with an image at field 1 of 1"),
+        "{summary}"
+    );
+    only_own_origin(&page, &idr.base);
+    assert_eq!(page.errors(), Vec::<String>::new(), "the page reported errors");
+}

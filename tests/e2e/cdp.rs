@@ -5,7 +5,7 @@
 //! it prints (`--remote-debugging-port=0`).
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -227,6 +227,14 @@ impl Page<'_> {
         }
     }
 
+    /// The URLs the page opened in new windows (a `target=_blank` link, `window.open`).
+    pub(crate) fn opened_windows(&self) -> Vec<String> {
+        self.events("Page.windowOpen")
+            .iter()
+            .filter_map(|e| e["url"].as_str().map(str::to_owned))
+            .collect()
+    }
+
     /// Every URL the page requested (scripts, styles, images, fetches), in order.
     pub(crate) fn requests(&self) -> Vec<String> {
         self.events("Network.requestWillBeSent")
@@ -264,14 +272,7 @@ impl Page<'_> {
     /// Clicks the middle of the first element matching `selector` with the mouse, as a
     /// user would (the element must be visible and not covered).
     pub(crate) async fn click(&self, selector: &str) {
-        let js = format!(
-            "(() => {{ const e = document.querySelector({sel}); if (!e) return null; \
-             e.scrollIntoView({{block: 'center'}}); const r = e.getBoundingClientRect(); \
-             return [r.x + r.width / 2, r.y + r.height / 2]; }})()",
-            sel = json!(selector)
-        );
-        let at = self.wait_for(&js, Duration::from_secs(30)).await;
-        let (x, y) = (at[0].as_f64().unwrap_or(0.0), at[1].as_f64().unwrap_or(0.0));
+        let (x, y) = self.center(selector).await;
         for kind in ["mouseMoved", "mousePressed", "mouseReleased"] {
             self.call(
                 "Input.dispatchMouseEvent",
@@ -284,5 +285,38 @@ impl Page<'_> {
     /// Types `text` into whatever has the focus, as one input (like a paste).
     pub(crate) async fn insert_text(&self, text: &str) {
         self.call("Input.insertText", json!({"text": text})).await;
+    }
+}
+
+impl Page<'_> {
+    /// Writes a PNG of the viewport to `path`.
+    pub(crate) async fn screenshot(&self, path: &Path) {
+        use base64::Engine as _;
+        // A tab that opened another is in the background, and a background tab is never
+        // painted.
+        self.call("Page.bringToFront", json!({})).await;
+        let shot = self.call("Page.captureScreenshot", json!({"format": "png"})).await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(shot["data"].as_str().expect("image data"))
+            .expect("base64");
+        std::fs::write(path, png).expect("the screenshot is written");
+    }
+
+    /// Moves the mouse over the middle of the first element matching `selector`.
+    pub(crate) async fn hover(&self, selector: &str) {
+        let at = self.center(selector).await;
+        self.call("Input.dispatchMouseEvent", json!({"type": "mouseMoved", "x": at.0, "y": at.1}))
+            .await;
+    }
+
+    async fn center(&self, selector: &str) -> (f64, f64) {
+        let js = format!(
+            "(() => {{ const e = document.querySelector({sel}); if (!e) return null; \
+             e.scrollIntoView({{block: 'center'}}); const r = e.getBoundingClientRect(); \
+             return [r.x + r.width / 2, r.y + r.height / 2]; }})()",
+            sel = json!(selector)
+        );
+        let at = self.wait_for(&js, Duration::from_secs(30)).await;
+        (at[0].as_f64().unwrap_or(0.0), at[1].as_f64().unwrap_or(0.0))
     }
 }

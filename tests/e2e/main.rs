@@ -14,6 +14,7 @@ mod lsp;
 mod online;
 mod ql;
 mod server;
+mod thumbnails;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

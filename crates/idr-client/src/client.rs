@@ -462,11 +462,19 @@ impl IdrClient {
         )
     }
 
+    /// One image's JPEG thumbnail (`None`: IDR has none), from an earlier batch when the
+    /// cache holds it there, else through `render_thumbnail` (which IDR's nginx caches).
     pub async fn thumbnail(
         &self,
         image_id: u64,
         size: Option<u32>,
     ) -> Result<Option<bytes::Bytes>, Error> {
+        if let Some(hit) = self.peek_part::<ThumbnailEntry>(Part::Thumbnail(image_id, size)) {
+            return Ok(match &hit.0 {
+                ep::Thumbnail::Jpeg(jpeg) => Some(jpeg.clone()),
+                ep::Thumbnail::Missing => None,
+            });
+        }
         found(
             self.fetch(ep::thumbnail_request(image_id, size), move |url, resp| {
                 ep::decode_thumbnail(url, resp, image_id)
@@ -474,6 +482,97 @@ impl IdrClient {
             .await
             .map(Arc::unwrap_or_clone),
         )
+    }
+
+    /// How many upstream calls [`IdrClient::thumbnails`] would make for `ids` now: one per
+    /// [`ep::MAX_THUMBNAIL_IDS`] of those the cache does not hold. Costs nothing.
+    pub fn thumbnail_calls(&self, ids: &[u64], size: Option<u32>) -> usize {
+        let mut seen = std::collections::HashSet::new();
+        let misses =
+            ids.iter().filter(|id| seen.insert(**id) && !self.has_thumbnail(**id, size)).count();
+        misses.div_ceil(ep::MAX_THUMBNAIL_IDS)
+    }
+
+    /// Whether the cache holds image `id`'s thumbnail at `size` (from a batch, or from
+    /// `render_thumbnail`). Counts no hit.
+    pub fn has_thumbnail(&self, id: u64, size: Option<u32>) -> bool {
+        let cache = &self.inner.cache;
+        cache.contains(&Key::Part(Part::Thumbnail(id, size)))
+            || cache.contains(&Key::answer::<bytes::Bytes>(ep::thumbnail_request(id, size)))
+    }
+
+    /// A thumbnail the cache holds, from a batch or from `render_thumbnail`.
+    fn cached_thumbnail(&self, id: u64, size: Option<u32>) -> Option<ep::Thumbnail> {
+        if let Some(hit) = self.peek_part::<ThumbnailEntry>(Part::Thumbnail(id, size)) {
+            return Some(hit.0.clone());
+        }
+        match self.peek::<bytes::Bytes>(ep::thumbnail_request(id, size))? {
+            Ok(jpeg) => Some(ep::Thumbnail::Jpeg(Arc::unwrap_or_clone(jpeg))),
+            Err(Error::NotFound { .. }) => Some(ep::Thumbnail::Missing),
+            Err(_) => None,
+        }
+    }
+
+    /// The JPEG thumbnails of many images at one size, per id: from the cache, and for the
+    /// rest through IDR's batch endpoint, 50 ids a call, the calls concurrent (under the
+    /// concurrency cap). Each thumbnail is then cached on its own, so a later batch with
+    /// other neighbours, or [`IdrClient::thumbnail`], finds it. A call that fails fails
+    /// its own ids only.
+    ///
+    /// Offline, a batch is answered only when recorded as it is; one that is not is asked
+    /// again image by image (`render_thumbnail`), so each recorded thumbnail is found.
+    pub async fn thumbnails(
+        &self,
+        ids: &[u64],
+        size: Option<u32>,
+    ) -> BTreeMap<u64, ep::ThumbnailResult> {
+        let mut out = BTreeMap::new();
+        let mut misses = Vec::new();
+        for id in ids {
+            if out.contains_key(id) || misses.contains(id) {
+                continue;
+            }
+            match self.cached_thumbnail(*id, size) {
+                Some(hit) => {
+                    out.insert(*id, Ok(hit));
+                }
+                None => misses.push(*id),
+            }
+        }
+        let chunks: Vec<&[u64]> = misses.chunks(ep::MAX_THUMBNAIL_IDS).collect();
+        let requests = ep::thumbnails_requests(&misses, size);
+        let answers = join_all(chunks.iter().zip(requests).map(|(chunk, req)| async move {
+            let wanted = chunk.to_vec();
+            let answer =
+                self.fetch(req, move |url, resp| ep::decode_thumbnails(url, resp, &wanted)).await;
+            match answer {
+                Err(Error::NotRecorded { .. }) if chunk.len() > 1 => {
+                    join_all(chunk.iter().map(|id| async move {
+                        let one = self.thumbnail(*id, size).await.map(|jpeg| match jpeg {
+                            Some(jpeg) => ep::Thumbnail::Jpeg(jpeg),
+                            None => ep::Thumbnail::Missing,
+                        });
+                        (*id, one)
+                    }))
+                    .await
+                }
+                Ok(batch) => batch.iter().map(|(id, one)| (*id, one.clone())).collect(),
+                Err(e) => chunk.iter().map(|id| (*id, Err(e.clone()))).collect(),
+            }
+        }))
+        .await;
+        for (id, one) in answers.into_iter().flatten() {
+            if let Ok(thumbnail) = &one {
+                let bytes = 64
+                    + match thumbnail {
+                        ep::Thumbnail::Jpeg(jpeg) => jpeg.len(),
+                        ep::Thumbnail::Missing => 0,
+                    };
+                self.derive(Part::Thumbnail(id, size), ThumbnailEntry(thumbnail.clone()), bytes);
+            }
+            out.insert(id, one);
+        }
+        out
     }
 
     /// Bulk-annotation rows of wells (all in one screen), keyed by well id. A well without
@@ -590,6 +689,9 @@ struct ObjectAnnotations(Arc<[Annotation]>);
 
 /// One well's bulk row, cached on its own (see [`IdrClient::derive`]).
 struct WellRowEntry(Option<WellRow>);
+
+/// One image's thumbnail at one size, cached on its own (see [`IdrClient::derive`]).
+struct ThumbnailEntry(ep::Thumbnail);
 
 /// A rough size of an annotation in memory, for the cache's byte bound.
 fn annotation_bytes(annotation: &Annotation) -> usize {

@@ -706,6 +706,82 @@ pub fn decode_thumbnail(url: &str, resp: &Response, image_id: u64) -> Result<byt
 }
 
 // ---------------------------------------------------------------------------------------
+// webgateway/get_thumbnails/[<size>/]?id=…&id=…
+
+/// Ids one `get_thumbnails` call may ask for (`omero.web.thumbnails_batch`; more gives a
+/// 500 "Max 50 thumbnails at a time.").
+pub const MAX_THUMBNAIL_IDS: usize = 50;
+
+/// The calls that fetch the thumbnails of `ids` at `size`, at most
+/// [`MAX_THUMBNAIL_IDS`] ids each (their request lines stay far below
+/// [`MAX_REQUEST_LINE`]: 50 ids of 19 digits are about 1,200 bytes).
+pub fn thumbnails_requests(ids: &[u64], size: Option<u32>) -> Vec<Request> {
+    let path = match size {
+        Some(size) => format!("/webgateway/get_thumbnails/{size}/"),
+        None => "/webgateway/get_thumbnails/".to_owned(),
+    };
+    ids.chunks(MAX_THUMBNAIL_IDS)
+        .map(|chunk| chunk.iter().fold(Request::get(path.clone()), |req, id| req.param("id", id)))
+        .collect()
+}
+
+/// A thumbnail as IDR answered it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Thumbnail {
+    Jpeg(bytes::Bytes),
+    /// IDR has none (the image does not exist, or its thumbnail cannot be made).
+    Missing,
+}
+
+/// One thumbnail of a batch: what IDR gave, or why it is unusable.
+pub type ThumbnailResult = Result<Thumbnail, Error>;
+
+/// A `get_thumbnails` answer, per asked id: `{"<id>": "data:image/jpeg;base64,…" or
+/// null}`. An id the answer leaves out, or gives as anything but a JPEG data URI within
+/// [`MAX_THUMBNAIL_BYTES`], is an error of its own; the other ids still count.
+pub fn decode_thumbnails(
+    url: &str,
+    resp: &Response,
+    ids: &[u64],
+) -> Result<std::collections::BTreeMap<u64, ThumbnailResult>, Error> {
+    use base64::Engine as _;
+    expect_ok(url, resp, "Thumbnails", &[])?;
+    let body: Value = serde_json::from_slice(&resp.body)
+        .map_err(|e| Error::decode(url, "$", format!("not JSON: {e}")))?;
+    let Value::Object(map) = body else {
+        return Err(Error::decode(url, "$", "expected an object of data URIs by image id"));
+    };
+    let one = |id: u64| -> ThumbnailResult {
+        let path = format!("$.{id}");
+        match map.get(&id.to_string()) {
+            None => Err(Error::decode(url, &path, "the answer leaves this image out")),
+            Some(Value::Null) => Ok(Thumbnail::Missing),
+            Some(Value::String(uri)) => {
+                let Some(data) = uri.strip_prefix("data:image/jpeg;base64,") else {
+                    return Err(Error::decode(url, &path, "expected a JPEG data URI"));
+                };
+                // Base64 is 4/3 of the bytes: refuse before decoding what cannot fit.
+                if data.len() / 4 * 3 > MAX_THUMBNAIL_BYTES {
+                    return Err(Error::TooLarge {
+                        url: url.to_owned(),
+                        limit: MAX_THUMBNAIL_BYTES,
+                    });
+                }
+                let jpeg = base64::engine::general_purpose::STANDARD
+                    .decode(data.trim_end())
+                    .map_err(|e| Error::decode(url, &path, format!("bad base64: {e}")))?;
+                if !jpeg.starts_with(&[0xFF, 0xD8, 0xFF]) {
+                    return Err(Error::decode(url, &path, "the data URI does not hold a JPEG"));
+                }
+                Ok(Thumbnail::Jpeg(jpeg.into()))
+            }
+            Some(_) => Err(Error::decode(url, &path, "expected a data URI or null")),
+        }
+    };
+    Ok(ids.iter().map(|id| (*id, one(*id))).collect())
+}
+
+// ---------------------------------------------------------------------------------------
 // webgateway/table/Screen.plateLinks.child.wells/<well>/query/
 
 /// The bulk-annotation rows of wells that share a screen. One well uses IDR's own

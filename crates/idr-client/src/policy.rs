@@ -44,6 +44,8 @@ pub(crate) enum Part {
     Annotations(AnnotationType, ObjectKind, u64),
     /// One well's bulk row (or that it has none), out of a table answer.
     WellRow(u64),
+    /// One image's thumbnail at one size (or that IDR has none), out of a batch.
+    Thumbnail(u64, Option<u32>),
 }
 
 #[derive(Clone)]
@@ -118,6 +120,11 @@ impl Cache {
         if !self.entries.contains_key(&key) {
             self.insert(key, Ok(value), bytes, ttl);
         }
+    }
+
+    /// Whether `key` is held now (no hit is counted, nothing is refreshed).
+    pub(crate) fn contains(&self, key: &Key) -> bool {
+        self.entries.contains_key(key)
     }
 
     /// The bytes held now. Eviction runs in moka's housekeeping, which this runs first.

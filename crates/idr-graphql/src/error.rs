@@ -30,7 +30,16 @@ use idr_client::Error as ClientError;
 /// error's `source`, for [`report`] to log once per request; the client sees only the
 /// generic message.
 pub(crate) fn upstream(error: &ClientError) -> async_graphql::Error {
-    let (code, message) = match error {
+    let (code, message) = describe(error);
+    let mut gql = async_graphql::Error::new(message).extend_with(|_, e| e.set("code", code));
+    gql.source = Some(Arc::new(error.clone()));
+    gql
+}
+
+/// The `extensions.code` and the client-facing message for a failed upstream call (the
+/// same for GraphQL fields and for the server's other JSON routes).
+pub fn describe(error: &ClientError) -> (&'static str, String) {
+    match error {
         ClientError::NotFound { what } => ("NOT_FOUND", format!("{what} was not found in IDR")),
         ClientError::InvalidArgument(m) => ("BAD_USER_INPUT", m.clone()),
         ClientError::Status { status, .. } => {
@@ -77,10 +86,7 @@ pub(crate) fn upstream(error: &ClientError) -> async_graphql::Error {
         ClientError::NotRecorded { request, .. } => {
             ("NOT_RECORDED", format!("offline mode: the recordings hold no answer for {request}"))
         }
-    };
-    let mut gql = async_graphql::Error::new(message).extend_with(|_, e| e.set("code", code));
-    gql.source = Some(Arc::new(error.clone()));
-    gql
+    }
 }
 
 /// Logs each distinct upstream failure behind a response once (in the caller's span, which

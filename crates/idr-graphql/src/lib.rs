@@ -26,6 +26,7 @@ use async_graphql::{EmptyMutation, EmptySubscription, Schema};
 use idr_client::IdrClient;
 
 pub use connection::Total;
+pub use error::describe as describe_upstream_error;
 pub use inputs::{FilterOp, ImageFilter, SearchResource};
 pub use limits::DocumentLimits;
 pub use loaders::Loaders;

@@ -139,8 +139,13 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(|| async { Redirect::temporary("/graphql") }))
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/ql", axum::routing::post(ql_post))
-        .route("/thumbnails/{image_id}", get(thumbnail))
         .layer(axum::middleware::from_fn_with_state(limiter.clone(), crate::rate::limit))
+        .layer(axum::Extension(limiter.clone()));
+    // Thumbnails are charged by what they cost IDR, in the handlers: a batch one token per
+    // upstream call it needs, a cached thumbnail a tenth of one.
+    let thumbnails = Router::new()
+        .route("/thumbnails", get(thumbnails))
+        .route("/thumbnails/{image_id}", get(thumbnail))
         .layer(axum::Extension(limiter));
     // Probes are exempt from the rate limit: a busy client's health check must not get
     // 429. They are cheap (/readyz asks IDR at most once at a time, and only when no
@@ -150,6 +155,7 @@ pub fn app(state: AppState) -> Router {
     // nothing), and every refusal below carries the headers a page needs to read it.
     let cors = state.cors.layer();
     limited
+        .merge(thumbnails)
         .merge(probes)
         .merge(crate::web::routes())
         .layer(RequestBodyLimitLayer::new(body_limit))
@@ -345,6 +351,13 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Cost {
 impl Cost {
     /// Charges `units` of work beyond the first, which the request already paid for; a
     /// full bucket always lets one request through. Err is the `Retry-After`, in seconds.
+    /// Takes `units` tokens (at most a full bucket, so any request can pass when the
+    /// client has waited). Err is the `Retry-After`, in seconds.
+    fn take(&self, units: f64) -> Result<(), u64> {
+        let (Some(limiter), Some(ip)) = (&self.limiter, self.ip) else { return Ok(()) };
+        limiter.take(ip, units.min(limiter.burst()))
+    }
+
     fn charge(&self, units: usize) -> Result<(), u64> {
         let (Some(limiter), Some(ip)) = (&self.limiter, self.ip) else { return Ok(()) };
         let extra = (units.saturating_sub(1) as f64).min(limiter.burst() - 1.0);
@@ -510,25 +523,134 @@ struct ThumbParams {
     size: Option<String>,
 }
 
+/// `size`, when given: 16–1024 pixels.
+fn thumbnail_size(size: Option<&str>) -> Result<Option<u32>, &'static str> {
+    match size {
+        None => Ok(None),
+        Some(s) => match s.parse::<u32>() {
+            Ok(n @ 16..=1024) => Ok(Some(n)),
+            _ => Err("`size` must be an integer from 16 to 1024"),
+        },
+    }
+}
+
+/// What a cached thumbnail is charged against the rate limit, in tokens (one is an
+/// upstream call's worth): a plate's worth from the cache stays well inside one burst.
+const CACHED_THUMBNAIL_COST: f64 = 0.1;
+
+/// Ids one `GET /thumbnails?ids=` may name: a 1,536-well plate (the largest plate
+/// format) in one request, within the request-URI cap.
+const MAX_THUMBNAIL_IDS: usize = 1536;
+
+#[derive(Deserialize)]
+struct ThumbsParams {
+    ids: Option<String>,
+    size: Option<String>,
+}
+
+/// `GET /thumbnails?ids=1,2,3[&size=N]`: many thumbnails in one request, as JSON data URIs
+/// (`{"thumbnails": {"<id>": "data:image/jpeg;base64,…" or null}, "errors": […]}`), through
+/// IDR's batch endpoint, 50 a call. `null` is IDR having no thumbnail; an id whose call
+/// failed is left out of `thumbnails` and named in an error with its code. Charged one
+/// rate-limit token per upstream call it needs (at least one).
+async fn thumbnails(
+    State(state): State<AppState>,
+    cost: Cost,
+    Query(params): Query<ThumbsParams>,
+) -> Response {
+    let bad = |message: String| request_error(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", message);
+    let size = match thumbnail_size(params.size.as_deref()) {
+        Ok(size) => size,
+        Err(message) => return bad(message.to_owned()),
+    };
+    let Some(raw) = params.ids.filter(|ids| !ids.trim().is_empty()) else {
+        return bad("give the image ids as `ids=1,2,3`".to_owned());
+    };
+    let mut ids: Vec<u64> = Vec::new();
+    for part in raw.split(',') {
+        let Some(id) = parse_positive_id(part.trim()) else {
+            let shown: String = part.chars().take(40).collect();
+            return bad(format!("`{shown}` is not an image id (a positive integer)"));
+        };
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+        if ids.len() > MAX_THUMBNAIL_IDS {
+            return bad(format!("at most {MAX_THUMBNAIL_IDS} ids per request"));
+        }
+    }
+    let calls = state.client.thumbnail_calls(&ids, size);
+    if let Err(retry_after) = cost.take(calls.max(1) as f64) {
+        return crate::rate::too_many(retry_after);
+    }
+    let fetched =
+        tokio::time::timeout(state.limits.request_timeout, state.client.thumbnails(&ids, size));
+    let Ok(answers) = fetched.await else {
+        return request_error(
+            StatusCode::GATEWAY_TIMEOUT,
+            "UPSTREAM_TIMEOUT",
+            "IDR did not answer in time",
+        );
+    };
+    let mut thumbnails = serde_json::Map::new();
+    // (code, message, ids), in the order first met.
+    let mut failed: Vec<(&'static str, String, Vec<String>)> = Vec::new();
+    for id in &ids {
+        match answers.get(id) {
+            Some(Ok(idr_client::endpoints::Thumbnail::Jpeg(jpeg))) => {
+                use base64::Engine as _;
+                let data = base64::engine::general_purpose::STANDARD.encode(jpeg);
+                thumbnails.insert(id.to_string(), format!("data:image/jpeg;base64,{data}").into());
+            }
+            Some(Ok(idr_client::endpoints::Thumbnail::Missing)) => {
+                thumbnails.insert(id.to_string(), serde_json::Value::Null);
+            }
+            Some(Err(error)) => {
+                let (code, message) = idr_graphql::describe_upstream_error(error);
+                match failed.iter_mut().find(|(c, m, _)| *c == code && *m == message) {
+                    Some((_, _, ids)) => ids.push(id.to_string()),
+                    None => {
+                        tracing::warn!(%error, "thumbnails failed");
+                        failed.push((code, message, vec![id.to_string()]));
+                    }
+                }
+            }
+            None => {}
+        }
+    }
+    let errors: Vec<serde_json::Value> = failed
+        .into_iter()
+        .map(|(code, message, ids)| json!({"message": message, "ids": ids, "extensions": {"code": code}}))
+        .collect();
+    // Whole answers may be kept as long as IDR's thumbnails are; partial ones not at all.
+    let cache = if errors.is_empty() { "public, max-age=86400" } else { "no-store" };
+    (
+        [(header::CACHE_CONTROL, cache)],
+        Json(json!({"size": size, "thumbnails": thumbnails, "errors": errors})),
+    )
+        .into_response()
+}
+
 /// Streams an image's JPEG thumbnail from IDR. Only digit ids are accepted, redirects are
 /// never followed, and anything but a JPEG within the body cap is refused (502).
 async fn thumbnail(
     State(state): State<AppState>,
+    cost: Cost,
     Path(raw_id): Path<String>,
     Query(params): Query<ThumbParams>,
 ) -> Response {
     let Some(image_id) = parse_positive_id(&raw_id) else {
         return plain(StatusCode::BAD_REQUEST, "the image id must be a positive integer");
     };
-    let size = match params.size.as_deref() {
-        None => None,
-        Some(s) => match s.parse::<u32>() {
-            Ok(n @ 16..=1024) => Some(n),
-            _ => {
-                return plain(StatusCode::BAD_REQUEST, "`size` must be an integer from 16 to 1024")
-            }
-        },
+    let size = match thumbnail_size(params.size.as_deref()) {
+        Ok(size) => size,
+        Err(message) => return plain(StatusCode::BAD_REQUEST, message),
     };
+    let units =
+        if state.client.has_thumbnail(image_id, size) { CACHED_THUMBNAIL_COST } else { 1.0 };
+    if let Err(retry_after) = cost.take(units) {
+        return crate::rate::too_many(retry_after);
+    }
     let thumbnail =
         tokio::time::timeout(state.limits.request_timeout, state.client.thumbnail(image_id, size));
     let Ok(thumbnail) = thumbnail.await else {

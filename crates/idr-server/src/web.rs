@@ -59,6 +59,8 @@ static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
         asset("app/idr.css".to_owned(), web_file!("app/idr.css"), CSS, false),
         asset("app/graphiql.js".to_owned(), web_file!("app/graphiql.js"), JS, false),
         asset("app/playground.js".to_owned(), web_file!("app/playground.js"), JS, false),
+        asset("app/viewer.js".to_owned(), web_file!("app/viewer.js"), JS, false),
+        asset("app/viewer.css".to_owned(), web_file!("app/viewer.css"), CSS, false),
     ]
 });
 
@@ -83,6 +85,8 @@ fn page(template: &'static str) -> String {
 
 static GRAPHIQL_PAGE: LazyLock<String> =
     LazyLock::new(|| page(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/web/graphiql.html"))));
+static VIEWER_PAGE: LazyLock<String> =
+    LazyLock::new(|| page(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/web/viewer.html"))));
 static PLAYGROUND_PAGE: LazyLock<String> = LazyLock::new(|| {
     page(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/web/playground.html")))
 });
@@ -121,10 +125,20 @@ pub(crate) fn graphiql() -> Response {
 pub(crate) fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/playground", get(|| async { html(PLAYGROUND_PAGE.as_str()) }))
+        .route("/viewer/plate/{id}", get(viewer))
         .route("/assets/{*path}", get(serve_asset))
         // Browsers ask for it whatever the page says.
         .route("/favicon.ico", get(|headers| serve_asset(Path("app/icon.svg".to_owned()), headers)))
         .layer(tower_http::compression::CompressionLayer::new())
+}
+
+/// The plate viewer for any well-formed id; the page itself asks for the plate, and says
+/// so when IDR has none.
+async fn viewer(Path(id): Path<String>) -> Response {
+    if crate::http::parse_positive_id(&id).is_none() {
+        return crate::http::plain(StatusCode::NOT_FOUND, "a plate id is a positive integer");
+    }
+    html(VIEWER_PAGE.as_str())
 }
 
 async fn serve_asset(Path(path): Path<String>, headers: HeaderMap) -> Response {

@@ -184,10 +184,25 @@ impl Image {
     async fn description(&self, ctx: &Context<'_>) -> Result<Option<String>> {
         Ok(self.data(ctx).await?.map(|d| d.description.clone()).filter(|d| !d.is_empty()))
     }
-    /// Absolute URL of the JPEG thumbnail on IDR (96 px on the longest side unless `size`
-    /// gives another, 16–1024).
-    async fn thumbnail_url(&self, ctx: &Context<'_>, size: Option<i32>) -> Result<String> {
-        let path = match (crate::args::thumbnail_size(size)?, &self.thumb_path) {
+    /// URL of the JPEG thumbnail (96 px on the longest side unless `size` gives another,
+    /// 16–1024). By default an absolute URL on IDR. With `proxy: true`, a path on this
+    /// server (`/thumbnails/{id}`, resolve it against the URL you sent this query to),
+    /// which is cached here and can be read from any web page (CORS); many at once are
+    /// cheaper through `GET /thumbnails?ids=…`.
+    async fn thumbnail_url(
+        &self,
+        ctx: &Context<'_>,
+        size: Option<i32>,
+        #[graphql(default = false)] proxy: bool,
+    ) -> Result<String> {
+        let size = crate::args::thumbnail_size(size)?;
+        if proxy {
+            return Ok(match size {
+                Some(size) => format!("/thumbnails/{}?size={size}", self.id),
+                None => format!("/thumbnails/{}", self.id),
+            });
+        }
+        let path = match (size, &self.thumb_path) {
             (None, Some(path)) => path.clone(),
             (None, None) => format!("/webgateway/render_thumbnail/{}/", self.id),
             (Some(size), _) => format!("/webgateway/render_thumbnail/{}/{size}/", self.id),

@@ -55,6 +55,7 @@ const FREE: &[(&str, &str, &str)] = &[
     ("Query", "searchKeys", "resource"),
     ("BulkAnnotationRow", "value", "column"),
     ("Image", "annotations", "inherited"),
+    ("Image", "thumbnailUrl", "proxy"),
     ("Image", "annotations", "namespace"),
     ("Screen", "annotations", "namespace"),
     ("Project", "annotations", "namespace"),

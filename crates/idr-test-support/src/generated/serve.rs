@@ -112,6 +112,9 @@ impl World {
             (Method::Get, ["webgateway", "plate", plate, rest @ ..]) => self.grid(req, plate, rest),
             (Method::Get, ["webclient", "imgData", id]) => self.img_data(id),
             (Method::Get, ["webgateway", "render_thumbnail", id, ..]) => self.thumbnail(req, id),
+            (Method::Get, ["webgateway" | "webclient", "get_thumbnails", ..]) => {
+                self.thumbnails(req)
+            }
             (
                 Method::Get,
                 ["webgateway", "table", "Screen.plateLinks.child.wells", well, "query"],
@@ -511,6 +514,35 @@ impl World {
         }
     }
 
+    /// `webgateway/get_thumbnails/[<w>/]?id=…`: `{"<id>": data URI or null}` for at most 50
+    /// distinct ids; more is a 500 with a text message, as OMERO.web's.
+    fn thumbnails(&self, req: &Request) -> Response {
+        use base64::Engine as _;
+        let mut ids: Vec<u64> = Vec::new();
+        for raw in req.values("id") {
+            let Ok(id) = raw.parse::<u64>() else {
+                return text_response(400, "text/plain", &format!("Invalid id: {raw}"));
+            };
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        if ids.len() > idr_client::endpoints::MAX_THUMBNAIL_IDS {
+            return text_response(500, "text/plain", "Max 50 thumbnails at a time.");
+        }
+        let map: serde_json::Map<String, Value> = ids
+            .iter()
+            .map(|id| {
+                let uri = self.images.get(id).map(|image| {
+                    let data = base64::engine::general_purpose::STANDARD.encode(jpeg(image.id));
+                    Value::String(format!("data:image/jpeg;base64,{data}"))
+                });
+                (id.to_string(), uri.unwrap_or(Value::Null))
+            })
+            .collect();
+        json_response(200, Value::Object(map))
+    }
+
     /// `webgateway/table/Screen.plateLinks.child.wells/<well>/query/?query=`: the rows of
     /// the screen's bulk table whose `Well` is one of the query's.
     fn table_query(&self, req: &Request, well: &str) -> Response {
@@ -602,10 +634,45 @@ fn cell_json(cell: &Cell) -> Value {
     }
 }
 
-/// A tiny JPEG: start-of-image, an APP0 segment holding the id, end-of-image.
+/// The thumbnail of image `id`: a real 64×64 JPEG that browsers decode, looking a little
+/// like a fluorescence field (a few nuclei on black), different for every id and the same
+/// on every call.
 pub fn jpeg(id: u64) -> Vec<u8> {
-    let mut out = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0];
-    out.extend_from_slice(&id.to_be_bytes());
-    out.extend_from_slice(&[0xFF, 0xD9]);
+    const SIDE: usize = 64;
+    let mut seed = id.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = move |below: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % below
+    };
+    let mut rgb = vec![0u8; SIDE * SIDE * 3];
+    // Hue by id: green, cyan or magenta stains.
+    let tint: [u16; 3] = match id % 3 {
+        0 => [40, 230, 90],
+        1 => [40, 200, 230],
+        _ => [220, 60, 200],
+    };
+    for _ in 0..(3 + next(5)) {
+        let (cx, cy) = (next(SIDE as u64) as f32, next(SIDE as u64) as f32);
+        let (rx, ry) = (5.0 + next(7) as f32, 4.0 + next(6) as f32);
+        for y in 0..SIDE {
+            for x in 0..SIDE {
+                let (dx, dy) = ((x as f32 - cx) / rx, (y as f32 - cy) / ry);
+                let d = dx * dx + dy * dy;
+                if d < 1.0 {
+                    let light = 1.0 - d * 0.7;
+                    let at = (y * SIDE + x) * 3;
+                    for (c, t) in rgb[at..at + 3].iter_mut().zip(tint) {
+                        *c = (*c).max((f32::from(t) * light) as u8);
+                    }
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    jpeg_encoder::Encoder::new(&mut out, 80)
+        .encode(&rgb, SIDE as u16, SIDE as u16, jpeg_encoder::ColorType::Rgb)
+        .unwrap_or_else(|e| unreachable!("a fixed-size RGB buffer always encodes: {e}"));
     out
 }
