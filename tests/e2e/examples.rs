@@ -74,3 +74,93 @@ fn check_expectations(name: &str, stdout: &str, stderr: &str, ok: bool) {
         _ => {}
     }
 }
+
+/// A Python 3 with `requests`, if there is one (`IDR_PYTHON` overrides the command).
+fn python() -> Option<String> {
+    let python = std::env::var("IDR_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let has_requests = Command::new(&python)
+        .args(["-c", "import requests"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if has_requests {
+        return Some(python);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI needs {python} with requests (.ci/run installs examples/python/requirements.txt)"
+    );
+    eprintln!(
+        "skipped: no {python} with requests (pip install -r examples/python/requirements.txt)"
+    );
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_walkthrough_prints_every_step_from_the_offline_server() {
+    let Some(python) = python() else { return };
+    let idr = crate::Idr::serve(&["--offline"]);
+    let script = repo_root().join("examples/python/walkthrough.py");
+    let out = tokio::process::Command::new(&python)
+        .arg(&script)
+        .arg(&idr.base)
+        .output()
+        .await
+        .expect("the walkthrough runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    // Each step, in order, with real values of the recordings (never their placeholders).
+    let expected = [
+        "1. Study information",
+        "idr0002-heriche-condensation/screenA (screen 102)",
+        "Publication DOI: 10.1091/mbc.E13-04-0221",
+        "2. The plates of the screen",
+        "12 plates",
+        "plate 4554: plate3_8_010",
+        "3. The plate's grid",
+        "plate3_8_010: 8 rows x 12 columns, 96 wells",
+        "A1: 1938559",
+        "4. Image details",
+        "696 x 520 pixels, 1 z, 1 t, 3 channels, uint16",
+        "channel DAPI",
+        "5. The image's key/values",
+        "Gene Symbol: ECT2",
+        "Phenotype Term Accession: CMPO_0000294",
+        "6. Thumbnails",
+        "https://idr.openmicroscopy.org/webgateway/render_thumbnail/122770/",
+        "image 1884807: 96 x 96 JPEG, 879 bytes",
+        "image 1884808: 96 x 96 JPEG",
+        "7. The well's bulk-annotation row",
+        "well 45217 (O2): 150 columns",
+        "8. The screen's file annotations",
+        "bulk_annotations (795,820 bytes, OMERO.tables): https://idr.openmicroscopy.org/webclient/annotation/6621611/",
+        "9. Every value of 'Gene Symbol'",
+        "'ade8': 41 images",
+        "10. Images whose Gene Symbol is ade8",
+        "41 images",
+        "image 15573: https://idr.openmicroscopy.org/webclient/?show=image-15573",
+    ];
+    let mut rest = stdout.as_ref();
+    for line in expected {
+        let at = rest
+            .find(line)
+            .unwrap_or_else(|| panic!("{line:?} missing, or out of order, in:\n{stdout}"));
+        rest = &rest[at + line.len()..];
+    }
+    assert!(!stdout.contains("  ! "), "the walkthrough met errors:\n{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_walkthrough_says_when_the_server_is_unreachable() {
+    let Some(python) = python() else { return };
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let out = tokio::process::Command::new(&python)
+        .arg(repo_root().join("examples/python/walkthrough.py"))
+        .arg(format!("http://127.0.0.1:{port}"))
+        .output()
+        .await
+        .expect("the walkthrough runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error: ") && !stderr.contains("Traceback"), "{stderr}");
+}
