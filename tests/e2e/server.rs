@@ -142,3 +142,93 @@ async fn cors_origins_are_set_from_the_command_line() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--cors-origins") && stderr.contains("example.org"), "{stderr}");
 }
+
+/// `GET /graphql` with these query parameters (encoded here).
+async fn get_graphql(
+    idr: &Idr,
+    params: &[(&str, &str)],
+    if_none_match: Option<&str>,
+) -> reqwest::Response {
+    let url = reqwest::Url::parse_with_params(&format!("{}/graphql", idr.base), params).unwrap();
+    let mut request = Idr::client().get(url);
+    if let Some(tag) = if_none_match {
+        request = request.header("if-none-match", tag);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_apollo_client_persists_a_query_then_gets_it_by_hash_over_cacheable_get() {
+    use sha2::Digest as _;
+    let idr = Idr::serve(&["--offline"]);
+    let query = "query Plate($id: ID!) { plate(id: $id) { name rowLabels } }";
+    let hash = format!("{:x}", sha2::Sha256::digest(query.as_bytes()));
+    let extensions = format!(r#"{{"persistedQuery":{{"version":1,"sha256Hash":"{hash}"}}}}"#);
+    let variables = r#"{"id":"4554"}"#;
+    let hashed = [("extensions", extensions.as_str()), ("variables", variables)];
+
+    // 1. The hash alone, by GET (Apollo's useGETForHashedQueries): not known yet.
+    let first = get_graphql(&idr, &hashed, None).await;
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.headers()["cache-control"], "no-store");
+    let first: Value = first.json().await.unwrap();
+    assert_eq!(first["errors"][0]["message"], "PersistedQueryNotFound");
+    assert_eq!(first["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_FOUND");
+
+    // 2. The text with its hash, by POST: answered, and remembered.
+    let body = serde_json::json!({
+        "query": query,
+        "variables": {"id": "4554"},
+        "extensions": {"persistedQuery": {"version": 1, "sha256Hash": hash}},
+    });
+    let posted: Value = Idr::client()
+        .post(format!("{}/graphql", idr.base))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(posted["data"]["plate"]["name"], "plate3_8_010");
+
+    // 3. The hash alone again: the same answer, cacheable for the cache's TTL, with an
+    //    ETag that revalidates to 304.
+    let again = get_graphql(&idr, &hashed, None).await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.headers()["cache-control"], "public, max-age=600");
+    let etag = again.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["data"], posted["data"]);
+    let revalidated = get_graphql(&idr, &hashed, Some(&etag)).await;
+    assert_eq!(revalidated.status(), 304);
+    assert_eq!(revalidated.headers()["etag"], etag.as_str());
+    assert!(revalidated.bytes().await.unwrap().is_empty());
+    // Another answer has another tag.
+    let other =
+        get_graphql(&idr, &[("query", query), ("variables", r#"{"id":"422"}"#)], Some(&etag)).await;
+    assert_eq!(other.status(), 200);
+    assert_ne!(other.headers().get("etag").map(|t| t.to_str().unwrap().to_owned()), Some(etag));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_get_answer_with_errors_is_never_cached_and_no_cache_means_revalidate() {
+    let idr = Idr::serve(&["--offline"]);
+    // Plate 422's grid is not recorded: a partial answer with NOT_RECORDED.
+    let partial =
+        get_graphql(&idr, &[("query", "{ plate(id: 422) { name wells { label } } }")], None).await;
+    assert_eq!(partial.status(), 200);
+    assert_eq!(partial.headers()["cache-control"], "no-store");
+    assert!(partial.headers().get("etag").is_none());
+    let body: Value = partial.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_RECORDED", "{body}");
+
+    let uncached = Idr::serve(&["--offline", "--cache-mib", "0"]);
+    let whole = get_graphql(&uncached, &[("query", "{ screen(id: 102) { name } }")], None).await;
+    assert_eq!(whole.headers()["cache-control"], "no-cache");
+    assert!(whole.headers().get("etag").is_some());
+    // POST answers carry no caching headers of their own.
+    let (status, _) = idr.post("{ screen(id: 102) { name } }").await;
+    assert_eq!(status, 200);
+}

@@ -121,6 +121,16 @@ impl IdrClient {
         self.inner.cache.bytes()
     }
 
+    /// Whether answers are cached at all (`cache_bytes` and `cache_ttl` both non-zero).
+    pub fn caches(&self) -> bool {
+        self.inner.config.cache_bytes > 0 && !self.inner.config.cache_ttl.is_zero()
+    }
+
+    /// How long a successful answer is cached.
+    pub fn cache_ttl(&self) -> Duration {
+        self.inner.config.cache_ttl
+    }
+
     pub fn health(&self) -> Health {
         let last = *self.inner.last_success.lock().unwrap_or_else(|e| e.into_inner());
         Health {

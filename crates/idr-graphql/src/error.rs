@@ -13,7 +13,9 @@
 //! | `QUERY_TOO_COMPLEX` | the document is over the alias cap or the static cost limit (`first` multiplies) |
 //! | `QUERY_TOO_DEEP` | the document (or its JSON body or variables) nests deeper than the depth, bracket-nesting or parser-recursion limit |
 //! | `GRAPHQL_VALIDATION_FAILED` | the document does not parse or validate against the schema |
-//! | `BAD_REQUEST` | (HTTP only) the body is not a single JSON GraphQL request |
+//! | `BAD_REQUEST` | the body is not a single JSON GraphQL request (HTTP only), or a persisted query's extension is malformed or its hash does not match its text |
+//! | `PERSISTED_QUERY_NOT_FOUND` | a request sent only a query's hash (`extensions.persistedQuery`) that this server does not know (yet, or any more): send the text with the hash once |
+//! | `PERSISTED_QUERY_NOT_SUPPORTED` | a persisted query of a version other than 1 |
 //! | `REQUEST_TIMEOUT` | (HTTP only) the request had no answer even 5 s past its deadline |
 //! | `NOT_FOUND` | IDR reported a missing object where the schema cannot answer `null` |
 //! | `INTERNAL_SERVER_ERROR` | the fallback for an error that reached the response without a code, or a non-null field left without a value; also `idr record` failing to write a recording |

@@ -16,6 +16,7 @@ mod loaders;
 pub mod nesting;
 mod objects;
 mod operation;
+mod persisted;
 mod query;
 mod search;
 mod shape;
@@ -89,6 +90,7 @@ pub fn build_schema(client: IdrClient, limits: SchemaLimits) -> IdrSchema {
         .data(search::Counts::default())
         .data(limits.document)
         .data(documents::Documents::new(DOCUMENT_CACHE_BYTES))
+        .data(persisted::PersistedQueries::new(persisted::PERSISTED_BYTES))
         .data(shape::Shape::from_sdl(&sdl()))
         .limit_depth(limits.depth)
         .limit_complexity(limits.complexity)
@@ -197,15 +199,25 @@ fn prepare(
         Some(documents) => documents.parse(&limits, query),
         None => limits.parse(query).map(std::sync::Arc::new),
     };
+    let refuse = |error| {
+        let mut response = async_graphql::Response::from_errors(vec![error]);
+        add_missing_codes(&mut response);
+        Box::new(response)
+    };
+    let persisted = schema.data::<persisted::PersistedQueries>();
+    let persist = match persisted.map(|p| p.resolve(&mut request)) {
+        Some(Err(error)) => return Err(refuse(error)),
+        Some(Ok(persist)) => persist,
+        None => persisted::Persist::Nothing,
+    };
     let document =
         match limits.check_variables(&request.variables).and_then(|()| parse(&request.query)) {
             Ok(document) => document,
-            Err(error) => {
-                let mut response = async_graphql::Response::from_errors(vec![error]);
-                add_missing_codes(&mut response);
-                return Err(Box::new(response));
-            }
+            Err(error) => return Err(refuse(error)),
         };
+    if let (Some(persisted), persisted::Persist::Remember(hash)) = (persisted, persist) {
+        persisted.remember(hash, &request.query);
+    }
     request.set_parsed_query((*document).clone());
     let mut operation = Operation {
         document,

@@ -233,18 +233,36 @@ struct GetParams {
     #[serde(rename = "operationName")]
     operation_name: Option<String>,
     variables: Option<String>,
+    /// JSON, as Apollo clients send it for persisted queries.
+    extensions: Option<String>,
 }
 
 /// GraphiQL for a browser; a query when `?query=` is given (GraphQL over HTTP's GET form).
 async fn graphql_get(
     State(state): State<AppState>,
     cost: Cost,
+    headers: HeaderMap,
     Query(params): Query<GetParams>,
 ) -> Response {
-    let Some(query) = params.query else {
+    if params.query.is_none() && params.extensions.is_none() {
         return crate::web::graphiql();
-    };
-    let mut request = async_graphql::Request::new(query);
+    }
+    let mut request = async_graphql::Request::new(params.query.unwrap_or_default());
+    if let Some(extensions) = params.extensions {
+        if let Some(refused) = too_deep(extensions.as_bytes()) {
+            return refused;
+        }
+        match serde_json::from_str::<async_graphql::Extensions>(&extensions) {
+            Ok(extensions) => request.extensions = extensions,
+            Err(e) => {
+                return request_error(
+                    StatusCode::BAD_REQUEST,
+                    "BAD_REQUEST",
+                    format!("`extensions` is not a JSON object: {e}"),
+                )
+            }
+        }
+    }
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }
@@ -265,7 +283,61 @@ async fn graphql_get(
     }
     // GET must not change anything. The schema has no mutations or subscriptions, so
     // every operation that validates is a query.
-    execute(&state, &cost, request).await
+    let answer = match answer(&state, &cost, request).await {
+        Ok(answer) => answer,
+        Err(mut refused) => {
+            // A refusal (an unknown persisted query among them) must not be kept.
+            refused
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            return refused;
+        }
+    };
+    cacheable(&state, &answer, &headers)
+}
+
+/// A GET answer with the headers HTTP caches go by: a whole answer may be kept as long
+/// as the upstream answers it was made of (the client's cache TTL; revalidated each time
+/// when the cache is off), one with errors not at all. Its `ETag` is a hash of the bytes,
+/// and a client that sends it back in `If-None-Match` gets 304 without the body.
+fn cacheable(state: &AppState, answer: &crate::identical::Answer, request: &HeaderMap) -> Response {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut response = answer.response();
+    let cache = if !answer.is_ok() {
+        "no-store".to_owned()
+    } else if state.client.caches() {
+        format!("public, max-age={}", state.client.cache_ttl().as_secs())
+    } else {
+        "no-cache".to_owned()
+    };
+    let mut hasher = std::hash::DefaultHasher::new();
+    answer.body().hash(&mut hasher);
+    let etag = format!("\"{:016x}\"", hasher.finish());
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_str(&cache).unwrap_or(HeaderValue::from_static("no-store")),
+    );
+    if !answer.is_ok() {
+        return response;
+    }
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        headers.insert(header::ETAG, value);
+    }
+    let matches =
+        request.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|tags| {
+            tags.split(',').any(|t| t.trim().trim_start_matches("W/") == etag || t.trim() == "*")
+        });
+    if matches {
+        let mut not_modified = StatusCode::NOT_MODIFIED.into_response();
+        for name in [header::CACHE_CONTROL, header::ETAG] {
+            if let Some(value) = response.headers().get(&name) {
+                not_modified.headers_mut().insert(name, value.clone());
+            }
+        }
+        return not_modified;
+    }
+    response
 }
 
 /// POST with `Content-Type: application/json` only: browsers cannot send that cross-site
@@ -385,15 +457,35 @@ async fn within_deadline(
 }
 
 async fn execute(state: &AppState, cost: &Cost, request: async_graphql::Request) -> Response {
+    match answer(state, cost, request).await {
+        Ok(answer) => answer.response(),
+        Err(refused) => refused,
+    }
+}
+
+/// Checks, charges and runs a request (joining an identical one in flight); Err is the
+/// response that refused it or ran out of time.
+async fn answer(
+    state: &AppState,
+    cost: &Cost,
+    request: async_graphql::Request,
+) -> Result<std::sync::Arc<crate::identical::Answer>, Response> {
     let admitted = match idr_graphql::admitted(&state.schema, request, |n| cost.charge(n)) {
         Ok(Ok(admitted)) => admitted,
-        Ok(Err(refused)) => return GraphQLResponse::from(refused).into_response(),
-        Err(retry_after) => return crate::rate::too_many(retry_after),
+        Ok(Err(refused)) => return Err(GraphQLResponse::from(refused).into_response()),
+        Err(retry_after) => return Err(crate::rate::too_many(retry_after)),
     };
     let schema = state.schema.clone();
     let identity = admitted.identity();
     let flight = state.identical.run(identity, async move { admitted.run(&schema).await });
-    within_deadline(state, async { flight.await.response() }).await
+    match tokio::time::timeout(state.limits.request_timeout + BACKSTOP, flight).await {
+        Ok(answer) => Ok(answer),
+        Err(_) => Err(request_error(
+            StatusCode::OK,
+            "REQUEST_TIMEOUT",
+            "the request did not finish within its deadline",
+        )),
+    }
 }
 
 #[derive(Deserialize)]

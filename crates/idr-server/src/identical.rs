@@ -19,6 +19,8 @@ use idr_client::flights::{Flight, Flights};
 pub(crate) struct Answer {
     body: Bytes,
     headers: HeaderMap,
+    /// No error in the answer.
+    ok: bool,
 }
 
 impl Answer {
@@ -45,7 +47,15 @@ impl Answer {
             }]}))
             .unwrap_or_default()
         });
-        Answer { body: Bytes::from(body), headers }
+        Answer { body: Bytes::from(body), headers, ok: response.is_ok() }
+    }
+
+    pub(crate) fn is_ok(&self) -> bool {
+        self.ok
+    }
+
+    pub(crate) fn body(&self) -> &[u8] {
+        &self.body
     }
 
     pub(crate) fn response(&self) -> Response {

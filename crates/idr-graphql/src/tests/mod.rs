@@ -13,6 +13,7 @@ mod faults;
 mod filters;
 mod lowering;
 mod modules;
+mod persisted;
 mod ql_limits;
 mod ql_semantics;
 mod search;

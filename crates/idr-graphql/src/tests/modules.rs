@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 const LAYERS: &[&[&str]] = &[
     &["error", "nesting", "shape", "operation"],
     &["loaders", "connection", "inputs", "limits"],
-    &["context", "args", "complete", "documents"],
+    &["context", "args", "complete", "documents", "persisted"],
     &["objects"],
     &["search"],
     &["query"],
