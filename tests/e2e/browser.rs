@@ -237,13 +237,18 @@ async fn pages_load_only_vendored_assets_cached_by_version() {
         .expect("VENDORED.md");
     let script =
         std::fs::read_to_string(root.join("crates/idr-server/web/vendor.sh")).expect("vendor.sh");
-    for page in ["/graphql", "/playground"] {
+    for page in ["/graphql", "/playground", "/viewer/plate/4554"] {
         let response = client.get(format!("{}{page}", idr.base)).send().await.unwrap();
         assert_eq!(response.status(), 200, "{page}");
         let csp = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
         assert!(csp.contains("default-src 'self'") && csp.contains("script-src 'self'"), "{csp}");
         let html = response.text().await.unwrap();
         assert!(!html.contains("://"), "{page} names another origin: {html}");
+        assert!(!html.contains('@'), "{page} has a part left unfilled: {html}");
+        assert!(
+            html.contains(r#"aria-current="page""#),
+            "{page} does not mark itself in the navigation"
+        );
         let paths = asset_paths(&html);
         assert!(paths.len() >= 2, "{page}: {paths:?}");
         for path in paths {

@@ -56,6 +56,7 @@ static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
         vendor("graphiql.min.js", &graphiql, web_file!("vendor/graphiql.min.js"), JS),
         vendor("graphiql.min.css", &graphiql, web_file!("vendor/graphiql.min.css"), CSS),
         asset("app/icon.svg".to_owned(), web_file!("app/icon.svg"), SVG, false),
+        asset("app/common.js".to_owned(), web_file!("app/common.js"), JS, false),
         asset("app/idr.css".to_owned(), web_file!("app/idr.css"), CSS, false),
         asset("app/graphiql.js".to_owned(), web_file!("app/graphiql.js"), JS, false),
         asset("app/playground.js".to_owned(), web_file!("app/playground.js"), JS, false),
@@ -76,20 +77,47 @@ fn asset(path: String, bytes: &'static [u8], content_type: &'static str, immutab
     Asset { path, bytes, content_type, immutable, etag }
 }
 
-/// The pages, with the vendored versions written into the paths they load.
-fn page(template: &'static str) -> String {
+/// The pages' shared parts, written into each: the stylesheet and icon (`@HEAD@`), and
+/// the navigation with the page's own link marked (`@NAV@`); and the vendored versions in
+/// the paths they load.
+fn page(template: &'static str, current: &str) -> String {
+    const LINKS: [(&str, &str, &str); 3] = [
+        ("graphiql", "/graphql", "GraphiQL"),
+        ("playground", "/playground", "IDR-QL playground"),
+        ("viewer", "/viewer/plate/4554", "Plate viewer"),
+    ];
+    let links: String = LINKS
+        .iter()
+        .map(|(name, href, label)| {
+            let mark = if *name == current { r#" aria-current="page""# } else { "" };
+            format!(r#"<a href="{href}"{mark}>{label}</a>"#)
+        })
+        .collect();
     template
+        .replace(
+            "@HEAD@",
+            r#"  <link rel="stylesheet" href="/assets/app/idr.css">
+  <link rel="icon" href="/assets/app/icon.svg" type="image/svg+xml">"#,
+        )
+        .replace(
+            "@NAV@",
+            &format!(r#"<nav class="idr-nav"><strong>idr-graph</strong>{links}</nav>"#),
+        )
         .replace("@GRAPHIQL@", &format!("graphiql-{GRAPHIQL_VERSION}"))
         .replace("@REACT@", &format!("react-{REACT_VERSION}"))
 }
 
-static GRAPHIQL_PAGE: LazyLock<String> =
-    LazyLock::new(|| page(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/web/graphiql.html"))));
-static VIEWER_PAGE: LazyLock<String> =
-    LazyLock::new(|| page(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/web/viewer.html"))));
-static PLAYGROUND_PAGE: LazyLock<String> = LazyLock::new(|| {
-    page(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/web/playground.html")))
-});
+macro_rules! web_page {
+    ($name:literal, $current:literal) => {
+        LazyLock::new(|| {
+            page(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/web/", $name)), $current)
+        })
+    };
+}
+
+static GRAPHIQL_PAGE: LazyLock<String> = web_page!("graphiql.html", "graphiql");
+static PLAYGROUND_PAGE: LazyLock<String> = web_page!("playground.html", "playground");
+static VIEWER_PAGE: LazyLock<String> = web_page!("viewer.html", "viewer");
 
 /// What every page may load: only this origin, and images and fonts also as `data:` URIs
 /// (the batched thumbnails; GraphiQL's stylesheet embeds its fonts). Inline styles are

@@ -24,43 +24,10 @@ function byteToIndex(text, byte) {
   return new TextDecoder().decode(bytes.slice(0, Math.max(0, Math.min(byte, bytes.length)))).length;
 }
 
-async function post(text, run) {
-  const response = await fetch(run ? "/ql" : "/ql?run=false", {
-    method: "POST",
-    headers: { "content-type": "application/x-idr-ql" },
-    body: text,
-    signal: run ? undefined : inflightCheck.signal,
-  });
-  if (response.status === 429) {
-    const wait = response.headers.get("retry-after") || "a few";
-    throw new Error(`rate limited: try again in ${wait} s`);
-  }
-  const type = response.headers.get("content-type") || "";
-  if (!type.includes("json")) {
-    throw new Error(`the server answered ${response.status}: ${(await response.text()).slice(0, 200)}`);
-  }
-  return response.json();
-}
-
 function showDiagnostics(text, diagnostics) {
   diagnosticsList.replaceChildren();
   for (const d of diagnostics) {
-    const li = document.createElement("li");
-    li.className = d.severity;
-    li.dataset.code = d.code;
-    const where = document.createElement("span");
-    where.className = "where";
-    where.textContent = `${d.line}:${d.column} ${d.severity}[${d.code}] `;
-    const message = document.createElement("span");
-    message.className = "message";
-    message.textContent = d.message;
-    li.append(where, message);
-    if (d.help) {
-      const help = document.createElement("span");
-      help.className = "help";
-      help.textContent = `help: ${d.help}`;
-      li.append(help);
-    }
+    const li = idr.diagnosticItem(d);
     li.title = "select the text this is about";
     li.addEventListener("click", () => {
       const start = byteToIndex(text, d.span.start);
@@ -97,7 +64,7 @@ async function check() {
   inflightCheck = new AbortController();
   const seq = ++checkSeq;
   try {
-    const answer = await post(text, false);
+    const answer = (await idr.postQl(text, { run: false, signal: inflightCheck.signal })).body;
     if (seq !== checkSeq) return;
     showDiagnostics(text, answer.diagnostics);
     showGraphql(answer.queries);
@@ -183,7 +150,7 @@ async function run() {
   status.textContent = "running…";
   result.setAttribute("aria-busy", "true");
   try {
-    const answer = await post(text, true);
+    const answer = (await idr.postQl(text)).body;
     if (seq !== runSeq) return;
     showDiagnostics(text, answer.diagnostics);
     showGraphql(answer.queries);

@@ -42,20 +42,7 @@ const THUMBNAIL_BATCH = 96;
 // A well's element and data, by image id.
 const byImage = new Map();
 
-async function fetchJson(url, options, attempts = 3) {
-  const response = await fetch(url, options);
-  if (response.status === 429 && attempts > 1) {
-    // Polite: wait as long as the server asks, then try again.
-    const wait = parseInt(response.headers.get("retry-after") || "1", 10);
-    await new Promise((resolve) => setTimeout(resolve, Math.min(wait, 30) * 1000));
-    return fetchJson(url, options, attempts - 1);
-  }
-  const type = response.headers.get("content-type") || "";
-  if (!type.includes("json")) {
-    throw new Error(`the server answered ${response.status}: ${(await response.text()).slice(0, 200)}`);
-  }
-  return { status: response.status, body: await response.json() };
-}
+const { fetchJson, text } = idr;
 
 function graphql(query, variables) {
   return fetchJson("/graphql", {
@@ -63,13 +50,6 @@ function graphql(query, variables) {
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ query, variables, operationName: "Plate" }),
   });
-}
-
-function text(tag, content, className) {
-  const element = document.createElement(tag);
-  element.textContent = content;
-  if (className) element.className = className;
-  return element;
 }
 
 function placeholder(label, why) {
@@ -237,20 +217,12 @@ async function highlight(event) {
   qlStatus.textContent = "running…";
   let answer;
   try {
-    answer = (await fetchJson("/ql", {
-      method: "POST",
-      headers: { "content-type": "application/x-idr-ql" },
-      body: query,
-    })).body;
+    answer = (await idr.postQl(query)).body;
   } catch (error) {
     qlStatus.textContent = String(error.message || error);
     return;
   }
-  for (const d of answer.diagnostics || []) {
-    const li = text("li", `${d.line}:${d.column} ${d.severity}[${d.code}]: ${d.message}`, d.severity);
-    if (d.help) li.append(text("span", `help: ${d.help}`, "help"));
-    qlDiagnostics.append(li);
-  }
+  for (const d of answer.diagnostics || []) qlDiagnostics.append(idr.diagnosticItem(d));
   const ids = new Set();
   const failures = [];
   for (const q of answer.queries || []) {
