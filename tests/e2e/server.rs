@@ -198,7 +198,7 @@ async fn an_apollo_client_persists_a_query_then_gets_it_by_hash_over_cacheable_g
     assert_eq!(again.status(), 200);
     assert_eq!(again.headers()["cache-control"], "public, max-age=600");
     let etag = again.headers()["etag"].to_str().unwrap().to_owned();
-    assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+    assert!(etag.starts_with("W/\"") && etag.ends_with('"'), "{etag}");
     let again: Value = again.json().await.unwrap();
     assert_eq!(again["data"], posted["data"]);
     let revalidated = get_graphql(&idr, &hashed, Some(&etag)).await;
@@ -229,6 +229,38 @@ async fn a_get_answer_with_errors_is_never_cached_and_no_cache_means_revalidate(
     assert_eq!(whole.headers()["cache-control"], "no-cache");
     assert!(whole.headers().get("etag").is_some());
     // POST answers carry no caching headers of their own.
-    let (status, _) = idr.post("{ screen(id: 102) { name } }").await;
-    assert_eq!(status, 200);
+    let posted = Idr::client()
+        .post(format!("{}/graphql", idr.base))
+        .json(&serde_json::json!({"query": "{ screen(id: 102) { name } }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 200);
+    assert!(
+        posted.headers().get("cache-control").is_none() && posted.headers().get("etag").is_none()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cold_answer_and_a_warm_one_share_their_etag() {
+    let idr = Idr::serve(&["--offline"]);
+    let query = [("query", "{ plate(id: 4554) { name wells { label images { id } } } }")];
+    // Cold: the upstream is asked; warm: the cache answers. Only `extensions.cost` differs.
+    let cold = get_graphql(&idr, &query, None).await;
+    let cold_tag = cold.headers()["etag"].to_str().unwrap().to_owned();
+    let cold: Value = cold.json().await.unwrap();
+    let warm = get_graphql(&idr, &query, None).await;
+    let warm_tag = warm.headers()["etag"].to_str().unwrap().to_owned();
+    let warm: Value = warm.json().await.unwrap();
+    assert_ne!(
+        cold["extensions"]["cost"], warm["extensions"]["cost"],
+        "the second answer was not warm"
+    );
+    assert_eq!(cold["data"], warm["data"]);
+    assert_eq!(cold_tag, warm_tag);
+    // A browser that kept the cold answer revalidates it, with the tag as given or strong.
+    let stored = get_graphql(&idr, &query, Some(&cold_tag)).await;
+    assert_eq!(stored.status(), 304);
+    let strong = cold_tag.trim_start_matches("W/").to_owned();
+    assert_eq!(get_graphql(&idr, &query, Some(&strong)).await.status(), 304);
 }

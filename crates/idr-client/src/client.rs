@@ -131,6 +131,11 @@ impl IdrClient {
         self.inner.config.cache_ttl
     }
 
+    /// How long a "not found" is cached.
+    pub fn negative_ttl(&self) -> Duration {
+        self.inner.config.negative_ttl
+    }
+
     pub fn health(&self) -> Health {
         let last = *self.inner.last_success.lock().unwrap_or_else(|e| e.into_inner());
         Health {
@@ -175,9 +180,20 @@ impl IdrClient {
         let key = Key::answer::<T>(req.clone());
         let outcome = match self.cached(&key) {
             Some(hit) => hit,
-            None => self.flight(key, req, decode).await,
+            None => self.flight(key, req, decode, Keep::Answer).await,
         };
         typed(outcome)
+    }
+
+    /// Like [`IdrClient::fetch`] (shared by identical requests in flight), but the answer
+    /// itself is not cached: its caller caches the parts of it that are good.
+    async fn fetch_for_parts<T: Send + Sync + 'static>(
+        &self,
+        req: Request,
+        decode: impl Fn(&str, &Response) -> Result<T, Error> + Send + 'static,
+    ) -> Result<Arc<T>, Error> {
+        let key = Key::answer::<T>(req.clone());
+        typed(self.flight(key, req, decode, Keep::Parts).await)
     }
 
     /// The cached answer to `request`, if there is one: no call, no wait.
@@ -202,6 +218,17 @@ impl IdrClient {
         self.inner.cache.insert_part(part, Arc::new(value), bytes, self.inner.config.cache_ttl);
     }
 
+    /// Like [`IdrClient::derive`], for `ttl`.
+    fn derive_for<T: Send + Sync + 'static>(
+        &self,
+        part: Part,
+        value: T,
+        bytes: usize,
+        ttl: Duration,
+    ) {
+        self.inner.cache.insert_part(part, Arc::new(value), bytes, ttl);
+    }
+
     /// Joins the call already in flight for `key`, or starts one. The call decodes the
     /// answer and caches it before it leaves the in-flight table, and looks in the cache
     /// again first, so a request never misses both the cache and the table for an answer
@@ -211,6 +238,7 @@ impl IdrClient {
         key: Key,
         request: Request,
         decode: impl Fn(&str, &Response) -> Result<T, Error> + Send + 'static,
+        keep: Keep,
     ) -> Outcome
     where
         T: Send + Sync + 'static,
@@ -232,6 +260,7 @@ impl IdrClient {
                 let resp = inner.send_with_retries(&request, &tally).await?;
                 let outcome = decode(&request.to_string(), &resp).map(|v| Arc::new(v) as Decoded);
                 let ttl = match &outcome {
+                    _ if keep == Keep::Parts => None,
                     Ok(_) => Some(inner.config.cache_ttl),
                     Err(Error::NotFound { .. }) => Some(inner.config.negative_ttl),
                     Err(_) => None,
@@ -494,13 +523,20 @@ impl IdrClient {
         )
     }
 
-    /// How many upstream calls [`IdrClient::thumbnails`] would make for `ids` now: one per
-    /// [`ep::MAX_THUMBNAIL_IDS`] of those the cache does not hold. Costs nothing.
-    pub fn thumbnail_calls(&self, ids: &[u64], size: Option<u32>) -> usize {
+    /// What [`IdrClient::thumbnails`] would take for `ids` now: the upstream calls (one
+    /// per [`ep::MAX_THUMBNAIL_IDS`] of the distinct ids the cache does not hold) and the
+    /// number it does hold. Costs nothing.
+    pub fn thumbnail_plan(&self, ids: &[u64], size: Option<u32>) -> (usize, usize) {
         let mut seen = std::collections::HashSet::new();
-        let misses =
-            ids.iter().filter(|id| seen.insert(**id) && !self.has_thumbnail(**id, size)).count();
-        misses.div_ceil(ep::MAX_THUMBNAIL_IDS)
+        let (mut misses, mut hits) = (0usize, 0usize);
+        for id in ids.iter().filter(|id| seen.insert(**id)) {
+            if self.has_thumbnail(*id, size) {
+                hits += 1;
+            } else {
+                misses += 1;
+            }
+        }
+        (misses.div_ceil(ep::MAX_THUMBNAIL_IDS), hits)
     }
 
     /// Whether the cache holds image `id`'s thumbnail at `size` (from a batch, or from
@@ -553,9 +589,10 @@ impl IdrClient {
         let requests = ep::thumbnails_requests(&misses, size);
         let answers = join_all(chunks.iter().zip(requests).map(|(chunk, req)| async move {
             let wanted = chunk.to_vec();
-            let answer =
-                self.fetch(req, move |url, resp| ep::decode_thumbnails(url, resp, &wanted)).await;
-            match answer {
+            let answer = self
+                .fetch_for_parts(req, move |url, resp| ep::decode_thumbnails(url, resp, &wanted))
+                .await;
+            let ones: Vec<(u64, ep::ThumbnailResult)> = match answer {
                 Err(Error::NotRecorded { .. }) if chunk.len() > 1 => {
                     join_all(chunk.iter().map(|id| async move {
                         let one = self.thumbnail(*id, size).await.map(|jpeg| match jpeg {
@@ -568,20 +605,22 @@ impl IdrClient {
                 }
                 Ok(batch) => batch.iter().map(|(id, one)| (*id, one.clone())).collect(),
                 Err(e) => chunk.iter().map(|id| (*id, Err(e.clone()))).collect(),
+            };
+            // Cached as each call ends, so that a caller who stops waiting keeps what came.
+            for (id, one) in &ones {
+                let (bytes, ttl) = match one {
+                    Ok(ep::Thumbnail::Jpeg(jpeg)) => (64 + jpeg.len(), self.inner.config.cache_ttl),
+                    // "None" is IDR's answer now, and as short-lived as any "not found".
+                    Ok(ep::Thumbnail::Missing) => (64, self.inner.config.negative_ttl),
+                    Err(_) => continue,
+                };
+                let thumbnail = one.clone().unwrap_or(ep::Thumbnail::Missing);
+                self.derive_for(Part::Thumbnail(*id, size), ThumbnailEntry(thumbnail), bytes, ttl);
             }
+            ones
         }))
         .await;
-        for (id, one) in answers.into_iter().flatten() {
-            if let Ok(thumbnail) = &one {
-                let bytes = 64
-                    + match thumbnail {
-                        ep::Thumbnail::Jpeg(jpeg) => jpeg.len(),
-                        ep::Thumbnail::Missing => 0,
-                    };
-                self.derive(Part::Thumbnail(id, size), ThumbnailEntry(thumbnail.clone()), bytes);
-            }
-            out.insert(id, one);
-        }
+        out.extend(answers.into_iter().flatten());
         out
     }
 
@@ -702,6 +741,16 @@ struct WellRowEntry(Option<WellRow>);
 
 /// One image's thumbnail at one size, cached on its own (see [`IdrClient::derive`]).
 struct ThumbnailEntry(ep::Thumbnail);
+
+/// What a call keeps in the cache once answered.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    /// Its decoded answer (or that there is none).
+    Answer,
+    /// Nothing: its caller caches the good parts of the answer, one by one, and a bad
+    /// part must not be served from the cache as if it were IDR's answer.
+    Parts,
+}
 
 /// A rough size of an annotation in memory, for the cache's byte bound.
 fn annotation_bytes(annotation: &Annotation) -> usize {

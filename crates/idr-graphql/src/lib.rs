@@ -125,7 +125,9 @@ pub async fn execute_until(
     deadline: tokio::time::Instant,
 ) -> async_graphql::Response {
     match prepare(schema, request.into()) {
-        Ok((request, operation)) => run(schema, request, operation, deadline).await,
+        Ok((request, operation, persist)) => {
+            run(schema, request, operation, persist, deadline).await
+        }
         Err(refused) => *refused,
     }
 }
@@ -154,18 +156,20 @@ pub fn admitted<E>(
     request: impl Into<async_graphql::Request>,
     admit: impl FnOnce(usize) -> Result<(), E>,
 ) -> Result<Result<Admitted, async_graphql::Response>, E> {
-    let (request, operation) = match prepare(schema, request.into()) {
+    let (request, operation, persist) = match prepare(schema, request.into()) {
         Ok(prepared) => prepared,
         Err(refused) => return Ok(Err(*refused)),
     };
     admit(limits::root_fields(&operation.document))?;
-    Ok(Ok(Admitted { request, operation }))
+    Ok(Ok(Admitted { request, operation, persist }))
 }
 
 /// A request that passed its checks and was charged: see [`admitted`].
 pub struct Admitted {
     request: async_graphql::Request,
     operation: std::sync::Arc<Operation>,
+    /// A persisted query's hash, to remember its text under once it has validated.
+    persist: Option<String>,
 }
 
 impl Admitted {
@@ -183,17 +187,22 @@ impl Admitted {
         let budget = schema
             .data::<SchemaLimits>()
             .map_or(std::time::Duration::from_secs(60), |l| l.deadline);
-        run(schema, self.request, self.operation, tokio::time::Instant::now() + budget).await
+        let deadline = tokio::time::Instant::now() + budget;
+        run(schema, self.request, self.operation, self.persist, deadline).await
     }
 }
 
 /// Checks the text's size and nesting before anything parses it (a deep text would
 /// overflow the parser's stack), parses it once, and completes the variables; or the
 /// response that refuses it.
+#[allow(clippy::type_complexity, reason = "one private function's three results")]
 fn prepare(
     schema: &IdrSchema,
     mut request: async_graphql::Request,
-) -> Result<(async_graphql::Request, std::sync::Arc<Operation>), Box<async_graphql::Response>> {
+) -> Result<
+    (async_graphql::Request, std::sync::Arc<Operation>, Option<String>),
+    Box<async_graphql::Response>,
+> {
     let limits = schema.data::<DocumentLimits>().copied().unwrap_or_default();
     let parse = |query: &str| match schema.data::<documents::Documents>() {
         Some(documents) => documents.parse(&limits, query),
@@ -215,9 +224,10 @@ fn prepare(
             Ok(document) => document,
             Err(error) => return Err(refuse(error)),
         };
-    if let (Some(persisted), persisted::Persist::Remember(hash)) = (persisted, persist) {
-        persisted.remember(hash, &request.query);
-    }
+    let persist = match persist {
+        persisted::Persist::Remember(hash) => Some(hash),
+        persisted::Persist::Nothing => None,
+    };
     request.set_parsed_query((*document).clone());
     let mut operation = Operation {
         document,
@@ -229,7 +239,7 @@ fn prepare(
     // `@skip`/`@include` (it would skip nothing for `$s: Boolean = true`): give it the
     // same, completed variables.
     request.variables = operation.variables.clone();
-    Ok((request, std::sync::Arc::new(operation)))
+    Ok((request, std::sync::Arc::new(operation), persist))
 }
 
 /// Time kept, at the request's deadline, to finish the response after the last wait for
@@ -241,8 +251,10 @@ async fn run(
     schema: &IdrSchema,
     request: async_graphql::Request,
     operation: std::sync::Arc<Operation>,
+    persist: Option<String>,
     deadline: tokio::time::Instant,
 ) -> async_graphql::Response {
+    let text = persist.as_ref().map(|_| request.query.clone());
     let request = request.data(operation.clone());
     let request = match schema.data::<IdrClient>() {
         Some(client) => request.data(Loaders::new(client)),
@@ -264,6 +276,30 @@ async fn run(
         complete::complete(&mut response, &operation, shape);
     }
     add_missing_codes(&mut response);
+    // A persisted query's text is kept once it has validated (as Apollo Server does): a
+    // text refused as invalid, too deep or too complex is not.
+    if let (Some(hash), Some(text), Some(persisted)) =
+        (persist, text, schema.data::<persisted::PersistedQueries>())
+    {
+        let refused = response.errors.iter().any(|e| {
+            let code = e.extensions.as_ref().and_then(|x| x.get("code")).and_then(|c| match c {
+                async_graphql::Value::String(s) => Some(s.clone()),
+                _ => None,
+            });
+            code.is_some_and(|c| {
+                matches!(
+                    c.as_str(),
+                    "GRAPHQL_VALIDATION_FAILED"
+                        | "QUERY_TOO_COMPLEX"
+                        | "QUERY_TOO_DEEP"
+                        | "QUERY_TOO_LARGE"
+                )
+            })
+        });
+        if !refused {
+            persisted.remember(hash, &text);
+        }
+    }
     error::report(&mut response, limits.errors_per_cause, limits.max_errors);
     response.extensions.insert("cost".to_owned(), cost_extension(tally.counts()));
     response

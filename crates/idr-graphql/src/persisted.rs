@@ -27,7 +27,7 @@ pub(crate) struct PersistedQueries {
 pub(crate) enum Persist {
     /// No persisted-query extension.
     Nothing,
-    /// A text came with its (correct) hash: remember it once it has parsed.
+    /// A text came with its (correct) hash: remember it once it has validated.
     Remember(String),
 }
 
@@ -86,7 +86,7 @@ impl PersistedQueries {
         Ok(Persist::Remember(hash))
     }
 
-    /// Keeps `text` under `hash` (a text that passed its checks and parsed).
+    /// Keeps `text` under `hash` (a text that passed its checks and validated).
     pub(crate) fn remember(&self, hash: String, text: &str) {
         if !self.by_hash.contains_key(&hash) {
             self.by_hash.insert(hash, Arc::from(text));

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_graphql_axum::GraphQLResponse;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -18,6 +18,30 @@ use serde_json::json;
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::rate::{Limiter, RateLimit};
+
+/// A route's query-string parameters, or a coded JSON 400 saying which is wrong (axum's
+/// own `Query` answers plain text).
+struct Params<T>(T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S>
+    for Params<T>
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Params<T>, Response> {
+        let query = parts.uri.query().unwrap_or_default();
+        serde_urlencoded::from_str(query).map(Params).map_err(|e| {
+            request_error(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                format!("the query string is not understood: {e}"),
+            )
+        })
+    }
+}
 
 /// HTTP-level limits.
 #[derive(Clone, Copy, Debug)]
@@ -242,7 +266,7 @@ async fn graphql_get(
     State(state): State<AppState>,
     cost: Cost,
     headers: HeaderMap,
-    Query(params): Query<GetParams>,
+    Params(params): Params<GetParams>,
 ) -> Response {
     if params.query.is_none() && params.extensions.is_none() {
         return crate::web::graphiql();
@@ -310,9 +334,11 @@ fn cacheable(state: &AppState, answer: &crate::identical::Answer, request: &Head
     } else {
         "no-cache".to_owned()
     };
+    // The answer without its `extensions` (the cost of this one request: cold and warm
+    // answers differ there and nowhere else), so the tag is weak: equal data, not bytes.
     let mut hasher = std::hash::DefaultHasher::new();
-    answer.body().hash(&mut hasher);
-    let etag = format!("\"{:016x}\"", hasher.finish());
+    answer.data_bytes().hash(&mut hasher);
+    let etag = format!("W/\"{:016x}\"", hasher.finish());
     let headers = response.headers_mut();
     headers.insert(
         header::CACHE_CONTROL,
@@ -324,10 +350,10 @@ fn cacheable(state: &AppState, answer: &crate::identical::Answer, request: &Head
     if let Ok(value) = HeaderValue::from_str(&etag) {
         headers.insert(header::ETAG, value);
     }
-    let matches =
-        request.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|tags| {
-            tags.split(',').any(|t| t.trim().trim_start_matches("W/") == etag || t.trim() == "*")
-        });
+    let matches = request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| tags.split(',').any(|t| weak_eq(t, &etag)));
     if matches {
         let mut not_modified = StatusCode::NOT_MODIFIED.into_response();
         for name in [header::CACHE_CONTROL, header::ETAG] {
@@ -421,20 +447,22 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Cost {
 }
 
 impl Cost {
-    /// Charges `units` of work beyond the first, which the request already paid for; a
-    /// full bucket always lets one request through. Err is the `Retry-After`, in seconds.
-    /// Takes `units` tokens (at most a full bucket, so any request can pass when the
-    /// client has waited). Err is the `Retry-After`, in seconds.
+    /// Takes `units` tokens, in full: a request costing more than a bucket passes once
+    /// the bucket is full, and its client owes the rest (see [`Limiter::take_owing`]).
+    /// Err is the `Retry-After`, in seconds.
     fn take(&self, units: f64) -> Result<(), u64> {
         let (Some(limiter), Some(ip)) = (&self.limiter, self.ip) else { return Ok(()) };
-        limiter.take(ip, units.min(limiter.burst()))
+        limiter.take_owing(ip, units, units)
     }
 
+    /// Charges `units` of work beyond the first, which the request already paid for; a
+    /// full bucket always lets one request through, and the rest is owed. Err is the
+    /// `Retry-After`, in seconds.
     fn charge(&self, units: usize) -> Result<(), u64> {
         let (Some(limiter), Some(ip)) = (&self.limiter, self.ip) else { return Ok(()) };
-        let extra = (units.saturating_sub(1) as f64).min(limiter.burst() - 1.0);
+        let extra = units.saturating_sub(1) as f64;
         if extra > 0.0 {
-            limiter.take(ip, extra)
+            limiter.take_owing(ip, extra, extra.min(limiter.burst() - 1.0))
         } else {
             Ok(())
         }
@@ -461,6 +489,12 @@ async fn execute(state: &AppState, cost: &Cost, request: async_graphql::Request)
         Ok(answer) => answer.response(),
         Err(refused) => refused,
     }
+}
+
+/// `If-None-Match` compares tags weakly (RFC 9110 §13.1.2): `W/"x"` matches `"x"`.
+pub(crate) fn weak_eq(given: &str, tag: &str) -> bool {
+    let bare = |t: &str| t.trim().trim_start_matches("W/").to_owned();
+    given.trim() == "*" || bare(given) == bare(tag)
 }
 
 /// Checks, charges and runs a request (joining an identical one in flight); Err is the
@@ -502,7 +536,7 @@ const QL_MAX_ROWS: usize = 1_000;
 async fn ql_post(
     State(state): State<AppState>,
     cost: Cost,
-    Query(params): Query<QlParams>,
+    Params(params): Params<QlParams>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -626,9 +660,14 @@ fn thumbnail_size(size: Option<&str>) -> Result<Option<u32>, &'static str> {
     }
 }
 
-/// What a cached thumbnail is charged against the rate limit, in tokens (one is an
-/// upstream call's worth): a plate's worth from the cache stays well inside one burst.
+/// What a cached thumbnail asked for on its own is charged against the rate limit, in
+/// tokens (one is an upstream call's worth): an `<img>` per well of a 384-well plate
+/// stays inside the default burst. The batch route charges less (one token a call's
+/// worth of thumbnails, [`THUMBNAILS_PER_TOKEN`]).
 const CACHED_THUMBNAIL_COST: f64 = 0.1;
+
+/// Cached thumbnails a batch serves for one token: as many as one upstream call holds.
+const THUMBNAILS_PER_TOKEN: f64 = idr_client::endpoints::MAX_THUMBNAIL_IDS as f64;
 
 /// Ids one `GET /thumbnails?ids=` may name: a 1,536-well plate (the largest plate
 /// format) in one request, within the request-URI cap.
@@ -648,7 +687,7 @@ struct ThumbsParams {
 async fn thumbnails(
     State(state): State<AppState>,
     cost: Cost,
-    Query(params): Query<ThumbsParams>,
+    Params(params): Params<ThumbsParams>,
 ) -> Response {
     let bad = |message: String| request_error(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", message);
     let size = match thumbnail_size(params.size.as_deref()) {
@@ -671,8 +710,11 @@ async fn thumbnails(
             return bad(format!("at most {MAX_THUMBNAIL_IDS} ids per request"));
         }
     }
-    let calls = state.client.thumbnail_calls(&ids, size);
-    if let Err(retry_after) = cost.take(calls.max(1) as f64) {
+    // One token per upstream call it needs, and one per 50 it serves from the cache
+    // (what a call's worth of thumbnails costs here to encode and send); at least one.
+    let (calls, cached) = state.client.thumbnail_plan(&ids, size);
+    let units = (calls as f64 + cached as f64 / THUMBNAILS_PER_TOKEN).max(1.0);
+    if let Err(retry_after) = cost.take(units) {
         return crate::rate::too_many(retry_after);
     }
     let fetched =
@@ -714,8 +756,17 @@ async fn thumbnails(
         .into_iter()
         .map(|(code, message, ids)| json!({"message": message, "ids": ids, "extensions": {"code": code}}))
         .collect();
-    // Whole answers may be kept as long as IDR's thumbnails are; partial ones not at all.
-    let cache = if errors.is_empty() { "public, max-age=86400" } else { "no-store" };
+    // Whole answers may be kept as long as IDR's thumbnails are, those with an image IDR
+    // has no thumbnail for as long as any "not found", partial ones not at all.
+    let missing = thumbnails.values().any(serde_json::Value::is_null);
+    let cache = if !errors.is_empty() {
+        "no-store".to_owned()
+    } else if missing {
+        format!("public, max-age={}", state.client.negative_ttl().as_secs())
+    } else {
+        "public, max-age=86400".to_owned()
+    };
+    let cache = HeaderValue::from_str(&cache).unwrap_or(HeaderValue::from_static("no-store"));
     (
         [(header::CACHE_CONTROL, cache)],
         Json(json!({"size": size, "thumbnails": thumbnails, "errors": errors})),
@@ -729,7 +780,7 @@ async fn thumbnail(
     State(state): State<AppState>,
     cost: Cost,
     Path(raw_id): Path<String>,
-    Query(params): Query<ThumbParams>,
+    Params(params): Params<ThumbParams>,
 ) -> Response {
     let Some(image_id) = parse_positive_id(&raw_id) else {
         return plain(StatusCode::BAD_REQUEST, "the image id must be a positive integer");

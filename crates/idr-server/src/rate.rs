@@ -44,6 +44,15 @@ impl Limiter {
 
     /// Takes `cost` tokens for `ip`, or says how many seconds until they are there.
     pub(crate) fn take(&self, ip: IpAddr, cost: f64) -> Result<(), u64> {
+        self.take_owing(ip, cost, cost)
+    }
+
+    /// Takes `cost` tokens for `ip` once `present` of them are there (`present` at most
+    /// a bucket, so that any request can pass once its client has waited). The rest of
+    /// the cost is owed: the bucket goes below zero and refills from there, so a request
+    /// that costs more than a burst is charged in full, paid for by waiting afterwards.
+    pub(crate) fn take_owing(&self, ip: IpAddr, cost: f64, present: f64) -> Result<(), u64> {
+        let present = present.min(cost).min(self.limit.burst);
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if buckets.len() > 100_000 {
@@ -58,11 +67,11 @@ impl Limiter {
         *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.limit.per_second)
             .min(self.limit.burst);
         *at = now;
-        if *tokens >= cost {
+        if *tokens >= present {
             *tokens -= cost;
             Ok(())
         } else {
-            Err(((cost - *tokens) / self.limit.per_second).ceil().max(1.0) as u64)
+            Err(((present - *tokens) / self.limit.per_second).ceil().max(1.0) as u64)
         }
     }
 }

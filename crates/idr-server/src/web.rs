@@ -72,7 +72,8 @@ const SVG: &str = "image/svg+xml";
 fn asset(path: String, bytes: &'static [u8], content_type: &'static str, immutable: bool) -> Asset {
     let mut hasher = std::hash::DefaultHasher::new();
     bytes.hash(&mut hasher);
-    let etag = HeaderValue::from_str(&format!("\"{:016x}\"", hasher.finish()))
+    // Weak: the same file goes out gzipped or not, and a strong tag names bytes.
+    let etag = HeaderValue::from_str(&format!("W/\"{:016x}\"", hasher.finish()))
         .unwrap_or_else(|_| HeaderValue::from_static("\"0\""));
     Asset { path, bytes, content_type, immutable, etag }
 }
@@ -175,10 +176,11 @@ async fn serve_asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
     };
     let cache =
         if asset.immutable { "public, max-age=31536000, immutable" } else { "public, no-cache" };
-    let fresh = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == asset.etag || t.trim() == "*"));
+    let fresh =
+        headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|tags| {
+            let etag = asset.etag.to_str().unwrap_or_default();
+            tags.split(',').any(|t| crate::http::weak_eq(t, etag))
+        });
     let headers = [
         (header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type)),
         (header::CACHE_CONTROL, HeaderValue::from_static(cache)),

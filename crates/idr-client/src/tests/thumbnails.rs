@@ -116,7 +116,7 @@ async fn a_plate_of_thumbnails_costs_one_call_per_fifty_and_then_none() {
     let fake = Arc::new(Fake::with(thumbnails_upstream));
     let client = IdrClient::new(fake.clone(), ClientConfig::default());
     let plate: Vec<u64> = (1..=384).collect();
-    assert_eq!(client.thumbnail_calls(&plate, None), 8);
+    assert_eq!(client.thumbnail_plan(&plate, None), (8, 0));
     let first = client.thumbnails(&plate, None).await;
     assert_eq!(fake.calls(), 8);
     assert_eq!(first.len(), 384);
@@ -130,7 +130,7 @@ async fn a_plate_of_thumbnails_costs_one_call_per_fifty_and_then_none() {
     }
 
     // Warm: the whole plate, any one of it, and any neighbourhood of it cost nothing.
-    assert_eq!(client.thumbnail_calls(&plate, None), 0);
+    assert_eq!(client.thumbnail_plan(&plate, None), (0, 384));
     assert_eq!(client.thumbnails(&plate, None).await, first);
     assert_eq!(client.thumbnail(7, None).await, Ok(Some(jpeg(7).into())));
     assert_eq!(client.thumbnail(NONE, None).await, Ok(None));
@@ -139,7 +139,7 @@ async fn a_plate_of_thumbnails_costs_one_call_per_fifty_and_then_none() {
     // Overlapping: only the 116 new ids are asked for, in three calls; another size is
     // another thumbnail.
     let overlap: Vec<u64> = (300..=500).collect();
-    assert_eq!(client.thumbnail_calls(&overlap, None), 3);
+    assert_eq!(client.thumbnail_plan(&overlap, None), (3, 85));
     client.thumbnails(&overlap, None).await;
     assert_eq!(fake.calls(), 11);
     let asked: Vec<u64> = fake.requests()[8..]
@@ -148,7 +148,7 @@ async fn a_plate_of_thumbnails_costs_one_call_per_fifty_and_then_none() {
         .map(|v| v.parse().unwrap())
         .collect();
     assert_eq!(asked, (385..=500).collect::<Vec<_>>());
-    assert_eq!(client.thumbnail_calls(&[1, 2], Some(256)), 1);
+    assert_eq!(client.thumbnail_plan(&[1, 2], Some(256)), (1, 0));
 }
 
 #[tokio::test]
@@ -164,8 +164,51 @@ async fn a_failed_call_fails_its_own_ids_and_is_not_cached() {
     assert!(answer[&1].is_ok());
     // The failed half is asked again next time (and only it).
     let calls = fake.calls();
-    assert_eq!(client.thumbnail_calls(&ids, None), 1);
+    assert_eq!(client.thumbnail_plan(&ids, None), (1, 50));
     client.thumbnails(&ids, None).await;
     assert!(fake.calls() > calls);
     assert!(fake.requests().last().unwrap().values("id").all(|id| id.parse::<u64>().unwrap() > 50));
+}
+
+/// Answers like `thumbnails_upstream`, but leaves `LEFT_OUT` out of every answer.
+const LEFT_OUT: u64 = 13;
+
+#[tokio::test]
+async fn a_bad_part_of_a_good_batch_is_asked_for_again_not_served_from_the_cache() {
+    let fake = Arc::new(Fake::with(|req: &Request| {
+        let Reply::Respond(resp) = thumbnails_upstream(req) else { unreachable!() };
+        let mut map: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&resp.body).unwrap();
+        map.remove(&LEFT_OUT.to_string());
+        Reply::Respond(Response::json(200, serde_json::Value::Object(map).to_string()))
+    }));
+    let client = IdrClient::new(fake.clone(), ClientConfig::default());
+    let ids: Vec<u64> = (1..=20).collect();
+    let first = client.thumbnails(&ids, None).await;
+    assert!(matches!(&first[&LEFT_OUT], Err(Error::Decode { .. })), "{:?}", first[&LEFT_OUT]);
+    assert_eq!(first.values().filter(|r| r.is_ok()).count(), 19);
+    // The 19 good ones are cached; the left-out one is a miss, asked for on its own.
+    assert_eq!(client.thumbnail_plan(&ids, None), (1, 19));
+    let calls = fake.calls();
+    let again = client.thumbnails(&ids, None).await;
+    assert_eq!(fake.calls(), calls + 1);
+    assert_eq!(
+        fake.requests().last().unwrap().to_string(),
+        format!("GET /webgateway/get_thumbnails/?id={LEFT_OUT}")
+    );
+    assert!(again[&LEFT_OUT].is_err());
+    // And again: an answer that failed an id is never kept as the answer for it.
+    client.thumbnails(&ids, None).await;
+    assert_eq!(fake.calls(), calls + 2);
+}
+
+#[tokio::test]
+async fn none_is_kept_only_as_long_as_any_not_found() {
+    // With no time to keep a "not found", IDR's `null` is asked again; a JPEG is not.
+    let config =
+        ClientConfig { negative_ttl: std::time::Duration::ZERO, ..ClientConfig::default() };
+    let fake = Arc::new(Fake::with(thumbnails_upstream));
+    let client = IdrClient::new(fake.clone(), config);
+    client.thumbnails(&[NONE, 7], None).await;
+    assert_eq!(client.thumbnail_plan(&[NONE, 7], None), (1, 1));
 }

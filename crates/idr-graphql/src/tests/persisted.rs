@@ -89,3 +89,26 @@ async fn a_text_that_does_not_parse_is_not_kept() {
     let again = answer(crate::execute(&schema, persisted("", hash)).await);
     assert_eq!(code(&again), "PERSISTED_QUERY_NOT_FOUND", "{again}");
 }
+
+#[tokio::test]
+async fn a_text_that_parses_but_does_not_validate_is_not_kept() {
+    let (schema, seen) = offline_schema();
+    let invalid = "{ screen(id: 102) { noSuchField } }";
+    let hash = json!({"version": 1, "sha256Hash": sha(invalid)});
+    let first = answer(crate::execute(&schema, persisted(invalid, hash.clone())).await);
+    assert_eq!(code(&first), "GRAPHQL_VALIDATION_FAILED", "{first}");
+    let again = answer(crate::execute(&schema, persisted("", hash)).await);
+    assert_eq!(code(&again), "PERSISTED_QUERY_NOT_FOUND", "{again}");
+    assert!(seen.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_text_refused_by_the_rate_limit_is_not_kept() {
+    let (schema, _) = offline_schema();
+    let hash = json!({"version": 1, "sha256Hash": sha(QUERY)});
+    let refused =
+        crate::execute_admitted(&schema, persisted(QUERY, hash.clone()), |_| Err(7)).await;
+    assert!(matches!(refused, Err(7)));
+    let again = answer(crate::execute(&schema, persisted("", hash)).await);
+    assert_eq!(code(&again), "PERSISTED_QUERY_NOT_FOUND", "{again}");
+}

@@ -136,17 +136,28 @@ function render(plate) {
   if (!qlText.value) qlText.value = `images in plate ${plate.id} where `;
 }
 
-async function loadThumbnails() {
+// Bumped by every load: the work of an earlier one (another field) stops.
+let generation = 0;
+
+async function loadThumbnails(mine) {
   const ids = [...byImage.keys()];
   let loaded = 0;
   for (let i = 0; i < ids.length; i += THUMBNAIL_BATCH) {
+    if (mine !== generation) return;
     const chunk = ids.slice(i, i + THUMBNAIL_BATCH);
     let answer;
     try {
-      answer = (await fetchJson(`/thumbnails?ids=${chunk.join(",")}`)).body;
+      const { status, body } = await fetchJson(`/thumbnails?ids=${chunk.join(",")}`);
+      if (status !== 200) {
+        // The whole request was refused (a timeout, say): every well of it says why.
+        const e = (body.errors || [])[0] || {};
+        throw Object.assign(new Error(e.message || `HTTP ${status}`), { code: e.extensions && e.extensions.code });
+      }
+      answer = body;
     } catch (error) {
-      answer = { thumbnails: {}, errors: [{ ids: chunk, message: String(error), extensions: { code: "FAILED" } }] };
+      answer = { thumbnails: {}, errors: [{ ids: chunk, message: error.message || String(error), extensions: { code: error.code || "FAILED" } }] };
     }
+    if (mine !== generation) return;
     for (const e of answer.errors || []) {
       const code = (e.extensions && e.extensions.code) || "ERROR";
       const why = code === "NOT_RECORDED" ? "not recorded" : "unavailable";
@@ -180,7 +191,9 @@ async function loadThumbnails() {
 }
 
 async function load() {
+  const mine = ++generation;
   summary.textContent = "Loading the plate…";
+  delete summary.dataset.ready;
   let answer;
   try {
     answer = (await graphql(PLATE_QUERY, { id: plateId, field })).body;
@@ -198,6 +211,7 @@ async function load() {
       : `IDR has no plate ${plateId}.`;
     return;
   }
+  if (mine !== generation) return;
   render(plate);
   if (errors.length) {
     summary.className = "error-text";
@@ -205,8 +219,8 @@ async function load() {
   } else {
     summary.className = "idr-muted";
   }
-  await loadThumbnails();
-  summary.dataset.ready = "true";
+  await loadThumbnails(mine);
+  if (mine === generation) summary.dataset.ready = "true";
 }
 
 async function highlight(event) {
@@ -225,9 +239,11 @@ async function highlight(event) {
   for (const d of answer.diagnostics || []) qlDiagnostics.append(idr.diagnosticItem(d));
   const ids = new Set();
   const failures = [];
+  let truncated = false;
   for (const q of answer.queries || []) {
     for (const row of q.rows || []) if (row.id != null) ids.add(String(row.id));
     for (const e of q.errors || []) failures.push(e.message);
+    truncated = truncated || q.truncated;
   }
   if (!answer.queries || answer.queries.length === 0) {
     qlStatus.textContent = "Nothing ran: fix the query first.";
@@ -241,6 +257,7 @@ async function highlight(event) {
     if (match) matched += 1;
   }
   qlStatus.textContent = `${matched} of ${byImage.size} wells match` +
+    (truncated ? `, among the first ${ids.size} rows only (the server sends at most that many)` : "") +
     (failures.length ? ` (errors: ${failures.join("; ")})` : "");
 }
 
