@@ -264,3 +264,51 @@ async fn a_cold_answer_and_a_warm_one_share_their_etag() {
     let strong = cold_tag.trim_start_matches("W/").to_owned();
     assert_eq!(get_graphql(&idr, &query, Some(&strong)).await.status(), 304);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_version_in_the_binary_the_version_route_and_the_user_agent() {
+    use std::io::{Read as _, Write as _};
+    let out =
+        std::process::Command::new(env!("CARGO_BIN_EXE_idr")).arg("--version").output().unwrap();
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let version = printed.trim().strip_prefix("idr ").expect("`idr <version>`").to_owned();
+    assert!(version.split('.').count() == 3 && version != "0.0.0", "{printed}");
+
+    // An upstream that records the User-Agent of the first call it gets.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let upstream = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::thread::spawn(move || {
+        let (mut socket, _) = listener.accept().unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") && socket.read(&mut byte).unwrap() == 1 {
+            head.push(byte[0]);
+        }
+        let _ = socket
+            .write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        String::from_utf8_lossy(&head).into_owned()
+    });
+    let idr = Idr::serve(&["--upstream", &upstream]);
+    let _ = idr.post("{ screen(id: 1) { name } }").await;
+    let head = seen.join().unwrap();
+    let agent = head
+        .lines()
+        .find_map(|l| l.strip_prefix("user-agent: ").or_else(|| l.strip_prefix("User-Agent: ")))
+        .unwrap_or_else(|| panic!("no User-Agent in {head}"));
+    assert_eq!(agent, format!("idr-graph/{version}"));
+
+    let body: Value = Idr::client()
+        .get(format!("{}/version", idr.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["version"], version.as_str());
+    assert_eq!(body["userAgent"], agent);
+    // The schema's hash is the hash of what `idr schema` prints, byte for byte.
+    let sdl = std::process::Command::new(env!("CARGO_BIN_EXE_idr")).arg("schema").output().unwrap();
+    use sha2::Digest as _;
+    assert_eq!(body["schemaSha256"], format!("{:x}", sha2::Sha256::digest(&sdl.stdout)));
+}

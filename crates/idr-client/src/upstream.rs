@@ -13,6 +13,10 @@ use url::Url;
 use crate::recording::{Recording, RecordingStore};
 use crate::{Error, Method, Request, Response};
 
+/// What every call to the upstream says it is, `idr-graph/<version>`, so that IDR's
+/// operators can tell this server's calls and its versions apart.
+pub const USER_AGENT: &str = concat!("idr-graph/", env!("CARGO_PKG_VERSION"));
+
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Sends one request and reads the whole response. Implementations do no retrying or
@@ -95,7 +99,7 @@ impl HttpUpstream {
             .connect_timeout(config.connect_timeout)
             .timeout(config.timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("idr-graph/", env!("CARGO_PKG_VERSION")))
+            .user_agent(USER_AGENT)
             .build()
             .map_err(|e| Error::Transport {
                 url: config.base.to_string(),

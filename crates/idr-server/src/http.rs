@@ -174,7 +174,10 @@ pub fn app(state: AppState) -> Router {
     // Probes are exempt from the rate limit: a busy client's health check must not get
     // 429. They are cheap (/readyz asks IDR at most once at a time, and only when no
     // other call succeeded lately).
-    let probes = Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz));
+    let probes = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/version", get(version));
     // CORS outermost: a preflight is answered before the rate limit sees it (it costs
     // nothing), and every refusal below carries the headers a page needs to read it.
     let cors = state.cors.layer();
@@ -633,6 +636,24 @@ async fn readyz(State(state): State<AppState>) -> Response {
             )
         }
     }
+}
+
+/// The version of this server (the same as `idr --version` and the `User-Agent` it sends
+/// IDR), the schema it serves (a SHA-256 of its SDL, which changes with any change to the
+/// schema), and the vendored GraphiQL and React.
+async fn version() -> Json<serde_json::Value> {
+    static SCHEMA: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        use sha2::Digest as _;
+        format!("{:x}", sha2::Sha256::digest(idr_graphql::sdl().as_bytes()))
+    });
+    Json(json!({
+        "name": "idr-graph",
+        "version": env!("CARGO_PKG_VERSION"),
+        "userAgent": idr_client::upstream::USER_AGENT,
+        "schemaSha256": &*SCHEMA,
+        "graphiql": crate::web::GRAPHIQL_VERSION,
+        "react": crate::web::REACT_VERSION,
+    }))
 }
 
 async fn healthz(State(state): State<AppState>) -> Json<serde_json::Value> {
