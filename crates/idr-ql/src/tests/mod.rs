@@ -7,6 +7,7 @@ mod catalog;
 mod completion;
 mod fixtures;
 mod format;
+mod fuzz_lock;
 mod hover;
 mod properties;
 mod render;
