@@ -27,6 +27,7 @@ fn state(limits: Limits) -> AppState {
         readiness: Arc::default(),
         identical: Arc::default(),
         cors: idr_server::CorsOrigins::default(),
+        metrics: None,
     }
 }
 

@@ -11,6 +11,7 @@ mod generated;
 mod inprocess;
 mod lifecycle;
 mod lsp;
+mod metrics;
 mod online;
 mod ql;
 mod server;
@@ -30,6 +31,7 @@ pub(crate) struct Idr {
     pub(crate) addr: String,
     /// Where stderr goes, when captured.
     log: Option<std::path::PathBuf>,
+    stdout: BufReader<std::process::ChildStdout>,
 }
 
 impl Idr {
@@ -62,15 +64,27 @@ impl Idr {
             .spawn()
             .expect("the idr binary starts");
         let stdout = child.stdout.take().expect("piped stdout");
+        let mut stdout = BufReader::new(stdout);
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("the server prints its address");
+        stdout.read_line(&mut line).expect("the server prints its address");
         let url = line
             .split_whitespace()
             .find(|w| w.starts_with("http://"))
             .unwrap_or_else(|| panic!("no address in {line:?}"));
         let base = url.trim_end_matches("/graphql").to_owned();
         let addr = base.trim_start_matches("http://").to_owned();
-        Idr { child, base, addr, log }
+        Idr { child, base, addr, log, stdout }
+    }
+
+    /// The next `n` lines the server prints on stdout after its address.
+    pub(crate) fn stdout_lines(&mut self, n: usize) -> Vec<String> {
+        (0..n)
+            .map(|_| {
+                let mut line = String::new();
+                self.stdout.read_line(&mut line).expect("the server's stdout");
+                line.trim_end().to_owned()
+            })
+            .collect()
     }
 
     pub(crate) fn client() -> reqwest::Client {

@@ -210,6 +210,7 @@ impl IdrClient {
     fn cached(&self, key: &Key) -> Option<Outcome> {
         let hit = self.inner.cache.get(key)?;
         Tally::add_cache_hit(&Tally::current());
+        metrics::counter!("idr_cache_hits_total").increment(1);
         Some(hit)
     }
 
@@ -255,8 +256,10 @@ impl IdrClient {
             Tally::reserve_call(&tally).then_some(async move {
                 if let Some(hit) = inner.cache.get(&this) {
                     Tally::add_cache_hit(&tally);
+                    metrics::counter!("idr_cache_hits_total").increment(1);
                     return hit;
                 }
+                metrics::counter!("idr_cache_misses_total").increment(1);
                 let resp = inner.send_with_retries(&request, &tally).await?;
                 let outcome = decode(&request.to_string(), &resp).map(|v| Arc::new(v) as Decoded);
                 let ttl = match &outcome {
@@ -276,6 +279,7 @@ impl IdrClient {
         };
         if joined {
             Tally::add_coalesced();
+            metrics::counter!("idr_upstream_coalesced_total").increment(1);
         }
         // The request's deadline bounds its wait, not the call: one timer per upstream
         // wait, none for an answer from the cache.
@@ -739,6 +743,38 @@ struct ObjectAnnotations(Arc<[Annotation]>);
 /// One well's bulk row, cached on its own (see [`IdrClient::derive`]).
 struct WellRowEntry(Option<WellRow>);
 
+/// The upstream route a path is counted under, for metrics: its numbers replaced by
+/// `{id}` (`/webclient/imgData/{id}/`), so the labels stay few whatever ids are asked.
+fn endpoint_of(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) {
+                "{id}"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Counts an upstream call in flight in `idr_upstream_in_flight` until dropped (also when
+/// the call is cancelled).
+struct InFlight;
+
+impl InFlight {
+    fn enter() -> InFlight {
+        metrics::gauge!("idr_upstream_in_flight").increment(1.0);
+        InFlight
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        metrics::gauge!("idr_upstream_in_flight").decrement(1.0);
+    }
+}
+
 /// One image's thumbnail at one size, cached on its own (see [`IdrClient::derive`]).
 struct ThumbnailEntry(ep::Thumbnail);
 
@@ -819,11 +855,26 @@ impl Inner {
             Admit::Yes { probe } => self.breaker.guard(probe),
             Admit::No => return Err(Error::CircuitOpen),
         };
+        let endpoint = endpoint_of(&req.path);
+        let started = Instant::now();
         let result = {
             let _permit = self.permits.acquire().await.map_err(|_| Error::CircuitOpen)?;
             self.calls.fetch_add(1, Ordering::Relaxed);
+            let _in_flight = InFlight::enter();
             self.upstream.send(req).await.and_then(|resp| classify(req, resp))
         };
+        // The HTTP status when there was one (a 503 made an error stays a 503), else the
+        // kind of failure (`transport`, `timeout`, …).
+        let status = match &result {
+            Ok(Response { status, .. }) | Err(Error::Status { status, .. }) => {
+                std::borrow::Cow::Owned(status.to_string())
+            }
+            Err(e) => std::borrow::Cow::Borrowed(e.kind()),
+        };
+        metrics::counter!("idr_upstream_calls_total", "endpoint" => endpoint.clone(), "status" => status)
+            .increment(1);
+        metrics::histogram!("idr_upstream_call_duration_seconds", "endpoint" => endpoint)
+            .record(started.elapsed().as_secs_f64());
         // A 5xx answer reaches the decoder as a response, not an error, but it still says
         // the upstream is failing; without this, persistent 500s never open the breaker.
         // (The plate grid's 500 for a missing plate counts too; that is rare enough.)
@@ -861,6 +912,7 @@ impl Inner {
                         && self.retry_budget.withdraw() =>
                 {
                     attempt += 1;
+                    metrics::counter!("idr_upstream_retries_total").increment(1);
                     tracing::debug!(request = %req, attempt, error = %e, "retrying upstream call");
                     tokio::time::sleep(backoff(self.config.backoff, attempt)).await;
                 }

@@ -66,6 +66,26 @@ fn nearest_hint(nearest: &[String]) -> String {
 }
 
 impl Error {
+    /// A short, fixed name of the kind of error, for metrics labels.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::NotFound { .. } => "not_found",
+            Error::InvalidArgument(_) => "invalid_argument",
+            Error::Status { .. } => "status",
+            Error::Reported { .. } => "reported",
+            Error::Transport { .. } => "transport",
+            Error::Unusable { .. } => "unusable",
+            Error::Timeout { .. } => "timeout",
+            Error::TooLarge { .. } => "too_large",
+            Error::Decode { .. } => "decode",
+            Error::CircuitOpen => "circuit_open",
+            Error::Recording { .. } => "recording",
+            Error::OverBudget { .. } => "over_budget",
+            Error::NotRecorded { .. } => "not_recorded",
+            Error::Deadline => "deadline",
+        }
+    }
+
     /// Whether retrying the same call may succeed (timeouts, resets, 502/503/504, bodies
     /// cut short, login and proxy pages). A 500 is deterministic on OMERO.web and is not
     /// retried.

@@ -88,6 +88,8 @@ pub struct AppState {
     pub identical: Arc<crate::Identical>,
     /// Which web pages may call the API from another origin.
     pub cors: CorsOrigins,
+    /// Serve `/metrics` on this router (`None`: not here, e.g. on `--metrics-listen`).
+    pub metrics: Option<crate::Metrics>,
 }
 
 /// The origins whose pages may call the API (CORS). The API is public, read-only and
@@ -174,10 +176,13 @@ pub fn app(state: AppState) -> Router {
     // Probes are exempt from the rate limit: a busy client's health check must not get
     // 429. They are cheap (/readyz asks IDR at most once at a time, and only when no
     // other call succeeded lately).
-    let probes = Router::new()
+    let mut probes = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/version", get(version));
+    if let Some(metrics) = state.metrics.clone() {
+        probes = probes.merge(metrics_routes(metrics, state.client.clone()));
+    }
     // CORS outermost: a preflight is answered before the rate limit sees it (it costs
     // nothing), and every refusal below carries the headers a page needs to read it.
     let cors = state.cors.layer();
@@ -189,7 +194,32 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(refuse_long_uris))
         .layer(axum::middleware::from_fn(request_id))
         .layer(cors)
+        .layer(axum::middleware::from_fn(crate::metrics::record))
         .with_state(state)
+}
+
+/// `GET /metrics`: the Prometheus exposition text. Never rate-limited.
+fn metrics_routes<S: Clone + Send + Sync + 'static>(
+    metrics: crate::Metrics,
+    client: IdrClient,
+) -> Router<S> {
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let (metrics, client) = (metrics.clone(), client.clone());
+            async move {
+                (
+                    [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+                    metrics.render(&client),
+                )
+            }
+        }),
+    )
+}
+
+/// The router of `--metrics-listen`: `/metrics` alone.
+pub fn metrics_app(metrics: crate::Metrics, client: IdrClient) -> Router {
+    metrics_routes(metrics, client)
 }
 
 /// Gives every request an id: the client's `X-Request-Id` when it is a short token, else
@@ -509,14 +539,23 @@ async fn answer(
 ) -> Result<std::sync::Arc<crate::identical::Answer>, Response> {
     let admitted = match idr_graphql::admitted(&state.schema, request, |n| cost.charge(n)) {
         Ok(Ok(admitted)) => admitted,
-        Ok(Err(refused)) => return Err(GraphQLResponse::from(refused).into_response()),
-        Err(retry_after) => return Err(crate::rate::too_many(retry_after)),
+        Ok(Err(refused)) => {
+            crate::metrics::graphql_refused(&crate::metrics::codes(&refused));
+            return Err(GraphQLResponse::from(refused).into_response());
+        }
+        Err(retry_after) => {
+            crate::metrics::graphql_refused(&[]);
+            return Err(crate::rate::too_many(retry_after));
+        }
     };
     let schema = state.schema.clone();
     let identity = admitted.identity();
     let flight = state.identical.run(identity, async move { admitted.run(&schema).await });
     match tokio::time::timeout(state.limits.request_timeout + BACKSTOP, flight).await {
-        Ok(answer) => Ok(answer),
+        Ok(answer) => {
+            answer.count();
+            Ok(answer)
+        }
         Err(_) => Err(request_error(
             StatusCode::OK,
             "REQUEST_TIMEOUT",

@@ -21,6 +21,9 @@ pub(crate) struct Answer {
     headers: HeaderMap,
     /// No error in the answer.
     ok: bool,
+    /// The `extensions.code` of each error, and whether there is data, for metrics.
+    codes: Vec<String>,
+    has_data: bool,
 }
 
 impl Answer {
@@ -47,11 +50,18 @@ impl Answer {
             }]}))
             .unwrap_or_default()
         });
-        Answer { body: Bytes::from(body), headers, ok: response.is_ok() }
+        let codes = crate::metrics::codes(&response);
+        let has_data = response.data != async_graphql::Value::Null;
+        Answer { body: Bytes::from(body), headers, ok: response.is_ok(), codes, has_data }
     }
 
     pub(crate) fn is_ok(&self) -> bool {
         self.ok
+    }
+
+    /// Counts this answer, once per request that gets it.
+    pub(crate) fn count(&self) {
+        crate::metrics::graphql_answer(&self.codes, self.has_data);
     }
 
     /// The answer up to its top-level `extensions` (which async-graphql writes after

@@ -7,15 +7,17 @@ mod http;
 mod identical;
 mod listen;
 pub mod lsp;
+pub mod metrics;
 pub mod ql;
 mod rate;
 pub mod rows;
 mod upstream;
 mod web;
 
-pub use http::{app, AppState, CorsOrigins, Limits};
+pub use http::{app, metrics_app, AppState, CorsOrigins, Limits};
 pub use identical::Identical;
 pub use listen::{serve, ConnectionLimits};
+pub use metrics::Metrics;
 pub use ql::LiveCatalog;
 pub use rate::RateLimit;
 pub use upstream::{build_client, bundled_store, UpstreamChoice, UpstreamError};

@@ -99,10 +99,13 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let Some(address_slot) = per_address.take(peer.ip()) else {
+            metrics::counter!("idr_connections_refused_total", "reason" => "per_address")
+                .increment(1);
             tracing::debug!(%peer, "per-address connection limit reached; closing new connection");
             continue;
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
+            metrics::counter!("idr_connections_refused_total", "reason" => "total").increment(1);
             refused += 1;
             if last_warning.is_none_or(|at: Instant| at.elapsed() >= Duration::from_secs(10)) {
                 tracing::warn!(refused, "connection limit reached; closing new connections");
@@ -114,7 +117,7 @@ pub async fn serve(
         let app = app.clone();
         let stop = stop_rx.clone();
         tokio::spawn(async move {
-            let _slots = (permit, address_slot);
+            let _slots = (permit, address_slot, OpenConnection::enter());
             serve_connection(stream, peer, app, limits, stop).await;
         });
     }
@@ -350,5 +353,21 @@ impl Drop for AddressSlot {
                 open.remove(&self.key);
             }
         }
+    }
+}
+
+/// Counts a connection in `idr_open_connections` until dropped.
+struct OpenConnection;
+
+impl OpenConnection {
+    fn enter() -> OpenConnection {
+        metrics::gauge!("idr_open_connections").increment(1.0);
+        OpenConnection
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        metrics::gauge!("idr_open_connections").decrement(1.0);
     }
 }

@@ -58,6 +58,10 @@ enum Command {
         /// public, read-only and takes no credentials.
         #[arg(long, env = "IDR_CORS_ORIGINS", value_delimiter = ',')]
         cors_origins: Vec<String>,
+        /// Serve Prometheus metrics at /metrics on this address instead of the main one
+        /// (which then has no /metrics), e.g. an address only the monitoring can reach.
+        #[arg(long, env = "IDR_METRICS_LISTEN")]
+        metrics_listen: Option<SocketAddr>,
         #[command(flatten)]
         connections: ConnectionArgs,
     },
@@ -228,6 +232,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             request_timeout,
             query_budget,
             cors_origins,
+            metrics_listen,
             connections,
         } => {
             let cors = CorsOrigins::parse(&cors_origins)
@@ -250,6 +255,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                     schema_limits,
                     connections,
                     cors,
+                    metrics_listen,
                 ))
                 .map(ok)
         }
@@ -285,7 +291,9 @@ async fn serve(
     schema_limits: SchemaLimits,
     connections: ConnectionLimits,
     cors: CorsOrigins,
+    metrics_listen: Option<SocketAddr>,
 ) -> anyhow::Result<()> {
+    let metrics = idr_server::Metrics::install().map_err(|e| anyhow::anyhow!("metrics: {e}"))?;
     let (client, described) = build_client(&choice)?;
     let schema = build_schema(client.clone(), schema_limits);
     let catalog =
@@ -301,12 +309,26 @@ async fn serve(
         readiness: Arc::default(),
         identical: Arc::default(),
         cors,
+        metrics: metrics_listen.is_none().then(|| metrics.clone()),
+    };
+    let metrics_listener = match metrics_listen {
+        Some(at) => Some(
+            tokio::net::TcpListener::bind(at)
+                .await
+                .with_context(|| format!("cannot listen on {at} (--metrics-listen)"))?,
+        ),
+        None => None,
     };
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     println!("idr listening on http://{addr}/graphql ({described})");
+    if let Some(listener) = metrics_listener {
+        println!("idr metrics on http://{}/metrics", listener.local_addr()?);
+        let app = idr_server::metrics_app(metrics, state.client.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+    }
     idr_server::serve(listener, app(state), connections, shutdown_signal()).await;
     Ok(())
 }

@@ -94,6 +94,7 @@ pub(crate) fn address_key(ip: IpAddr) -> IpAddr {
 
 /// 429 with the seconds to wait.
 pub(crate) fn too_many(retry_after: u64) -> Response {
+    metrics::counter!("idr_rate_limited_total").increment(1);
     let mut response =
         (StatusCode::TOO_MANY_REQUESTS, "rate limit exceeded; retry later").into_response();
     response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
