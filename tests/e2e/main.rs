@@ -10,6 +10,7 @@ mod faults;
 mod generated;
 mod inprocess;
 mod lifecycle;
+mod logs;
 mod lsp;
 mod metrics;
 mod online;

@@ -182,6 +182,11 @@ impl Admitted {
         format!("{}\u{0}{name}\u{0}{variables}", self.request.query)
     }
 
+    /// The name of the operation it runs, if it has one (for logs).
+    pub fn operation_name(&self) -> Option<String> {
+        self.operation.label()
+    }
+
     /// Runs it under the schema's deadline.
     pub async fn run(self, schema: &IdrSchema) -> async_graphql::Response {
         let budget = schema

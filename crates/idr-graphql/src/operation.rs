@@ -25,6 +25,21 @@ impl Operation {
         }
     }
 
+    /// The name of the operation that runs: the one the request chose, or the name of
+    /// its document's only operation (`None` for an anonymous one).
+    pub(crate) fn label(&self) -> Option<String> {
+        use async_graphql::parser::types::DocumentOperations;
+        if self.name.is_some() {
+            return self.name.clone();
+        }
+        match &self.document.operations {
+            DocumentOperations::Multiple(ops) if ops.len() == 1 => {
+                ops.keys().next().map(|name| name.to_string())
+            }
+            _ => None,
+        }
+    }
+
     /// The selection set of the operation that runs.
     pub(crate) fn selection(&self) -> Option<&async_graphql::parser::types::SelectionSet> {
         self.definition().map(|op| &op.selection_set.node)

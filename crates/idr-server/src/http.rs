@@ -192,6 +192,7 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::web::routes())
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(axum::middleware::from_fn(refuse_long_uris))
+        .layer(axum::middleware::from_fn(access_log))
         .layer(axum::middleware::from_fn(request_id))
         .layer(cors)
         .layer(axum::middleware::from_fn(crate::metrics::record))
@@ -244,6 +245,41 @@ async fn request_id(request: axum::extract::Request, next: axum::middleware::Nex
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", value);
     }
+    response
+}
+
+/// What a handler reports of its request for the access log: the upstream calls and
+/// cache hits it cost, and the GraphQL operation's name. A response extension.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Accounted {
+    pub(crate) upstream_calls: u64,
+    pub(crate) cache_hits: u64,
+    pub(crate) operation: Option<String>,
+}
+
+/// One line per request, at INFO under the target `access`, inside the request's span
+/// (so with its id): method, route (the pattern matched, never the raw path, which can
+/// hold a whole query), status, duration, and what the handler accounted.
+async fn access_log(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let started = std::time::Instant::now();
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    let accounted = response.extensions().get::<Accounted>().cloned().unwrap_or_default();
+    tracing::info!(
+        target: "access",
+        method = %method,
+        route = %route,
+        status = response.status().as_u16(),
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        upstream_calls = accounted.upstream_calls,
+        cache_hits = accounted.cache_hits,
+        operation = %accounted.operation.as_deref().unwrap_or("-"),
+        "request"
+    );
     response
 }
 
@@ -340,8 +376,8 @@ async fn graphql_get(
     }
     // GET must not change anything. The schema has no mutations or subscriptions, so
     // every operation that validates is a query.
-    let answer = match answer(&state, &cost, request).await {
-        Ok(answer) => answer,
+    let (answer, operation) = match answer(&state, &cost, request).await {
+        Ok(answered) => answered,
         Err(mut refused) => {
             // A refusal (an unknown persisted query among them) must not be kept.
             refused
@@ -350,7 +386,9 @@ async fn graphql_get(
             return refused;
         }
     };
-    cacheable(&state, &answer, &headers)
+    let mut response = cacheable(&state, &answer, &headers);
+    response.extensions_mut().insert(answer.accounted(operation));
+    response
 }
 
 /// A GET answer with the headers HTTP caches go by: a whole answer may be kept as long
@@ -519,7 +557,11 @@ async fn within_deadline(
 
 async fn execute(state: &AppState, cost: &Cost, request: async_graphql::Request) -> Response {
     match answer(state, cost, request).await {
-        Ok(answer) => answer.response(),
+        Ok((answer, operation)) => {
+            let mut response = answer.response();
+            response.extensions_mut().insert(answer.accounted(operation));
+            response
+        }
         Err(refused) => refused,
     }
 }
@@ -536,7 +578,7 @@ async fn answer(
     state: &AppState,
     cost: &Cost,
     request: async_graphql::Request,
-) -> Result<std::sync::Arc<crate::identical::Answer>, Response> {
+) -> Result<(std::sync::Arc<crate::identical::Answer>, Option<String>), Response> {
     let admitted = match idr_graphql::admitted(&state.schema, request, |n| cost.charge(n)) {
         Ok(Ok(admitted)) => admitted,
         Ok(Err(refused)) => {
@@ -550,11 +592,12 @@ async fn answer(
     };
     let schema = state.schema.clone();
     let identity = admitted.identity();
+    let operation = admitted.operation_name();
     let flight = state.identical.run(identity, async move { admitted.run(&schema).await });
     match tokio::time::timeout(state.limits.request_timeout + BACKSTOP, flight).await {
         Ok(answer) => {
             answer.count();
-            Ok(answer)
+            Ok((answer, operation))
         }
         Err(_) => Err(request_error(
             StatusCode::OK,
@@ -777,8 +820,11 @@ async fn thumbnails(
     if let Err(retry_after) = cost.take(units) {
         return crate::rate::too_many(retry_after);
     }
-    let fetched =
-        tokio::time::timeout(state.limits.request_timeout, state.client.thumbnails(&ids, size));
+    let tally = std::sync::Arc::new(idr_client::tally::Tally::default());
+    let fetched = tokio::time::timeout(
+        state.limits.request_timeout,
+        tally.clone().scope(state.client.thumbnails(&ids, size)),
+    );
     let Ok(answers) = fetched.await else {
         return request_error(
             StatusCode::GATEWAY_TIMEOUT,
@@ -827,11 +873,18 @@ async fn thumbnails(
         "public, max-age=86400".to_owned()
     };
     let cache = HeaderValue::from_str(&cache).unwrap_or(HeaderValue::from_static("no-store"));
-    (
+    let counts = tally.counts();
+    let mut response = (
         [(header::CACHE_CONTROL, cache)],
         Json(json!({"size": size, "thumbnails": thumbnails, "errors": errors})),
     )
-        .into_response()
+        .into_response();
+    response.extensions_mut().insert(Accounted {
+        upstream_calls: counts.upstream_calls,
+        cache_hits: counts.cache_hits,
+        operation: None,
+    });
+    response
 }
 
 /// Streams an image's JPEG thumbnail from IDR. Only digit ids are accepted, redirects are

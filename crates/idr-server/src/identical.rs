@@ -24,6 +24,9 @@ pub(crate) struct Answer {
     /// The `extensions.code` of each error, and whether there is data, for metrics.
     codes: Vec<String>,
     has_data: bool,
+    /// Upstream calls and cache hits the execution made (its `extensions.cost`).
+    upstream_calls: u64,
+    cache_hits: u64,
 }
 
 impl Answer {
@@ -52,11 +55,36 @@ impl Answer {
         });
         let codes = crate::metrics::codes(&response);
         let has_data = response.data != async_graphql::Value::Null;
-        Answer { body: Bytes::from(body), headers, ok: response.is_ok(), codes, has_data }
+        let cost = |name: &str| match &response.extensions.get("cost") {
+            Some(async_graphql::Value::Object(cost)) => match cost.get(name) {
+                Some(async_graphql::Value::Number(n)) => n.as_u64().unwrap_or_default(),
+                _ => 0,
+            },
+            _ => 0,
+        };
+        let (upstream_calls, cache_hits) = (cost("upstreamCalls"), cost("cacheHits"));
+        Answer {
+            body: Bytes::from(body),
+            headers,
+            ok: response.is_ok(),
+            codes,
+            has_data,
+            upstream_calls,
+            cache_hits,
+        }
     }
 
     pub(crate) fn is_ok(&self) -> bool {
         self.ok
+    }
+
+    /// What the access log says this answer cost.
+    pub(crate) fn accounted(&self, operation: Option<String>) -> crate::http::Accounted {
+        crate::http::Accounted {
+            upstream_calls: self.upstream_calls,
+            cache_hits: self.cache_hits,
+            operation,
+        }
     }
 
     /// Counts this answer, once per request that gets it.
