@@ -206,3 +206,127 @@ fn deeply_nested_documents_get_a_diagnostic_and_the_server_lives_on() {
     lsp.notify("exit", Value::Null);
     assert!(lsp.child.wait().unwrap().success());
 }
+
+/// Opens `text` as `uri` in a started and initialized server; returns the capabilities.
+fn open(lsp: &mut Lsp, uri: &str, text: &str) -> Value {
+    let init =
+        lsp.request("initialize", json!({"processId": null, "rootUri": null, "capabilities": {}}));
+    lsp.notify("initialized", json!({}));
+    lsp.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "idrql", "version": 1, "text": text}}),
+    );
+    lsp.diagnostics();
+    init["result"]["capabilities"].clone()
+}
+
+/// `text` with LSP text edits made (ranges on one line, UTF-16 = bytes here: ASCII).
+fn edited(text: &str, edits: &[Value]) -> String {
+    let lines: Vec<&str> = text.split('\n').collect();
+    let offset = |p: &Value| {
+        let line = p["line"].as_u64().unwrap() as usize;
+        lines[..line].iter().map(|l| l.len() + 1).sum::<usize>()
+            + p["character"].as_u64().unwrap() as usize
+    };
+    let mut edits: Vec<(usize, usize, String)> = edits
+        .iter()
+        .map(|e| {
+            (
+                offset(&e["range"]["start"]),
+                offset(&e["range"]["end"]),
+                e["newText"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    edits.sort_by_key(|(start, ..)| std::cmp::Reverse(*start));
+    let mut out = text.to_owned();
+    for (start, end, new) in edits {
+        out.replace_range(start..end, &new);
+    }
+    out
+}
+
+#[test]
+fn quick_fixes_for_typos_a_missing_where_and_quotes_over_stdio() {
+    let mut lsp = Lsp::start();
+    let uri = "file:///tmp/fixes.idrql";
+    let text = "imagse where \"Gene Symbol\" = ade8\nimages \"Gene Symbol\" = ade8\nimages where \"Gene Symbl\" = ade8\nimages where \"Gene Symbol\" = ade8 cdc20\n";
+    let capabilities = open(&mut lsp, uri, text);
+    assert_eq!(capabilities["codeActionProvider"]["codeActionKinds"], json!(["quickfix"]));
+    let expected = [
+        (0, "Replace with `images`", "images where \"Gene Symbol\" = ade8"),
+        (1, "Add `where`", "images where \"Gene Symbol\" = ade8"),
+        (2, "Replace with \"Gene Symbol\"", "images where \"Gene Symbol\" = ade8"),
+        (3, "Quote as \"ade8 cdc20\"", "images where \"Gene Symbol\" = \"ade8 cdc20\""),
+    ];
+    for (line, title, fixed) in expected {
+        let range = json!({"start": {"line": line, "character": 0}, "end": {"line": line, "character": 40}});
+        let answer = lsp.request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": uri}, "range": range, "context": {"diagnostics": []}}),
+        );
+        let actions = answer["result"].as_array().unwrap_or_else(|| panic!("{answer}"));
+        let action = actions
+            .iter()
+            .find(|a| a["title"] == title)
+            .unwrap_or_else(|| panic!("no {title:?} in {answer}"));
+        assert_eq!(action["kind"], "quickfix");
+        assert!(action["diagnostics"][0]["code"].is_string(), "{action}");
+        let edits = action["edit"]["changes"][uri].as_array().unwrap();
+        let after = edited(text, edits);
+        assert_eq!(after.lines().nth(line).unwrap(), fixed, "{title}");
+    }
+    // A clean line offers nothing.
+    let range = json!({"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 1}});
+    lsp.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": "screens\n"}]}),
+    );
+    lsp.diagnostics();
+    let none = lsp.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri}, "range": range, "context": {"diagnostics": []}}),
+    );
+    assert_eq!(none["result"], json!([]));
+}
+
+#[test]
+fn semantic_tokens_and_document_symbols_over_stdio() {
+    let mut lsp = Lsp::start();
+    let uri = "file:///tmp/tokens.idrql";
+    let text = "# genes\nimages where \"Gene Symbol\" = ade8 limit 5\nplates in screen 102\n";
+    let capabilities = open(&mut lsp, uri, text);
+    let legend: Vec<String> = serde_json::from_value(
+        capabilities["semanticTokensProvider"]["legend"]["tokenTypes"].clone(),
+    )
+    .unwrap();
+    let answer =
+        lsp.request("textDocument/semanticTokens/full", json!({"textDocument": {"uri": uri}}));
+    let data: Vec<u64> = serde_json::from_value(answer["result"]["data"].clone()).unwrap();
+    assert_eq!(data.len() % 5, 0);
+    // Decode the relative encoding back into (line, start, length, type).
+    let (mut line, mut start) = (0u64, 0u64);
+    let mut decoded = Vec::new();
+    for chunk in data.chunks(5) {
+        if chunk[0] > 0 {
+            line += chunk[0];
+            start = chunk[1];
+        } else {
+            start += chunk[1];
+        }
+        let text_line = text.lines().nth(line as usize).unwrap();
+        let token = &text_line[start as usize..(start + chunk[2]) as usize];
+        decoded.push(format!("{token}:{}", legend[chunk[3] as usize]));
+    }
+    assert_eq!(
+        decoded.join(" "),
+        "# genes:comment images:type where:keyword \"Gene Symbol\":property =:operator ade8:string limit:keyword 5:number plates:type in:keyword screen:keyword 102:number"
+    );
+
+    let symbols = lsp.request("textDocument/documentSymbol", json!({"textDocument": {"uri": uri}}));
+    let symbols = symbols["result"].as_array().unwrap();
+    let names: Vec<&str> = symbols.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["images where \"Gene Symbol\" = ade8 limit 5", "plates in screen 102"]);
+    assert_eq!(symbols[1]["range"]["start"], json!({"line": 2, "character": 0}));
+    assert_eq!(symbols[0]["detail"], "images");
+}

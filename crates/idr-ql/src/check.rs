@@ -77,7 +77,11 @@ impl Checker<'_> {
                 );
                 let names = Resource::ALL.map(Resource::name);
                 d = match suggest(word, names).or_else(|| singular_of(word)) {
-                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                    Some(s) => d.with_help(format!("did you mean `{s}`?")).with_fix(
+                        format!("Replace with `{s}`"),
+                        query.resource.span,
+                        s,
+                    ),
                     None => d.with_help(format!("the resources are {}", names.join(", "))),
                 };
                 self.out.push(d);
@@ -185,7 +189,11 @@ impl Checker<'_> {
                     format!("unknown scope `{word}`"),
                 );
                 d = match suggest(word, names) {
-                    Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                    Some(s) => d.with_help(format!("did you mean `{s}`?")).with_fix(
+                        format!("Replace with `{s}`"),
+                        scope.kind.span,
+                        s,
+                    ),
                     None if fitting.is_empty() => {
                         d.with_help(format!("{} take no scope", resource.name()))
                     }
@@ -390,7 +398,13 @@ impl Checker<'_> {
         if let Some(s) = suggestion {
             // The suggestion leads the help, as for fields and resources: a near miss is a
             // typo far more often than a key IDR knows and the catalog does not.
-            d = d.with_help(format!("did you mean \"{s}\"?"));
+            let mut written = String::new();
+            crate::ast::write_text(&mut written, s);
+            d = d.with_help(format!("did you mean \"{s}\"?")).with_fix(
+                format!("Replace with {written}"),
+                span,
+                written,
+            );
         } else if let Some(resource) = resource {
             d = d.with_help(format!(
                 "not a field of {} nor a key in the catalog; the fields are {}",
@@ -417,7 +431,11 @@ impl Checker<'_> {
                             format!("{} have no field `{}`", resource.name(), f.name()),
                         );
                         d = match suggest(f.name(), names) {
-                            Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                            Some(s) => d.with_help(format!("did you mean `{s}`?")).with_fix(
+                                format!("Replace with `{s}`"),
+                                item.span,
+                                s,
+                            ),
                             None => d.with_help(format!(
                                 "the fields of {} are {}",
                                 resource.name(),
@@ -453,7 +471,8 @@ impl Checker<'_> {
                                 item.span,
                                 format!("{} have no field `{k}`", resource.name()),
                             )
-                            .with_help(format!("did you mean `{s}`? (to show a key this close to a field name, use `keyValues`)")),
+                            .with_help(format!("did you mean `{s}`? (to show a key this close to a field name, use `keyValues`)"))
+                            .with_fix(format!("Replace with `{s}`"), item.span, s),
                         );
                         continue;
                     }

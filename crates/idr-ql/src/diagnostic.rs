@@ -79,6 +79,17 @@ pub struct Diagnostic {
     pub labels: Vec<(Span, String)>,
     /// How to fix it, when there is a clear fix.
     pub help: Option<String>,
+    /// Edits that fix it, when the fix is certain enough to offer as an editor's quick
+    /// fix (the did-you-mean replacement, a missing `where`, quotes).
+    pub fixes: Vec<Fix>,
+}
+
+/// A quick fix: a title for the editor's menu, and the edits (byte spans of the source
+/// and their new text) that make it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fix {
+    pub title: String,
+    pub edits: Vec<(Span, String)>,
 }
 
 impl Diagnostic {
@@ -90,6 +101,7 @@ impl Diagnostic {
             span,
             labels: Vec::new(),
             help: None,
+            fixes: Vec::new(),
         }
     }
 
@@ -103,6 +115,17 @@ impl Diagnostic {
 
     pub(crate) fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
+        self
+    }
+
+    /// Offers replacing `span` with `text` as a quick fix called `title`.
+    pub(crate) fn with_fix(
+        mut self,
+        title: impl Into<String>,
+        span: Span,
+        text: impl Into<String>,
+    ) -> Diagnostic {
+        self.fixes.push(Fix { title: title.into(), edits: vec![(span, text.into())] });
         self
     }
 

@@ -358,3 +358,51 @@ fn key_markdown(catalog: &Catalog, key: &str) -> String {
     }
     md
 }
+
+/// What a piece of text is, for semantic highlighting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenClass {
+    Resource,
+    Keyword,
+    Key,
+    Operator,
+    Value,
+    Number,
+    Comment,
+}
+
+/// Every token of `text` that has a class, in order, classified the way completion and
+/// hover read the text (so an unfinished query is classified as far as it goes). Spans
+/// are byte offsets.
+pub fn classify(text: &str) -> Vec<(Span, TokenClass)> {
+    let mut out = Vec::new();
+    let mut walker = Walker::new();
+    for token in lexer::lex(text) {
+        if token.kind == TokenKind::Comment {
+            out.push((token.span, TokenClass::Comment));
+            continue;
+        }
+        if token.kind == TokenKind::Semi {
+            walker = Walker::new();
+            continue;
+        }
+        if starts_line(text, token.span.start) {
+            walker = Walker::new();
+        }
+        let numeric = || token.span.text(text).bytes().all(|b| b.is_ascii_digit());
+        let class = match walker.step(text, token) {
+            Role::Resource => Some(TokenClass::Resource),
+            Role::Keyword | Role::ScopeKind => Some(TokenClass::Keyword),
+            Role::Key | Role::ShowItem => Some(TokenClass::Key),
+            Role::Operator => Some(TokenClass::Operator),
+            Role::ScopeTarget | Role::Limit if numeric() => Some(TokenClass::Number),
+            Role::Value { .. } if numeric() => Some(TokenClass::Number),
+            Role::Value { .. } | Role::ScopeTarget => Some(TokenClass::Value),
+            Role::Limit | Role::Punct | Role::Unexpected => None,
+        };
+        if let Some(class) = class {
+            out.push((token.span, class));
+        }
+    }
+    out
+}

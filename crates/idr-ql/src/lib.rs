@@ -38,9 +38,9 @@ pub use ast::{
 pub use catalog::{Catalog, KeyInfo, ValueInfo};
 pub use check::{check, check_query, LIMIT_RANGE, MAX_SHOW_KEYS};
 pub use compile::{compile, graphql_string, Column, Compiled, MAX_GRAPHQL_BYTES, PAGE_SIZE};
-pub use diagnostic::{Diagnostic, Severity, Span, CODES};
+pub use diagnostic::{Diagnostic, Fix, Severity, Span, CODES};
 pub use format::{format, MAX_WIDTH};
-pub use ide::{complete, hover, CompletionItem, CompletionKind, Hover};
+pub use ide::{classify, complete, hover, CompletionItem, CompletionKind, Hover, TokenClass};
 pub use lower::lower;
 pub use model::{Field, Op, OpSyntax, Resource, ScopeKind};
 pub use parser::{parse, ParsedQuery, SourceFile, MAX_DEPTH, MAX_QUERY_BYTES};

@@ -216,15 +216,25 @@ fn syntax_error(text: &str, tokens: &[Token], offset: usize) -> Diagnostic {
                 } else if is_kw(text, t) {
                     d = d.with_help("clauses go in this order: in, where, show, limit; each at most once (combine conditions with `and`)");
                 } else if matches!(walker.expect, E::Clause { .. }) && next_is_op {
-                    d = d.with_help(format!("a condition starts with `where`: `where {word} …`"));
+                    d = d
+                        .with_help(format!("a condition starts with `where`: `where {word} …`"))
+                        .with_fix("Add `where`", Span::at(t.span.start), "where ");
                 } else if let Some(kw) = suggest(word, [Keyword::In, Keyword::Where, Keyword::Show, Keyword::Limit, Keyword::And, Keyword::Or].map(Keyword::text)).filter(|_| t.kind == TokenKind::Word && word.len() > 2) {
-                    d = d.with_help(format!("did you mean `{kw}`?"));
+                    d = d
+                        .with_help(format!("did you mean `{kw}`?"))
+                        .with_fix(format!("Replace with `{kw}`"), t.span, kw);
                 } else if walker.expect == E::AfterCondition && is_text(t) {
-                    d = d.with_help(format!(
-                        "quote values that contain spaces: \"{} {}\"",
-                        prev_text.trim_matches('"'),
-                        word.trim_matches('"')
-                    ));
+                    let joined = format!("{} {}", prev_text.trim_matches('"'), word.trim_matches('"'));
+                    let mut quoted = String::new();
+                    crate::ast::write_quoted(&mut quoted, &joined);
+                    d = d.with_help(format!("quote values that contain spaces: {quoted}"));
+                    if let Some(prev) = walker.prev {
+                        d = d.with_fix(
+                            format!("Quote as {quoted}"),
+                            Span::new(prev.span.start, t.span.end),
+                            quoted,
+                        );
+                    }
                 } else if walker.expect == E::ShowNext && is_text(t) {
                     d = d.with_help("separate `show` items with `,`; quote keys that contain spaces");
                 }

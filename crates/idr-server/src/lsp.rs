@@ -1,10 +1,11 @@
 //! `idr lsp`: the IDR-QL language server on stdio. It adapts `idr-ql`'s plain-data editor
 //! features (byte offsets) to the Language Server Protocol (UTF-16 line/character
-//! positions): diagnostics on open and change, completion, hover and formatting.
+//! positions): diagnostics on open and change, completion, hover, formatting, quick fixes
+//! (code actions), semantic tokens and document symbols (one per query).
 
 use std::collections::HashMap;
 
-use idr_ql::{Catalog, CompletionKind, Diagnostic, Severity};
+use idr_ql::{Catalog, CompletionKind, Diagnostic, Severity, TokenClass};
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response};
 use serde_json::{json, Value};
 
@@ -16,6 +17,12 @@ pub fn run(catalog: Catalog) -> anyhow::Result<()> {
         "completionProvider": {"triggerCharacters": ["\"", " ", "(", ","]},
         "hoverProvider": true,
         "documentFormattingProvider": true,
+        "codeActionProvider": {"codeActionKinds": ["quickfix"]},
+        "documentSymbolProvider": true,
+        "semanticTokensProvider": {
+            "legend": {"tokenTypes": TOKEN_TYPES, "tokenModifiers": []},
+            "full": true,
+        },
         "positionEncoding": "utf-16",
     });
     connection.initialize(capabilities)?;
@@ -55,6 +62,9 @@ impl Server {
             "textDocument/completion" => self.completion(&request.params),
             "textDocument/hover" => self.hover(&request.params),
             "textDocument/formatting" => self.formatting(&request.params),
+            "textDocument/codeAction" => self.code_actions(&request.params),
+            "textDocument/semanticTokens/full" => self.semantic_tokens(&request.params),
+            "textDocument/documentSymbol" => self.symbols(&request.params),
             other => {
                 return Response::new_err(
                     id,
@@ -162,6 +172,117 @@ impl Server {
             }
             _ => json!([]),
         })
+    }
+}
+
+impl Server {
+    /// The quick fixes of the diagnostics that touch the requested range, computed from
+    /// the document as it is now (not from what the client sends back).
+    fn code_actions(&self, params: &Value) -> Result<Value, RequestError> {
+        let text = self.document(params)?;
+        let uri = params["textDocument"]["uri"].as_str().unwrap_or_default();
+        let index = LineIndex::new(text);
+        let position = |p: &Value| {
+            let line = p["line"].as_u64().unwrap_or(0) as usize;
+            index.offset(line, p["character"].as_u64().unwrap_or(0) as usize)
+        };
+        let range = &params["range"];
+        let (start, end) = (position(&range["start"]), position(&range["end"]));
+        let analysis = idr_ql::analyze(text, &self.catalog);
+        let actions: Vec<Value> = analysis
+            .diagnostics()
+            .filter(|d| d.span.start <= end && start <= d.span.end)
+            .flat_map(|d| {
+                let published = diagnostic(&index, d);
+                let index = &index;
+                d.fixes.iter().map(move |fix| {
+                    let edits: Vec<Value> = fix
+                        .edits
+                        .iter()
+                        .map(|(span, new)| json!({"range": index.range(span.start, span.end), "newText": new}))
+                        .collect();
+                    json!({
+                        "title": fix.title,
+                        "kind": "quickfix",
+                        "diagnostics": [published.clone()],
+                        "isPreferred": d.fixes.len() == 1,
+                        "edit": {"changes": {uri: edits}},
+                    })
+                })
+            })
+            .collect();
+        Ok(Value::Array(actions))
+    }
+
+    /// Every classified token, encoded as LSP wants: relative lines and UTF-16 starts,
+    /// one token per line at most (a token never spans lines in IDR-QL).
+    fn semantic_tokens(&self, params: &Value) -> Result<Value, RequestError> {
+        let text = self.document(params)?;
+        let index = LineIndex::new(text);
+        let mut data: Vec<u32> = Vec::new();
+        let (mut last_line, mut last_start) = (0u32, 0u32);
+        for (span, class) in idr_ql::classify(text) {
+            let start = index.position(span.start);
+            let end = index.position(span.end);
+            let (line, character) = (
+                start["line"].as_u64().unwrap_or(0) as u32,
+                start["character"].as_u64().unwrap_or(0) as u32,
+            );
+            if end["line"] != start["line"] {
+                continue;
+            }
+            let length = end["character"].as_u64().unwrap_or(0) as u32 - character;
+            let delta_start = if line == last_line { character - last_start } else { character };
+            data.extend([line - last_line, delta_start, length, token_type(class), 0]);
+            (last_line, last_start) = (line, character);
+        }
+        Ok(json!({"data": data}))
+    }
+
+    /// One symbol per query: its first line as the name, its resource as the detail.
+    fn symbols(&self, params: &Value) -> Result<Value, RequestError> {
+        let text = self.document(params)?;
+        let index = LineIndex::new(text);
+        let parsed = idr_ql::parse(text);
+        let symbols: Vec<Value> = parsed
+            .queries
+            .iter()
+            .map(|q| {
+                let source = q.span.text(text);
+                let name = source.lines().next().unwrap_or_default().trim();
+                let name = if name.chars().count() > 60 {
+                    format!("{}…", name.chars().take(59).collect::<String>())
+                } else {
+                    name.to_owned()
+                };
+                let resource = source.split_whitespace().next().unwrap_or_default();
+                json!({
+                    "name": if name.is_empty() { "query".to_owned() } else { name },
+                    "detail": resource,
+                    // SymbolKind 12: Function (a query is a call that returns rows).
+                    "kind": 12,
+                    "range": index.range(q.span.start, q.span.end),
+                    "selectionRange": index.range(q.span.start, q.span.start + source.lines().next().unwrap_or_default().len()),
+                })
+            })
+            .collect();
+        Ok(Value::Array(symbols))
+    }
+}
+
+/// The semantic token types, in the legend's order (LSP's standard names).
+const TOKEN_TYPES: [&str; 7] =
+    ["type", "keyword", "property", "operator", "string", "number", "comment"];
+
+fn token_type(class: TokenClass) -> u32 {
+    match class {
+        TokenClass::Resource => 0,
+        TokenClass::Keyword => 1,
+        TokenClass::Key => 2,
+        TokenClass::Operator => 3,
+        TokenClass::Value => 4,
+        TokenClass::Number => 5,
+        TokenClass::Comment => 6,
     }
 }
 

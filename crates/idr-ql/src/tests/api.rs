@@ -235,3 +235,56 @@ fn every_near_miss_leads_its_help_with_did_you_mean() {
         );
     }
 }
+
+/// `text` with `fix`'s edits made (they do not overlap).
+fn apply(text: &str, fix: &crate::Fix) -> String {
+    let mut edits = fix.edits.clone();
+    edits.sort_by_key(|(span, _)| std::cmp::Reverse(span.start));
+    let mut out = text.to_owned();
+    for (span, new) in edits {
+        out.replace_range(span.start..span.end, &new);
+    }
+    out
+}
+
+/// Every quick fix offered does fix: once applied, the diagnostic it was offered for is
+/// gone, and no error takes its place.
+#[test]
+fn every_quick_fix_fixes_what_it_was_offered_for() {
+    let cases = [
+        "imagse where \"Gene Symbol\" = ade8",
+        "plates in screan 102",
+        "images wehre \"Gene Symbol\" = ade8",
+        "images in plate 4554 show nmae",
+        "images in plate 4554 show nam",
+        "images where \"Gene Symbl\" = ade8",
+        "images in plate 4554 show \"Gene Symbl\"",
+        "images \"Gene Symbol\" = ade8",
+        "images where \"Gene Symbol\" = ade8 cdc20",
+    ];
+    let mut offered = 0;
+    for text in cases {
+        let analysis = analyze(text, &Catalog::bundled());
+        let fixable: Vec<&crate::Diagnostic> =
+            analysis.diagnostics().filter(|d| !d.fixes.is_empty()).collect();
+        assert!(
+            !fixable.is_empty(),
+            "{text:?} offers no fix: {:?}",
+            analysis.diagnostics().collect::<Vec<_>>()
+        );
+        for d in fixable {
+            for fix in &d.fixes {
+                offered += 1;
+                let fixed = apply(text, fix);
+                let after = analyze(&fixed, &Catalog::bundled());
+                let left: Vec<&str> = after.diagnostics().map(|d| d.code).collect();
+                assert!(
+                    !left.contains(&d.code) && !after.has_errors(),
+                    "{text:?} fixed by {:?} gives {fixed:?}, still {left:?}",
+                    fix.title
+                );
+            }
+        }
+    }
+    assert!(offered >= cases.len());
+}

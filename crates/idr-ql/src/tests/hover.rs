@@ -70,3 +70,24 @@ fn nothing_on_punctuation_comments_or_space() {
     check("images   <CURSOR>  ", "None");
     check("images in plate 45<CURSOR>54", "None");
 }
+
+/// Each token's class, as `text:Class`, in order.
+fn classes(text: &str) -> String {
+    crate::classify(text)
+        .iter()
+        .map(|(span, class)| format!("{}:{class:?}", span.text(text)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn every_kind_of_token_is_classified_as_completion_reads_it() {
+    assert_eq!(
+        classes(
+            "images in plate 4554 where \"Gene Symbol\" = ade8 and not x in (a, 12) show name, \"Cell Line\" limit 5 # c\nscreens; plates in screen 102"
+        ),
+        "images:Resource in:Keyword plate:Keyword 4554:Number where:Keyword \"Gene Symbol\":Key =:Operator ade8:Value and:Keyword not:Keyword x:Key in:Operator a:Value 12:Number show:Keyword name:Key \"Cell Line\":Key limit:Keyword 5:Number # c:Comment screens:Resource plates:Resource in:Keyword screen:Keyword 102:Number"
+    );
+    // Unfinished text is classified as far as it goes.
+    assert_eq!(classes("images where \"Gene "), "images:Resource where:Keyword \"Gene :Key");
+}
