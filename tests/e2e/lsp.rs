@@ -14,8 +14,14 @@ struct Lsp {
 
 impl Lsp {
     fn start() -> Lsp {
+        Lsp::start_with(&[])
+    }
+
+    /// `idr lsp ARGS…`.
+    fn start_with(args: &[&str]) -> Lsp {
         let mut child = Command::new(env!("CARGO_BIN_EXE_idr"))
             .arg("lsp")
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -329,4 +335,100 @@ fn semantic_tokens_and_document_symbols_over_stdio() {
     assert_eq!(names, ["images where \"Gene Symbol\" = ade8 limit 5", "plates in screen 102"]);
     assert_eq!(symbols[1]["range"]["start"], json!({"line": 2, "character": 0}));
     assert_eq!(symbols[0]["detail"], "images");
+}
+
+#[test]
+fn with_an_upstream_completion_offers_the_live_keys_and_values_with_counts() {
+    use idr_test_support::{Faults, ReplayServer, Settings, Size, World};
+    let world = std::sync::Arc::new(World::generate(3, Size::small(), Settings::default()));
+    let replay = ReplayServer::start(world, Faults::default());
+    let engine = format!("{}/searchengine/api/v1/resources/image", replay.url());
+    // What the live search engine says, asked directly.
+    let get = |url: String| -> Value {
+        let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+        runtime.block_on(async {
+            let response = crate::Idr::client().get(&url).send().await.expect("the engine answers");
+            response.json().await.unwrap_or_else(|e| panic!("{url}: {e}"))
+        })
+    };
+    let live: Value = get(format!("{engine}/searchvaluesusingkey/?key=Gene%20Symbol"));
+    let buckets = live["data"].as_array().unwrap_or_else(|| panic!("{live}"));
+    assert!(!buckets.is_empty());
+    let bundled = idr_ql::Catalog::bundled();
+    let fresh = buckets
+        .iter()
+        .find(|b| {
+            bundled
+                .values("Gene Symbol")
+                .iter()
+                .all(|v| !v.value.eq_ignore_ascii_case(b["Value"].as_str().unwrap()))
+        })
+        .expect("a value the bundled catalog does not have");
+    let value = fresh["Value"].as_str().unwrap().to_owned();
+    let count = fresh["Number of images"].as_u64().unwrap();
+
+    let mut lsp = Lsp::start_with(&["--upstream", &replay.url()]);
+    let uri = "file:///tmp/live.idrql";
+    let text = "images where \"Gene Symbol\" = ";
+    open(&mut lsp, uri, text);
+    let answer = lsp.request(
+        "textDocument/completion",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": text.len()}}),
+    );
+    let items = answer["result"]["items"].as_array().unwrap_or_else(|| panic!("{answer}"));
+    let item = items
+        .iter()
+        .find(|i| {
+            i["label"].as_str().is_some_and(|l| l.eq_ignore_ascii_case(value.trim()))
+                || i["label"] == value.as_str()
+        })
+        .unwrap_or_else(|| panic!("{value:?} not offered: {answer}"));
+    assert_eq!(item["detail"], format!("{count} images"), "{item}");
+
+    // Without --upstream, the bundled catalog alone, and no call.
+    let calls = replay.calls();
+    let mut offline = Lsp::start();
+    open(&mut offline, uri, text);
+    let answer = offline.request(
+        "textDocument/completion",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": text.len()}}),
+    );
+    let labels: Vec<&str> = answer["result"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["label"].as_str())
+        .collect();
+    assert!(!labels.iter().any(|l| l.eq_ignore_ascii_case(value.trim())), "{labels:?}");
+    assert_eq!(replay.calls(), calls);
+}
+
+/// Neovim (Debian's, 0.7 or newer) with `editors/nvim` on its runtime path, headless:
+/// opening a file with an error shows the diagnostic, completion after `where "Gene `
+/// offers `Gene Symbol`, and formatting applies (`editors/nvim/test/lsp_test.lua`).
+#[test]
+fn neovim_gets_diagnostics_completion_and_formatting_from_idr_lsp() {
+    let has_nvim = Command::new("nvim").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !has_nvim {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI needs Neovim (.ci/run installs Debian's neovim)"
+        );
+        eprintln!("skipped: no nvim (apt-get install neovim)");
+        return;
+    }
+    let script = crate::repo_root().join("editors/nvim/test/run.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .arg(env!("CARGO_BIN_EXE_idr"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("the Neovim test runs");
+    let (stdout, stderr) =
+        (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "Neovim test failed:\n{stdout}\n{stderr}");
+    assert!(
+        format!("{stdout}{stderr}").contains("ok: diagnostics, completion, formatting"),
+        "{stdout}\n{stderr}"
+    );
 }

@@ -9,8 +9,93 @@ use idr_ql::{Catalog, CompletionKind, Diagnostic, Severity, TokenClass};
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response};
 use serde_json::{json, Value};
 
+/// Keys and values learned from a live search engine (`idr lsp --upstream`), fetched
+/// lazily in the background and cached for the session: the keys when the client
+/// initializes, a key's values (with their image counts) when a query first names it.
+/// Until they arrive, and if IDR cannot be reached, the bundled catalog answers alone.
+pub struct Live {
+    runtime: tokio::runtime::Runtime,
+    client: idr_client::IdrClient,
+    learned: std::sync::Arc<std::sync::Mutex<Learned>>,
+}
+
+#[derive(Default)]
+struct Learned {
+    keys: Vec<String>,
+    /// By key, lower-cased.
+    values: HashMap<String, Vec<idr_ql::ValueInfo>>,
+    /// Keys whose values were asked for (arrived or not), lower-cased.
+    asked: std::collections::HashSet<String>,
+    /// Bumped on every arrival, so the catalog is rebuilt only when something came.
+    version: u64,
+}
+
+/// How long a completion waits for the values of the key it completes, the first time.
+const FIRST_VALUES_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+impl Live {
+    pub fn new(client: idr_client::IdrClient) -> anyhow::Result<Live> {
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+        Ok(Live { runtime, client, learned: std::sync::Arc::default() })
+    }
+
+    fn learn_keys(&self) {
+        let (client, learned) = (self.client.clone(), self.learned.clone());
+        self.runtime.spawn(async move {
+            match client.search_keys(idr_client::model::SearchResource::Image).await {
+                Ok(keys) => {
+                    let mut learned = learned.lock().unwrap_or_else(|e| e.into_inner());
+                    learned.keys = keys.to_vec();
+                    learned.version += 1;
+                }
+                Err(error) => tracing::warn!(%error, "cannot learn the search engine's keys"),
+            }
+        });
+    }
+
+    /// Asks for the values of `key` unless asked before; waits up to `wait` for them.
+    fn learn_values(&self, key: &str, wait: std::time::Duration) {
+        let lower = key.to_lowercase();
+        {
+            let mut learned = self.learned.lock().unwrap_or_else(|e| e.into_inner());
+            if !learned.asked.insert(lower.clone()) {
+                return;
+            }
+        }
+        let (client, learned, key) = (self.client.clone(), self.learned.clone(), key.to_owned());
+        let task = self.runtime.spawn(async move {
+            match client.search_values(idr_client::model::SearchResource::Image, &key).await {
+                Ok(values) => {
+                    let infos = values
+                        .iter()
+                        .map(|v| idr_ql::ValueInfo {
+                            value: v.value.clone(),
+                            images: Some(v.count),
+                        })
+                        .collect();
+                    let mut learned = learned.lock().unwrap_or_else(|e| e.into_inner());
+                    learned.values.insert(lower, infos);
+                    learned.version += 1;
+                }
+                Err(error) => tracing::warn!(%error, key, "cannot learn the values of a key"),
+            }
+        });
+        let _ = self.runtime.block_on(async { tokio::time::timeout(wait, task).await });
+    }
+}
+
+/// Runs the server until the client says `exit`, with live keys and values when given.
+pub fn run_live(catalog: Catalog, live: Option<Live>) -> anyhow::Result<()> {
+    serve(catalog, live)
+}
+
 /// Runs the server until the client says `exit`.
 pub fn run(catalog: Catalog) -> anyhow::Result<()> {
+    serve(catalog, None)
+}
+
+fn serve(catalog: Catalog, live: Option<Live>) -> anyhow::Result<()> {
     let (connection, io_threads) = Connection::stdio();
     let capabilities = json!({
         "textDocumentSync": 1,
@@ -26,13 +111,18 @@ pub fn run(catalog: Catalog) -> anyhow::Result<()> {
         "positionEncoding": "utf-16",
     });
     connection.initialize(capabilities)?;
-    let mut server = Server { documents: HashMap::new(), catalog };
+    if let Some(live) = &live {
+        live.learn_keys();
+    }
+    let mut server =
+        Server { documents: HashMap::new(), bundled: catalog.clone(), catalog, live, version: 0 };
     for message in &connection.receiver {
         match message {
             Message::Request(request) => {
                 if connection.handle_shutdown(&request)? {
                     break;
                 }
+                server.refresh(&request);
                 let response = server.request(request);
                 connection.sender.send(Message::Response(response))?;
             }
@@ -52,7 +142,58 @@ pub fn run(catalog: Catalog) -> anyhow::Result<()> {
 struct Server {
     /// Open documents by URI.
     documents: HashMap<String, String>,
+    /// The catalog requests are answered with: the bundled one, with what `live` learned.
     catalog: Catalog,
+    bundled: Catalog,
+    live: Option<Live>,
+    /// The `Learned::version` `catalog` was built from.
+    version: u64,
+}
+
+impl Server {
+    /// Before a completion or hover: asks the live search engine for the values of the
+    /// keys its document names (the one being completed waited for, the first time), and
+    /// rebuilds the catalog when anything new has arrived.
+    fn refresh(&mut self, request: &Request) {
+        let Some(live) = &self.live else { return };
+        if matches!(request.method.as_str(), "textDocument/completion" | "textDocument/hover") {
+            if let Ok(text) = self.document(&request.params) {
+                let keys: Vec<String> = idr_ql::classify(text)
+                    .into_iter()
+                    .filter(|(_, class)| *class == TokenClass::Key)
+                    .map(|(span, _)| span.text(text).trim_matches('"').to_owned())
+                    .filter(|k| !k.is_empty() && !k.eq_ignore_ascii_case("name"))
+                    .collect();
+                for key in keys {
+                    live.learn_values(&key, FIRST_VALUES_WAIT);
+                }
+            }
+        }
+        let learned = live.learned.lock().unwrap_or_else(|e| e.into_inner());
+        if learned.version == self.version {
+            return;
+        }
+        let keys =
+            self.bundled.keys().cloned().chain(learned.keys.iter().map(|name| idr_ql::KeyInfo {
+                name: name.clone(),
+                namespace: None,
+                images: None,
+            }));
+        // Live values replace the bundled ones of their key (they are the whole list).
+        let mut values: HashMap<String, (String, Vec<idr_ql::ValueInfo>)> = self
+            .bundled
+            .keys()
+            .map(|k| {
+                (k.name.to_lowercase(), (k.name.clone(), self.bundled.values(&k.name).to_vec()))
+            })
+            .collect();
+        for (key, live_values) in &learned.values {
+            let name = values.get(key).map_or_else(|| key.clone(), |(name, _)| name.clone());
+            values.insert(key.clone(), (name, live_values.clone()));
+        }
+        self.catalog = Catalog::from_parts(keys, values.into_values());
+        self.version = learned.version;
+    }
 }
 
 impl Server {

@@ -112,7 +112,13 @@ enum Command {
         max_rows: usize,
     },
     /// The IDR-QL language server, speaking LSP on stdin/stdout.
-    Lsp,
+    Lsp {
+        /// Also complete and describe keys and values (with their image counts) from
+        /// this IDR's search engine, learned as they are needed; without it, only the
+        /// bundled catalog, and no network.
+        #[arg(long, value_name = "URL")]
+        upstream: Option<Url>,
+    },
     /// Run a GraphQL query against a live IDR and save every upstream exchange as a recording.
     Record {
         /// The GraphQL query, or a path to a .graphql file.
@@ -284,7 +290,18 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             };
             runtime()?.block_on(query_command(&query, upstream.choice(), format, max_rows))
         }
-        Command::Lsp => idr_server::lsp::run(Catalog::bundled()).map(ok),
+        Command::Lsp { upstream: None } => idr_server::lsp::run(Catalog::bundled()).map(ok),
+        Command::Lsp { upstream: Some(base) } => {
+            let choice = UpstreamChoice::Http {
+                base,
+                timeout: Duration::from_secs(10),
+                max_concurrency: 2,
+                cache_bytes: 16 * 1024 * 1024,
+            };
+            let (client, _) = build_client(&choice)?;
+            let live = idr_server::lsp::Live::new(client)?;
+            idr_server::lsp::run_live(Catalog::bundled(), Some(live)).map(ok)
+        }
         Command::Record { query, out, upstream } => {
             runtime()?.block_on(record(query, out, upstream)).map(ok)
         }
