@@ -237,6 +237,17 @@ fn syntax_error(text: &str, tokens: &[Token], offset: usize) -> Diagnostic {
                     }
                 } else if walker.expect == E::ShowNext && is_text(t) {
                     d = d.with_help("separate `show` items with `,`; quote keys that contain spaces");
+                    if let Some(prev) = walker.prev.filter(|p| p.kind == TokenKind::Word) {
+                        let joined = format!("{} {}", prev_text, word.trim_matches('"'));
+                        let mut quoted = String::new();
+                        crate::ast::write_quoted(&mut quoted, &joined);
+                        d = d.with_fix(
+                            format!("Quote as {quoted}"),
+                            Span::new(prev.span.start, t.span.end),
+                            quoted,
+                        );
+                        d = d.with_fix("Separate with `,`", Span::at(prev.span.end), ",");
+                    }
                 }
             }
             d
@@ -269,11 +280,21 @@ fn syntax_error(text: &str, tokens: &[Token], offset: usize) -> Diagnostic {
             );
             match found {
                 Some(t) if is_text(t) => {
-                    d = d.with_help(format!(
-                        "quote keys that contain spaces: \"{} {}\"",
+                    let joined = format!(
+                        "{} {}",
                         prev_text.trim_matches('"'),
                         t.span.text(text).trim_matches('"')
-                    ));
+                    );
+                    let mut quoted = String::new();
+                    crate::ast::write_quoted(&mut quoted, &joined);
+                    d = d.with_help(format!("quote keys that contain spaces: {quoted}"));
+                    if let Some(prev) = walker.prev {
+                        d = d.with_fix(
+                            format!("Quote as {quoted}"),
+                            Span::new(prev.span.start, t.span.end),
+                            quoted,
+                        );
+                    }
                 }
                 Some(t) if matches!(t.span.text(text), "<" | ">") => {
                     d = d.with_help("IDR-QL compares text: use =, !=, ~ (contains), !~, in or not in");

@@ -261,6 +261,8 @@ fn every_quick_fix_fixes_what_it_was_offered_for() {
         "images in plate 4554 show \"Gene Symbl\"",
         "images \"Gene Symbol\" = ade8",
         "images where \"Gene Symbol\" = ade8 cdc20",
+        "images where Gene Symbol = ade8",
+        "images in plate 4554 show Gene Symbol",
     ];
     let mut offered = 0;
     for text in cases {
