@@ -85,7 +85,7 @@ async function start() {
       client = undefined;
     }
     const upstreamHint = current.upstream.trim()
-      ? ' "idrql.server.upstream" is set: it needs an idr version that supports `idr lsp --upstream`; clear it to use the bundled catalog.'
+      ? ' "idrql.server.upstream" is set: it needs idr 0.1.0 or newer (`idr lsp --upstream`); clear it to use the bundled catalog.'
       : '';
     showStartError(
       `IDR-QL: the language server \`${[command, ...args].join(' ')}\` could not be started: ` +

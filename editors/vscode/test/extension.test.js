@@ -144,7 +144,7 @@ test('a server that fails to start gives a clear error, naming --upstream when s
   const { message } = record.errors[0];
   assert.match(message, /could not be started: Connection to server got closed/);
   assert.match(message, /lsp --upstream https:\/\/idr\.example\.org/);
-  assert.match(message, /needs an idr version that supports `idr lsp --upstream`/);
+  assert.match(message, /needs idr 0\.1\.0 or newer \(`idr lsp --upstream`\)/);
   await extension.deactivate();
 });
 
