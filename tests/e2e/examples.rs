@@ -164,3 +164,27 @@ async fn the_python_walkthrough_says_when_the_server_is_unreachable() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.starts_with("error: ") && !stderr.contains("Traceback"), "{stderr}");
 }
+
+/// `.graphqlrc.yml` names the schema and the examples that exist, so GraphQL editor
+/// tooling finds them.
+#[test]
+fn the_graphql_config_points_at_the_schema_and_the_examples() {
+    let root = repo_root();
+    let config = std::fs::read_to_string(root.join(".graphqlrc.yml")).expect(".graphqlrc.yml");
+    let field = |name: &str| {
+        config
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_else(|| panic!("no {name} in .graphqlrc.yml"))
+    };
+    let schema = field("schema");
+    assert!(root.join(&schema).is_file(), "{schema}");
+    let documents = field("documents");
+    let dir = documents.split("/**").next().unwrap();
+    let examples = std::fs::read_dir(root.join(dir))
+        .unwrap_or_else(|e| panic!("{dir}: {e}"))
+        .filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "graphql")))
+        .count();
+    assert!(examples >= 10, "{documents} matches {examples} files");
+}
