@@ -54,17 +54,18 @@ impl Live {
         });
     }
 
-    /// Asks for the values of `key` unless asked before; waits up to `wait` for them.
-    fn learn_values(&self, key: &str, wait: std::time::Duration) {
+    /// Asks for the values of `key` in the background, unless asked before; the task,
+    /// when this call started it.
+    fn ask_values(&self, key: &str) -> Option<tokio::task::JoinHandle<()>> {
         let lower = key.to_lowercase();
         {
             let mut learned = self.learned.lock().unwrap_or_else(|e| e.into_inner());
             if !learned.asked.insert(lower.clone()) {
-                return;
+                return None;
             }
         }
         let (client, learned, key) = (self.client.clone(), self.learned.clone(), key.to_owned());
-        let task = self.runtime.spawn(async move {
+        Some(self.runtime.spawn(async move {
             match client.search_values(idr_client::model::SearchResource::Image, &key).await {
                 Ok(values) => {
                     let infos = values
@@ -80,7 +81,11 @@ impl Live {
                 }
                 Err(error) => tracing::warn!(%error, key, "cannot learn the values of a key"),
             }
-        });
+        }))
+    }
+
+    /// Waits up to `wait` for `task`.
+    fn wait_for(&self, task: tokio::task::JoinHandle<()>, wait: std::time::Duration) {
         let _ = self.runtime.block_on(async { tokio::time::timeout(wait, task).await });
     }
 }
@@ -157,15 +162,26 @@ impl Server {
     fn refresh(&mut self, request: &Request) {
         let Some(live) = &self.live else { return };
         if matches!(request.method.as_str(), "textDocument/completion" | "textDocument/hover") {
-            if let Ok(text) = self.document(&request.params) {
-                let keys: Vec<String> = idr_ql::classify(text)
-                    .into_iter()
-                    .filter(|(_, class)| *class == TokenClass::Key)
-                    .map(|(span, _)| span.text(text).trim_matches('"').to_owned())
-                    .filter(|k| !k.is_empty() && !k.eq_ignore_ascii_case("name"))
-                    .collect();
-                for key in keys {
-                    live.learn_values(&key, FIRST_VALUES_WAIT);
+            if let Ok((text, offset)) = self.document_at(&request.params) {
+                // Every key the document names is asked for at once; only a completion
+                // waits, and only for the last key before the cursor, the one it completes.
+                let mut current = None;
+                for (span, class) in idr_ql::classify(text) {
+                    let key = span.text(text).trim_matches('"');
+                    if class != TokenClass::Key
+                        || key.is_empty()
+                        || key.eq_ignore_ascii_case("name")
+                    {
+                        continue;
+                    }
+                    let task = live.ask_values(key);
+                    if span.start < offset {
+                        current = task;
+                    }
+                }
+                if let (Some(task), "textDocument/completion") = (current, request.method.as_str())
+                {
+                    live.wait_for(task, FIRST_VALUES_WAIT);
                 }
             }
         }
