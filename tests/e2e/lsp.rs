@@ -278,7 +278,9 @@ fn quick_fixes_for_typos_a_missing_where_and_quotes_over_stdio() {
             .unwrap_or_else(|| panic!("no {title:?} in {answer}"));
         assert_eq!(action["kind"], "quickfix");
         assert!(action["diagnostics"][0]["code"].is_string(), "{action}");
-        let edits = action["edit"]["changes"][uri].as_array().unwrap();
+        let change = &action["edit"]["documentChanges"][0];
+        assert_eq!(change["textDocument"], json!({"uri": uri, "version": 1}), "{action}");
+        let edits = change["edits"].as_array().unwrap();
         let after = edited(text, edits);
         assert_eq!(after.lines().nth(line).unwrap(), fixed, "{title}");
     }
@@ -431,4 +433,76 @@ fn neovim_gets_diagnostics_completion_and_formatting_from_idr_lsp() {
         format!("{stdout}{stderr}").contains("ok: diagnostics, completion, formatting"),
         "{stdout}\n{stderr}"
     );
+}
+
+/// A search engine that knows one key no bundled catalog has.
+struct NewKeyEngine;
+
+const NEW_KEY: &str = "Organelle Marker";
+
+impl idr_test_support::Answer for NewKeyEngine {
+    fn answer(&self, req: &idr_client::Request) -> Result<idr_client::Response, idr_client::Error> {
+        let body = if req.path.ends_with("/image/keys/") {
+            json!([{"data_source": "idr", "image": ["Gene Symbol", NEW_KEY]}])
+        } else if req.path.ends_with("/image/searchvaluesusingkey/") {
+            json!({"data": [{"Key": NEW_KEY, "Value": "golgi", "Number of images": 7, "data_source": "idr"}],
+                   "total_number_of_buckets": 1, "total_number_of_image": 7})
+        } else {
+            return Ok(idr_client::Response::json(404, "{}"));
+        };
+        Ok(idr_client::Response::json(200, body.to_string()))
+    }
+}
+
+#[test]
+fn keys_learned_from_the_upstream_clear_their_unknown_key_warnings() {
+    use idr_test_support::{Faults, ReplayServer};
+    assert!(idr_ql::Catalog::bundled().key(NEW_KEY).is_none());
+    let replay = ReplayServer::start(NewKeyEngine, Faults::default());
+    let mut lsp = Lsp::start_with(&["--upstream", &replay.url()]);
+    lsp.request("initialize", json!({"processId": null, "rootUri": null, "capabilities": {}}));
+    lsp.notify("initialized", json!({}));
+    let uri = "file:///tmp/learn.idrql";
+    let text = format!("images where \"{NEW_KEY}\" = golgi\n");
+    lsp.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "idrql", "version": 1, "text": text}}),
+    );
+    // The first diagnostics may come before the keys; once they have come, the key is
+    // known and its warning gone.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut version = 1;
+    loop {
+        let published = lsp.diagnostics();
+        let codes: Vec<&str> = published["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|d| d["code"].as_str())
+            .collect();
+        if !codes.contains(&"unknown-key") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{NEW_KEY} stayed unknown: {published}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        // The same text again: the server publishes its diagnostics for it anew.
+        version += 1;
+        lsp.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": text}]}),
+        );
+    }
+    // And its value completes with its count.
+    let text = format!("images where \"{NEW_KEY}\" = ");
+    lsp.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": version + 1}, "contentChanges": [{"text": text}]}),
+    );
+    let answer = lsp.request(
+        "textDocument/completion",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 0, "character": text.len()}}),
+    );
+    let items = answer["result"]["items"].as_array().unwrap();
+    let golgi = items.iter().find(|i| i["label"] == "golgi").unwrap_or_else(|| panic!("{answer}"));
+    assert_eq!(golgi["detail"], "7 images");
 }

@@ -215,3 +215,21 @@ async fn metrics_can_listen_apart_from_the_api() {
     let m = scrape(&metrics).await;
     assert_eq!(sum(&m, "idr_http_requests_total", &[("route", "/graphql")]), 1.0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn made_up_methods_share_one_label() {
+    let idr = Idr::serve(&["--offline"]);
+    for method in ["FOO1", "FOO2", "BREW"] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let _ =
+            Idr::client().request(method, format!("{}/graphql", idr.base)).send().await.unwrap();
+    }
+    let m = scrape(&idr.base).await;
+    let methods: std::collections::BTreeSet<&str> = m
+        .iter()
+        .filter(|(name, ..)| name == "idr_http_requests_total")
+        .filter_map(|(_, labels, _)| labels.get("method").map(String::as_str))
+        .collect();
+    assert_eq!(methods, ["other"].into_iter().collect(), "a client chose a label");
+    assert_eq!(sum(&m, "idr_http_requests_total", &[("method", "other")]), 3.0);
+}

@@ -851,17 +851,23 @@ impl Inner {
     /// One attempt: through the breaker and under the concurrency cap, classified, and
     /// counted by the breaker.
     async fn send_once(&self, req: &Request) -> Result<Response, Error> {
+        let endpoint = endpoint_of(&req.path);
         let probe = match self.breaker.admit() {
             Admit::Yes { probe } => self.breaker.guard(probe),
-            Admit::No => return Err(Error::CircuitOpen),
+            Admit::No => {
+                // Not sent: counted under its endpoint, so the refusals are visible.
+                metrics::counter!("idr_upstream_calls_total", "endpoint" => endpoint, "status" => "circuit_open")
+                    .increment(1);
+                return Err(Error::CircuitOpen);
+            }
         };
-        let endpoint = endpoint_of(&req.path);
-        let started = Instant::now();
-        let result = {
+        let (result, started) = {
             let _permit = self.permits.acquire().await.map_err(|_| Error::CircuitOpen)?;
+            // The call's time is IDR's, not the wait for a permit here.
+            let started = Instant::now();
             self.calls.fetch_add(1, Ordering::Relaxed);
             let _in_flight = InFlight::enter();
-            self.upstream.send(req).await.and_then(|resp| classify(req, resp))
+            (self.upstream.send(req).await.and_then(|resp| classify(req, resp)), started)
         };
         // The HTTP status when there was one (a 503 made an error stays a 503), else the
         // kind of failure (`transport`, `timeout`, …).

@@ -30,7 +30,9 @@ impl Operation {
     pub(crate) fn label(&self) -> Option<String> {
         use async_graphql::parser::types::DocumentOperations;
         if self.name.is_some() {
-            return self.name.clone();
+            // Only a name the document has: the request's `operationName` is any string
+            // until then, and this one goes to logs.
+            return self.definition().and(self.name.clone());
         }
         match &self.document.operations {
             DocumentOperations::Multiple(ops) if ops.len() == 1 => {

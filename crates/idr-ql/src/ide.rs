@@ -95,7 +95,7 @@ fn query_tokens_before(text: &str, tokens: &[Token], at: usize) -> Vec<Token> {
 }
 
 /// The text of a key or value token, unquoted (escapes resolved loosely).
-fn token_text(text: &str, token: Token) -> String {
+pub(crate) fn token_text(text: &str, token: Token) -> String {
     let raw = token.span.text(text);
     match token.kind {
         TokenKind::Str { terminated } => {

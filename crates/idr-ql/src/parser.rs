@@ -160,6 +160,11 @@ fn lexical_errors(text: &str, tokens: &[Token]) -> Option<Vec<Diagnostic>> {
     None
 }
 
+/// The text a key or value token stands for (quotes off, escapes resolved), or nothing.
+fn words_of(text: &str, token: Option<Token>) -> String {
+    token.map(|t| crate::ide::token_text(text, t)).unwrap_or_default()
+}
+
 /// Turns the position where the grammar gave up into one diagnostic, worded by what the
 /// query expected there.
 fn syntax_error(text: &str, tokens: &[Token], offset: usize) -> Diagnostic {
@@ -224,7 +229,7 @@ fn syntax_error(text: &str, tokens: &[Token], offset: usize) -> Diagnostic {
                         .with_help(format!("did you mean `{kw}`?"))
                         .with_fix(format!("Replace with `{kw}`"), t.span, kw);
                 } else if walker.expect == E::AfterCondition && is_text(t) {
-                    let joined = format!("{} {}", prev_text.trim_matches('"'), word.trim_matches('"'));
+                    let joined = format!("{} {}", words_of(text, walker.prev), crate::ide::token_text(text, t));
                     let mut quoted = String::new();
                     crate::ast::write_quoted(&mut quoted, &joined);
                     d = d.with_help(format!("quote values that contain spaces: {quoted}"));
@@ -238,7 +243,7 @@ fn syntax_error(text: &str, tokens: &[Token], offset: usize) -> Diagnostic {
                 } else if walker.expect == E::ShowNext && is_text(t) {
                     d = d.with_help("separate `show` items with `,`; quote keys that contain spaces");
                     if let Some(prev) = walker.prev.filter(|p| p.kind == TokenKind::Word) {
-                        let joined = format!("{} {}", prev_text, word.trim_matches('"'));
+                        let joined = format!("{prev_text} {}", crate::ide::token_text(text, t));
                         let mut quoted = String::new();
                         crate::ast::write_quoted(&mut quoted, &joined);
                         d = d.with_fix(
@@ -280,11 +285,8 @@ fn syntax_error(text: &str, tokens: &[Token], offset: usize) -> Diagnostic {
             );
             match found {
                 Some(t) if is_text(t) => {
-                    let joined = format!(
-                        "{} {}",
-                        prev_text.trim_matches('"'),
-                        t.span.text(text).trim_matches('"')
-                    );
+                    let joined =
+                        format!("{} {}", words_of(text, walker.prev), crate::ide::token_text(text, t));
                     let mut quoted = String::new();
                     crate::ast::write_quoted(&mut quoted, &joined);
                     d = d.with_help(format!("quote keys that contain spaces: {quoted}"));

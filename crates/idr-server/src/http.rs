@@ -255,6 +255,8 @@ pub(crate) struct Accounted {
     pub(crate) upstream_calls: u64,
     pub(crate) cache_hits: u64,
     pub(crate) operation: Option<String>,
+    /// It joined an identical request in flight and got its answer.
+    pub(crate) joined: bool,
 }
 
 /// One line per request, at INFO under the target `access`, inside the request's span
@@ -262,7 +264,13 @@ pub(crate) struct Accounted {
 /// hold a whole query), status, duration, and what the handler accounted.
 async fn access_log(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let started = std::time::Instant::now();
-    let method = request.method().clone();
+    let method: &'static str = match request.method().as_str() {
+        "GET" => "GET",
+        "POST" => "POST",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    };
     let route = request
         .extensions()
         .get::<axum::extract::MatchedPath>()
@@ -278,6 +286,7 @@ async fn access_log(request: axum::extract::Request, next: axum::middleware::Nex
         upstream_calls = accounted.upstream_calls,
         cache_hits = accounted.cache_hits,
         operation = %accounted.operation.as_deref().unwrap_or("-"),
+        joined = accounted.joined,
         "request"
     );
     response
@@ -376,7 +385,7 @@ async fn graphql_get(
     }
     // GET must not change anything. The schema has no mutations or subscriptions, so
     // every operation that validates is a query.
-    let (answer, operation) = match answer(&state, &cost, request).await {
+    let (answer, ran) = match answer(&state, &cost, request).await {
         Ok(answered) => answered,
         Err(mut refused) => {
             // A refusal (an unknown persisted query among them) must not be kept.
@@ -387,8 +396,15 @@ async fn graphql_get(
         }
     };
     let mut response = cacheable(&state, &answer, &headers);
-    response.extensions_mut().insert(answer.accounted(operation));
+    response.extensions_mut().insert(answer.accounted(ran.operation, ran.ran));
     response
+}
+
+/// Who answered a GraphQL request: its operation's name, and whether it ran the
+/// execution or joined an identical one.
+struct Ran {
+    operation: Option<String>,
+    ran: bool,
 }
 
 /// A GET answer with the headers HTTP caches go by: a whole answer may be kept as long
@@ -557,9 +573,9 @@ async fn within_deadline(
 
 async fn execute(state: &AppState, cost: &Cost, request: async_graphql::Request) -> Response {
     match answer(state, cost, request).await {
-        Ok((answer, operation)) => {
+        Ok((answer, ran)) => {
             let mut response = answer.response();
-            response.extensions_mut().insert(answer.accounted(operation));
+            response.extensions_mut().insert(answer.accounted(ran.operation, ran.ran));
             response
         }
         Err(refused) => refused,
@@ -578,7 +594,7 @@ async fn answer(
     state: &AppState,
     cost: &Cost,
     request: async_graphql::Request,
-) -> Result<(std::sync::Arc<crate::identical::Answer>, Option<String>), Response> {
+) -> Result<(std::sync::Arc<crate::identical::Answer>, Ran), Response> {
     let admitted = match idr_graphql::admitted(&state.schema, request, |n| cost.charge(n)) {
         Ok(Ok(admitted)) => admitted,
         Ok(Err(refused)) => {
@@ -593,17 +609,21 @@ async fn answer(
     let schema = state.schema.clone();
     let identity = admitted.identity();
     let operation = admitted.operation_name();
-    let flight = state.identical.run(identity, async move { admitted.run(&schema).await });
+    let (flight, joined) =
+        state.identical.run(identity, async move { admitted.run(&schema).await });
     match tokio::time::timeout(state.limits.request_timeout + BACKSTOP, flight).await {
         Ok(answer) => {
             answer.count();
-            Ok((answer, operation))
+            Ok((answer, Ran { operation, ran: !joined }))
         }
-        Err(_) => Err(request_error(
-            StatusCode::OK,
-            "REQUEST_TIMEOUT",
-            "the request did not finish within its deadline",
-        )),
+        Err(_) => {
+            crate::metrics::graphql_answer(&["REQUEST_TIMEOUT".to_owned()], false);
+            Err(request_error(
+                StatusCode::OK,
+                "REQUEST_TIMEOUT",
+                "the request did not finish within its deadline",
+            ))
+        }
     }
 }
 
@@ -883,6 +903,7 @@ async fn thumbnails(
         upstream_calls: counts.upstream_calls,
         cache_hits: counts.cache_hits,
         operation: None,
+        joined: false,
     });
     response
 }

@@ -78,12 +78,14 @@ impl Answer {
         self.ok
     }
 
-    /// What the access log says this answer cost.
-    pub(crate) fn accounted(&self, operation: Option<String>) -> crate::http::Accounted {
+    /// What the access log says this answer cost the request that `ran` it; a request
+    /// that joined it cost nothing (summing the log gives the real upstream load).
+    pub(crate) fn accounted(&self, operation: Option<String>, ran: bool) -> crate::http::Accounted {
         crate::http::Accounted {
-            upstream_calls: self.upstream_calls,
-            cache_hits: self.cache_hits,
+            upstream_calls: if ran { self.upstream_calls } else { 0 },
+            cache_hits: if ran { self.cache_hits } else { 0 },
             operation,
+            joined: !ran,
         }
     }
 
@@ -122,12 +124,15 @@ impl Identical {
         &self,
         identity: String,
         work: impl std::future::Future<Output = async_graphql::Response> + Send + 'static,
-    ) -> Flight<Arc<Answer>> {
+    ) -> (Flight<Arc<Answer>>, bool) {
         let (flight, joined) =
             self.flights.join(identity, move || async move { Arc::new(Answer::of(work.await)) });
         let counter = if joined { &self.joined } else { &self.executions };
         counter.fetch_add(1, Ordering::Relaxed);
-        flight
+        if joined {
+            metrics::counter!("idr_graphql_coalesced_total").increment(1);
+        }
+        (flight, joined)
     }
 
     /// Executions started, and requests that joined one already running.

@@ -79,7 +79,11 @@ impl Live {
                     learned.values.insert(lower, infos);
                     learned.version += 1;
                 }
-                Err(error) => tracing::warn!(%error, key, "cannot learn the values of a key"),
+                Err(error) => {
+                    tracing::warn!(%error, key, "cannot learn the values of a key");
+                    // Asked again the next time it is needed.
+                    learned.lock().unwrap_or_else(|e| e.into_inner()).asked.remove(&lower);
+                }
             }
         }))
     }
@@ -119,8 +123,14 @@ fn serve(catalog: Catalog, live: Option<Live>) -> anyhow::Result<()> {
     if let Some(live) = &live {
         live.learn_keys();
     }
-    let mut server =
-        Server { documents: HashMap::new(), bundled: catalog.clone(), catalog, live, version: 0 };
+    let mut server = Server {
+        documents: HashMap::new(),
+        versions: HashMap::new(),
+        bundled: catalog.clone(),
+        catalog,
+        live,
+        version: 0,
+    };
     for message in &connection.receiver {
         match message {
             Message::Request(request) => {
@@ -138,6 +148,12 @@ fn serve(catalog: Catalog, live: Option<Live>) -> anyhow::Result<()> {
             }
             Message::Response(_) => {}
         }
+        // Keys or values learned since: what was flagged unknown may be known now.
+        if server.rebuild() {
+            for out in server.republish() {
+                connection.sender.send(Message::Notification(out))?;
+            }
+        }
     }
     drop(connection);
     io_threads.join()?;
@@ -147,6 +163,9 @@ fn serve(catalog: Catalog, live: Option<Live>) -> anyhow::Result<()> {
 struct Server {
     /// Open documents by URI.
     documents: HashMap<String, String>,
+    /// Their versions, as the client numbers them, for edits that must apply to the text
+    /// they were computed from.
+    versions: HashMap<String, i64>,
     /// The catalog requests are answered with: the bundled one, with what `live` learned.
     catalog: Catalog,
     bundled: Catalog,
@@ -163,31 +182,36 @@ impl Server {
         let Some(live) = &self.live else { return };
         if matches!(request.method.as_str(), "textDocument/completion" | "textDocument/hover") {
             if let Ok((text, offset)) = self.document_at(&request.params) {
-                // Every key the document names is asked for at once; only a completion
-                // waits, and only for the last key before the cursor, the one it completes.
+                // Every key the document names that the catalog knows (bundled or
+                // learned; not every prefix of one being typed) is asked for at once. Only
+                // a completion waits, and only for the last such key the cursor is past.
                 let mut current = None;
                 for (span, class) in idr_ql::classify(text) {
                     let key = span.text(text).trim_matches('"');
-                    if class != TokenClass::Key
-                        || key.is_empty()
-                        || key.eq_ignore_ascii_case("name")
-                    {
+                    let known = self.catalog.key(key).is_some();
+                    if class != TokenClass::Key || !known || key.eq_ignore_ascii_case("name") {
                         continue;
                     }
                     let task = live.ask_values(key);
-                    if span.start < offset {
+                    if span.end < offset {
                         current = task;
                     }
                 }
-                if let (Some(task), "textDocument/completion") = (current, request.method.as_str())
-                {
+                let completing = request.method == "textDocument/completion";
+                if let (Some(task), true) = (current, completing) {
                     live.wait_for(task, FIRST_VALUES_WAIT);
                 }
             }
         }
+        self.rebuild();
+    }
+
+    /// Rebuilds the catalog if the live search engine taught anything since; whether it did.
+    fn rebuild(&mut self) -> bool {
+        let Some(live) = &self.live else { return false };
         let learned = live.learned.lock().unwrap_or_else(|e| e.into_inner());
         if learned.version == self.version {
-            return;
+            return false;
         }
         let keys =
             self.bundled.keys().cloned().chain(learned.keys.iter().map(|name| idr_ql::KeyInfo {
@@ -209,6 +233,19 @@ impl Server {
         }
         self.catalog = Catalog::from_parts(keys, values.into_values());
         self.version = learned.version;
+        true
+    }
+
+    /// The diagnostics of every open document, again.
+    fn republish(&self) -> Vec<Notification> {
+        self.documents.keys().map(|uri| self.diagnose(uri)).collect()
+    }
+
+    fn diagnose(&self, uri: &str) -> Notification {
+        let text = self.documents.get(uri).map(String::as_str).unwrap_or_default();
+        let analysis = idr_ql::analyze(text, &self.catalog);
+        let index = LineIndex::new(text);
+        publish(uri, analysis.diagnostics().map(|d| diagnostic(&index, d)).collect())
     }
 }
 
@@ -239,6 +276,9 @@ impl Server {
     fn notification(&mut self, notification: Notification) -> Vec<Notification> {
         let params = &notification.params;
         let uri = params["textDocument"]["uri"].as_str().unwrap_or_default().to_owned();
+        if let Some(version) = params["textDocument"]["version"].as_i64() {
+            self.versions.insert(uri.clone(), version);
+        }
         match notification.method.as_str() {
             "textDocument/didOpen" => {
                 let text = params["textDocument"]["text"].as_str().unwrap_or_default().to_owned();
@@ -256,15 +296,13 @@ impl Server {
             }
             "textDocument/didClose" => {
                 self.documents.remove(&uri);
+                self.versions.remove(&uri);
                 return vec![publish(&uri, Vec::new())];
             }
             _ => return Vec::new(),
         }
-        let text = self.documents.get(&uri).map(String::as_str).unwrap_or_default();
-        let analysis = idr_ql::analyze(text, &self.catalog);
-        let index = LineIndex::new(text);
-        let diagnostics = analysis.diagnostics().map(|d| diagnostic(&index, d)).collect();
-        vec![publish(&uri, diagnostics)]
+        self.rebuild();
+        vec![self.diagnose(&uri)]
     }
 
     /// The document and the byte offset of the request's position.
@@ -345,6 +383,7 @@ impl Server {
         };
         let range = &params["range"];
         let (start, end) = (position(&range["start"]), position(&range["end"]));
+        let version = self.versions.get(uri).copied();
         let analysis = idr_ql::analyze(text, &self.catalog);
         let actions: Vec<Value> = analysis
             .diagnostics()
@@ -363,7 +402,12 @@ impl Server {
                         "kind": "quickfix",
                         "diagnostics": [published.clone()],
                         "isPreferred": d.fixes.len() == 1,
-                        "edit": {"changes": {uri: edits}},
+                        // Named with the version it was computed from: a client
+                        // refuses it once the text has moved on.
+                        "edit": {"documentChanges": [{
+                            "textDocument": {"uri": uri, "version": version},
+                            "edits": edits,
+                        }]},
                     })
                 })
             })

@@ -9,6 +9,7 @@
 //! | `idr_http_request_duration_seconds` | histogram | `route` |
 //! | `idr_graphql_operations_total` | counter | `outcome` (`ok`, `partial`, `failed`, `refused`) |
 //! | `idr_graphql_errors_total` | counter | `code` |
+//! | `idr_graphql_coalesced_total` | counter | |
 //! | `idr_upstream_calls_total` | counter | `endpoint` (its path, numbers as `{id}`), `status` (HTTP status, or the kind of error) |
 //! | `idr_upstream_call_duration_seconds` | histogram | `endpoint` |
 //! | `idr_upstream_retries_total`, `idr_upstream_coalesced_total` | counter | |
@@ -76,6 +77,10 @@ fn describe() {
     describe_counter!("idr_graphql_operations_total", "GraphQL operations, by outcome: ok (no error), partial (data and errors), failed (errors, no data), refused (before running: invalid, too large, rate-limited, …)");
     describe_counter!("idr_graphql_errors_total", "Errors in GraphQL answers, by extensions.code");
     describe_counter!(
+        "idr_graphql_coalesced_total",
+        "GraphQL requests that joined an identical one in flight"
+    );
+    describe_counter!(
         "idr_upstream_calls_total",
         "Calls to IDR (each attempt), by endpoint and status or kind of error"
     );
@@ -122,7 +127,15 @@ pub(crate) async fn record(
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
+    // A fixed set: any token is a valid HTTP method, and a label taken from the client
+    // would let it create series without bound.
+    let method: &'static str = match request.method().as_str() {
+        "GET" => "GET",
+        "POST" => "POST",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    };
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
     metrics::counter!("idr_http_requests_total", "route" => route.clone(), "method" => method, "status" => status)

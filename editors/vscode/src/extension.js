@@ -47,7 +47,14 @@ function settings() {
     const inspected = config.inspect('path');
     path = (inspected && (inspected.globalValue || inspected.defaultValue)) || 'idr';
   }
-  return { path, upstream: config.get('upstream', '') };
+  let upstream = config.get('upstream', '');
+  if (!vscode.workspace.isTrusted) {
+    // Restricted too: an untrusted workspace must not send what the user types (the keys
+    // completed) to a host of its choosing.
+    const inspected = config.inspect('upstream');
+    upstream = (inspected && (inspected.globalValue || inspected.defaultValue)) || '';
+  }
+  return { path, upstream };
 }
 
 async function start() {
@@ -85,7 +92,7 @@ async function start() {
       client = undefined;
     }
     const upstreamHint = current.upstream.trim()
-      ? ' "idrql.server.upstream" is set: it needs idr 0.1.0 or newer (`idr lsp --upstream`); clear it to use the bundled catalog.'
+      ? ' "idrql.server.upstream" is set: it needs idr 0.2.0 or newer (`idr lsp --upstream`); clear it to use the bundled catalog.'
       : '';
     showStartError(
       `IDR-QL: the language server \`${[command, ...args].join(' ')}\` could not be started: ` +

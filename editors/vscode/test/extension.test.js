@@ -43,7 +43,10 @@ function loadExtension({ settings = {}, startError, trusted = true } = {}) {
         assert.equal(section, 'idrql.server');
         return {
           get: (key, fallback) => (values[key] === undefined ? fallback : values[key]),
-          inspect: (key) => ({ defaultValue: key === 'path' ? 'idr' : '', globalValue: settings.globalPath }),
+          inspect: (key) => ({
+            defaultValue: key === 'path' ? 'idr' : '',
+            globalValue: key === 'path' ? settings.globalPath : settings.globalUpstream,
+          }),
         };
       },
       onDidChangeConfiguration: () => ({ dispose() {} }),
@@ -144,7 +147,7 @@ test('a server that fails to start gives a clear error, naming --upstream when s
   const { message } = record.errors[0];
   assert.match(message, /could not be started: Connection to server got closed/);
   assert.match(message, /lsp --upstream https:\/\/idr\.example\.org/);
-  assert.match(message, /needs idr 0\.1\.0 or newer \(`idr lsp --upstream`\)/);
+  assert.match(message, /needs idr 0\.2\.0 or newer \(`idr lsp --upstream`\)/);
   await extension.deactivate();
 });
 
@@ -155,5 +158,19 @@ test('an untrusted workspace cannot choose the binary', async (t) => {
   // The workspace's path is ignored; the default `idr` is looked up on PATH instead.
   for (const client of record.clients) assert.equal(client.serverOptions.command, 'idr');
   for (const error of record.errors) assert.match(error.message, /"idr"/);
+  await extension.deactivate();
+});
+
+test('an untrusted workspace cannot choose the upstream', async (t) => {
+  const binary = fakeBinary(t);
+  const { extension, record } = loadExtension({
+    settings: { path: binary, upstream: 'https://attacker.example', globalPath: binary },
+    trusted: false,
+  });
+  await extension.activate(context());
+  assert.ok(record.clients.length > 0, 'no client started');
+  for (const client of record.clients) {
+    assert.ok(!(client.serverOptions.args || []).includes('--upstream'), JSON.stringify(client.serverOptions));
+  }
   await extension.deactivate();
 });

@@ -262,6 +262,7 @@ fn every_quick_fix_fixes_what_it_was_offered_for() {
         "images \"Gene Symbol\" = ade8",
         "images where \"Gene Symbol\" = ade8 cdc20",
         "images where Gene Symbol = ade8",
+        "images where \"Gene Symbol\" = \"a\\\"b\" c",
         "images in plate 4554 show Gene Symbol",
     ];
     let mut offered = 0;
@@ -289,4 +290,16 @@ fn every_quick_fix_fixes_what_it_was_offered_for() {
         }
     }
     assert!(offered >= cases.len());
+}
+
+#[test]
+fn quoting_two_words_keeps_what_they_say() {
+    let text = r#"images where "Gene Symbol" = "a\"b" c"#;
+    let analysis = analyze(text, &Catalog::bundled());
+    let fix = analysis
+        .diagnostics()
+        .flat_map(|d| &d.fixes)
+        .find(|f| f.title.starts_with("Quote as"))
+        .expect("a quoting fix");
+    assert_eq!(apply(text, fix), r#"images where "Gene Symbol" = "a\"b c""#);
 }
