@@ -233,3 +233,45 @@ async fn made_up_methods_share_one_label() {
     assert_eq!(methods, ["other"].into_iter().collect(), "a client chose a label");
     assert_eq!(sum(&m, "idr_http_requests_total", &[("method", "other")]), 3.0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identical_requests_at_once_are_counted_as_joined_and_cost_nothing_in_the_log() {
+    let world = world();
+    let plate = *world.plates.keys().next().unwrap();
+    let faults = Faults { latency: std::time::Duration::from_millis(300), ..Faults::default() };
+    let replay = ReplayServer::start(world, faults);
+    let idr = Idr::serve_logged(&["--upstream", &replay.url(), "--log-format", "json"], "info");
+    let query = format!("{{ plate(id: {plate}) {{ name wells {{ label }} }} }}");
+    let answers = futures_util::future::join_all((0..4).map(|i| {
+        let (base, query) = (idr.base.clone(), query.clone());
+        async move {
+            Idr::client()
+                .post(format!("{base}/graphql"))
+                .header("x-request-id", format!("same-{i}"))
+                .json(&json!({"query": query}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    }))
+    .await;
+    assert!(answers.iter().all(|s| *s == 200), "{answers:?}");
+    let m = scrape(&idr.base).await;
+    let joined = sum(&m, "idr_graphql_coalesced_total", &[]);
+    assert!(joined >= 1.0, "no request joined another");
+    assert_eq!(sum(&m, "idr_graphql_operations_total", &[("outcome", "ok")]), 4.0);
+    // Summed over the access log, the upstream calls are what IDR saw.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let lines: Vec<Value> = idr
+        .log()
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|l: &Value| l["target"] == "access" && l["route"] == "/graphql")
+        .collect();
+    assert_eq!(lines.len(), 4);
+    let logged: u64 = lines.iter().map(|l| l["upstream_calls"].as_u64().unwrap()).sum();
+    assert_eq!(logged, replay.calls());
+    assert_eq!(lines.iter().filter(|l| l["joined"] == true).count() as f64, joined);
+}
