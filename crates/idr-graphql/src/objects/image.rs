@@ -46,6 +46,18 @@ pub struct Image {
     pub(crate) data: Option<Arc<ImageData>>,
 }
 
+/// The fields that read the image's map annotations (one batch per plate primes them all).
+pub(crate) const MAP_FIELDS: &[&str] = &[
+    "keyValues",
+    "values",
+    "annotations",
+    "genes",
+    "phenotypes",
+    "sirnas",
+    "organism",
+    "cellLine",
+];
+
 /// The fields of an image that read its details (`imgData`) when it was reached from a
 /// plate's grid, which gives its id, name and containers but no sizes.
 const DATA_FIELDS: &[&str] = &[
@@ -260,6 +272,38 @@ impl Image {
                     window_end: c.window.map(|w| w.end),
                 })
                 .collect(),
+        ))
+    }
+    /// The genes IDR annotates the image with (namespace `openmicroscopy.org/mapr/gene`),
+    /// one per annotation.
+    async fn genes(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::Gene>>> {
+        Ok(Some(super::biology::genes(
+            &super::map_annotations(ctx, ObjectKind::Image, self.id).await?,
+        )))
+    }
+    /// The phenotypes scored for the image (`openmicroscopy.org/mapr/phenotype`), each
+    /// with its CMPO term when given.
+    async fn phenotypes(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::Phenotype>>> {
+        Ok(Some(super::biology::phenotypes(
+            &super::map_annotations(ctx, ObjectKind::Image, self.id).await?,
+        )))
+    }
+    /// The siRNAs used (`openmicroscopy.org/mapr/sirna`).
+    async fn sirnas(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::Sirna>>> {
+        Ok(Some(super::biology::sirnas(
+            &super::map_annotations(ctx, ObjectKind::Image, self.id).await?,
+        )))
+    }
+    /// The organism imaged (`openmicroscopy.org/mapr/organism`).
+    async fn organism(&self, ctx: &Context<'_>) -> Result<Option<super::Organism>> {
+        Ok(super::biology::organism(
+            &super::map_annotations(ctx, ObjectKind::Image, self.id).await?,
+        ))
+    }
+    /// The cell line imaged (`openmicroscopy.org/mapr/cell_line`).
+    async fn cell_line(&self, ctx: &Context<'_>) -> Result<Option<super::CellLine>> {
+        Ok(super::biology::cell_line(
+            &super::map_annotations(ctx, ObjectKind::Image, self.id).await?,
         ))
     }
     /// The image's map annotations; with `inherited: true` also those of the well, plate,

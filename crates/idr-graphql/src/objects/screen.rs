@@ -99,7 +99,7 @@ impl Plate {
     ) {
         let image_ids = || grid.cells.iter().map(|c| c.image_id);
         let mut annotation_keys = Vec::new();
-        if ["keyValues", "values", "annotations"].iter().any(|f| images.field(f).exists()) {
+        if crate::objects::image::MAP_FIELDS.iter().any(|f| images.field(f).exists()) {
             annotation_keys = image_ids().map(|id| (ObjectKind::Image, id)).collect();
         }
         let mut data_keys = Vec::new();

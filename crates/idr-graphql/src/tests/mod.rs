@@ -6,6 +6,7 @@
 
 mod arguments;
 mod batching;
+mod biology;
 mod differential;
 mod errors;
 mod examples;
