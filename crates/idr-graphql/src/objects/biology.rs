@@ -11,6 +11,8 @@ const PHENOTYPE: &str = "openmicroscopy.org/mapr/phenotype";
 const SIRNA: &str = "openmicroscopy.org/mapr/sirna";
 const ORGANISM: &str = "openmicroscopy.org/mapr/organism";
 const CELL_LINE: &str = "openmicroscopy.org/mapr/cell_line";
+const COMPOUND: &str = "openmicroscopy.org/mapr/compound";
+const ANTIBODY: &str = "openmicroscopy.org/mapr/antibody";
 
 /// A gene an image (or well) is annotated with.
 #[derive(Clone, Debug, SimpleObject)]
@@ -65,6 +67,28 @@ pub(crate) struct CellLine {
     pub(crate) name: Option<String>,
     /// An ontology accession of the line (`EFO_0001185`), when given.
     pub(crate) accession: Option<String>,
+}
+
+/// A compound an image (or well) was treated with.
+#[derive(Clone, Debug, SimpleObject)]
+pub(crate) struct Compound {
+    /// `Compound Name`.
+    pub(crate) name: Option<String>,
+    /// `Compound Name URL`: its page (PubChem, …).
+    pub(crate) url: Option<String>,
+    /// `PubChem CID`.
+    pub(crate) pubchem_cid: Option<String>,
+    /// `InChIKey`.
+    pub(crate) inchi_key: Option<String>,
+}
+
+/// An antibody used to stain an image (or well).
+#[derive(Clone, Debug, SimpleObject)]
+pub(crate) struct Antibody {
+    /// `Antibody`: its name.
+    pub(crate) name: Option<String>,
+    /// `Antibody Identifier`, such as an RRID or a catalogue number.
+    pub(crate) identifier: Option<String>,
 }
 
 /// The pairs of each annotation of `namespace`, in order.
@@ -143,4 +167,26 @@ pub(crate) fn cell_line(annotations: &[Annotation]) -> Option<CellLine> {
                 .cloned(),
         })
         .find(|c| c.name.is_some())
+}
+
+pub(crate) fn compounds(annotations: &[Annotation]) -> Vec<Compound> {
+    of_namespace(annotations, COMPOUND)
+        .map(|p| Compound {
+            name: first(p, "Compound Name"),
+            url: first(p, "Compound Name URL"),
+            pubchem_cid: first(p, "PubChem CID"),
+            inchi_key: first(p, "InChIKey"),
+        })
+        .filter(|c| c.name.is_some() || c.pubchem_cid.is_some())
+        .collect()
+}
+
+pub(crate) fn antibodies(annotations: &[Annotation]) -> Vec<Antibody> {
+    of_namespace(annotations, ANTIBODY)
+        .map(|p| Antibody {
+            name: first(p, "Antibody"),
+            identifier: first(p, "Antibody Identifier"),
+        })
+        .filter(|a| a.name.is_some() || a.identifier.is_some())
+        .collect()
 }

@@ -54,6 +54,8 @@ pub(crate) const MAP_FIELDS: &[&str] = &[
     "genes",
     "phenotypes",
     "sirnas",
+    "compounds",
+    "antibodies",
     "organism",
     "cellLine",
 ];
@@ -291,6 +293,18 @@ impl Image {
     /// The siRNAs used (`openmicroscopy.org/mapr/sirna`).
     async fn sirnas(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::Sirna>>> {
         Ok(Some(super::biology::sirnas(
+            &super::map_annotations(ctx, ObjectKind::Image, self.id).await?,
+        )))
+    }
+    /// The compounds the image's cells were treated with (`openmicroscopy.org/mapr/compound`).
+    async fn compounds(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::Compound>>> {
+        Ok(Some(super::biology::compounds(
+            &super::map_annotations(ctx, ObjectKind::Image, self.id).await?,
+        )))
+    }
+    /// The antibodies used (`openmicroscopy.org/mapr/antibody`).
+    async fn antibodies(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::Antibody>>> {
+        Ok(Some(super::biology::antibodies(
             &super::map_annotations(ctx, ObjectKind::Image, self.id).await?,
         )))
     }

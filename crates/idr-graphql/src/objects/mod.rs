@@ -20,7 +20,7 @@ use crate::inputs::ImageFilter;
 use crate::loaders::{load_one, prime, WellKey};
 
 mod annotation;
-mod biology;
+pub(crate) mod biology;
 mod container;
 mod fields;
 mod image;
@@ -30,7 +30,7 @@ pub use annotation::{
     AnnotatedObject, BulkAnnotationRow, FileAnnotation, KeyValue, MapAnnotation, ObjectType,
     ValueCount,
 };
-pub(crate) use biology::{CellLine, Gene, Organism, Phenotype, Sirna};
+pub(crate) use biology::{Antibody, CellLine, Compound, Gene, Organism, Phenotype, Sirna};
 pub use container::{Dataset, Project};
 use fields::{AnnotatedFields, ContainerFields, ObjectFields};
 pub use image::{Channel, Image, PixelSize};

@@ -57,3 +57,59 @@ async fn image_122770_has_its_gene_thirteen_phenotypes_sirna_organism_and_cell_l
         "{calls:?}"
     );
 }
+
+/// A map annotation of `ns` on image 1 (no recording holds compounds or antibodies; the
+/// keys are IDR's, from its mapr configuration and search terms).
+fn map(ns: &str, pairs: &[(&str, &str)]) -> idr_client::model::Annotation {
+    idr_client::model::Annotation {
+        id: 1,
+        namespace: Some(ns.to_owned()),
+        description: None,
+        parent: idr_client::model::ObjectRef {
+            kind: Some(idr_client::model::ObjectKind::Image),
+            id: 1,
+            name: None,
+        },
+        body: idr_client::model::AnnotationBody::Map(
+            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        ),
+    }
+}
+
+#[test]
+fn compounds_and_antibodies_and_what_is_not_biology() {
+    use crate::objects::biology::{antibodies, compounds, genes};
+    let annotations = [
+        map(
+            "openmicroscopy.org/mapr/compound",
+            &[
+                ("Compound Name", "taxol"),
+                ("PubChem CID", "36314"),
+                ("InChIKey", "RCINICONZNJXQF-MZXODVADSA-N"),
+            ],
+        ),
+        map(
+            "openmicroscopy.org/mapr/antibody",
+            &[("Antibody", "anti-tubulin"), ("Antibody Identifier", "AB_477579")],
+        ),
+        // Another namespace with the same keys is not a compound; an empty value is none.
+        map("openmicroscopy.org/omero/bulk_annotations", &[("Compound Name", "dmso")]),
+        map("openmicroscopy.org/mapr/gene", &[("Gene Symbol", " "), ("Gene Identifier", "")]),
+    ];
+    let found = compounds(&annotations);
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        (found[0].name.as_deref(), found[0].pubchem_cid.as_deref()),
+        (Some("taxol"), Some("36314"))
+    );
+    assert_eq!(found[0].inchi_key.as_deref(), Some("RCINICONZNJXQF-MZXODVADSA-N"));
+    let found = antibodies(&annotations);
+    assert_eq!(
+        (found[0].name.as_deref(), found[0].identifier.as_deref()),
+        (Some("anti-tubulin"), Some("AB_477579"))
+    );
+    assert!(
+        genes(&annotations).is_empty(),
+        "a gene annotation with no symbol and no identifier is no gene"
+    );
+}
