@@ -160,9 +160,16 @@ fn lexical_errors(text: &str, tokens: &[Token]) -> Option<Vec<Diagnostic>> {
     None
 }
 
-/// The text a key or value token stands for (quotes off, escapes resolved), or nothing.
-fn words_of(text: &str, token: Option<Token>) -> String {
-    token.map(|t| crate::ide::token_text(text, t)).unwrap_or_default()
+/// Two tokens' texts (quotes off, escapes resolved) joined by a space and quoted: the one
+/// key or value a user most likely meant by writing them apart.
+fn quoted_pair(text: &str, first: Option<Token>, second: Token) -> String {
+    let first = first.map(|t| crate::ide::token_text(text, t)).unwrap_or_default();
+    let mut quoted = String::new();
+    crate::ast::write_quoted(
+        &mut quoted,
+        &format!("{first} {}", crate::ide::token_text(text, second)),
+    );
+    quoted
 }
 
 /// Turns the position where the grammar gave up into one diagnostic, worded by what the
@@ -229,9 +236,7 @@ fn syntax_error(text: &str, tokens: &[Token], offset: usize) -> Diagnostic {
                         .with_help(format!("did you mean `{kw}`?"))
                         .with_fix(format!("Replace with `{kw}`"), t.span, kw);
                 } else if walker.expect == E::AfterCondition && is_text(t) {
-                    let joined = format!("{} {}", words_of(text, walker.prev), crate::ide::token_text(text, t));
-                    let mut quoted = String::new();
-                    crate::ast::write_quoted(&mut quoted, &joined);
+                    let quoted = quoted_pair(text, walker.prev, t);
                     d = d.with_help(format!("quote values that contain spaces: {quoted}"));
                     if let Some(prev) = walker.prev {
                         d = d.with_fix(
@@ -243,9 +248,7 @@ fn syntax_error(text: &str, tokens: &[Token], offset: usize) -> Diagnostic {
                 } else if walker.expect == E::ShowNext && is_text(t) {
                     d = d.with_help("separate `show` items with `,`; quote keys that contain spaces");
                     if let Some(prev) = walker.prev.filter(|p| p.kind == TokenKind::Word) {
-                        let joined = format!("{prev_text} {}", crate::ide::token_text(text, t));
-                        let mut quoted = String::new();
-                        crate::ast::write_quoted(&mut quoted, &joined);
+                        let quoted = quoted_pair(text, walker.prev, t);
                         d = d.with_fix(
                             format!("Quote as {quoted}"),
                             Span::new(prev.span.start, t.span.end),
@@ -285,10 +288,7 @@ fn syntax_error(text: &str, tokens: &[Token], offset: usize) -> Diagnostic {
             );
             match found {
                 Some(t) if is_text(t) => {
-                    let joined =
-                        format!("{} {}", words_of(text, walker.prev), crate::ide::token_text(text, t));
-                    let mut quoted = String::new();
-                    crate::ast::write_quoted(&mut quoted, &joined);
+                    let quoted = quoted_pair(text, walker.prev, t);
                     d = d.with_help(format!("quote keys that contain spaces: {quoted}"));
                     if let Some(prev) = walker.prev {
                         d = d.with_fix(

@@ -264,17 +264,8 @@ pub(crate) struct Accounted {
 /// hold a whole query), status, duration, and what the handler accounted.
 async fn access_log(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let started = std::time::Instant::now();
-    let method: &'static str = match request.method().as_str() {
-        "GET" => "GET",
-        "POST" => "POST",
-        "HEAD" => "HEAD",
-        "OPTIONS" => "OPTIONS",
-        _ => "other",
-    };
-    let route = request
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = crate::metrics::method_label(&request);
+    let route = crate::metrics::route_label(&request);
     let response = next.run(request).await;
     let accounted = response.extensions().get::<Accounted>().cloned().unwrap_or_default();
     tracing::info!(

@@ -123,19 +123,7 @@ pub(crate) async fn record(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     let started = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    // A fixed set: any token is a valid HTTP method, and a label taken from the client
-    // would let it create series without bound.
-    let method: &'static str = match request.method().as_str() {
-        "GET" => "GET",
-        "POST" => "POST",
-        "HEAD" => "HEAD",
-        "OPTIONS" => "OPTIONS",
-        _ => "other",
-    };
+    let (method, route) = (method_label(&request), route_label(&request));
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
     metrics::counter!("idr_http_requests_total", "route" => route.clone(), "method" => method, "status" => status)
@@ -143,6 +131,27 @@ pub(crate) async fn record(
     metrics::histogram!("idr_http_request_duration_seconds", "route" => route)
         .record(started.elapsed().as_secs_f64());
     response
+}
+
+/// A request's method as metrics and logs name it: one of a fixed set, since any token is
+/// a valid HTTP method and a label taken from the client would add series without bound.
+pub(crate) fn method_label(request: &axum::extract::Request) -> &'static str {
+    match request.method().as_str() {
+        "GET" => "GET",
+        "POST" => "POST",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// The route pattern a request matched (never its raw path, which can hold a whole
+/// query), or `unmatched`.
+pub(crate) fn route_label(request: &axum::extract::Request) -> String {
+    request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned())
 }
 
 /// Counts a GraphQL answer: its outcome, and each error by code.
