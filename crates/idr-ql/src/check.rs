@@ -463,7 +463,9 @@ impl Checker<'_> {
                     // A near miss of a field name is taken as a typo, whatever the catalog
                     // says, so that whether a query compiles never depends on the catalog.
                     let names = resource.fields().iter().map(|f| f.name());
-                    let near_miss = suggest(k, names).filter(|_| Field::from_name(k).is_none());
+                    let near_miss = suggest(k, names).filter(|_| {
+                        Field::from_name(k).is_none() && !crate::model::is_curated_key(k)
+                    });
                     if let Some(s) = near_miss {
                         self.out.push(
                             Diagnostic::error(

@@ -303,7 +303,11 @@ pub fn hover(text: &str, offset: usize, catalog: &Catalog) -> Option<Hover> {
             format!("**{}**\n\n{}", op.symbol(), op.doc())
         }
         Role::Key => key_markdown(catalog, &value),
-        Role::ShowItem => match Field::from_name(&value) {
+        Role::ShowItem => match crate::model::show_field(
+            &value,
+            matches!(token.kind, TokenKind::Str { .. }),
+            resource,
+        ) {
             Some(f) => {
                 let note = match resource {
                     Some(r) if !r.has_field(f) => format!("\n\n{} have no such field.", r.name()),

@@ -76,11 +76,21 @@ impl Resource {
                 Channels,
                 Url,
                 Viewer,
+                Genes,
+                Phenotypes,
+                Sirnas,
+                Compounds,
+                Antibodies,
+                Organism,
+                CellLine,
             ],
             Resource::Screens => &[Id, Name, Description, KeyValues, Plates, Url],
             Resource::Projects => &[Id, Name, Description, KeyValues, Datasets, Url],
             Resource::Plates => &[Id, Name, RowLabels, ColumnLabels, Wells, Screen, Url],
-            Resource::Wells => &[Id, Label, Row, Column, Images, KeyValues, Bulk, Plate],
+            Resource::Wells => &[
+                Id, Label, Row, Column, Images, KeyValues, Bulk, Plate, Genes, Phenotypes, Sirnas,
+                Compounds, Antibodies, Organism, CellLine,
+            ],
             Resource::Datasets => &[Id, Name, Description, Images, KeyValues, Url],
         }
     }
@@ -162,6 +172,13 @@ vocabulary! {
         Column = "column": "The well's 0-based column.",
         Images = "images": "The images (id and name; first 100 for datasets).",
         Bulk = "bulk": "The well's row of the screen's bulk-annotation table.",
+        Genes = "genes": "The genes (symbol, identifier and its URL), from IDR's mapr gene annotations.",
+        Phenotypes = "phenotypes": "The phenotypes (the study's text, the CMPO term name, accession and URL).",
+        Sirnas = "sirnas": "The siRNAs (identifier and pool identifier).",
+        Compounds = "compounds": "The compounds (name and PubChem CID).",
+        Antibodies = "antibodies": "The antibodies (name and identifier).",
+        Organism = "organism": "The organism (name, and NCBITaxon id where given).",
+        CellLine = "cellLine": "The cell line (name, and an ontology accession where given).",
     }
 }
 
@@ -196,6 +213,13 @@ impl Field {
                 _ => "images { id name }",
             },
             Field::Bulk => "bulkAnnotation { columns values }",
+            Field::Genes => "genes { symbol identifier url }",
+            Field::Phenotypes => "phenotypes { text termName accession url }",
+            Field::Sirnas => "sirnas { identifier poolIdentifier }",
+            Field::Compounds => "compounds { name pubchemCid }",
+            Field::Antibodies => "antibodies { name identifier }",
+            Field::Organism => "organism { name ncbiTaxon }",
+            Field::CellLine => "cellLine { name accession }",
         }
     }
 
@@ -222,6 +246,48 @@ impl Field {
             }
         }
         keys
+    }
+}
+
+/// IDR's curated keys: those of the mapr namespaces (gene, phenotype, siRNA, organism,
+/// cell line, compound, antibody), which IDR spells the same way in every study. They are
+/// part of the language, not of the catalog, so what a query means never depends on the
+/// catalog: an unquoted `show` item spelled as one of them is that key and never a typo
+/// of a field (`show Phenotype` is the key, `show phenotypes` the typed field), and where
+/// the resource has no field of that name it is the key (`plates in screen 102 show
+/// Organism`).
+pub(crate) const CURATED_KEYS: &[&str] = &[
+    "Gene Symbol",
+    "Gene Identifier",
+    "Gene Identifier URL",
+    "Phenotype",
+    "Phenotype Term Name",
+    "Phenotype Term Accession",
+    "Phenotype Term Accession URL",
+    "siRNA Identifier",
+    "siRNA Pool Identifier",
+    "Organism",
+    "Cell Line",
+    "Compound Name",
+    "PubChem CID",
+    "InChIKey",
+    "Antibody",
+    "Antibody Identifier",
+];
+
+/// Whether `word` is one of [`CURATED_KEYS`] (compared without regard to case).
+pub(crate) fn is_curated_key(word: &str) -> bool {
+    CURATED_KEYS.iter().any(|k| k.eq_ignore_ascii_case(word))
+}
+
+/// The field an item of `show` names, or `None` for a key. A quoted item is always a key
+/// (IDR has a `Channels` key); an unquoted one is a field when it is spelled as one (any
+/// case), except a curated key the resource has no field for.
+pub(crate) fn show_field(text: &str, quoted: bool, resource: Option<Resource>) -> Option<Field> {
+    let field = Field::from_name(text).filter(|_| !quoted)?;
+    match resource {
+        Some(r) if !r.has_field(field) && is_curated_key(text) => None,
+        _ => Some(field),
     }
 }
 

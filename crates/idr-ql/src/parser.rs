@@ -254,7 +254,16 @@ fn syntax_error(text: &str, tokens: &[Token], offset: usize) -> Diagnostic {
                             Span::new(prev.span.start, t.span.end),
                             quoted,
                         );
-                        d = d.with_fix("Separate with `,`", Span::at(prev.span.end), ",");
+                        // Separating is a fix only when neither word would then be
+                        // taken as a field's typo (`show Gene Symbol`: `Gene` for `genes`).
+                        let stands = |w: &str| {
+                            Field::from_name(w).is_some()
+                                || crate::model::is_curated_key(w)
+                                || suggest(w, Field::ALL.map(Field::name)).is_none()
+                        };
+                        if stands(prev.span.text(text)) && stands(word) {
+                            d = d.with_fix("Separate with `,`", Span::at(prev.span.end), ",");
+                        }
                     }
                 }
             }
@@ -418,9 +427,13 @@ impl Builder {
                         // (IDR has `Channels`) can be shown too.
                         let quoted = inner.as_rule() == Rule::string;
                         let text = self.text(inner)?;
-                        let value = match Field::from_name(&text) {
-                            Some(f) if !quoted => ShowItem::Field(f),
-                            _ => ShowItem::Key(text),
+                        let resource = match &query.resource.value {
+                            ResourceName::Known(r) => Some(*r),
+                            ResourceName::Unknown(_) => None,
+                        };
+                        let value = match crate::model::show_field(&text, quoted, resource) {
+                            Some(f) => ShowItem::Field(f),
+                            None => ShowItem::Key(text),
                         };
                         query.show.push(Spanned::new(value, span));
                     }

@@ -132,7 +132,7 @@ fn flatten_into(row: &mut Map<String, Value>, prefix: &str, value: &Value) {
 
 /// A value as one cell of a table or CSV: `null` empty; lists of scalars joined with
 /// `; `; key/value lists as `key=value; …`; lists of other objects with each object's
-/// values joined by spaces, the objects by `; `.
+/// non-empty values joined by spaces, the objects by `; `.
 fn cell(value: &Value) -> String {
     match value {
         Value::Null => String::new(),
@@ -144,7 +144,11 @@ fn cell(value: &Value) -> String {
                     Value::Object(map) if map.contains_key("key") && map.contains_key("value") => {
                         format!("{}={}", cell(&map["key"]), cell(&map["value"]))
                     }
-                    Value::Object(map) => map.values().map(cell).collect::<Vec<_>>().join(" "),
+                    Value::Object(map) => {
+                        let parts: Vec<String> =
+                            map.values().map(cell).filter(|c| !c.is_empty()).collect();
+                        parts.join(" ")
+                    }
                     Value::Array(_) => item.to_string(),
                     scalar => cell(scalar),
                 })

@@ -3,8 +3,10 @@
 //! Each annotation of a namespace is one object, as IDR writes them; the raw key/values
 //! stay available through `keyValues` and `annotations`.
 
-use async_graphql::SimpleObject;
-use idr_client::model::{Annotation, AnnotationBody};
+use async_graphql::{Context, Object, Result, SimpleObject};
+use idr_client::model::{Annotation, AnnotationBody, ObjectKind};
+
+use super::map_annotations;
 
 const GENE: &str = "openmicroscopy.org/mapr/gene";
 const PHENOTYPE: &str = "openmicroscopy.org/mapr/phenotype";
@@ -189,4 +191,52 @@ pub(crate) fn antibodies(annotations: &[Annotation]) -> Vec<Antibody> {
         })
         .filter(|a| a.name.is_some() || a.identifier.is_some())
         .collect()
+}
+
+/// The typed biology of an image or a well, written once: both flatten it in. Each field
+/// reads the object's map annotations, the same batch as `keyValues`.
+#[derive(Clone, Copy)]
+pub(crate) struct BiologyFields {
+    kind: ObjectKind,
+    id: u64,
+}
+
+impl BiologyFields {
+    pub(crate) fn new(kind: ObjectKind, id: u64) -> BiologyFields {
+        BiologyFields { kind, id }
+    }
+}
+
+#[Object(visible = false)]
+impl BiologyFields {
+    /// The genes IDR annotates the object with (namespace `openmicroscopy.org/mapr/gene`),
+    /// one per annotation.
+    async fn genes(&self, ctx: &Context<'_>) -> Result<Option<Vec<Gene>>> {
+        Ok(Some(genes(&map_annotations(ctx, self.kind, self.id).await?)))
+    }
+    /// The phenotypes scored for the object (`openmicroscopy.org/mapr/phenotype`), each
+    /// with its CMPO term when given.
+    async fn phenotypes(&self, ctx: &Context<'_>) -> Result<Option<Vec<Phenotype>>> {
+        Ok(Some(phenotypes(&map_annotations(ctx, self.kind, self.id).await?)))
+    }
+    /// The siRNAs used (`openmicroscopy.org/mapr/sirna`).
+    async fn sirnas(&self, ctx: &Context<'_>) -> Result<Option<Vec<Sirna>>> {
+        Ok(Some(sirnas(&map_annotations(ctx, self.kind, self.id).await?)))
+    }
+    /// The compounds the object's cells were treated with (`openmicroscopy.org/mapr/compound`).
+    async fn compounds(&self, ctx: &Context<'_>) -> Result<Option<Vec<Compound>>> {
+        Ok(Some(compounds(&map_annotations(ctx, self.kind, self.id).await?)))
+    }
+    /// The antibodies used (`openmicroscopy.org/mapr/antibody`).
+    async fn antibodies(&self, ctx: &Context<'_>) -> Result<Option<Vec<Antibody>>> {
+        Ok(Some(antibodies(&map_annotations(ctx, self.kind, self.id).await?)))
+    }
+    /// The organism imaged (`openmicroscopy.org/mapr/organism`).
+    async fn organism(&self, ctx: &Context<'_>) -> Result<Option<Organism>> {
+        Ok(organism(&map_annotations(ctx, self.kind, self.id).await?))
+    }
+    /// The cell line imaged (`openmicroscopy.org/mapr/cell_line`).
+    async fn cell_line(&self, ctx: &Context<'_>) -> Result<Option<CellLine>> {
+        Ok(cell_line(&map_annotations(ctx, self.kind, self.id).await?))
+    }
 }

@@ -187,6 +187,12 @@ impl Image {
     async fn object_fields(&self) -> ObjectFields {
         ObjectFields::new(ObjectKind::Image, self.id)
     }
+    /// `genes`, `phenotypes`, `sirnas`, `compounds`, `antibodies`, `organism` and
+    /// `cellLine`, as on wells.
+    #[graphql(flatten)]
+    async fn biology(&self) -> super::BiologyFields {
+        super::BiologyFields::new(ObjectKind::Image, self.id)
+    }
     /// The object's name.
     async fn name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
         match &self.name {
@@ -274,50 +280,6 @@ impl Image {
                     window_end: c.window.map(|w| w.end),
                 })
                 .collect(),
-        ))
-    }
-    /// The genes IDR annotates the image with (namespace `openmicroscopy.org/mapr/gene`),
-    /// one per annotation.
-    async fn genes(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::Gene>>> {
-        Ok(Some(super::biology::genes(
-            &super::map_annotations(ctx, ObjectKind::Image, self.id).await?,
-        )))
-    }
-    /// The phenotypes scored for the image (`openmicroscopy.org/mapr/phenotype`), each
-    /// with its CMPO term when given.
-    async fn phenotypes(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::Phenotype>>> {
-        Ok(Some(super::biology::phenotypes(
-            &super::map_annotations(ctx, ObjectKind::Image, self.id).await?,
-        )))
-    }
-    /// The siRNAs used (`openmicroscopy.org/mapr/sirna`).
-    async fn sirnas(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::Sirna>>> {
-        Ok(Some(super::biology::sirnas(
-            &super::map_annotations(ctx, ObjectKind::Image, self.id).await?,
-        )))
-    }
-    /// The compounds the image's cells were treated with (`openmicroscopy.org/mapr/compound`).
-    async fn compounds(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::Compound>>> {
-        Ok(Some(super::biology::compounds(
-            &super::map_annotations(ctx, ObjectKind::Image, self.id).await?,
-        )))
-    }
-    /// The antibodies used (`openmicroscopy.org/mapr/antibody`).
-    async fn antibodies(&self, ctx: &Context<'_>) -> Result<Option<Vec<super::Antibody>>> {
-        Ok(Some(super::biology::antibodies(
-            &super::map_annotations(ctx, ObjectKind::Image, self.id).await?,
-        )))
-    }
-    /// The organism imaged (`openmicroscopy.org/mapr/organism`).
-    async fn organism(&self, ctx: &Context<'_>) -> Result<Option<super::Organism>> {
-        Ok(super::biology::organism(
-            &super::map_annotations(ctx, ObjectKind::Image, self.id).await?,
-        ))
-    }
-    /// The cell line imaged (`openmicroscopy.org/mapr/cell_line`).
-    async fn cell_line(&self, ctx: &Context<'_>) -> Result<Option<super::CellLine>> {
-        Ok(super::biology::cell_line(
-            &super::map_annotations(ctx, ObjectKind::Image, self.id).await?,
         ))
     }
     /// The image's map annotations; with `inherited: true` also those of the well, plate,

@@ -30,7 +30,7 @@ pub use annotation::{
     AnnotatedObject, BulkAnnotationRow, FileAnnotation, KeyValue, MapAnnotation, ObjectType,
     ValueCount,
 };
-pub(crate) use biology::{Antibody, CellLine, Compound, Gene, Organism, Phenotype, Sirna};
+pub(crate) use biology::BiologyFields;
 pub use container::{Dataset, Project};
 use fields::{AnnotatedFields, ContainerFields, ObjectFields};
 pub use image::{Channel, Image, PixelSize};

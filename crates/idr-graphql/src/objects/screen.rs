@@ -86,7 +86,8 @@ impl Plate {
 
     /// Loads, all at once and as soon as the grid is there, what a selection of the
     /// plate's images (`images`) and wells (`wells`, when the wells were asked for) will
-    /// read: the images' key/values and details (`imgData`), the wells' bulk rows, and
+    /// read: the images' key/values and details (`imgData`), the wells' key/values and
+    /// bulk rows (the typed biology reads the same key/values), and
     /// the plate's screen when it was not reached through it. Every key is known, so no
     /// batch waits for a timer, and the loads share the client's cap instead of waiting
     /// in turn. Failures stay cached per key and are reported at the field that asks.
@@ -101,6 +102,17 @@ impl Plate {
         let mut annotation_keys = Vec::new();
         if crate::objects::image::MAP_FIELDS.iter().any(|f| images.field(f).exists()) {
             annotation_keys = image_ids().map(|id| (ObjectKind::Image, id)).collect();
+        }
+        if wells
+            .is_some_and(|w| crate::objects::image::MAP_FIELDS.iter().any(|f| w.field(f).exists()))
+        {
+            let mut seen = std::collections::HashSet::new();
+            annotation_keys.extend(
+                grid.cells
+                    .iter()
+                    .filter(|c| seen.insert(c.well_id))
+                    .map(|c| (ObjectKind::Well, c.well_id)),
+            );
         }
         let mut data_keys = Vec::new();
         if crate::objects::image::needs_data(images) {
@@ -346,6 +358,12 @@ impl Well {
     #[graphql(flatten)]
     async fn annotated_fields(&self) -> AnnotatedFields {
         AnnotatedFields::new(ObjectKind::Well, self.id)
+    }
+    /// `genes`, `phenotypes`, `sirnas`, `compounds`, `antibodies`, `organism` and
+    /// `cellLine`, read from the well's own map annotations, as on images.
+    #[graphql(flatten)]
+    async fn biology(&self) -> BiologyFields {
+        BiologyFields::new(ObjectKind::Well, self.id)
     }
     /// 0-based row index in the plate.
     async fn row(&self, ctx: &Context<'_>) -> Result<Option<i32>> {

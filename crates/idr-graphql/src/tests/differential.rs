@@ -258,14 +258,20 @@ const FRAGMENTS: &[(&str, &str)] = &[
            annotations { ...Ann } inherited: annotations(inherited: true) { ...Ann }
            phenotypes: annotations(inherited: true, namespace: \"openmicroscopy.org/mapr/phenotype\") { id }
            well { id label } plate { id name } screen { id name } dataset { id name } project { id name }
-           up: well { plate { id screen { id } } } }",
+           up: well { plate { id screen { id } } }
+           typedGenes: genes { symbol identifier url } typedPhenotypes: phenotypes { text termName accession url }
+           sirnas { identifier poolIdentifier } compounds { name pubchemCid } antibodies { name identifier }
+           organism { name ncbiTaxon } cellLine { name accession } }",
     ),
     (
         "Wel",
         "fragment Wel on Well { id row column label plate { id name } keyValues { key value }
            phenotypes: values(key: \"phenotype\") annotations { ...Ann }
            genes: annotations(namespace: \"openmicroscopy.org/mapr/gene\") { id }
-           bulkAnnotation { columns values score: value(column: \"score\") } webclientUrl }",
+           bulkAnnotation { columns values score: value(column: \"score\") } webclientUrl
+           typedGenes: genes { symbol identifier url } typedPhenotypes: phenotypes { text termName accession url }
+           sirnas { identifier poolIdentifier } compounds { name pubchemCid } antibodies { name identifier }
+           organism { name ncbiTaxon } cellLine { name accession } }",
     ),
     (
         "Pla",
@@ -380,6 +386,58 @@ impl Truth<'_> {
             .collect()
     }
 
+    /// The typed biology of an object, as the schema documents it: one item per annotation
+    /// of the mapr namespace, each field the first non-empty value of its key, an item
+    /// without its naming keys left out; `organism` and `cellLine` the first named.
+    fn biology(&self, kind: Kind, id: u64) -> Value {
+        let annotations = self.world.map_annotations_of(kind, id);
+        let of = |ns: &str| -> Vec<&Vec<(String, String)>> {
+            let ns = format!("openmicroscopy.org/mapr/{ns}");
+            annotations.iter().filter(|a| a.ns.as_deref() == Some(&ns)).map(|a| &a.pairs).collect()
+        };
+        let first = |pairs: &[(String, String)], key: &str| -> Value {
+            pairs
+                .iter()
+                .find(|(k, v)| k.eq_ignore_ascii_case(key) && !v.trim().is_empty())
+                .map_or(Value::Null, |(_, v)| json!(v))
+        };
+        let items = |ns: &str, fields: &[(&str, &str)], naming: &[&str]| -> Value {
+            of(ns)
+                .into_iter()
+                .map(|pairs| {
+                    let item: serde_json::Map<String, Value> = fields
+                        .iter()
+                        .map(|(field, key)| (field.to_string(), first(pairs, key)))
+                        .collect();
+                    item
+                })
+                .filter(|item| naming.iter().any(|f| !item[*f].is_null()))
+                .map(Value::Object)
+                .collect()
+        };
+        let one = |ns: &str, key: &str, extra: &str, prefixes: &[&str]| -> Value {
+            of(ns).into_iter().find(|pairs| !first(pairs, key).is_null()).map_or(
+                Value::Null,
+                |pairs| {
+                    let accession = pairs
+                        .iter()
+                        .map(|(_, v)| v)
+                        .find(|v| prefixes.iter().any(|p| v.starts_with(p)));
+                    json!({"name": first(pairs, key), extra: accession})
+                },
+            )
+        };
+        json!({
+            "typedGenes": items("gene", &[("symbol", "Gene Symbol"), ("identifier", "Gene Identifier"), ("url", "Gene Identifier URL")], &["symbol", "identifier"]),
+            "typedPhenotypes": items("phenotype", &[("text", "Phenotype"), ("termName", "Phenotype Term Name"), ("accession", "Phenotype Term Accession"), ("url", "Phenotype Term Accession URL")], &["text", "accession"]),
+            "sirnas": items("sirna", &[("identifier", "siRNA Identifier"), ("poolIdentifier", "siRNA Pool Identifier")], &["identifier", "poolIdentifier"]),
+            "compounds": items("compound", &[("name", "Compound Name"), ("pubchemCid", "PubChem CID")], &["name", "pubchemCid"]),
+            "antibodies": items("antibody", &[("name", "Antibody"), ("identifier", "Antibody Identifier")], &["name", "identifier"]),
+            "organism": one("organism", "Organism", "ncbiTaxon", &["NCBITaxon_"]),
+            "cellLine": one("cell_line", "Cell Line", "accession", &["EFO_", "CLO_", "CVCL_"]),
+        })
+    }
+
     /// The image and the containers it sits in, nearest first.
     fn image_and_containers(&self, id: u64) -> Vec<(Kind, u64)> {
         let mut out = vec![(Kind::Image, id)];
@@ -404,6 +462,11 @@ impl Truth<'_> {
         });
         if let (Value::Object(all), Value::Object(own)) = (&mut object, fields) {
             all.extend(own);
+            if let (Kind::Image | Kind::Well, Value::Object(biology)) =
+                (kind, self.biology(kind, id))
+            {
+                all.extend(biology);
+            }
         }
         object
     }
@@ -1877,17 +1940,17 @@ fn minimal_selections(type_name: &str) -> Vec<(String, String)> {
     out
 }
 
-/// What a plate's images need comes with the plate: its grid, then the images'
-/// key/values, bulk rows and details (`imgData`) primed at once. A field that needed data
-/// the priming does not start would wait a dataloader's timer per plate and start its
-/// calls only after the rest; so no field of a plate's images adds a batch to the plate's
-/// own. (`annotations(inherited: true)` reads the containers' annotations too, by batch:
-/// the look-ahead does not see arguments, and priming them for every `annotations` would
-/// cost calls the plain field does not need.)
+/// What a plate's wells and images need comes with the plate: its grid, then the
+/// images' and wells' key/values, bulk rows and details (`imgData`) primed at once. A
+/// field that needed data the priming does not start would wait a dataloader's timer per
+/// plate and start its calls only after the rest; so no field of a plate's wells or images
+/// adds a batch to the plate's own. (`annotations(inherited: true)` reads the containers'
+/// annotations too, by batch: the look-ahead does not see arguments, and priming them for
+/// every `annotations` would cost calls the plain field does not need.)
 #[tokio::test]
-async fn no_image_field_of_a_plate_waits_for_a_batch_of_its_own() {
-    let cost = |selection: &str| {
-        let selection = selection.to_owned();
+async fn no_well_or_image_field_of_a_plate_waits_for_a_batch_of_its_own() {
+    let cost = |wrap: fn(&str) -> String, selection: &str| {
+        let selection = wrap(selection);
         async move {
             let g = Generated::start(
                 "plate fields",
@@ -1896,20 +1959,23 @@ async fn no_image_field_of_a_plate_waits_for_a_batch_of_its_own() {
                 Settings::default(),
             );
             let plate = g.world.plates.keys().next().copied().expect("a plate");
-            let query =
-                format!("{{ plate(id: {plate}) {{ wells {{ images {{ id {selection} }} }} }} }}");
+            let query = format!("{{ plate(id: {plate}) {{ {selection} }} }}");
             let response = g.response(&query, json!({})).await;
             assert!(response.get("errors").is_none(), "{query}: {response}");
             response["extensions"]["cost"]["batches"].as_u64().expect("batches")
         }
     };
-    let baseline = cost("").await;
-    let fields = minimal_selections("Image");
-    assert!(fields.len() > 15, "{fields:?}");
+    let in_images: fn(&str) -> String = |s| format!("wells {{ images {{ id {s} }} }}");
+    let in_wells: fn(&str) -> String = |s| format!("wells {{ id {s} }}");
     let mut extra = Vec::new();
-    for (name, selection) in &fields {
-        if let n @ 1.. = cost(selection).await.saturating_sub(baseline) {
-            extra.push(format!("{name}: {n}"));
+    for (type_name, wrap) in [("Image", in_images), ("Well", in_wells)] {
+        let baseline = cost(wrap, "").await;
+        let fields = minimal_selections(type_name);
+        assert!(fields.len() > 10, "{fields:?}");
+        for (name, selection) in &fields {
+            if let n @ 1.. = cost(wrap, selection).await.saturating_sub(baseline) {
+                extra.push(format!("{type_name}.{name}: {n}"));
+            }
         }
     }
     assert!(extra.is_empty(), "fields with batches of their own: {extra:?}");
@@ -1945,4 +2011,94 @@ async fn image_details_start_with_the_key_values_and_rows() {
         first_details < others_end,
         "the first imgData started at {first_details:?}, after the key/values and rows ended at {others_end:?}"
     );
+}
+
+/// The rows an IDR-QL query gives (lists, or connections paged to the end), failing on
+/// any diagnostic or error.
+async fn idrql_rows(g: &Generated, text: &str) -> Vec<Value> {
+    let file = idr_ql::parse(text);
+    let parsed = file.queries.first().expect("a query");
+    assert!(parsed.diagnostics.is_empty(), "{text}: {:?}", parsed.diagnostics);
+    let compiled = idr_ql::compile(parsed.ast.as_ref().expect("a tree")).expect("compiles");
+    let (mut rows, mut after) = (Vec::new(), Value::Null);
+    loop {
+        let response = g.response(&compiled.graphql, json!({"after": after})).await;
+        assert!(response.get("errors").is_none(), "{text}: {response}");
+        let mut at = &response["data"];
+        for key in &compiled.rows {
+            at = &at[key.as_str()];
+        }
+        let Some(nodes) = at.get("nodes") else {
+            return at.as_array().cloned().unwrap_or_else(|| panic!("{text}: {response}"));
+        };
+        rows.extend(nodes.as_array().cloned().unwrap_or_default());
+        if at["pageInfo"]["hasNextPage"] != json!(true) {
+            return rows;
+        }
+        after = at["pageInfo"]["endCursor"].clone();
+    }
+}
+
+/// Issue 12: IDR-QL shows the typed biology (`show genes, phenotypes, cellLine`) as the
+/// schema gives it, and a condition on a phenotype's CMPO accession selects exactly the
+/// wells and images that carry it, whatever the case it is written in, both on a plate
+/// (filtered by the server) and through the search engine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idrql_shows_typed_biology_and_filters_on_a_phenotype_accession() {
+    let g = &worlds()[0];
+    let (t, w) = (g.truth(), &g.world);
+    let mut m = g.mismatches();
+    let carries = |kind: Kind, id: u64| {
+        w.map_annotations_of(kind, id).iter().any(|a| {
+            a.ns.as_deref() == Some("openmicroscopy.org/mapr/phenotype")
+                && a.pairs.iter().any(|(k, v)| {
+                    k == "Phenotype Term Accession" && v.eq_ignore_ascii_case("CMPO_0000118")
+                })
+        })
+    };
+    let mut matched = 0;
+    for plate in w.plates.keys() {
+        let rows = idrql_rows(
+            g,
+            &format!(
+                "wells in plate {plate} where \"Phenotype Term Accession\" = cmpo_0000118 show genes, phenotypes, cellLine"
+            ),
+        )
+        .await;
+        let want: Vec<Value> = t
+            .field_images(*plate, 0)
+            .iter()
+            .map(|(well, _)| *well)
+            .filter(|well| carries(Kind::Well, *well))
+            .map(|well| {
+                let bio = t.biology(Kind::Well, well);
+                json!({"id": gql_id(well), "label": w.well_label(well), "genes": bio["typedGenes"],
+                       "phenotypes": bio["typedPhenotypes"], "cellLine": bio["cellLine"]})
+            })
+            .collect();
+        matched += want.len();
+        m.compare(&format!("plate_{plate}.wells"), &json!(rows), &json!(want));
+    }
+    m.check(format!("only {matched} wells carry the accession"), matched > 3);
+    let rows = idrql_rows(
+        g,
+        "images where \"Phenotype Term Accession\" = CMPO_0000118 show phenotypes limit 1000",
+    )
+    .await;
+    let got: BTreeSet<u64> = rows.iter().filter_map(|r| r["id"].as_str()?.parse().ok()).collect();
+    let want: BTreeSet<u64> =
+        w.images.keys().copied().filter(|i| carries(Kind::Image, *i)).collect();
+    m.check(
+        format!("search: {} images, want {}", got.len(), want.len()),
+        got == want && !want.is_empty(),
+    );
+    for row in &rows {
+        let id = row["id"].as_str().and_then(|i| i.parse().ok()).expect("an id");
+        m.compare(
+            &format!("image_{id}.phenotypes"),
+            &row["phenotypes"],
+            &t.biology(Kind::Image, id)["typedPhenotypes"],
+        );
+    }
+    m.finish();
 }

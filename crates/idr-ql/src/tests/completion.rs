@@ -116,7 +116,7 @@ fn values_of_the_key_on_the_left() {
 fn show_fields_of_the_resource_then_keys() {
     check(
         "wells in plate 4554 show <CURSOR>",
-        "id\nlabel\nrow\ncolumn\nimages\nkeyValues\nbulk\nplate\nCell Line => \"Cell Line\"",
+        "id\nlabel\nrow\ncolumn\nimages\nkeyValues\nbulk\nplate\ngenes\nphenotypes\nsirnas\ncompounds\nantibodies\norganism\ncellLine\nCell Line => \"Cell Line\"",
     );
     check("images in plate 4554 show name, th<CURSOR>", "thumbnail");
     check("screens show na<CURSOR>", "name");

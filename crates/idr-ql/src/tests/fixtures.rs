@@ -10,7 +10,7 @@ use std::path::Path;
 use super::{crate_dir, trees};
 use crate::{analyze, format, render, Catalog};
 
-fn fixtures(kind: &str) -> Vec<(String, String)> {
+pub(super) fn fixtures(kind: &str) -> Vec<(String, String)> {
     let dir = crate_dir().join("test_data").join(kind);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()

@@ -91,3 +91,34 @@ fn every_kind_of_token_is_classified_as_completion_reads_it() {
     // Unfinished text is classified as far as it goes.
     assert_eq!(classes("images where \"Gene "), "images:Resource where:Keyword \"Gene :Key");
 }
+
+/// Hover says what the parser decided: over every `show` item of every fixture, it names
+/// a field exactly where the query shows a field, and a key elsewhere (quoted items,
+/// curated keys such as `Phenotype` beside the `phenotypes` field, `plates … show
+/// Organism`).
+#[test]
+fn hover_on_show_items_agrees_with_the_parser() {
+    use crate::ast::ShowItem;
+    let mut seen = (0, 0);
+    for kind in ["ok", "err"] {
+        for (name, text) in super::fixtures::fixtures(kind) {
+            for query in crate::parse(&text).queries {
+                let Some(ast) = &query.ast else { continue };
+                for item in &ast.show {
+                    let hovered = hover(&text, item.span.start + 1, &super::test_catalog())
+                        .map(|h| h.markdown)
+                        .unwrap_or_default();
+                    let says_field = hovered.lines().next().is_some_and(|l| l.ends_with("(field)"));
+                    let is_field = matches!(item.value, ShowItem::Field(_));
+                    assert_eq!(says_field, is_field, "{name}: {:?}: {hovered:?}", item.value);
+                    if is_field {
+                        seen.0 += 1
+                    } else {
+                        seen.1 += 1
+                    }
+                }
+            }
+        }
+    }
+    assert!(seen.0 > 40 && seen.1 > 10, "{seen:?} fields and keys");
+}

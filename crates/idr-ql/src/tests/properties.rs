@@ -128,13 +128,21 @@ fn query() -> impl Strategy<Value = Query> {
         prop::collection::vec(show_item.prop_map(z), 0..4),
         prop::option::of(any::<u64>().prop_map(z)),
     )
-        .prop_map(|(resource, scope, filter, show, limit)| Query {
-            span: Span::default(),
-            resource: z(resource),
-            scope,
-            filter,
-            show,
-            limit,
+        .prop_map(|(resource, scope, filter, mut show, limit)| {
+            // The parser reads a curated key the resource has no field for as the key
+            // (`screens show organism`), so it never produces that field there.
+            let known = match &resource {
+                ResourceName::Known(r) => Some(*r),
+                ResourceName::Unknown(_) => None,
+            };
+            for item in &mut show {
+                if let ShowItem::Field(f) = item.value {
+                    if crate::model::show_field(f.name(), false, known).is_none() {
+                        item.value = ShowItem::Key(f.name().to_owned());
+                    }
+                }
+            }
+            Query { span: Span::default(), resource: z(resource), scope, filter, show, limit }
         })
 }
 
