@@ -33,21 +33,21 @@ KEY, VALUE = "Gene Symbol", "ade8"
 OBJECTS = """
 query Objects($screen: ID!, $plate: ID!, $image: ID!, $well: ID!, $dataset: ID!) {
   screen(id: $screen) {
-    id
+    idrId
     name
     annotations { namespace keyValues { key value } }
-    plates(first: 100) { totalCount nodes { id name } }
+    plates(first: 100) { totalCount nodes { idrId name } }
     fileAnnotations { id name size mimetype downloadUrl }
   }
   plate(id: $plate) {
-    id
+    idrId
     name
     rowLabels
     columnLabels
-    wells(field: 0) { label images { id name } }
+    wells(field: 0) { label images { idrId name } }
   }
   image(id: $image) {
-    id
+    idrId
     name
     width
     height
@@ -62,13 +62,13 @@ query Objects($screen: ID!, $plate: ID!, $image: ID!, $well: ID!, $dataset: ID!)
     viewerUrl
   }
   well(id: $well) {
-    id
+    idrId
     label
     bulkAnnotation { columns values }
   }
   dataset(id: $dataset) {
     name
-    images(first: 2) { nodes { id name } }
+    images(first: 2) { nodes { idrId name } }
   }
 }
 """
@@ -79,7 +79,7 @@ query Search($key: String!, $value: String!) {
   searchValues(key: $key) { value count }
   searchImages(where: {key: $key, value: $value}, first: 50) {
     totalCount
-    nodes { id name webclientUrl viewerUrl }
+    nodes { idrId name webclientUrl viewerUrl }
   }
 }
 """
@@ -161,14 +161,14 @@ def main():
 
     heading(1, "Study information: the screen's key/values")
     if screen:
-        print(f"  {screen['name']} (screen {screen['id']})")
+        print(f"  {screen['name']} (screen {screen['idrId']})")
         key_values(screen["annotations"], "    ")
 
     heading(2, "The plates of the screen")
     if screen and screen["plates"]:
         print(f"  {screen['plates']['totalCount']} plates")
         for p in screen["plates"]["nodes"]:
-            print(f"    plate {p['id']}: {p['name']}")
+            print(f"    plate {p['idrId']}: {p['name']}")
 
     heading(3, "The plate's grid: each well and its image at field 0")
     if plate:
@@ -176,14 +176,14 @@ def main():
         wells = plate["wells"] or []
         print(f"  {plate['name']}: {len(rows)} rows x {len(columns)} columns, {len(wells)} wells")
         for w in wells[:5]:
-            images = ", ".join(f"{i['id']} {i['name']}" for i in w["images"])
+            images = ", ".join(f"{i['idrId']} {i['name']}" for i in w["images"])
             print(f"    {w['label']}: {images}")
         if len(wells) > 5:
             print(f"    … and {len(wells) - 5} more wells")
 
     heading(4, "Image details")
     if image:
-        print(f"  {image['name']} (image {image['id']})")
+        print(f"  {image['name']} (image {image['idrId']})")
         print(
             f"    {image['width']} x {image['height']} pixels, "
             f"{image['sizeZ']} z, {image['sizeT']} t, {image['sizeC']} channels, {image['pixelsType']}"
@@ -199,10 +199,10 @@ def main():
 
     heading(6, "Thumbnails")
     if image:
-        print(f"  image {image['id']}: {image['thumbnailUrl']}")
+        print(f"  image {image['idrId']}: {image['thumbnailUrl']}")
         print(f"    open in IDR's viewer: {image['viewerUrl']}")
     if dataset:
-        ids = [i["id"] for i in dataset["images"]["nodes"]]
+        ids = [i["idrId"] for i in dataset["images"]["nodes"]]
         print(f"  Request 2 of 3: the thumbnails of dataset {DATASET}'s first images ({dataset['name']})")
         jpegs, failed = server.thumbnails(ids)
         for image_id in map(int, ids):
@@ -218,9 +218,9 @@ def main():
     if well:
         row = well["bulkAnnotation"]
         if row is None:
-            print(f"  well {well['id']} ({well['label']}) has no bulk-annotation row")
+            print(f"  well {well['idrId']} ({well['label']}) has no bulk-annotation row")
         else:
-            print(f"  well {well['id']} ({well['label']}): {len(row['columns'])} columns")
+            print(f"  well {well['idrId']} ({well['label']}): {len(row['columns'])} columns")
             for column, value in list(zip(row["columns"], row["values"]))[:12]:
                 print(f"    {column}: {value}")
 
@@ -244,7 +244,7 @@ def main():
     if hits:
         print(f"  {hits['totalCount']} images")
         for hit in hits["nodes"][:5]:
-            print(f"    image {hit['id']}: {hit['webclientUrl']}")
+            print(f"    image {hit['idrId']}: {hit['webclientUrl']}")
         if len(hits["nodes"]) > 5:
             print(f"    … and {len(hits['nodes']) - 5} more")
     return 0

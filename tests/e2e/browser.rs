@@ -75,7 +75,7 @@ fetch("{api}/graphql", {{
   headers: {{"content-type": "application/json"}},
   body: JSON.stringify({{query: {query}}}),
 }}).then(r => r.json()).then(answer => {{
-  const plate = answer.data.screen.plates.nodes.find(p => p.id === "4554");
+  const plate = answer.data.screen.plates.nodes.find(p => p.id === "Plate:4554");
   document.getElementById("out").textContent =
     "wells " + plate.wells.length + " screen " + answer.data.screen.name;
 }}).catch(error => {{

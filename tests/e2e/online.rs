@@ -65,9 +65,9 @@ async fn ids_outside_the_recordings_answer_correctly() {
     assert_eq!(
         body,
         json!({"data": {"screen": {"name": "synthetic-screen", "plates": {"nodes": [{"name": "P1", "rowLabels": ["A", "B"], "wells": [
-            {"label": "A1", "images": [{"id": "7201", "thumbnailUrl": format!("{base}/webgateway/render_thumbnail/7201/"),
+            {"label": "A1", "images": [{"id": "Image:7201", "thumbnailUrl": format!("{base}/webgateway/render_thumbnail/7201/"),
                 "keyValues": [{"key": "Gene Symbol", "value": "abc1"}]}]},
-            {"label": "B2", "images": [{"id": "7202", "thumbnailUrl": format!("{base}/webgateway/render_thumbnail/7202/"),
+            {"label": "B2", "images": [{"id": "Image:7202", "thumbnailUrl": format!("{base}/webgateway/render_thumbnail/7202/"),
                 "keyValues": [{"key": "Gene Symbol", "value": "xyz2"}, {"key": "Gene Symbol", "value": "xyz3"}]}]},
         ]}]}}}})
     );

@@ -18,7 +18,7 @@ fn check_nested(body: &Value, thumb_prefix: &str) {
     assert_eq!(screen["keyValues"].as_array().unwrap().len(), 16);
     let plates = screen["plates"]["nodes"].as_array().unwrap();
     assert_eq!(plates.len(), 12);
-    let plate = plates.iter().find(|p| p["id"] == "4554").expect("plate 4554");
+    let plate = plates.iter().find(|p| p["id"] == "Plate:4554").expect("plate 4554");
     let wells = plate["wells"].as_array().unwrap();
     assert_eq!(wells.len(), 96);
     for well in wells {
@@ -26,10 +26,21 @@ fn check_nested(body: &Value, thumb_prefix: &str) {
         let url = image["thumbnailUrl"].as_str().unwrap();
         assert!(
             url.starts_with(thumb_prefix)
-                && url.ends_with(&format!("/render_thumbnail/{}/", image["id"].as_str().unwrap())),
+                && url.ends_with(&format!(
+                    "/render_thumbnail/{}/",
+                    global_number(&image["id"], "Image")
+                )),
             "{url}"
         );
     }
+}
+
+/// The IDR id inside a global id such as `Image:122770`, checking its type.
+fn global_number<'a>(id: &'a Value, kind: &str) -> &'a str {
+    let id = id.as_str().unwrap();
+    id.strip_prefix(kind)
+        .and_then(|rest| rest.strip_prefix(':'))
+        .unwrap_or_else(|| panic!("not a {kind} id: {id}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

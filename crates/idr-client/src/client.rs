@@ -398,6 +398,25 @@ impl IdrClient {
         )
     }
 
+    /// [`IdrClient::container`], if the cache holds the answer.
+    pub fn cached_container(
+        &self,
+        object: ApiObject,
+        id: u64,
+    ) -> Option<Result<Option<Arc<Container>>, Error>> {
+        self.peek(ep::api_object_request(object, id)).map(found)
+    }
+
+    /// [`IdrClient::plate`], if the cache holds the answer.
+    pub fn cached_plate(&self, id: u64) -> Option<Result<Option<Arc<PlateMeta>>, Error>> {
+        self.peek(ep::api_object_request(ApiObject::Plate, id)).map(found)
+    }
+
+    /// [`IdrClient::well`], if the cache holds the answer.
+    pub fn cached_well(&self, id: u64) -> Option<Result<Option<Arc<WellMeta>>, Error>> {
+        self.peek(ep::api_object_request(ApiObject::Well, id)).map(found)
+    }
+
     /// The containers an object sits in (a well's plate, a plate's screen, a dataset's
     /// project), as `api/v0` lists them; empty for an object with none, or unknown.
     pub async fn parents(&self, child: ApiObject, id: u64) -> Result<Vec<Container>, Error> {

@@ -22,7 +22,8 @@ use idr_client::model::SearchQuery;
 use idr_filter::{Expr, Plan};
 
 use crate::connection::PageArgs;
-use crate::error::{bad_input, parse_id};
+use crate::error::bad_input;
+use crate::ids::{check_count, parse_global, parse_id_of};
 use crate::inputs::ImageFilter;
 use crate::operation::Operation;
 use crate::shape::{named, Shape};
@@ -94,13 +95,38 @@ impl Args<'_> {
     }
 }
 
+/// The kind of object a root lookup (`image`, `plate`, …) finds.
+fn object_named(name: &str) -> idr_client::endpoints::ApiObject {
+    use idr_client::endpoints::ApiObject as A;
+    match name {
+        "screen" => A::Screen,
+        "plate" => A::Plate,
+        "well" => A::Well,
+        "image" => A::Image,
+        "project" => A::Project,
+        _ => A::Dataset,
+    }
+}
+
 /// The checks of one field's arguments, by parent type and field name. Fields not listed
 /// accept every value their types allow.
 fn check_field(parent: &str, args: &Args<'_>) -> async_graphql::Result<()> {
     let filter = || args.filter().as_ref().map(ImageFilter::to_expr).transpose().map(drop);
     match (parent, args.field.name.node.as_str()) {
-        ("Query", "screen" | "plate" | "well" | "image" | "project" | "dataset") => {
-            parse_id(&args.get::<ID>("id").unwrap_or_default()).map(drop)
+        ("Query", name @ ("screen" | "plate" | "well" | "image" | "project" | "dataset")) => {
+            parse_id_of(&args.get::<ID>("id").unwrap_or_default(), object_named(name)).map(drop)
+        }
+        ("Query", "node") => parse_global(&args.get::<ID>("id").unwrap_or_default()).map(drop),
+        ("Query", "nodes") => {
+            let ids = args.get::<Vec<ID>>("ids").unwrap_or_default();
+            check_count(&ids)?;
+            ids.iter().try_for_each(|id| parse_global(id).map(drop))
+        }
+        ("Query", name @ ("images" | "plates" | "wells")) => {
+            let ids = args.get::<Vec<ID>>("ids").unwrap_or_default();
+            check_count(&ids)?;
+            let object = object_named(name.trim_end_matches('s'));
+            ids.iter().try_for_each(|id| parse_id_of(id, object).map(drop))
         }
         ("Query", "screens" | "projects")
         | ("Screen", "plates")
@@ -117,7 +143,7 @@ fn check_field(parent: &str, args: &Args<'_>) -> async_graphql::Result<()> {
             }
             for scope in ["screen", "project"] {
                 if let Some(id) = args.get::<Option<ID>>(scope).flatten() {
-                    parse_id(&id)?;
+                    parse_id_of(&id, object_named(scope))?;
                 }
             }
             match args.get::<ImageFilter>("where") {

@@ -176,14 +176,3 @@ impl<T> ResultExt<T> for Result<T, ClientError> {
         self.map_err(|e| upstream(&e))
     }
 }
-
-/// Parses a GraphQL `ID` as an IDR id: a positive integer that fits OMERO's `long`.
-pub(crate) fn parse_id(id: &async_graphql::ID) -> async_graphql::Result<u64> {
-    match id.trim().parse::<u64>() {
-        Ok(n) if n > 0 && n <= i64::MAX as u64 => Ok(n),
-        _ => Err(bad_input(format!(
-            "`{}` is not an IDR id: ids are positive integers",
-            idr_client::text::truncate(id, 40)
-        ))),
-    }
-}

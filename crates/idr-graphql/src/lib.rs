@@ -10,10 +10,12 @@ mod connection;
 mod context;
 mod documents;
 mod error;
+mod ids;
 mod inputs;
 mod limits;
 mod loaders;
 pub mod nesting;
+mod node;
 mod objects;
 mod operation;
 mod persisted;
@@ -31,6 +33,7 @@ pub use error::describe as describe_upstream_error;
 pub use inputs::{FilterOp, ImageFilter, SearchResource};
 pub use limits::DocumentLimits;
 pub use loaders::Loaders;
+pub use node::Node;
 pub use objects::{
     AnnotatedObject, BulkAnnotationRow, Channel, Dataset, FileAnnotation, Image, KeyValue,
     MapAnnotation, ObjectType, PixelSize, Plate, Project, Screen, ValueCount, Well,

@@ -96,6 +96,7 @@ pub struct Loaders {
     pub(crate) parents: DataLoader<ParentLoader, HashMapCache>,
     pub(crate) grids: DataLoader<GridLoader, HashMapCache>,
     pub(crate) well_rows: DataLoader<WellRowLoader, HashMapCache>,
+    pub(crate) objects: DataLoader<ObjectLoader, HashMapCache>,
     spawned: Arc<Spawned>,
 }
 
@@ -117,6 +118,7 @@ impl Loaders {
                 idr_client::endpoints::MAX_TABLE_DOWNLOAD_ROWS,
                 &spawned,
             ),
+            objects: new_loader(ObjectLoader { client: client.clone() }, 100, &spawned),
             spawned,
         }
     }
@@ -230,6 +232,59 @@ impl Loader<u64> for ImageLoader {
 impl Peek<u64> for ImageLoader {
     fn peek(&self, id: &u64) -> Option<Self::Value> {
         self.client.cached_image_data(*id)
+    }
+}
+
+/// An object's own `api/v0` record, for the lookups by id (`screen(id:)`, `node(id:)`,
+/// `plates(ids:)`, …): one call per object (IDR has no batch form), made concurrently
+/// under the client's cap. Images are not here: their record is `imgData`
+/// ([`ImageLoader`]).
+pub(crate) struct ObjectLoader {
+    client: IdrClient,
+}
+
+/// A record [`ObjectLoader`] loads.
+#[derive(Clone)]
+pub(crate) enum Record {
+    Container(Arc<idr_client::model::Container>),
+    Plate(Arc<idr_client::model::PlateMeta>),
+    Well(Arc<idr_client::model::WellMeta>),
+}
+
+impl ObjectLoader {
+    async fn fetch(&self, object: ApiObject, id: u64) -> Loaded<Record> {
+        Ok(match object {
+            ApiObject::Plate => self.client.plate(id).await?.map(Record::Plate),
+            ApiObject::Well => self.client.well(id).await?.map(Record::Well),
+            // Images are loaded by `ImageLoader`; nothing asks this loader for one.
+            ApiObject::Image => None,
+            container => self.client.container(container, id).await?.map(Record::Container),
+        })
+    }
+}
+
+impl Loader<(ApiObject, u64)> for ObjectLoader {
+    type Value = Loaded<Record>;
+    type Error = Infallible;
+
+    async fn load(
+        &self,
+        keys: &[(ApiObject, u64)],
+    ) -> Result<HashMap<(ApiObject, u64), Self::Value>, Infallible> {
+        let results = join_all(keys.iter().map(|(object, id)| self.fetch(*object, *id))).await;
+        Ok(keys.iter().copied().zip(results).collect())
+    }
+}
+
+impl Peek<(ApiObject, u64)> for ObjectLoader {
+    fn peek(&self, (object, id): &(ApiObject, u64)) -> Option<Self::Value> {
+        let c = &self.client;
+        Some(match object {
+            ApiObject::Plate => c.cached_plate(*id)?.map(|r| r.map(Record::Plate)),
+            ApiObject::Well => c.cached_well(*id)?.map(|r| r.map(Record::Well)),
+            ApiObject::Image => Ok(None),
+            container => c.cached_container(*container, *id)?.map(|r| r.map(Record::Container)),
+        })
     }
 }
 

@@ -8,8 +8,10 @@ use idr_client::endpoints::ApiObject;
 
 use crate::connection::{self, Page, PageArgs, Total};
 use crate::context::client;
-use crate::error::{parse_id, ResultExt};
+use crate::error::ResultExt;
+use crate::ids::{check_count, parse_global, parse_id_of};
 use crate::inputs::{ImageFilter, SearchResource};
+use crate::node::{load, load_single, Node};
 use crate::objects::{
     keep_matching, Dataset, Image, Listed, Plate, Project, Screen, ValueCount, Well,
 };
@@ -17,6 +19,16 @@ use crate::search::FilteredSearch;
 
 /// The entry points: IDR objects by id, top-level lists, and the search engine.
 pub struct Query;
+
+/// The objects of one kind named by `ids` (IDR's or global), as [`load`] loads them.
+async fn plural(ctx: &Context<'_>, ids: &[ID], object: ApiObject) -> Result<Vec<Option<Node>>> {
+    check_count(ids)?;
+    let keys = ids
+        .iter()
+        .map(|id| parse_id_of(id, object).map(|n| (object, n)))
+        .collect::<Result<Vec<_>>>()?;
+    load(ctx, &keys).await
+}
 
 /// The entry points: IDR objects by id, top-level lists, and the search engine.
 ///
@@ -26,41 +38,86 @@ pub struct Query;
 /// computed from what its parent already holds is non-null.
 #[Object]
 impl Query {
-    /// A screen by id; `null` when IDR has no such screen.
+    /// A screen by id (`"102"` or `"Screen:102"`); `null` when IDR has no such screen.
     async fn screen(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Screen>> {
-        let id = parse_id(&id)?;
-        Ok(client(ctx).container(ApiObject::Screen, id).await.gql()?.map(Screen::loaded))
+        let id = parse_id_of(&id, ApiObject::Screen)?;
+        Ok(load_single(ctx, ApiObject::Screen, id).await?.and_then(Node::into_screen))
     }
-    /// A plate by id; `null` when IDR has no such plate.
+    /// A plate by id (`"4554"` or `"Plate:4554"`); `null` when IDR has no such plate.
     async fn plate(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Plate>> {
-        let id = parse_id(&id)?;
-        Ok(client(ctx).plate(id).await.gql()?.map(|meta| Plate {
-            id: meta.id,
-            name: Some(meta.name.clone()),
-            screen: None,
-            meta: Some(meta),
-        }))
+        let id = parse_id_of(&id, ApiObject::Plate)?;
+        Ok(load_single(ctx, ApiObject::Plate, id).await?.and_then(Node::into_plate))
     }
-    /// A well by id; `null` when IDR has no such well.
+    /// A well by id (`"1046872"` or `"Well:1046872"`); `null` when IDR has no such well.
     async fn well(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Well>> {
-        let id = parse_id(&id)?;
-        Ok(client(ctx).well(id).await.gql()?.map(|meta| Well::from_meta(&meta)))
+        let id = parse_id_of(&id, ApiObject::Well)?;
+        Ok(load_single(ctx, ApiObject::Well, id).await?.and_then(Node::into_well))
     }
-    /// An image by id; `null` when IDR has no such image (or it is not public).
+    /// An image by id (`"122770"` or `"Image:122770"`); `null` when IDR has no such image
+    /// (or it is not public).
     async fn image(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Image>> {
-        let id = parse_id(&id)?;
-        let data = crate::loaders::load_one(&crate::context::loaders(ctx).images, id).await?;
-        Ok(data.map(|data| Image { data: Some(data), ..Image::new(id) }))
+        let id = parse_id_of(&id, ApiObject::Image)?;
+        Ok(load_single(ctx, ApiObject::Image, id).await?.and_then(Node::into_image))
     }
-    /// A project by id; `null` when IDR has no such project.
+    /// A project by id (`"51"` or `"Project:51"`); `null` when IDR has no such project.
     async fn project(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Project>> {
-        let id = parse_id(&id)?;
-        Ok(client(ctx).container(ApiObject::Project, id).await.gql()?.map(Project::loaded))
+        let id = parse_id_of(&id, ApiObject::Project)?;
+        Ok(load_single(ctx, ApiObject::Project, id).await?.and_then(Node::into_project))
     }
-    /// A dataset by id; `null` when IDR has no such dataset.
+    /// A dataset by id (`"51"` or `"Dataset:51"`); `null` when IDR has no such dataset.
     async fn dataset(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Dataset>> {
-        let id = parse_id(&id)?;
-        Ok(client(ctx).container(ApiObject::Dataset, id).await.gql()?.map(Dataset::loaded))
+        let id = parse_id_of(&id, ApiObject::Dataset)?;
+        Ok(load_single(ctx, ApiObject::Dataset, id).await?.and_then(Node::into_dataset))
+    }
+    /// Any object by its global id (`"Image:122770"`, `"Screen:102"`); `null` when IDR
+    /// has no such object.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
+        let (object, id) = parse_global(&id)?;
+        load_single(ctx, object, id).await
+    }
+    /// Objects by their global ids (at most 500), in the order given, `null` where IDR has
+    /// no such object. Each distinct object is loaded once, all at once.
+    #[graphql(complexity = "ids.len().max(1) * child_complexity")]
+    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Option<Vec<Option<Node>>>> {
+        check_count(&ids)?;
+        let keys = ids.iter().map(parse_global).collect::<Result<Vec<_>>>()?;
+        load(ctx, &keys).await.map(Some)
+    }
+    /// Images by id (IDR's or global; at most 500), in the order given, `null` where IDR
+    /// has no such image.
+    #[graphql(complexity = "ids.len().max(1) * child_complexity")]
+    async fn images(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Option<Vec<Option<Image>>>> {
+        Ok(Some(
+            plural(ctx, &ids, ApiObject::Image)
+                .await?
+                .into_iter()
+                .map(|n| n.and_then(Node::into_image))
+                .collect(),
+        ))
+    }
+    /// Plates by id (IDR's or global; at most 500), in the order given, `null` where IDR
+    /// has no such plate.
+    #[graphql(complexity = "ids.len().max(1) * child_complexity")]
+    async fn plates(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Option<Vec<Option<Plate>>>> {
+        Ok(Some(
+            plural(ctx, &ids, ApiObject::Plate)
+                .await?
+                .into_iter()
+                .map(|n| n.and_then(Node::into_plate))
+                .collect(),
+        ))
+    }
+    /// Wells by id (IDR's or global; at most 500), in the order given, `null` where IDR
+    /// has no such well.
+    #[graphql(complexity = "ids.len().max(1) * child_complexity")]
+    async fn wells(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Option<Vec<Option<Well>>>> {
+        Ok(Some(
+            plural(ctx, &ids, ApiObject::Well)
+                .await?
+                .into_iter()
+                .map(|n| n.and_then(Node::into_well))
+                .collect(),
+        ))
     }
     /// All screens, by name, optionally only those matching `where` (on their
     /// names and key/values).
@@ -108,8 +165,8 @@ impl Query {
     ) -> Result<Option<Connection<String, Image, Total>>> {
         let first = PageArgs::new(first, None)?.first;
         let client = client(ctx);
-        let screen = screen.as_ref().map(parse_id).transpose()?;
-        let project = project.as_ref().map(parse_id).transpose()?;
+        let screen = screen.as_ref().map(|id| parse_id_of(id, ApiObject::Screen)).transpose()?;
+        let project = project.as_ref().map(|id| parse_id_of(id, ApiObject::Project)).transpose()?;
         let Some(search) = FilteredSearch::new(client, &filter, study, screen, project).await?
         else {
             return Ok(Some(Connection::with_additional_fields(false, false, Total::known(0))));

@@ -173,7 +173,7 @@ fn line(out: &mut String, indent: usize, text: &str) {
 
 /// The selection lines for each row, and the columns they produce.
 fn selections(query: &Query, resource: Resource) -> (Vec<String>, Vec<Column>) {
-    let mut lines = vec!["id".to_owned()];
+    let mut lines = vec![Field::Id.selection(resource).to_owned()];
     let mut columns = vec![Column { header: "id".to_owned(), key: "id".to_owned() }];
     let mut fields: Vec<Field> = vec![Field::Id];
     let mut keys: Vec<String> = Vec::new();

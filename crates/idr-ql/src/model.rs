@@ -186,31 +186,33 @@ impl Field {
     /// The GraphQL selection the field compiles to, for `resource`.
     pub(crate) fn selection(self, resource: Resource) -> &'static str {
         match self {
-            Field::Id => "id",
+            // IDR's own id, which the language reads and writes (`in plate 4554`), under
+            // the key `id`; the schema's `id` is the global id (`Image:122770`).
+            Field::Id => "id: idrId",
             Field::Name => "name",
             Field::Description => "description",
             Field::Thumbnail => "thumbnailUrl",
             Field::KeyValues => "keyValues { key value }",
-            Field::Well => "well { id label }",
-            Field::Plate => "plate { id name }",
-            Field::Screen => "screen { id name }",
-            Field::Dataset => "dataset { id name }",
-            Field::Project => "project { id name }",
+            Field::Well => "well { id: idrId label }",
+            Field::Plate => "plate { id: idrId name }",
+            Field::Screen => "screen { id: idrId name }",
+            Field::Dataset => "dataset { id: idrId name }",
+            Field::Project => "project { id: idrId name }",
             Field::Size => "width height sizeZ sizeT sizeC",
             Field::Channels => "channels { label color }",
             Field::Url => "webclientUrl",
             Field::Viewer => "viewerUrl",
-            Field::Plates => "plates(first: 100) { nodes { id name } }",
-            Field::Datasets => "datasets(first: 100) { nodes { id name } }",
+            Field::Plates => "plates(first: 100) { nodes { id: idrId name } }",
+            Field::Datasets => "datasets(first: 100) { nodes { id: idrId name } }",
             Field::RowLabels => "rowLabels",
             Field::ColumnLabels => "columnLabels",
-            Field::Wells => "wells { id label }",
+            Field::Wells => "wells { id: idrId label }",
             Field::Label => "label",
             Field::Row => "row",
             Field::Column => "column",
             Field::Images => match resource {
-                Resource::Datasets => "images(first: 100) { nodes { id name } }",
-                _ => "images { id name }",
+                Resource::Datasets => "images(first: 100) { nodes { id: idrId name } }",
+                _ => "images { id: idrId name }",
             },
             Field::Bulk => "bulkAnnotation { columns values }",
             Field::Genes => "genes { symbol identifier url }",
@@ -223,12 +225,13 @@ impl Field {
         }
     }
 
-    /// The response keys the selection produces: its top-level field names, such as
-    /// `width height sizeZ sizeT sizeC` for `size`.
+    /// The response keys the selection produces: its top-level field names or their
+    /// aliases, such as `width height sizeZ sizeT sizeC` for `size` and `id` for
+    /// `id: idrId`.
     pub(crate) fn response_keys(self, resource: Resource) -> Vec<&'static str> {
         let selection = self.selection(resource);
         let mut keys = Vec::new();
-        let (mut depth, mut start) = (0usize, None);
+        let (mut depth, mut start, mut aliased) = (0usize, None, false);
         for (i, c) in selection.char_indices().chain([(selection.len(), ' ')]) {
             match c {
                 c if c.is_ascii_alphanumeric() => {
@@ -239,10 +242,22 @@ impl Field {
                 }
                 '(' | '{' => depth += 1,
                 ')' | '}' => depth = depth.saturating_sub(1),
+                // The word before `:` is the alias, and the field after it is not a key.
+                ':' if depth == 0 => {
+                    aliased = true;
+                    continue;
+                }
                 _ => {}
             }
             if let Some(from) = start.take() {
-                keys.push(&selection[from..i]);
+                let word = &selection[from..i];
+                if selection[i..].trim_start().starts_with(':') {
+                    keys.push(word);
+                } else if std::mem::take(&mut aliased) {
+                    // The aliased field itself.
+                } else {
+                    keys.push(word);
+                }
             }
         }
         keys

@@ -126,22 +126,32 @@ fn lexical_errors(text: &str, tokens: &[Token]) -> Option<Vec<Diagnostic>> {
     if !diagnostics.is_empty() {
         return Some(diagnostics);
     }
-    // Parentheses and runs of `not` are what nest. A `not` directly before `in` is the
-    // `not in` operator, not a nesting `not`.
+    // Parentheses and runs of `not` are what nest, as `Expr::depth` counts them. A `not`
+    // directly before `in` is the `not in` operator, not a nesting `not`, and the
+    // parentheses of a list (after `in`) hold values, not a condition.
     let mut depth = 0usize;
     let mut nots = 0usize;
+    // For each open parenthesis, whether it counts (a group) or not (a list).
+    let mut open: Vec<bool> = Vec::new();
     for (i, token) in tokens.iter().enumerate() {
+        let keyword = |t: &Token| Keyword::of(t.span.text(text));
         match token.kind {
-            TokenKind::LParen => depth += 1,
-            TokenKind::RParen => depth = depth.saturating_sub(1),
-            TokenKind::Word if Keyword::of(token.span.text(text)) == Some(Keyword::Not) => {
-                let next_is_in = tokens
-                    .get(i + 1)
-                    .is_some_and(|t| Keyword::of(t.span.text(text)) == Some(Keyword::In));
+            TokenKind::LParen => {
+                let list = i > 0 && keyword(&tokens[i - 1]) == Some(Keyword::In);
+                open.push(!list);
+                depth += usize::from(!list);
+            }
+            TokenKind::RParen if open.pop().unwrap_or(true) => depth = depth.saturating_sub(1),
+            TokenKind::RParen => {}
+            TokenKind::Word if keyword(token) == Some(Keyword::Not) => {
+                let next_is_in = tokens.get(i + 1).is_some_and(|t| keyword(t) == Some(Keyword::In));
                 if !next_is_in {
                     nots += 1;
                 }
             }
+            // `in` after a key is a comparison's operator, which ends a run of `not`s as
+            // the symbol operators do (below).
+            TokenKind::Word if keyword(token) == Some(Keyword::In) => nots = 0,
             _ => {}
         }
         if depth + nots > MAX_DEPTH {

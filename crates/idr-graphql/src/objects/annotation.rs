@@ -36,8 +36,11 @@ pub enum ObjectType {
 pub struct AnnotatedObject {
     /// `null` for kinds this API does not model.
     pub kind: Option<ObjectType>,
-    /// IDR's numeric id of the object.
+    /// The object's global id, such as `Screen:102` (as its own `id` gives it); IDR's id
+    /// alone for a kind this API does not model.
     pub id: ID,
+    /// IDR's numeric id of the object.
+    pub idr_id: ID,
     /// The object's name (wells get one made from their plate labels, such as `A1`).
     pub name: Option<String>,
 }
@@ -66,7 +69,11 @@ impl MapAnnotation {
     async fn source(&self) -> AnnotatedObject {
         AnnotatedObject {
             kind: self.0.parent.kind.map(ObjectType::from),
-            id: id(self.0.parent.id),
+            id: match self.0.parent.kind {
+                Some(kind) => crate::ids::global_id_of(kind, self.0.parent.id),
+                None => id(self.0.parent.id),
+            },
+            idr_id: id(self.0.parent.id),
             name: self.0.parent.name.clone(),
         }
     }

@@ -18,8 +18,15 @@ impl ObjectFields {
 
 #[Object(visible = false)]
 impl ObjectFields {
-    /// IDR's numeric id.
+    /// The object's global id, such as `Image:122770`: its type and IDR's id (IDR's ids
+    /// repeat across types: screen 51 and project 51 are different objects). Treat it as
+    /// opaque; `node(id:)` finds the object again.
     async fn id(&self) -> ID {
+        crate::ids::global_id_of(self.kind, self.id)
+    }
+    /// IDR's own numeric id (as text: IDR's ids are 64-bit), as IDR's web client, URLs
+    /// and the lookups by id (`image(id: "122770")`) take it.
+    async fn idr_id(&self) -> ID {
         id(self.id)
     }
     /// All key/value pairs of the object's own map annotations (for a screen or project,

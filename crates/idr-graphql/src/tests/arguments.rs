@@ -14,7 +14,6 @@ use super::{offline_schema, run};
 
 /// Values each argument must refuse, as GraphQL literals of the right type.
 fn refused(object: &str, field: &str, arg: &str) -> Option<&'static [&'static str]> {
-    const IDS: &[&str] = &[r#""abc""#, r#""-1""#, r#""0""#, r#""99999999999999999999""#, r#"" ""#];
     const FIRST: &[&str] = &["0", "101", "-5"];
     // Not base64; base64 of a search cursor (`s:1:2`) on an offset list; a huge offset.
     const OFFSET_CURSORS: &[&str] = &[r#""nope!""#, r#""czoxOjI""#, r#""bzo5OTk5OTk5OTk5""#];
@@ -27,9 +26,48 @@ fn refused(object: &str, field: &str, arg: &str) -> Option<&'static [&'static st
         r#"{key: "a", op: IN, values: []}"#,
         r#"{all: []}"#,
     ];
+    // Global ids: an unknown type, a bad number, and (for lookups of one type) another
+    // type's id.
+    const SCREEN_IDS: &[&str] = &[
+        r#""abc""#,
+        r#""-1""#,
+        r#""0""#,
+        r#""99999999999999999999""#,
+        r#"" ""#,
+        r#""Bogus:1""#,
+        r#""Screen:0""#,
+        r#""Plate:1""#,
+    ];
+    const OTHER_IDS: &[&str] = &[
+        r#""abc""#,
+        r#""-1""#,
+        r#""0""#,
+        r#""99999999999999999999""#,
+        r#"" ""#,
+        r#""Bogus:1""#,
+        r#""Image:x""#,
+        r#""Screen:1""#,
+    ];
+    const GLOBAL_IDS: &[&str] =
+        &[r#""1""#, r#""Bogus:1""#, r#""Image:abc""#, r#""Image:0""#, r#""""#];
+    // More ids than a list takes, built once.
+    fn too_many(id: &str) -> &'static str {
+        let list = vec![format!("\"{id}\""); crate::ids::MAX_IDS + 1].join(", ");
+        Box::leak(format!("[{list}]").into_boxed_str())
+    }
     Some(match (object, field, arg) {
-        ("Query", "screen" | "plate" | "well" | "image" | "project" | "dataset", "id") => IDS,
-        ("Query", "searchImages", "screen" | "project") => IDS,
+        ("Query", "screen", "id") | ("Query", "searchImages", "screen") => SCREEN_IDS,
+        ("Query", "plate" | "well" | "image" | "project" | "dataset", "id") => OTHER_IDS,
+        ("Query", "node", "id") => GLOBAL_IDS,
+        ("Query", "nodes", "ids") => Box::leak(
+            vec![r#"["1"]"#, r#"["Image:1", "Bogus:2"]"#, r#"["Image:-3"]"#, too_many("Image:1")]
+                .into_boxed_slice(),
+        ),
+        ("Query", "images" | "plates" | "wells", "ids") => Box::leak(
+            vec![r#"["abc"]"#, r#"["Image:1", "Screen:1"]"#, r#"["0"]"#, too_many("1")]
+                .into_boxed_slice(),
+        ),
+        ("Query", "searchImages", "project") => OTHER_IDS,
         (_, _, "first") => FIRST,
         ("Query", "searchImages", "after") => SEARCH_CURSORS,
         (_, _, "after") => OFFSET_CURSORS,
@@ -112,7 +150,7 @@ fn fields() -> BTreeMap<(String, String), FieldInfo> {
     let mut objects = std::collections::HashSet::new();
     for definition in &document.definitions {
         if let TypeSystemDefinition::Type(ty) = definition {
-            if matches!(ty.node.kind, TypeKind::Object(_)) {
+            if matches!(ty.node.kind, TypeKind::Object(_) | TypeKind::Interface(_)) {
                 objects.insert(ty.node.name.node.to_string());
             }
         }

@@ -251,7 +251,7 @@ const FRAGMENTS: &[(&str, &str)] = &[
     ),
     (
         "Img",
-        "fragment Img on Image { id name description thumbnailUrl small: thumbnailUrl(size: 64) webclientUrl viewerUrl
+        "fragment Img on Image { id idrId name description thumbnailUrl small: thumbnailUrl(size: 64) webclientUrl viewerUrl
            width height sizeZ sizeT sizeC pixelSize { x y z } pixelsType
            channels { label color emissionWavelength active windowStart windowEnd }
            keyValues { key value } genes: values(key: \"GENE SYMBOL\")
@@ -265,7 +265,7 @@ const FRAGMENTS: &[(&str, &str)] = &[
     ),
     (
         "Wel",
-        "fragment Wel on Well { id row column label plate { id name } keyValues { key value }
+        "fragment Wel on Well { id idrId row column label plate { id name } keyValues { key value }
            phenotypes: values(key: \"phenotype\") annotations { ...Ann }
            genes: annotations(namespace: \"openmicroscopy.org/mapr/gene\") { id }
            bulkAnnotation { columns values score: value(column: \"score\") } webclientUrl
@@ -275,24 +275,24 @@ const FRAGMENTS: &[(&str, &str)] = &[
     ),
     (
         "Pla",
-        "fragment Pla on Plate { id name screen { id name } rowLabels columnLabels fieldCount
+        "fragment Pla on Plate { id idrId name screen { id name } rowLabels columnLabels fieldCount
            keyValues { key value } plateType: values(key: \"Plate Type\")
            annotations { ...Ann } webclientUrl }",
     ),
     (
         "Scr",
-        "fragment Scr on Screen { id name description keyValues { key value } organism: values(key: \"organism\")
+        "fragment Scr on Screen { id idrId name description keyValues { key value } organism: values(key: \"organism\")
            annotations { ...Ann } study: annotations(namespace: \"idr.openmicroscopy.org/study/info\") { id }
            fileAnnotations { id namespace description name size mimetype fileId downloadUrl } webclientUrl }",
     ),
     (
         "Pro",
-        "fragment Pro on Project { id name description keyValues { key value } organism: values(key: \"Organism\")
+        "fragment Pro on Project { id idrId name description keyValues { key value } organism: values(key: \"Organism\")
            annotations { ...Ann } webclientUrl }",
     ),
     (
         "Dat",
-        "fragment Dat on Dataset { id name description project { id name } keyValues { key value }
+        "fragment Dat on Dataset { id idrId name description project { id name } keyValues { key value }
            treatment: values(key: \"treatment\") annotations { ...Ann } webclientUrl }",
     ),
 ];
@@ -317,6 +317,18 @@ fn document(body: &str) -> String {
 
 fn gql_id(id: u64) -> Value {
     json!(id.to_string())
+}
+
+/// The global id of an object: `Image:122770`.
+fn gid(kind: Kind, id: u64) -> Value {
+    let name = kind.class().trim_end_matches('I');
+    json!(format!("{name}:{id}"))
+}
+
+/// IDR's id in an `id` of a response: a global id's number, or a bare number.
+fn number_of(id: &Value) -> Option<u64> {
+    let text = id.as_str()?;
+    text.rsplit_once(':').map_or(text, |(_, n)| n).parse().ok()
 }
 
 fn kind_name(kind: Kind) -> &'static str {
@@ -363,7 +375,7 @@ struct Truth<'a> {
 
 impl Truth<'_> {
     fn name_ref(&self, kind: Kind, id: u64) -> Value {
-        json!({"id": gql_id(id), "name": self.world.name_of(kind, id)})
+        json!({"id": gid(kind, id), "name": self.world.name_of(kind, id)})
     }
 
     fn annotations(&self, kind: Kind, id: u64) -> Vec<Value> {
@@ -372,7 +384,7 @@ impl Truth<'_> {
             .iter()
             .map(|a| {
                 json!({"id": gql_id(a.id), "namespace": a.ns, "keyValues": key_values(&a.pairs),
-                       "source": {"kind": kind_name(kind), "id": gql_id(id), "name": self.world.name_of(kind, id)}})
+                       "source": {"kind": kind_name(kind), "id": gid(kind, id), "name": self.world.name_of(kind, id)}})
             })
             .collect()
     }
@@ -455,7 +467,8 @@ impl Truth<'_> {
     /// `webclientUrl`.
     fn object(&self, kind: Kind, id: u64, fields: Value) -> Value {
         let mut object = json!({
-            "id": gql_id(id),
+            "id": gid(kind, id),
+            "idrId": gql_id(id),
             "keyValues": key_values(&self.world.key_values(kind, id)),
             "annotations": self.annotations(kind, id),
             "webclientUrl": format!("{}/webclient/?show={}-{id}", self.base, kind.query_key()),
@@ -496,12 +509,12 @@ impl Truth<'_> {
             "genes": values_of(&pairs, "gene symbol"),
             "inherited": containers.iter().flat_map(|(k, i)| self.annotations(*k, *i)).collect::<Vec<_>>(),
             "phenotypes": self.annotation_ids(&containers, "openmicroscopy.org/mapr/phenotype"),
-            "well": hcs.map(|(_, _, well)| json!({"id": gql_id(well), "label": w.well_label(well)})),
+            "well": hcs.map(|(_, _, well)| json!({"id": gid(Kind::Well, well), "label": w.well_label(well)})),
             "plate": hcs.map(|(_, plate, _)| self.name_ref(Kind::Plate, plate)),
             "screen": hcs.map(|(screen, _, _)| self.name_ref(Kind::Screen, screen)),
             "dataset": dataset.map(|d| self.name_ref(Kind::Dataset, d)),
             "project": project.map(|p| self.name_ref(Kind::Project, p)),
-            "up": hcs.map(|(screen, plate, _)| json!({"plate": {"id": gql_id(plate), "screen": {"id": gql_id(screen)}}})),
+            "up": hcs.map(|(screen, plate, _)| json!({"plate": {"id": gid(Kind::Plate, plate), "screen": {"id": gid(Kind::Screen, screen)}}})),
         }))
     }
 
@@ -724,7 +737,7 @@ async fn every_field_through_parents() {
                 v
             });
             let want = json!({
-                "id": gql_id(*id),
+                "id": gid(Kind::Image, *id),
                 "upWell": well_up,
                 "upPlate": hcs.map(|(_, plate, _)| plate_up(plate)),
                 "upScreen": hcs.map(|(screen, _, _)| t.screen(screen)),
@@ -738,19 +751,24 @@ async fn every_field_through_parents() {
                 format!("well(id: \"{id}\") {{ id plate {{ ...Pla screen {{ ...Scr }} }} }}");
             let mut plate = t.plate(well.plate);
             plate["screen"] = t.screen(w.plates[&well.plate].screen);
-            items.push((format!("well_{id}"), field, json!({"id": gql_id(*id), "plate": plate})));
+            items.push((
+                format!("well_{id}"),
+                field,
+                json!({"id": gid(Kind::Well, *id), "plate": plate}),
+            ));
         }
         for (id, plate) in &w.plates {
             let field = format!("plate(id: \"{id}\") {{ id screen {{ ...Scr }} }}");
             items.push((
                 format!("plate_{id}"),
                 field,
-                json!({"id": gql_id(*id), "screen": t.screen(plate.screen)}),
+                json!({"id": gid(Kind::Plate, *id), "screen": t.screen(plate.screen)}),
             ));
         }
         for (id, dataset) in &w.datasets {
             let field = format!("dataset(id: \"{id}\") {{ id project {{ ...Pro }} }}");
-            let want = json!({"id": gql_id(*id), "project": t.project(dataset.project)});
+            let want =
+                json!({"id": gid(Kind::Dataset, *id), "project": t.project(dataset.project)});
             items.push((format!("dataset_{id}"), field, want));
         }
         check_aliased(&g, &mut m, items).await;
@@ -1001,8 +1019,8 @@ fn check_pages(m: &mut Mismatches, what: &str, first: usize, pages: &Pages, want
     for problem in &pages.problems {
         m.push(format!("{what} (first {first}) {problem}"));
     }
-    let got: Vec<Value> = pages.nodes.iter().map(|n| n["id"].clone()).collect();
-    let want_ids: Vec<Value> = want.iter().map(|id| gql_id(*id)).collect();
+    let got: Vec<Value> = pages.nodes.iter().map(|n| json!(number_of(&n["id"]))).collect();
+    let want_ids: Vec<Value> = want.iter().map(|id| json!(id)).collect();
     m.compare(&format!("{what} (first {first}) ids"), &Value::from(got), &Value::from(want_ids));
     for (i, total) in pages.totals.iter().enumerate() {
         m.check(
@@ -1221,7 +1239,7 @@ async fn list_filters_match_the_reference() {
             let kept: Vec<Value> = ids
                 .iter()
                 .filter(|id| w.object_matches(kind, **id, filter))
-                .map(|id| json!({"id": gql_id(*id)}))
+                .map(|id| json!({"id": gid(kind, *id)}))
                 .collect();
             lists.set(lists.get() + 1);
             split.set(split.get() + usize::from(!kept.is_empty() && kept.len() < ids.len()));
@@ -1386,13 +1404,7 @@ async fn run_idrql(g: &Generated, text: &str) -> Result<Vec<u64>, String> {
     let compiled = idr_ql::compile(ast).map_err(|e| format!("{e:?}"))?;
     let path: Vec<&str> = compiled.rows.iter().map(String::as_str).collect();
     let pages = pages(g, &compiled.graphql, &path, 100).await?;
-    pages
-        .nodes
-        .iter()
-        .map(|n| {
-            n["id"].as_str().and_then(|id| id.parse().ok()).ok_or_else(|| format!("bad node {n}"))
-        })
-        .collect()
+    pages.nodes.iter().map(|n| number_of(&n["id"]).ok_or_else(|| format!("bad node {n}"))).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1455,7 +1467,7 @@ async fn search_ids(g: &Generated, filter: &Filter, scope: &Scope) -> (Vec<u64>,
     let pages = search_pages(g, filter, scope, 50, "id")
         .await
         .unwrap_or_else(|e| panic!("[{}] {} in {scope:?}: {e}", g.label, filter.graphql()));
-    let ids = pages.nodes.iter().filter_map(|n| n["id"].as_str()?.parse().ok()).collect();
+    let ids = pages.nodes.iter().filter_map(|n| number_of(&n["id"])).collect();
     let totals = pages.totals.iter().filter_map(Value::as_u64).collect();
     (ids, totals)
 }
@@ -1663,7 +1675,7 @@ async fn objects_fetched_directly_keep_their_containers() {
     let project = dataset.project;
     let want = json!({
         "hcs": {
-            "well": {"id": gql_id(well)},
+            "well": {"id": gid(Kind::Well, well)},
             "plate": t.name_ref(Kind::Plate, plate.id),
             "screen": t.name_ref(Kind::Screen, screen),
             "inherited": inherited(&[(Kind::Image, hcs), (Kind::Well, well), (Kind::Plate, plate.id), (Kind::Screen, screen)]),
@@ -1710,7 +1722,10 @@ async fn objects_fetched_directly_keep_their_containers() {
     for i in &images {
         let (screen, plate, _) = w.hcs_parents(*i).expect("an HCS image");
         let got = (&data[format!("i{i}")]["plate"]["id"], &data[format!("i{i}")]["screen"]["id"]);
-        m.check(format!("image {i}: containers {got:?}"), got == (&gql_id(plate), &gql_id(screen)));
+        m.check(
+            format!("image {i}: containers {got:?}"),
+            got == (&gid(Kind::Plate, plate), &gid(Kind::Screen, screen)),
+        );
     }
     let after = [
         g.calls("/webclient/imgData/{id}/"),
@@ -1748,7 +1763,8 @@ async fn plates_report_their_own_rows_and_columns() {
         sizes.insert((p.rows, p.columns));
         let rows: Vec<String> = (0..p.rows).map(row_label).collect();
         let columns: Vec<String> = (1..=p.columns).map(|c| c.to_string()).collect();
-        let want = json!({"id": gql_id(*plate), "rowLabels": rows, "columnLabels": columns});
+        let want =
+            json!({"id": gid(Kind::Plate, *plate), "rowLabels": rows, "columnLabels": columns});
         m.compare(
             &format!("through the screen, plate {plate}"),
             &data["screen"]["plates"]["nodes"][i],
@@ -1818,7 +1834,7 @@ async fn bulk_rows_cost_one_call_per_plate() {
         let mut checked = 0;
         for plate in data["screen"]["plates"]["nodes"].as_array().into_iter().flatten() {
             for well in plate["wells"].as_array().into_iter().flatten() {
-                let id: u64 = well["id"].as_str().and_then(|i| i.parse().ok()).unwrap_or(0);
+                let id: u64 = number_of(&well["id"]).unwrap_or(0);
                 let want = t.well(id)["bulkAnnotation"].clone();
                 let got = json!({"columns": well["bulkAnnotation"]["columns"], "values": well["bulkAnnotation"]["values"]});
                 let want = json!({"columns": want["columns"], "values": want["values"]});

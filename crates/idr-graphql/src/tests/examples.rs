@@ -79,7 +79,7 @@ fn check_example_expectations(name: &str, response: &Value) {
             let wells = data["plate"]["wells"].as_array().unwrap();
             assert_eq!(wells.len(), 96);
             assert_eq!(wells[95]["label"], "H12");
-            assert_eq!(wells[95]["images"][0]["id"], "1938578");
+            assert_eq!(wells[95]["images"][0]["id"], "Image:1938578");
         }
         "05-image-key-values" => {
             let pairs: usize = data["image"]["annotations"]
@@ -119,7 +119,7 @@ fn check_example_expectations(name: &str, response: &Value) {
                 pairs
             };
             for doc in recording["response"]["body"]["results"]["results"].as_array().unwrap() {
-                let id = doc["id"].as_u64().unwrap().to_string();
+                let id = format!("Image:{}", doc["id"].as_u64().unwrap());
                 let node = nodes.iter().find(|n| n["id"] == id.as_str()).unwrap();
                 let printed = doc["key_values"].as_array().unwrap().iter().map(|kv| {
                     (

@@ -31,7 +31,7 @@ async fn names_filter_plates_and_images() {
     let data = check(r#"{ screen(id: 102) { plates(where: {key: "name", op: CONTAINS, value: "PLATE3"}) { totalCount nodes { name } } } }"#).await;
     assert_eq!(data["screen"]["plates"]["totalCount"], 4);
     let data = check(r#"{ plate(id: 4554) { images(where: {key: "name", op: CONTAINS, value: "Well 96,"}) { id } } }"#).await;
-    assert_eq!(ids(&data["plate"]["images"]), ["1938578"]);
+    assert_eq!(ids(&data["plate"]["images"]), ["Image:1938578"]);
     let data = check(r#"{ plate(id: 4554) { wells(where: {any: [{key: "name", value: "a1"}, {key: "name", value: "H12"}]}) { label } } }"#).await;
     assert_eq!(data["plate"]["wells"], json!([{"label": "A1"}, {"label": "H12"}]));
 }
@@ -41,7 +41,7 @@ async fn screens_filter_by_name() {
     let data = check(r#"{ screens(where: {key: "name", op: CONTAINS, value: "idr0002"}) { totalCount nodes { id name } } }"#).await;
     assert_eq!(
         data["screens"],
-        json!({"totalCount": 1, "nodes": [{"id": "102", "name": "idr0002-heriche-condensation/screenA"}]})
+        json!({"totalCount": 1, "nodes": [{"id": "Screen:102", "name": "idr0002-heriche-condensation/screenA"}]})
     );
 }
 

@@ -7,9 +7,11 @@ use std::collections::BTreeMap;
 /// Bottom to top; a module may use the modules of the layers below its own.
 const LAYERS: &[&[&str]] = &[
     &["error", "nesting", "shape", "operation"],
+    &["ids"],
     &["loaders", "connection", "inputs", "limits"],
     &["context", "args", "complete", "documents", "persisted"],
     &["objects"],
+    &["node"],
     &["search"],
     &["query"],
 ];

@@ -69,7 +69,7 @@ async fn cursors_reach_every_page() {
     let mut ids = Vec::new();
     loop {
         let query = format!(
-            r#"{{ searchImages(where: {{key: "Gene Symbol", value: "G"}}, first: 100, after: {after}) {{ totalCount pageInfo {{ hasNextPage endCursor }} nodes {{ id }} }} }}"#
+            r#"{{ searchImages(where: {{key: "Gene Symbol", value: "G"}}, first: 100, after: {after}) {{ totalCount pageInfo {{ hasNextPage endCursor }} nodes {{ idrId }} }} }}"#
         );
         let response = run(&schema, &query).await;
         let page = &response["data"]["searchImages"];
@@ -79,7 +79,7 @@ async fn cursors_reach_every_page() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|n| n["id"].as_str().unwrap().parse::<u64>().unwrap()),
+                .map(|n| n["idrId"].as_str().unwrap().parse::<u64>().unwrap()),
         );
         if page["pageInfo"]["hasNextPage"] == false {
             break;
@@ -101,7 +101,7 @@ async fn in_over_one_key_uses_the_engine_query() {
     .await;
     assert_eq!(
         response,
-        json!({"data": {"searchImages": {"totalCount": 2, "nodes": [{"id": "5", "name": "a"}, {"id": "6", "name": "b"}]}}})
+        json!({"data": {"searchImages": {"totalCount": 2, "nodes": [{"id": "Image:5", "name": "a"}, {"id": "Image:6", "name": "b"}]}}})
     );
     assert_eq!(seen.lock().unwrap()[0].path, "/searchengine/api/v1/resources/submitquery/");
 }

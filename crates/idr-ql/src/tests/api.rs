@@ -76,6 +76,29 @@ fn not_in_is_an_operator_not_nesting() {
     check(&format!("images where {many}"), "compiled");
 }
 
+/// The check on tokens (which guards the parser's stack) and the tree's depth agree at the
+/// boundary, whatever the innermost comparison: a list's parentheses hold values, not a
+/// condition, and an `in` ends a run of `not`s as `=` does.
+#[test]
+fn the_token_check_and_the_tree_agree_on_depth() {
+    for innermost in ["Organism = x", "Organism in (x, y)", "Organism not in (x)"] {
+        for depth in [MAX_DEPTH - 1, MAX_DEPTH, MAX_DEPTH + 1] {
+            for (open, close) in [("(", ")"), ("not ", "")] {
+                let text = format!(
+                    "images in plate 1 where {}{innermost}{}",
+                    open.repeat(depth),
+                    close.repeat(depth)
+                );
+                let want = if depth > MAX_DEPTH { "not compiled: too-deep" } else { "compiled" };
+                check(&text, want);
+            }
+        }
+    }
+    // Each `not` applies to its own comparison: 40 of them in a row are not 40 levels.
+    let many = (0..40).map(|i| format!("not Organism in (x{i})")).collect::<Vec<_>>().join(" and ");
+    check(&format!("images where Organism = y and {many}"), "compiled");
+}
+
 #[test]
 fn huge_input_is_refused_before_parsing() {
     let long = format!("images where Organism in ({})", vec!["abcdefgh"; 2000].join(", "));

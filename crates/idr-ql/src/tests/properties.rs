@@ -321,7 +321,7 @@ proptest! {
         prop_assert_eq!(strings, expected);
         prop_assert_eq!(
             fields.join(" "),
-            "searchImages totalCount pageInfo hasNextPage endCursor nodes id k1:values"
+            "searchImages totalCount pageInfo hasNextPage endCursor nodes id:idrId k1:values"
         );
     }
 }

@@ -18,7 +18,7 @@ const qlDiagnostics = document.getElementById("ql-diagnostics");
 
 const PLATE_QUERY = `query Plate($id: ID!, $field: Int!) {
   plate(id: $id) {
-    id
+    idrId
     name
     fieldCount
     rowLabels
@@ -26,11 +26,11 @@ const PLATE_QUERY = `query Plate($id: ID!, $field: Int!) {
     webclientUrl
     screen { id name }
     wells(field: $field) {
-      id
+      idrId
       row
       column
       label
-      images { id name viewerUrl keyValues { key value } }
+      images { idrId name viewerUrl keyValues { key value } }
     }
   }
 }`;
@@ -69,7 +69,7 @@ function showDetails(well) {
   const image = (well.images || [])[0];
   details.replaceChildren();
   details.append(text("h2", `Well ${well.label}`));
-  if (image) details.append(text("p", image.name || `image ${image.id}`, "idr-muted"));
+  if (image) details.append(text("p", image.name || `image ${image.idrId}`, "idr-muted"));
   const pairs = pairsOf(well);
   if (pairs.length === 0) {
     details.append(text("p", "No key/values.", "idr-muted"));
@@ -82,7 +82,7 @@ function showDetails(well) {
 }
 
 function render(plate) {
-  title.textContent = plate.name || `Plate ${plate.id}`;
+  title.textContent = plate.name || `Plate ${plate.idrId}`;
   document.title = `idr-graph · ${title.textContent}`;
   const rows = plate.rowLabels || [];
   const columns = plate.columnLabels || [];
@@ -110,15 +110,15 @@ function render(plate) {
       a.href = image.viewerUrl;
       a.target = "_blank";
       a.rel = "noopener noreferrer";
-      a.dataset.image = image.id;
-      a.dataset.well = well.id;
+      a.dataset.image = image.idrId;
+      a.dataset.well = well.idrId;
       a.dataset.label = well.label;
-      a.setAttribute("aria-label", `Well ${well.label}, image ${image.id}`);
+      a.setAttribute("aria-label", `Well ${well.label}, image ${image.idrId}`);
       a.append(placeholder(well.label, "loading…"));
       a.addEventListener("mouseenter", () => showDetails(well));
       a.addEventListener("focus", () => showDetails(well));
       grid.append(a);
-      byImage.set(String(image.id), { element: a, well });
+      byImage.set(String(image.idrId), { element: a, well });
     });
   });
   const count = byImage.size;
@@ -133,7 +133,7 @@ function render(plate) {
     fieldSelect.append(option);
   }
   fieldSelect.disabled = (plate.fieldCount || 1) < 2;
-  if (!qlText.value) qlText.value = `images in plate ${plate.id} where `;
+  if (!qlText.value) qlText.value = `images in plate ${plate.idrId} where `;
 }
 
 // Bumped by every load: the work of an earlier one (another field) stops.
