@@ -79,13 +79,15 @@ impl MapAnnotation {
     }
 }
 
-/// A file attached to an object: for screens, the bulk-annotation table and feature files.
+/// A file attached to an object: for screens, the bulk-annotation table and feature files;
+/// for projects, supplementary files.
 pub struct FileAnnotation {
     pub(super) annotation: Annotation,
     pub(super) public_base: String,
 }
 
-/// A file attached to an object: for screens, the bulk-annotation table and feature files.
+/// A file attached to an object: for screens, the bulk-annotation table and feature files;
+/// for projects, supplementary files.
 #[Object]
 impl FileAnnotation {
     /// The annotation id (what the download URL uses).
@@ -132,6 +134,26 @@ impl FileAnnotation {
     async fn download_url(&self) -> String {
         format!("{}/webclient/annotation/{}/", self.public_base, self.annotation.id)
     }
+}
+
+/// The files attached to a screen or project, from one batch of `type=file` annotation
+/// calls for every object of that kind in the request.
+pub(super) async fn file_annotations(
+    ctx: &Context<'_>,
+    kind: ObjectKind,
+    id: u64,
+) -> Result<Option<Vec<FileAnnotation>>> {
+    let annotations = load_one(&loaders(ctx).file_annotations, (kind, id)).await?;
+    let public_base = client(ctx).public_url("");
+    let public_base = public_base.trim_end_matches('/').to_owned();
+    Ok(Some(
+        annotations
+            .iter()
+            .flat_map(|list| list.iter())
+            .filter(|a| matches!(a.body, AnnotationBody::File(_)))
+            .map(|a| FileAnnotation { annotation: a.clone(), public_base: public_base.clone() })
+            .collect(),
+    ))
 }
 
 /// One row of a bulk-annotation table (the study's CSV as imported into OMERO.tables).

@@ -45,6 +45,10 @@ impl Project {
         })
         .await
     }
+    /// Files attached to the project (supplementary tables, feature files).
+    async fn file_annotations(&self, ctx: &Context<'_>) -> Result<Option<Vec<FileAnnotation>>> {
+        file_annotations(ctx, ObjectKind::Project, self.id).await
+    }
 }
 
 /// A dataset of a project, holding images.

@@ -26,6 +26,7 @@ mod fields;
 mod image;
 mod screen;
 
+use annotation::file_annotations;
 pub use annotation::{
     AnnotatedObject, BulkAnnotationRow, FileAnnotation, KeyValue, MapAnnotation, ObjectType,
     ValueCount,

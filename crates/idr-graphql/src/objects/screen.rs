@@ -47,18 +47,7 @@ impl Screen {
     }
     /// Files attached to the screen (the bulk-annotation table, feature files).
     async fn file_annotations(&self, ctx: &Context<'_>) -> Result<Option<Vec<FileAnnotation>>> {
-        let annotations =
-            load_one(&loaders(ctx).file_annotations, (ObjectKind::Screen, self.id)).await?;
-        let public_base = client(ctx).public_url("");
-        let public_base = public_base.trim_end_matches('/').to_owned();
-        Ok(Some(
-            annotations
-                .iter()
-                .flat_map(|list| list.iter())
-                .filter(|a| matches!(a.body, AnnotationBody::File(_)))
-                .map(|a| FileAnnotation { annotation: a.clone(), public_base: public_base.clone() })
-                .collect(),
-        ))
+        file_annotations(ctx, ObjectKind::Screen, self.id).await
     }
 }
 

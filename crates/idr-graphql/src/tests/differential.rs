@@ -288,7 +288,8 @@ const FRAGMENTS: &[(&str, &str)] = &[
     (
         "Pro",
         "fragment Pro on Project { id idrId name description keyValues { key value } organism: values(key: \"Organism\")
-           annotations { ...Ann } webclientUrl }",
+           annotations { ...Ann } fileAnnotations { id namespace description name size mimetype fileId downloadUrl }
+           webclientUrl }",
     ),
     (
         "Dat",
@@ -579,15 +580,7 @@ impl Truth<'_> {
         let w = self.world;
         let screen = &w.screens[&id];
         let pairs = w.key_values(Kind::Screen, id);
-        let files: Vec<Value> = w
-            .file_annotations_of(Kind::Screen, id)
-            .iter()
-            .map(|f| {
-                json!({"id": gql_id(f.id), "namespace": f.ns, "description": f.description, "name": f.name,
-                       "size": f.size, "mimetype": f.mimetype, "fileId": gql_id(f.file_id),
-                       "downloadUrl": format!("{}/webclient/annotation/{}/", self.base, f.id)})
-            })
-            .collect();
+        let files = self.files(Kind::Screen, id);
         self.object(Kind::Screen, id, json!({
             "name": screen.name, "description": screen.description,
             "organism": values_of(&pairs, "organism"),
@@ -603,8 +596,22 @@ impl Truth<'_> {
         let fields = json!({
             "name": project.name, "description": project.description,
             "organism": values_of(&pairs, "organism"),
+            "fileAnnotations": self.files(Kind::Project, id),
         });
         self.object(Kind::Project, id, fields)
+    }
+
+    /// The file annotations of a screen or project, as `fileAnnotations` gives them.
+    fn files(&self, kind: Kind, id: u64) -> Vec<Value> {
+        self.world
+            .file_annotations_of(kind, id)
+            .iter()
+            .map(|f| {
+                json!({"id": gql_id(f.id), "namespace": f.ns, "description": f.description, "name": f.name,
+                       "size": f.size, "mimetype": f.mimetype, "fileId": gql_id(f.file_id),
+                       "downloadUrl": format!("{}/webclient/annotation/{}/", self.base, f.id)})
+            })
+            .collect()
     }
 
     fn dataset(&self, id: u64) -> Value {

@@ -682,6 +682,21 @@ impl World {
             }
             let world = &g.world;
             datasets.sort_by_key(|id| (world.datasets[id].name.to_lowercase(), *id));
+            // Supplementary files on every other project, as IDR's projects sometimes carry.
+            if p % 2 == 1 {
+                let link = g.link_ids.next();
+                let file_id = g.file_ids.next();
+                g.world.file_annotations.push(FileAnnotation {
+                    id: file_annotation_ids.next(),
+                    ns: None,
+                    description: Some("supplementary data".to_owned()),
+                    file_id,
+                    name: format!("project{p}-supplementary.csv"),
+                    size: 4_096 + p as u64,
+                    mimetype: Some("text/csv".to_owned()),
+                    links: vec![(Kind::Project, project_id, link)],
+                });
+            }
             let description = (p % 2 == 0).then(|| format!("Project {p}"));
             g.world
                 .projects
