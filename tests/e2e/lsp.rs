@@ -407,7 +407,9 @@ fn with_an_upstream_completion_offers_the_live_keys_and_values_with_counts() {
 
 /// Neovim (Debian's, 0.7 or newer) with `editors/nvim` on its runtime path, headless:
 /// opening a file with an error shows the diagnostic, completion after `where "Gene `
-/// offers `Gene Symbol`, and formatting applies (`editors/nvim/test/lsp_test.lua`).
+/// offers `Gene Symbol`, and formatting applies (`editors/nvim/test/lsp_test.lua`); before
+/// that, `editors/nvim/test/syntax_test.lua` checks the highlight group of every token of
+/// lookups, catalog queries and listings (`run.sh` runs both).
 #[test]
 fn neovim_gets_diagnostics_completion_and_formatting_from_idr_lsp() {
     let has_nvim = Command::new("nvim").arg("--version").output().is_ok_and(|o| o.status.success());

@@ -175,7 +175,7 @@ async fn record_then_serve_offline() {
     let recorded = crate::without_cost(serde_json::from_slice(&output.stdout).unwrap());
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 3);
 
-    let idr = Idr::serve(&["--offline", dir.to_str().unwrap()]);
+    let idr = Idr::serve(&[&format!("--offline={}", dir.display())]);
     let (_, body) = idr.post(query).await;
     assert_eq!(body, recorded);
     assert_eq!(body["data"]["screen"]["plates"]["totalCount"], 12);

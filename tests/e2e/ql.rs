@@ -119,6 +119,35 @@ fn query_prints_rows_offline() {
     assert_eq!(rows[95], json!({"id": "1046872", "label": "H12"}));
 }
 
+/// Objects by id: the query may follow `--offline` directly; the objects found are
+/// printed and every id that names none is an error of its own, never silently dropped.
+#[test]
+fn lookups_print_what_was_found_and_name_what_was_not() {
+    let out = idr(&["query", "--offline", "image 122770 show size"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    assert!(table.lines().any(|l| l.starts_with("122770") && l.contains("696")), "{table}");
+
+    let out = idr(&["query", "--offline", "--format", "json", "images 122770, 999999999, 122770"]);
+    assert!(!out.status.success());
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&Value> = answer[0]["rows"].as_array().unwrap().iter().map(|r| &r["id"]).collect();
+    assert_eq!(ids, [&json!("122770"), &json!("122770")], "order and repeats kept");
+    let errors = answer[0]["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["extensions"], json!({"code": "NOT_FOUND", "id": "999999999"}));
+    assert!(text(&out.stderr).contains("error[NOT_FOUND]: IDR has no image 999999999"));
+
+    // Screens, projects and datasets go through `nodes`: the same for them.
+    let out = idr(&["query", "--offline", "--format", "json", "screens 102, 999999999"]);
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        answer[0]["rows"],
+        json!([{"id": "102", "name": "idr0002-heriche-condensation/screenA"}])
+    );
+    assert_eq!(answer[0]["errors"][0]["message"], "IDR has no screen 999999999");
+}
+
 /// JSON output has one shape, a list of `{query, rows}`, for one query or several; lists
 /// stay lists (never joined into text, which `;` in IDR's values would make ambiguous).
 #[test]

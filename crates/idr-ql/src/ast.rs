@@ -26,13 +26,22 @@ impl<T> Spanned<T> {
     }
 }
 
-/// One query: `RESOURCE [in SCOPE] [where CONDITION] [show FIELD, …] [limit N]`.
+/// One query: `RESOURCE [IDS] [in SCOPE] [where CONDITION] [show FIELD, …] [limit N]`, or
+/// a question about the search engine's catalog: `keys [in RESOURCE] [limit N]`,
+/// `values KEY [in RESOURCE] [limit N]`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Query {
     /// The whole query, from its first token to its last.
     pub span: Span,
-    /// What is listed.
+    /// What is listed (for the catalog: `keys` or `values`).
     pub resource: Spanned<ResourceName>,
+    /// The ids of `image 122770` or `images 1, 2`, as written; empty for a listing.
+    pub ids: Vec<Spanned<String>>,
+    /// The key of `values KEY`, unquoted.
+    pub key: Option<Spanned<String>>,
+    /// The resource of `keys in RESOURCE` or `values KEY in RESOURCE` (plural or
+    /// singular, it is [`ResourceName::Known`]).
+    pub of: Option<Spanned<ResourceName>>,
     /// `in …`, if given.
     pub scope: Option<Scope>,
     /// The `where` condition, if given.
@@ -43,13 +52,35 @@ pub struct Query {
     pub limit: Option<Spanned<u64>>,
 }
 
-/// A resource as written: one of the six, or something else (an error for the checker).
+/// A resource as written: one of the six, plural or singular, a catalog head, or
+/// something else (an error for the checker).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ResourceName {
-    /// A known resource.
+    /// A known resource, in the plural: `images`.
     Known(Resource),
+    /// A known resource in the singular, which names objects by id: `image 122770`.
+    One(Resource),
+    /// `keys`: the keys of the search engine's catalog.
+    Keys,
+    /// `values`: the values of one key, with counts.
+    Values,
     /// Any other word.
     Unknown(String),
+}
+
+impl ResourceName {
+    /// The resource of objects listed or fetched (none for the catalog and unknown words).
+    pub fn resource(&self) -> Option<Resource> {
+        match self {
+            ResourceName::Known(r) | ResourceName::One(r) => Some(*r),
+            _ => None,
+        }
+    }
+
+    /// Whether the query asks the catalog (`keys`, `values`).
+    pub fn is_catalog(&self) -> bool {
+        matches!(self, ResourceName::Keys | ResourceName::Values)
+    }
 }
 
 /// `in KIND TARGET`.
@@ -328,7 +359,25 @@ impl Query {
     pub(crate) fn write_head(&self, out: &mut String) {
         match &self.resource.value {
             ResourceName::Known(r) => out.push_str(r.name()),
+            ResourceName::One(r) => out.push_str(r.singular()),
+            ResourceName::Keys => out.push_str("keys"),
+            ResourceName::Values => out.push_str("values"),
             ResourceName::Unknown(w) => out.push_str(w),
+        }
+        if let Some(key) = &self.key {
+            out.push(' ');
+            write_text(out, &key.value);
+        }
+        for (i, id) in self.ids.iter().enumerate() {
+            out.push_str(if i == 0 { " " } else { ", " });
+            out.push_str(&id.value);
+        }
+        if let Some(of) = &self.of {
+            out.push_str(" in ");
+            match &of.value {
+                ResourceName::Unknown(w) => out.push_str(w),
+                other => out.push_str(other.resource().map_or("", Resource::name)),
+            }
         }
         if let Some(scope) = &self.scope {
             out.push_str(" in ");

@@ -22,6 +22,9 @@ pub const LIMIT_RANGE: std::ops::RangeInclusive<u64> = 1..=1000;
 /// accepts at most 30 aliases per document).
 pub const MAX_SHOW_KEYS: usize = 20;
 
+/// At most this many ids in one query (`images 1, 2, …`).
+pub const MAX_IDS: usize = 100;
+
 /// Every diagnostic of the file, syntax and semantic, in source order: the syntax
 /// diagnostics of each query, then, for queries that parsed, the semantic ones.
 pub fn check(file: &SourceFile, catalog: &Catalog) -> Vec<Diagnostic> {
@@ -68,7 +71,12 @@ const MAX_SUGGESTIONS: usize = 16;
 impl Checker<'_> {
     fn query(&mut self, query: &Query) {
         let resource = match &query.resource.value {
-            ResourceName::Known(r) => Some(*r),
+            ResourceName::Known(r) | ResourceName::One(r) => Some(*r),
+            ResourceName::Keys | ResourceName::Values => {
+                self.catalog_query(query);
+                self.limit(query);
+                return;
+            }
             ResourceName::Unknown(word) => {
                 let mut d = Diagnostic::error(
                     "unknown-resource",
@@ -76,7 +84,7 @@ impl Checker<'_> {
                     format!("unknown resource `{word}`"),
                 );
                 let names = Resource::ALL.map(Resource::name);
-                d = match suggest(word, names).or_else(|| singular_of(word)) {
+                d = match suggest(word, names) {
                     Some(s) => d.with_help(format!("did you mean `{s}`?")).with_fix(
                         format!("Replace with `{s}`"),
                         query.resource.span,
@@ -88,8 +96,11 @@ impl Checker<'_> {
                 None
             }
         };
-        if let Some(resource) = resource {
-            self.scope(query, resource);
+        match (resource, &query.resource.value) {
+            (Some(resource), _) if !query.ids.is_empty() => self.ids(query, resource),
+            (Some(resource), ResourceName::One(_)) => self.missing_id(query, resource),
+            (Some(resource), _) => self.scope(query, resource),
+            (None, _) => {}
         }
         if let Some(filter) = &query.filter {
             // What the server gets: the same expression, with the same limits and plan.
@@ -116,6 +127,7 @@ impl Checker<'_> {
             } else {
                 self.expr(filter);
                 let searched = resource == Some(Resource::Images)
+                    && query.ids.is_empty()
                     && !matches!(
                         query.scope.as_ref().map(|s| &s.kind.value),
                         Some(ScopeName::Known(
@@ -130,6 +142,10 @@ impl Checker<'_> {
         if let Some(resource) = resource {
             self.show(query, resource);
         }
+        self.limit(query);
+    }
+
+    fn limit(&mut self, query: &Query) {
         if let Some(limit) = &query.limit {
             if !LIMIT_RANGE.contains(&limit.value) {
                 self.out.push(
@@ -145,6 +161,153 @@ impl Checker<'_> {
                     .with_help("leave `limit` out to get every row"),
                 );
             }
+        }
+    }
+
+    /// `image 122770`, `images 1, 2`: every id a positive number, not too many, and no
+    /// scope or condition (the ids name the objects).
+    fn ids(&mut self, query: &Query, resource: Resource) {
+        let one = resource.singular();
+        let article = if resource == Resource::Images { "an" } else { "a" };
+        for id in &query.ids {
+            if !is_positive_id(&id.value) {
+                self.out.push(
+                    Diagnostic::error(
+                        "bad-id",
+                        id.span,
+                        format!("{article} {one} id is a positive whole number"),
+                    )
+                    .with_help(format!("for example `{one} {}`", resource.example_id())),
+                );
+            }
+        }
+        if query.ids.len() > MAX_IDS {
+            let span = query.ids[0].span.cover(query.ids[query.ids.len() - 1].span);
+            self.out.push(
+                Diagnostic::error(
+                    "too-many-ids",
+                    span,
+                    format!(
+                        "a query fetches at most {MAX_IDS} objects by id; this one names {}",
+                        query.ids.len()
+                    ),
+                )
+                .with_help("split the ids over several queries"),
+            );
+        }
+        if let Some(scope) = &query.scope {
+            self.out.push(
+                Diagnostic::error(
+                    "unsupported",
+                    scope.span,
+                    "objects fetched by id take no `in`: the ids already name them",
+                )
+                .with_help(format!("drop the `in …`, or list instead: `{} in …`", resource.name())),
+            );
+        }
+        if let Some(filter) = &query.filter {
+            self.out.push(
+                Diagnostic::error(
+                    "unsupported",
+                    filter.span(),
+                    "objects fetched by id take no `where`: the ids already name them",
+                )
+                .with_help(format!(
+                    "use `show` to choose what is returned, or filter a listing: `{}`",
+                    match resource {
+                        Resource::Images => "images in plate 4554 where …",
+                        Resource::Wells => "wells in plate 4554 where …",
+                        _ => "images where …",
+                    }
+                )),
+            );
+        }
+    }
+
+    /// A singular resource without an id: `image` names objects by id.
+    fn missing_id(&mut self, query: &Query, resource: Resource) {
+        let one = resource.singular();
+        self.out.push(
+            Diagnostic::error(
+                "missing-id",
+                query.resource.span,
+                format!("`{one}` fetches {one}s by id, and no id follows it"),
+            )
+            .with_help(format!(
+                "add an id, `{one} {}`, or list {} with `{}`",
+                resource.example_id(),
+                resource.name(),
+                resource.name()
+            ))
+            .with_fix(
+                format!("Replace with `{}`", resource.name()),
+                query.resource.span,
+                resource.name(),
+            ),
+        );
+    }
+
+    /// `keys [in R]` and `values KEY [in R]`: a key for `values`, and a resource the
+    /// search engine has a catalog of.
+    fn catalog_query(&mut self, query: &Query) {
+        let of = match &query.of {
+            None => Some(Resource::Images),
+            Some(of) => match &of.value {
+                ResourceName::Known(r) if r.has_catalog() => Some(*r),
+                ResourceName::Known(r) => {
+                    self.out.push(
+                        Diagnostic::error(
+                            "unsupported",
+                            of.span,
+                            format!("IDR's search engine has no catalog of {}", r.name()),
+                        )
+                        .with_help("ask for images, screens, projects, plates or wells"),
+                    );
+                    None
+                }
+                other => {
+                    let word = match other {
+                        ResourceName::Unknown(w) => w.as_str(),
+                        _ => "",
+                    };
+                    let names =
+                        Resource::ALL.into_iter().filter(|r| r.has_catalog()).map(Resource::name);
+                    let mut d = Diagnostic::error(
+                        "unknown-resource",
+                        of.span,
+                        format!("unknown resource `{word}`"),
+                    );
+                    d = match suggest(word, names.clone()) {
+                        Some(s) => d.with_help(format!("did you mean `{s}`?")).with_fix(
+                            format!("Replace with `{s}`"),
+                            of.span,
+                            s,
+                        ),
+                        None => d.with_help(format!(
+                            "the search engine knows {}",
+                            names.collect::<Vec<_>>().join(", ")
+                        )),
+                    };
+                    self.out.push(d);
+                    None
+                }
+            },
+        };
+        if query.resource.value != ResourceName::Values {
+            return;
+        }
+        match &query.key {
+            None => self.out.push(
+                Diagnostic::error("missing-key", query.resource.span, "`values` needs a key")
+                    .with_help("name the key whose values you want: `values \"Gene Symbol\"`"),
+            ),
+            Some(key) if key.value.trim().is_empty() => self.out.push(
+                Diagnostic::error("unknown-key", key.span, "a key cannot be empty")
+                    .with_help("name a key, such as \"Gene Symbol\""),
+            ),
+            // The catalog holds the keys of images.
+            Some(key) if of == Some(Resource::Images) => self.known_key(&key.value, key.span, None),
+            Some(_) => {}
         }
     }
 
@@ -170,7 +333,7 @@ impl Checker<'_> {
                         .with_help(format!(
                             "add `in {parent} N`, for example `{} in {parent} {}`",
                             resource.name(),
-                            example_id(resource)
+                            example_parent_id(resource)
                         )),
                     );
                 }
@@ -235,10 +398,7 @@ impl Checker<'_> {
         }
         let target = &scope.target;
         if kind.takes_id() {
-            let valid = !target.value.is_empty()
-                && target.value.bytes().all(|b| b.is_ascii_digit())
-                && target.value.parse::<i64>().is_ok_and(|n| n > 0);
-            if !valid {
+            if !is_positive_id(&target.value) {
                 self.out.push(
                     Diagnostic::error(
                         "bad-id",
@@ -513,14 +673,6 @@ fn field_list(resource: Resource) -> String {
     resource.fields().iter().map(|f| f.name()).collect::<Vec<_>>().join(", ")
 }
 
-/// `image` → `images`: the plural for a singular resource name.
-fn singular_of(word: &str) -> Option<&'static str> {
-    Resource::ALL
-        .into_iter()
-        .map(Resource::name)
-        .find(|name| name.strip_suffix('s').is_some_and(|s| s.eq_ignore_ascii_case(word)))
-}
-
 fn shown(value: &str) -> String {
     let mut out = String::new();
     crate::ast::write_text(&mut out, value);
@@ -528,12 +680,19 @@ fn shown(value: &str) -> String {
 }
 
 /// A real IDR id to use in examples for the container of `resource`.
-fn example_id(resource: Resource) -> &'static str {
+fn example_parent_id(resource: Resource) -> &'static str {
     match resource {
         Resource::Plates => "102",
         Resource::Wells => "4554",
         _ => "51",
     }
+}
+
+/// Whether `text` is an id IDR can have: digits only, a positive `i64`.
+fn is_positive_id(text: &str) -> bool {
+    !text.is_empty()
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && text.parse::<i64>().is_ok_and(|n| n > 0)
 }
 
 /// A real IDR id of the kind of container `kind` names.

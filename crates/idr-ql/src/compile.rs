@@ -34,8 +34,12 @@ pub struct Compiled {
     pub paged: bool,
     /// The most rows to return (`limit`); `None` for all of them. The runner truncates.
     pub limit: Option<u64>,
-    /// The columns of each row, in order: `id`, then what `show` asked for.
+    /// The columns of each row, in order: `id`, then what `show` asked for. For `keys`,
+    /// whose rows are strings, the one column `key`.
     pub columns: Vec<Column>,
+    /// The ids asked for (`image 122770`), in order. `rows` is then a list with one entry
+    /// per id, `null` where IDR has no such object; empty for every other query.
+    pub ids: Vec<String>,
 }
 
 /// One column of the result.
@@ -56,13 +60,19 @@ pub fn compile(query: &Query) -> Result<Compiled, Vec<Diagnostic>> {
     if !errors.is_empty() {
         return Err(errors);
     }
-    let ResourceName::Known(resource) = query.resource.value else {
+    if query.resource.value.is_catalog() {
+        return Ok(catalog(query));
+    }
+    let Some(resource) = query.resource.value.resource() else {
         return Err(vec![Diagnostic::error(
             "unknown-resource",
             query.resource.span,
             "unknown resource",
         )]);
     };
+    if !query.ids.is_empty() {
+        return by_ids(query, resource);
+    }
     let scope = query.scope.as_ref().and_then(|s| match s.kind.value {
         ScopeName::Known(k) => Some((k, s.target.value.as_str())),
         ScopeName::Unknown(_) => None,
@@ -114,24 +124,130 @@ pub fn compile(query: &Query) -> Result<Compiled, Vec<Diagnostic>> {
     }
 
     let (selections, columns) = selections(query, resource);
-    let mut out = String::new();
-    out.push_str(if paged { "query($after: String) {\n" } else { "{\n" });
-    let mut indent = 1;
+    let mut blocks = Vec::new();
     if let Some((name, id)) = &outer {
-        line(&mut out, indent, &format!("{name}(id: {id}) {{"));
-        indent += 1;
+        blocks.push(format!("{name}(id: {id})"));
     }
     let call =
         if args.is_empty() { field.to_owned() } else { format!("{field}({})", args.join(", ")) };
-    line(&mut out, indent, &format!("{call} {{"));
-    indent += 1;
+    blocks.push(call);
+    let graphql = document(paged, &blocks, &selections);
+    fits(query, &graphql)?;
+    let mut rows = Vec::new();
+    if let Some((name, _)) = outer {
+        rows.push(name.to_owned());
+    }
+    rows.push(field.to_owned());
+    Ok(Compiled {
+        graphql,
+        resource,
+        rows,
+        paged,
+        limit: query.limit.map(|l| l.value),
+        columns,
+        ids: Vec::new(),
+    })
+}
+
+/// `image 122770`, `screens 102, 51 show files`: one batched lookup. Images, plates and
+/// wells have their own plural lookups; screens, projects and datasets go through
+/// `nodes(ids:)` with their global ids (`Screen:102`).
+fn by_ids(query: &Query, resource: Resource) -> Result<Compiled, Vec<Diagnostic>> {
+    // Canonical decimal (`007` is 7), as the checker accepted only positive numbers.
+    let ids: Vec<String> = query
+        .ids
+        .iter()
+        .map(|id| id.value.parse::<u64>().map_or_else(|_| id.value.clone(), |n| n.to_string()))
+        .collect();
+    let (selections, columns) = selections(query, resource);
+    let list =
+        |ids: &[String]| ids.iter().map(|id| graphql_string(id)).collect::<Vec<_>>().join(", ");
+    let type_name = match resource {
+        Resource::Screens => Some("Screen"),
+        Resource::Projects => Some("Project"),
+        Resource::Datasets => Some("Dataset"),
+        Resource::Images | Resource::Plates | Resource::Wells => None,
+    };
+    let (field, blocks) = match type_name {
+        None => (resource.name(), vec![format!("{}(ids: [{}])", resource.name(), list(&ids))]),
+        Some(type_name) => {
+            let global: Vec<String> = ids.iter().map(|id| format!("{type_name}:{id}")).collect();
+            (
+                "nodes",
+                vec![format!("nodes(ids: [{}])", list(&global)), format!("... on {type_name}")],
+            )
+        }
+    };
+    let graphql = document(false, &blocks, &selections);
+    fits(query, &graphql)?;
+    Ok(Compiled {
+        graphql,
+        resource,
+        rows: vec![field.to_owned()],
+        paged: false,
+        limit: query.limit.map(|l| l.value),
+        columns,
+        ids,
+    })
+}
+
+/// `keys [in R]` and `values KEY [in R]`: the search engine's catalog, for images unless
+/// another resource is named.
+fn catalog(query: &Query) -> Compiled {
+    let resource = query.of.as_ref().and_then(|of| of.value.resource());
+    let resource = resource.unwrap_or(Resource::Images);
+    let engine = match resource {
+        Resource::Screens => "SCREEN",
+        Resource::Projects => "PROJECT",
+        Resource::Plates => "PLATE",
+        Resource::Wells => "WELL",
+        Resource::Images | Resource::Datasets => "IMAGE",
+    };
+    let column = |name: &str| Column { header: name.to_owned(), key: name.to_owned() };
+    let (call, selections, columns) = match &query.key {
+        Some(key) if query.resource.value == ResourceName::Values => (
+            format!("searchValues(key: {}, resource: {engine})", graphql_string(&key.value)),
+            vec!["value".to_owned(), "count".to_owned()],
+            vec![column("value"), column("count")],
+        ),
+        // Each row of `searchKeys` is a string: the runner puts it under the one column.
+        _ => (format!("searchKeys(resource: {engine})"), Vec::new(), vec![column("key")]),
+    };
+    let field = call.split('(').next().unwrap_or_default().to_owned();
+    let graphql = if selections.is_empty() {
+        format!("{{\n  {call}\n}}\n")
+    } else {
+        document(false, &[call], &selections)
+    };
+    Compiled {
+        graphql,
+        resource,
+        rows: vec![field],
+        paged: false,
+        limit: query.limit.map(|l| l.value),
+        columns,
+        ids: Vec::new(),
+    }
+}
+
+/// A document: each of `blocks` opens a selection inside the previous one, and the
+/// innermost holds `selections` (inside a connection's `nodes` when `paged`, which also
+/// declares `$after`).
+fn document(paged: bool, blocks: &[String], selections: &[String]) -> String {
+    let mut out = String::new();
+    out.push_str(if paged { "query($after: String) {\n" } else { "{\n" });
+    let mut indent = 1;
+    for block in blocks {
+        line(&mut out, indent, &format!("{block} {{"));
+        indent += 1;
+    }
     if paged {
         line(&mut out, indent, "totalCount");
         line(&mut out, indent, "pageInfo { hasNextPage endCursor }");
         line(&mut out, indent, "nodes {");
         indent += 1;
     }
-    for s in &selections {
+    for s in selections {
         line(&mut out, indent, s);
     }
     while indent > 1 {
@@ -139,28 +255,20 @@ pub fn compile(query: &Query) -> Result<Compiled, Vec<Diagnostic>> {
         line(&mut out, indent, "}");
     }
     out.push_str("}\n");
+    out
+}
 
-    if out.len() > MAX_GRAPHQL_BYTES {
-        return Err(vec![Diagnostic::error(
-            "too-long",
-            Span::at(query.span.start),
-            format!("this query compiles to {} bytes of GraphQL; the server accepts at most {MAX_GRAPHQL_BYTES}", out.len()),
-        )
-        .with_help("use fewer or shorter values")]);
+/// `too-long` when the document is longer than the server accepts.
+fn fits(query: &Query, graphql: &str) -> Result<(), Vec<Diagnostic>> {
+    if graphql.len() <= MAX_GRAPHQL_BYTES {
+        return Ok(());
     }
-    let mut rows = Vec::new();
-    if let Some((name, _)) = outer {
-        rows.push(name.to_owned());
-    }
-    rows.push(field.to_owned());
-    Ok(Compiled {
-        graphql: out,
-        resource,
-        rows,
-        paged,
-        limit: query.limit.map(|l| l.value),
-        columns,
-    })
+    Err(vec![Diagnostic::error(
+        "too-long",
+        Span::at(query.span.start),
+        format!("this query compiles to {} bytes of GraphQL; the server accepts at most {MAX_GRAPHQL_BYTES}", graphql.len()),
+    )
+    .with_help("use fewer or shorter values")])
 }
 
 fn line(out: &mut String, indent: usize, text: &str) {

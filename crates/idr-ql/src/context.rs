@@ -6,7 +6,7 @@
 use crate::diagnostic::Span;
 use crate::lexer::{Token, TokenKind};
 use crate::model::Resource;
-use crate::syntax::Keyword;
+use crate::syntax::{CatalogHead, Keyword};
 
 /// What the query expects next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,12 +41,24 @@ pub(crate) enum Expect {
     Number,
     /// After the limit: nothing.
     End,
+    /// After `,` in a list of ids: an id.
+    Id,
+    /// After `values`: a key, `in`, `limit` or the end.
+    CatalogKey,
+    /// After `keys` or `values KEY`: `in`, `limit` or the end.
+    CatalogNext,
+    /// After `in` in `keys in` or `values KEY in`: a resource.
+    CatalogResource,
+    /// After `keys in RESOURCE`: `limit` or the end.
+    LimitNext,
 }
 
 /// What a token is in its query.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Role {
     Resource,
+    /// An id of `image 122770`.
+    Id,
     Keyword,
     ScopeKind,
     ScopeTarget,
@@ -77,6 +89,8 @@ pub(crate) struct Walker {
     pub(crate) resource: Option<Resource>,
     /// The previous token, if any.
     pub(crate) prev: Option<Token>,
+    /// Whether the previous token was an id, so that `,` continues the list.
+    pub(crate) in_ids: bool,
 }
 
 impl Walker {
@@ -88,6 +102,7 @@ impl Walker {
             key: None,
             resource: None,
             prev: None,
+            in_ids: false,
         }
     }
 
@@ -106,6 +121,7 @@ impl Walker {
             return Role::Punct;
         }
         let role = self.role(text, token);
+        self.in_ids = role == Role::Id;
         self.prev = Some(token);
         role
     }
@@ -115,11 +131,46 @@ impl Walker {
         let kw = if token.kind == TokenKind::Word { Keyword::of(word) } else { None };
         let is_text = matches!(token.kind, TokenKind::Str { .. })
             || (token.kind == TokenKind::Word && kw.is_none());
+        let numeric = token.kind == TokenKind::Word && word.bytes().all(|b| b.is_ascii_digit());
         use Expect as E;
         match (self.expect, token.kind, kw) {
+            (E::Resource, TokenKind::Word, None) if CatalogHead::of(word).is_some() => {
+                self.expect = match CatalogHead::of(word) {
+                    Some(CatalogHead::Values) => E::CatalogKey,
+                    _ => E::CatalogNext,
+                };
+                Role::Keyword
+            }
             (E::Resource, TokenKind::Word, None) => {
-                self.resource = Resource::from_name(word);
+                self.resource = Resource::from_any_name(word);
                 self.expect = E::Clause { scope: true };
+                Role::Resource
+            }
+            // Right after the resource (the only place that expects this): ids. A second
+            // id needs a `,` first.
+            (E::Clause { scope: true }, TokenKind::Word, None) if numeric && !self.in_ids => {
+                Role::Id
+            }
+            (E::Clause { scope: true }, TokenKind::Comma, _) if self.in_ids => {
+                self.expect = E::Id;
+                Role::Punct
+            }
+            (E::Id, TokenKind::Word, None) if numeric => {
+                self.expect = E::Clause { scope: true };
+                Role::Id
+            }
+            (E::CatalogKey, _, _) if is_text => {
+                self.key = Some(token.span);
+                self.expect = E::CatalogNext;
+                Role::Key
+            }
+            (E::CatalogKey | E::CatalogNext, _, Some(Keyword::In)) => {
+                self.expect = E::CatalogResource;
+                Role::Keyword
+            }
+            (E::CatalogResource, TokenKind::Word, None) => {
+                self.resource = Resource::from_any_name(word);
+                self.expect = E::LimitNext;
                 Role::Resource
             }
             (E::Clause { scope: true }, _, Some(Keyword::In)) => {
@@ -217,7 +268,16 @@ impl Walker {
                 Role::Keyword
             }
             (expect, _, Some(Keyword::Limit)) => {
-                if !matches!(expect, E::Clause { .. } | E::AfterCondition | E::ShowNext) {
+                let placed = matches!(
+                    expect,
+                    E::Clause { .. }
+                        | E::AfterCondition
+                        | E::ShowNext
+                        | E::CatalogKey
+                        | E::CatalogNext
+                        | E::LimitNext
+                );
+                if !placed {
                     self.resync(E::Number);
                     return Role::Unexpected;
                 }

@@ -8,7 +8,7 @@ use crate::context::{Expect, Role, Walker};
 use crate::diagnostic::Span;
 use crate::lexer::{self, starts_line, Token, TokenKind};
 use crate::model::{keyword_doc, Field, Op, OpSyntax, Resource, ScopeKind};
-use crate::syntax::Keyword;
+use crate::syntax::{CatalogHead, Keyword};
 
 /// What kind of thing a completion inserts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -173,7 +173,36 @@ pub fn complete(text: &str, offset: usize, catalog: &Catalog) -> Vec<CompletionI
             for r in Resource::ALL {
                 push(r.name(), CompletionKind::Resource, Some(r.doc().to_owned()));
             }
+            for r in Resource::ALL {
+                let doc = format!(
+                    "One {} by id, or several: `{} {}`.",
+                    r.singular(),
+                    r.singular(),
+                    r.example_id()
+                );
+                push(r.singular(), CompletionKind::Resource, Some(doc));
+            }
+            for head in CatalogHead::ALL {
+                keyword(&mut push, head.text());
+            }
         }
+        Expect::CatalogKey => {
+            keys(&mut push);
+            if !quoted {
+                keyword(&mut push, Keyword::In.text());
+                keyword(&mut push, Keyword::Limit.text());
+            }
+        }
+        Expect::CatalogNext => {
+            keyword(&mut push, Keyword::In.text());
+            keyword(&mut push, Keyword::Limit.text());
+        }
+        Expect::CatalogResource => {
+            for r in Resource::ALL.into_iter().filter(|r| r.has_catalog()) {
+                push(r.name(), CompletionKind::Resource, Some(r.doc().to_owned()));
+            }
+        }
+        Expect::LimitNext => keyword(&mut push, Keyword::Limit.text()),
         Expect::Clause { scope } => {
             let scoped = walker.resource.is_none_or(|r| !ScopeKind::fitting(r).is_empty());
             if scope && scoped {
@@ -231,7 +260,7 @@ pub fn complete(text: &str, offset: usize, catalog: &Catalog) -> Vec<CompletionI
             keys(&mut push);
         }
         Expect::ShowNext => keyword(&mut push, Keyword::Limit.text()),
-        Expect::ScopeTarget | Expect::ListNext | Expect::Number | Expect::End => {}
+        Expect::ScopeTarget | Expect::ListNext | Expect::Number | Expect::End | Expect::Id => {}
     }
     filter(items, &prefix)
 }
@@ -281,9 +310,20 @@ pub fn hover(text: &str, offset: usize, catalog: &Catalog) -> Option<Hover> {
     let word = token.span.text(text);
     let value = token_text(text, token);
     let markdown = match role {
-        Role::Resource => {
-            let r = Resource::from_name(word)?;
-            format!("**{}**\n\n{}", r.name(), r.doc())
+        Role::Resource => match (Resource::from_name(word), Resource::from_singular(word)) {
+            (Some(r), _) => format!("**{}**\n\n{}", r.name(), r.doc()),
+            (None, Some(r)) => format!(
+                "**{}**\n\nOne {} by id, or several separated by `,`: `{} {}`. `show` picks the fields.",
+                r.singular(),
+                r.singular(),
+                r.singular(),
+                r.example_id()
+            ),
+            (None, None) => return None,
+        },
+        Role::Id => {
+            let r = resource?;
+            format!("**{} {word}**\n\nThe {} with IDR id {word}.", r.singular(), r.singular())
         }
         Role::Keyword => format!("**{}**\n\n{}", word.to_lowercase(), keyword_doc(word)?),
         Role::ScopeKind => {
@@ -399,10 +439,10 @@ pub fn classify(text: &str) -> Vec<(Span, TokenClass)> {
             Role::Keyword | Role::ScopeKind => Some(TokenClass::Keyword),
             Role::Key | Role::ShowItem => Some(TokenClass::Key),
             Role::Operator => Some(TokenClass::Operator),
-            Role::ScopeTarget | Role::Limit if numeric() => Some(TokenClass::Number),
+            Role::ScopeTarget | Role::Limit | Role::Id if numeric() => Some(TokenClass::Number),
             Role::Value { .. } if numeric() => Some(TokenClass::Number),
             Role::Value { .. } | Role::ScopeTarget => Some(TokenClass::Value),
-            Role::Limit | Role::Punct | Role::Unexpected => None,
+            Role::Limit | Role::Id | Role::Punct | Role::Unexpected => None,
         };
         if let Some(class) = class {
             out.push((token.span, class));

@@ -36,7 +36,7 @@ pub use ast::{
     Comparison, Expr, KeyName, Operand, Query, ResourceName, Scope, ScopeName, ShowItem, Spanned,
 };
 pub use catalog::{Catalog, KeyInfo, ValueInfo};
-pub use check::{check, check_query, LIMIT_RANGE, MAX_SHOW_KEYS};
+pub use check::{check, check_query, LIMIT_RANGE, MAX_IDS, MAX_SHOW_KEYS};
 pub use compile::{compile, graphql_string, Column, Compiled, MAX_GRAPHQL_BYTES, PAGE_SIZE};
 pub use diagnostic::{Diagnostic, Fix, Severity, Span, CODES};
 pub use format::{format, MAX_WIDTH};

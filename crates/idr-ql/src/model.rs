@@ -57,6 +57,45 @@ vocabulary! {
 }
 
 impl Resource {
+    /// The singular, which names objects by id: `image 122770`.
+    pub fn singular(self) -> &'static str {
+        match self {
+            Resource::Images => "image",
+            Resource::Screens => "screen",
+            Resource::Plates => "plate",
+            Resource::Wells => "well",
+            Resource::Projects => "project",
+            Resource::Datasets => "dataset",
+        }
+    }
+
+    /// The resource whose singular is `word` (case-insensitive).
+    pub fn from_singular(word: &str) -> Option<Resource> {
+        Resource::ALL.into_iter().find(|r| r.singular().eq_ignore_ascii_case(word))
+    }
+
+    /// The resource `word` names, plural or singular.
+    pub fn from_any_name(word: &str) -> Option<Resource> {
+        Resource::from_name(word).or_else(|| Resource::from_singular(word))
+    }
+
+    /// A real IDR id of an object of this resource, for examples in help and hover.
+    pub(crate) fn example_id(self) -> &'static str {
+        match self {
+            Resource::Images => "122770",
+            Resource::Screens => "102",
+            Resource::Plates => "4554",
+            Resource::Wells => "45217",
+            Resource::Projects | Resource::Datasets => "51",
+        }
+    }
+
+    /// Whether IDR's search engine has a catalog of keys and values for this resource
+    /// (every resource but datasets).
+    pub fn has_catalog(self) -> bool {
+        self != Resource::Datasets
+    }
+
     /// The `show` fields this resource has, in documentation order.
     pub fn fields(self) -> &'static [Field] {
         use Field::*;
@@ -84,8 +123,8 @@ impl Resource {
                 Organism,
                 CellLine,
             ],
-            Resource::Screens => &[Id, Name, Description, KeyValues, Plates, Url],
-            Resource::Projects => &[Id, Name, Description, KeyValues, Datasets, Url],
+            Resource::Screens => &[Id, Name, Description, KeyValues, Plates, Files, Url],
+            Resource::Projects => &[Id, Name, Description, KeyValues, Datasets, Files, Url],
             Resource::Plates => &[Id, Name, RowLabels, ColumnLabels, Wells, Screen, Url],
             Resource::Wells => &[
                 Id, Label, Row, Column, Images, KeyValues, Bulk, Plate, Genes, Phenotypes, Sirnas,
@@ -179,6 +218,7 @@ vocabulary! {
         Antibodies = "antibodies": "The antibodies (name and identifier).",
         Organism = "organism": "The organism (name, and NCBITaxon id where given).",
         CellLine = "cellLine": "The cell line (name, and an ontology accession where given).",
+        Files = "files": "The attached files (name, size, MIME type and download URL), such as a screen's bulk-annotation table.",
     }
 }
 
@@ -222,6 +262,7 @@ impl Field {
             Field::Antibodies => "antibodies { name identifier }",
             Field::Organism => "organism { name ncbiTaxon }",
             Field::CellLine => "cellLine { name accession }",
+            Field::Files => "fileAnnotations { name size mimetype downloadUrl }",
         }
     }
 
@@ -339,9 +380,14 @@ impl OpSyntax for Op {
     }
 }
 
-/// One line for hover on a keyword.
+/// One line for hover on a keyword, or on `keys` and `values` where they start a query.
 pub(crate) fn keyword_doc(word: &str) -> Option<&'static str> {
-    use crate::syntax::Keyword;
+    use crate::syntax::{CatalogHead, Keyword};
+    match CatalogHead::of(word) {
+        Some(CatalogHead::Keys) => return Some("`keys` lists the keys IDR's search engine knows, for images or, with `in screens` (projects, plates, wells), for another resource."),
+        Some(CatalogHead::Values) => return Some("`values KEY` lists every value of a key with how many objects carry it: `values \"Gene Symbol\"`, or `values Organism in screens`."),
+        None => {}
+    }
     // Every keyword has one: a new keyword without a line here does not compile.
     Some(match Keyword::of(word)? {
         Keyword::In => "`in` restricts the query to a container (`in screen 102`), or, after a key, tests a list of values.",

@@ -182,6 +182,19 @@ fn quoted_pair(text: &str, first: Option<Token>, second: Token) -> String {
     quoted
 }
 
+/// Help to quote `prev` and `t` together, as the one key or value (`what`) a user most
+/// likely meant, with that edit as the fix.
+fn quote_fix(d: Diagnostic, text: &str, prev: Option<Token>, t: Token, what: &str) -> Diagnostic {
+    let quoted = quoted_pair(text, prev, t);
+    let d = d.with_help(format!("quote {what} that contain spaces: {quoted}"));
+    match prev {
+        Some(prev) => {
+            d.with_fix(format!("Quote as {quoted}"), Span::new(prev.span.start, t.span.end), quoted)
+        }
+        None => d,
+    }
+}
+
 /// Turns the position where the grammar gave up into one diagnostic, worded by what the
 /// query expected there.
 fn syntax_error(text: &str, tokens: &[Token], offset: usize) -> Diagnostic {
@@ -207,7 +220,13 @@ fn syntax_error(text: &str, tokens: &[Token], offset: usize) -> Diagnostic {
             at,
             format!("expected a resource (images, screens, plates, wells, projects or datasets), found {found_desc}"),
         ),
-        E::Clause { .. } | E::AfterCondition | E::ShowNext | E::End => {
+        E::Clause { .. }
+        | E::AfterCondition
+        | E::ShowNext
+        | E::End
+        | E::CatalogKey
+        | E::CatalogNext
+        | E::LimitNext => {
             if found.is_none() && !walker.groups.is_empty() {
                 let mut d = Diagnostic::error("unclosed-paren", at, "expected `)` to close this group");
                 if let Some(open) = walker.groups.last() {
@@ -223,8 +242,12 @@ fn syntax_error(text: &str, tokens: &[Token], offset: usize) -> Diagnostic {
                 }
                 E::AfterCondition => "`and`, `or` or `)`",
                 E::ShowNext => "`,`, `limit` or the end of the query",
+                E::CatalogKey => "a key, `in`, `limit` or the end of the query",
+                E::CatalogNext => "`in`, `limit` or the end of the query",
+                E::LimitNext => "`limit` or the end of the query",
                 _ => "the end of the query",
             };
+            let catalog = matches!(walker.expect, E::CatalogKey | E::CatalogNext | E::LimitNext);
             let mut d = Diagnostic::error(
                 "stray-token",
                 at,
@@ -233,8 +256,17 @@ fn syntax_error(text: &str, tokens: &[Token], offset: usize) -> Diagnostic {
             if let Some(t) = found {
                 let word = t.span.text(text);
                 let next_is_op = after(t).is_some_and(|n| n.kind == TokenKind::Op);
+                let numeric = t.kind == TokenKind::Word && word.bytes().all(|b| b.is_ascii_digit());
                 if t.kind == TokenKind::RParen {
                     d.message = "unmatched `)`".to_owned();
+                } else if walker.in_ids && numeric {
+                    d = d
+                        .with_help("separate ids with `,`: `images 1, 2`")
+                        .with_fix("Separate with `,`", Span::at(walker.prev.map_or(t.span.start, |p| p.span.end)), ",");
+                } else if catalog && is_kw(text, t) {
+                    d = d.with_help("`keys` and `values` take only `in RESOURCE` and `limit`: `values \"Gene Symbol\" in images limit 10`");
+                } else if walker.expect == E::CatalogNext && is_text(t) && walker.key.is_some() {
+                    d = quote_fix(d, text, walker.prev, t, "keys");
                 } else if is_kw(text, t) {
                     d = d.with_help("clauses go in this order: in, where, show, limit; each at most once (combine conditions with `and`)");
                 } else if matches!(walker.expect, E::Clause { .. }) && next_is_op {
@@ -246,15 +278,7 @@ fn syntax_error(text: &str, tokens: &[Token], offset: usize) -> Diagnostic {
                         .with_help(format!("did you mean `{kw}`?"))
                         .with_fix(format!("Replace with `{kw}`"), t.span, kw);
                 } else if walker.expect == E::AfterCondition && is_text(t) {
-                    let quoted = quoted_pair(text, walker.prev, t);
-                    d = d.with_help(format!("quote values that contain spaces: {quoted}"));
-                    if let Some(prev) = walker.prev {
-                        d = d.with_fix(
-                            format!("Quote as {quoted}"),
-                            Span::new(prev.span.start, t.span.end),
-                            quoted,
-                        );
-                    }
+                    d = quote_fix(d, text, walker.prev, t, "values");
                 } else if walker.expect == E::ShowNext && is_text(t) {
                     d = d.with_help("separate `show` items with `,`; quote keys that contain spaces");
                     if let Some(prev) = walker.prev.filter(|p| p.kind == TokenKind::Word) {
@@ -306,17 +330,7 @@ fn syntax_error(text: &str, tokens: &[Token], offset: usize) -> Diagnostic {
                 },
             );
             match found {
-                Some(t) if is_text(t) => {
-                    let quoted = quoted_pair(text, walker.prev, t);
-                    d = d.with_help(format!("quote keys that contain spaces: {quoted}"));
-                    if let Some(prev) = walker.prev {
-                        d = d.with_fix(
-                            format!("Quote as {quoted}"),
-                            Span::new(prev.span.start, t.span.end),
-                            quoted,
-                        );
-                    }
-                }
+                Some(t) if is_text(t) => d = quote_fix(d, text, walker.prev, t, "keys"),
                 Some(t) if matches!(t.span.text(text), "<" | ">") => {
                     d = d.with_help("IDR-QL compares text: use =, !=, ~ (contains), !~, in or not in");
                 }
@@ -358,6 +372,17 @@ fn syntax_error(text: &str, tokens: &[Token], offset: usize) -> Diagnostic {
             "expected-field",
             at,
             format!("expected a field or a key after `{prev_text}`, found {found_desc}"),
+        ),
+        E::Id => Diagnostic::error(
+            "expected-id",
+            at,
+            format!("expected an id after `,`, found {found_desc}"),
+        )
+        .with_help("ids are whole numbers: `images 1884807, 1884808`"),
+        E::CatalogResource => Diagnostic::error(
+            "expected-resource",
+            at,
+            format!("expected a resource after `in` (images, screens, projects, plates or wells), found {found_desc}"),
         ),
         E::Number => Diagnostic::error(
             "expected-number",
@@ -409,6 +434,9 @@ impl Builder {
         let mut query = Query {
             span,
             resource: Spanned::new(ResourceName::Unknown(String::new()), span),
+            ids: Vec::new(),
+            key: None,
+            of: None,
             scope: None,
             filter: None,
             show: Vec::new(),
@@ -418,11 +446,39 @@ impl Builder {
             match part.as_rule() {
                 Rule::resource => {
                     let word = part.as_str();
-                    let name = match Resource::from_name(word) {
+                    let name = match (Resource::from_name(word), Resource::from_singular(word)) {
+                        (Some(r), _) => ResourceName::Known(r),
+                        (None, Some(r)) => ResourceName::One(r),
+                        (None, None) => ResourceName::Unknown(word.to_owned()),
+                    };
+                    query.resource = Spanned::new(name, self.span(&part));
+                }
+                Rule::kw_keys => {
+                    query.resource = Spanned::new(ResourceName::Keys, self.span(&part))
+                }
+                Rule::kw_values => {
+                    query.resource = Spanned::new(ResourceName::Values, self.span(&part))
+                }
+                Rule::catalog_key => {
+                    let span = self.span(&part);
+                    let inner = part.into_inner().next()?;
+                    query.key = Some(Spanned::new(self.text(inner)?, span));
+                }
+                Rule::catalog_of => {
+                    let target = part.into_inner().find(|p| p.as_rule() == Rule::catalog_target)?;
+                    let word = target.as_str();
+                    let name = match Resource::from_any_name(word) {
                         Some(r) => ResourceName::Known(r),
                         None => ResourceName::Unknown(word.to_owned()),
                     };
-                    query.resource = Spanned::new(name, self.span(&part));
+                    query.of = Some(Spanned::new(name, self.span(&target)));
+                }
+                Rule::ids => {
+                    for number in part.into_inner().filter(|p| p.as_rule() == Rule::number) {
+                        query
+                            .ids
+                            .push(Spanned::new(number.as_str().to_owned(), self.span(&number)));
+                    }
                 }
                 Rule::scope => query.scope = self.scope(part),
                 Rule::where_clause => {
@@ -437,10 +493,7 @@ impl Builder {
                         // (IDR has `Channels`) can be shown too.
                         let quoted = inner.as_rule() == Rule::string;
                         let text = self.text(inner)?;
-                        let resource = match &query.resource.value {
-                            ResourceName::Known(r) => Some(*r),
-                            ResourceName::Unknown(_) => None,
-                        };
+                        let resource = query.resource.value.resource();
                         let value = match crate::model::show_field(&text, quoted, resource) {
                             Some(f) => ShowItem::Field(f),
                             None => ShowItem::Key(text),

@@ -47,6 +47,32 @@ impl Keyword {
     }
 }
 
+/// The words that start a query about the search engine's catalog (`keys in screens`,
+/// `values "Gene Symbol"`) instead of a resource. They are keywords only there, as the
+/// first word of a query, and stay ordinary words everywhere else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CatalogHead {
+    Keys,
+    Values,
+}
+
+impl CatalogHead {
+    pub(crate) const ALL: [CatalogHead; 2] = [CatalogHead::Keys, CatalogHead::Values];
+
+    /// How it is written (lower case).
+    pub(crate) fn text(self) -> &'static str {
+        match self {
+            CatalogHead::Keys => "keys",
+            CatalogHead::Values => "values",
+        }
+    }
+
+    /// The head `word` spells, in any case.
+    pub(crate) fn of(word: &str) -> Option<CatalogHead> {
+        CatalogHead::ALL.into_iter().find(|h| h.text().eq_ignore_ascii_case(word))
+    }
+}
+
 /// Whitespace between tokens. A byte-order mark counts, so files saved by some editors
 /// still parse.
 pub(crate) const SPACES: [char; 5] = [' ', '\t', '\r', '\n', '\u{feff}'];

@@ -179,8 +179,9 @@ struct UpstreamArgs {
     #[arg(long, env = "IDR_UPSTREAM", default_value = IDR_BASE)]
     upstream: Url,
     /// Serve recorded responses, never touching the network: the bundled recordings, or
-    /// those in DIR.
-    #[arg(long, value_name = "DIR", num_args = 0..=1)]
+    /// those in DIR (`--offline=DIR`: with `=`, so `idr query --offline "image 1"` reads
+    /// the query as the query).
+    #[arg(long, value_name = "DIR", num_args = 0..=1, require_equals = true)]
     offline: Option<Option<PathBuf>>,
     /// Upstream calls in flight at once.
     #[arg(long, env = "IDR_MAX_CONCURRENCY", default_value_t = 8)]
@@ -552,20 +553,30 @@ async fn query_command(
             eprint!("\r\x1b[K");
         }
         // A query that met errors prints no rows (they could be partial): its errors go to
-        // stderr and the exit status says it failed.
+        // stderr and the exit status says it failed. Ids that name no object are the one
+        // exception: the rows of the others are whole, so they are printed too.
         if !rows.errors.is_empty() {
             had_errors = true;
             for error in &rows.errors {
                 let code = error["extensions"]["code"].as_str().unwrap_or("ERROR");
                 eprintln!("error[{code}]: {}", error["message"].as_str().unwrap_or_default());
             }
-            continue;
+            let only_missing_ids = !compiled.ids.is_empty()
+                && rows.errors.iter().all(|e| e["extensions"]["code"] == "NOT_FOUND");
+            if !only_missing_ids || rows.rows.is_empty() {
+                continue;
+            }
         }
         if format == Format::Json {
-            // One shape whatever the number of queries: a list of {query, rows}.
-            let rows: Vec<serde_json::Value> =
+            // One shape whatever the number of queries: a list of {query, rows}, with
+            // `errors` where some ids named no object.
+            let list: Vec<serde_json::Value> =
                 rows.rows.iter().cloned().map(serde_json::Value::Object).collect();
-            json_outputs.push(serde_json::json!({"query": query_text, "rows": rows}));
+            let mut answer = serde_json::json!({"query": query_text, "rows": list});
+            if !rows.errors.is_empty() {
+                answer["errors"] = serde_json::json!(rows.errors);
+            }
+            json_outputs.push(answer);
         } else {
             emit(&ql::print(&rows.rows, format, fit))?;
         }

@@ -92,6 +92,8 @@ pub async fn run(
         path: &path,
         paged: compiled.paged,
         columns: &columns,
+        ids: &compiled.ids,
+        what: compiled.resource.singular(),
     };
     rows::run(schema, &query, limit, deadline, progress).await
 }

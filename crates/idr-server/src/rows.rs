@@ -24,8 +24,13 @@ pub struct RowQuery<'a> {
     pub path: &'a [&'a str],
     /// Whether `path` ends at a connection (`nodes`, `pageInfo`).
     pub paged: bool,
-    /// `(header, response key)` of each column; all fields when empty.
+    /// `(header, response key)` of each column; all fields when empty. A row that is a
+    /// scalar (a key of `keys`) goes under the first column.
     pub columns: &'a [(String, String)],
+    /// For a lookup by id (`image 122770`), the ids in the order of the list at `path`,
+    /// and what they name (`image`): a `null` entry is reported as `NOT_FOUND`.
+    pub ids: &'a [String],
+    pub what: &'a str,
 }
 
 /// Executes the query and collects the list found at its `path` in `data` (a
@@ -39,7 +44,7 @@ pub async fn run(
     deadline: Option<tokio::time::Instant>,
     mut progress: impl FnMut(usize),
 ) -> Rows {
-    let RowQuery { graphql, path, paged, columns } = *query;
+    let RowQuery { graphql, path, paged, columns, ids, what } = *query;
     let mut out = Rows::default();
     let mut after = Value::Null;
     loop {
@@ -71,7 +76,16 @@ pub async fn run(
         }
         let (nodes, page_info) =
             if paged { (&at["nodes"], Some(&at["pageInfo"])) } else { (at, None) };
-        for node in nodes.as_array().map(Vec::as_slice).unwrap_or_default() {
+        for (i, node) in nodes.as_array().map(Vec::as_slice).unwrap_or_default().iter().enumerate()
+        {
+            // A lookup's missing object: said, never silently dropped.
+            if let (Value::Null, Some(id)) = (node, ids.get(i)) {
+                out.errors.push(serde_json::json!({
+                    "message": format!("IDR has no {what} {id}"),
+                    "extensions": {"code": "NOT_FOUND", "id": id},
+                }));
+                continue;
+            }
             if out.rows.len() == limit {
                 out.truncated = true;
                 break;
@@ -99,6 +113,11 @@ pub async fn run(
 fn row(node: &Value, columns: &[(String, String)]) -> Map<String, Value> {
     if columns.is_empty() {
         return flatten(node);
+    }
+    if !node.is_object() {
+        let mut out = Map::new();
+        out.insert(columns[0].0.clone(), node.clone());
+        return out;
     }
     let mut out = Map::new();
     for (header, key) in columns {
@@ -155,6 +174,11 @@ fn cell(value: &Value) -> String {
                 .collect();
             text.join("; ")
         }
+        // Sizes come as GraphQL floats (they pass 2^31): whole ones print without `.0`.
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9.0e15 => format!("{f:.0}"),
+            _ => n.to_string(),
+        },
         other => other.to_string(),
     }
 }

@@ -16,10 +16,22 @@ syntax case ignore
 " `idr0002-heriche-condensation/screenA` is one word and holds no keyword.
 syntax iskeyword @,45-58,_,192-255
 
-" The first word of a query: at the start of a line, or after `;`.
-syntax match idrqlResource /\%(^\|;\s*\)\@<=\%(images\|screens\|plates\|wells\|projects\|datasets\)\>/
+" The first word of a query: at the start of a line, or after `;`. A resource is plural
+" (`images in plate 4554`) or singular (`image 122770`, a lookup by id); the ids after it
+" are numbers (idrqlNumber).
+syntax match idrqlResource /\%(^\|;\s*\)\@<=\%(images\=\|screens\=\|plates\=\|wells\=\|projects\=\|datasets\=\)\>/
+" `keys` and `values` head a catalog query (`keys in screens`, `values "Gene Symbol"`).
+" They are keywords only as the first word of a query; anywhere else (`images where
+" keys = values`) they are ordinary words.
+syntax match idrqlCatalog /\%(^\|;\s*\)\@<=\%(keys\|values\)\>/
 " `in KIND`: the scope clause (a bare `screen` elsewhere is a field or a value).
 syntax match idrqlScope /\%(\<in\s\+\)\@<=\%(study\|screen\|plate\|project\|dataset\|well\)\>/
+" `in RESOURCE` of a catalog query (`keys in screens`, `values Organism in plate`): a
+" resource, plural or singular, not a scope kind. Defined after idrqlScope, so that it wins
+" where both match (`keys in screen`). A match sees one line, so this needs `keys` or
+" `values KEY`, `in` and the resource on one line; split over lines, the resource is not
+" highlighted (and a singular one reads as a scope kind).
+syntax match idrqlCatalogResource /\%(\%(^\|;\s*\)\%(keys\|values\%(\s\+\%("\%([^"\\]\|\\.\)*"\|[^ \t";]\+\)\)\=\)\s\+in\s\+\)\@<=\%(images\=\|screens\=\|plates\=\|wells\=\|projects\=\|datasets\=\)\>/
 
 syntax keyword idrqlClause where show limit in
 syntax keyword idrqlLogical and or not
@@ -37,7 +49,9 @@ syntax keyword idrqlTodo TODO FIXME XXX NOTE contained
 syntax match idrqlComment /#.*$/ contains=idrqlTodo,@Spell
 
 highlight default link idrqlResource Type
+highlight default link idrqlCatalog Keyword
 highlight default link idrqlScope StorageClass
+highlight default link idrqlCatalogResource Type
 highlight default link idrqlClause Keyword
 highlight default link idrqlLogical Operator
 highlight default link idrqlOperator Operator

@@ -135,7 +135,8 @@ test('every example is scoped as the reference lexer and parser read it', async 
 });
 
 // Valid queries beyond the examples, for what they lack (escapes, `not in`, `!=`, `!~`,
-// `in study`, `;`, upper case, non-ASCII words).
+// `in study`, `;`, upper case, non-ASCII words; lookups by id and catalog queries in
+// every form, and `keys`/`values` as ordinary words after the head).
 const EXTRA_QUERIES = [
   'images where "Gene Symbol" = ade8 show name limit 5',
   'images where not "Cell Line" in (HeLa, "say \\"hi\\"") and Phenotype ~ mitosis limit 20 # trailing comment',
@@ -143,6 +144,18 @@ const EXTRA_QUERIES = [
   'IMAGES In Study "idr0002" WHERE "Gene Symbol"=ade8 SHOW Name, "Channels" LIMIT 3',
   'projects where (name ~ "idr0021" or Organism = "Homo sapiens") and not Andrew = Ménière/细胞分裂\n  show "Tab\\there \\u{e9}", url\n  limit 1000',
   '# only a comment\ndatasets in project 51 where "Back\\\\slash" = "\\n\\r" ; images in dataset 51 where x in ()',
+  // Lookups by id: singular or plural resources, any case, one id or several.
+  'image 122770\nimages 1884807, 1884808 show thumbnail\nscreen 102 show files\nplates 4554, 422 show rowLabels',
+  'Well 45217 show bulk; PROJECT 51 show files, name;Dataset 51 limit 2',
+  'images 1884807,\n  # ids may continue on the next lines\n  1884808 ,1884809\n  show name',
+  // Catalog queries.
+  'keys\nkeys in screens limit 5\nvalues "Gene Symbol"\nvalues Organism in screens\nValues organism in plate',
+  'KEYS IN Image LIMIT 3; values in wells limit 10;values "Cell Line" limit 2 # a comment',
+  'values\n  "Gene Symbol" # the key\n  in screens\n  limit 3',
+  'values keys in images; values values; keys',
+  // `keys` and `values` are ordinary words anywhere but the head.
+  'images where keys = values show keys, values',
+  'images\n  where values ~ keys and "keys" in (keys, values)\n  show values',
 ];
 
 test('hand-written queries are scoped as the reference reads them', async (t) => {
@@ -172,6 +185,8 @@ test('a wrong grammar fails the check on the examples and the hand-written queri
     const grammar = await loadGrammar(raw);
     return examples.flatMap((text) => mismatches(grammar, text));
   };
+  // Where a query starts: column 0 or after `;` (the prefix of the head rules).
+  const QUERY_START = '(?:^\\x{FEFF}?|(?<=;)[ \\t\\r\\x{FEFF}]*)';
   const mutations = {
     'comment scope renamed': (g) => { g.repository.comment.name = 'comment.block.idrql'; },
     'no bare keys': (g) => { delete g.repository['key-word'].match; g.repository['key-word'].patterns = []; },
@@ -184,6 +199,19 @@ test('a wrong grammar fails the check on the examples and the hand-written queri
     'no escapes': (g) => { g.repository.escape = { patterns: [] }; },
     'no numbers after limit': (g) => { g.repository['limit-clause'].captures['2'] = {}; },
     'no bare values': (g) => { g.repository['bare-value'] = { patterns: [] }; g.repository.invalid = { patterns: [] }; },
+    'singular resources not recognised': (g) => { g.repository.resource.begin = g.repository.resource.begin.replaceAll('s?', 's'); },
+    'no ids after a resource': (g) => { g.repository.resource.patterns = []; },
+    'no catalog queries': (g) => { g.repository.catalog = { patterns: [] }; },
+    'keys and values heads anywhere': (g) => {
+      for (const rule of ['catalog-keys', 'catalog-values']) {
+        g.repository[rule].begin = g.repository[rule].begin.replace(QUERY_START, '');
+      }
+    },
+    'no key after values': (g) => { g.repository['catalog-values'].patterns = g.repository['catalog-keys'].patterns; },
+    'in RESOURCE of a catalog query read as a scope': (g) => {
+      g.repository['catalog-of'] = { patterns: [{ include: '#scope' }, { include: '#list-operator' }, { include: '#bare-value' }] };
+    },
+    'no resource after a catalog in': (g) => { g.repository['catalog-resource'] = { patterns: [] }; },
   };
   for (const [name, mutate] of Object.entries(mutations)) {
     await t.test(name, async () => {
@@ -312,6 +340,171 @@ test('words that contain keywords, non-ASCII words and bad characters', async ()
     ['bad ', STR],
     ['\\q', `${STR} invalid.illegal.escape.idrql`],
     ['"', `${STR} ${END}`],
+  ]);
+});
+
+test('lookups by id: singular and plural resources in any case, ids as numbers', async () => {
+  assert.deepEqual(await scopesOf('image 122770; Images 1884807, 1884808 show thumbnail;SCREEN 102 show files'), [
+    ['image', RESOURCE],
+    ['122770', NUMBER],
+    [';', 'punctuation.terminator.query.idrql'],
+    ['Images', RESOURCE],
+    ['1884807', NUMBER],
+    [',', 'punctuation.separator.comma.idrql'],
+    ['1884808', NUMBER],
+    ['show', CONTROL],
+    ['thumbnail', KEY],
+    [';', 'punctuation.terminator.query.idrql'],
+    ['SCREEN', RESOURCE],
+    ['102', NUMBER],
+    ['show', CONTROL],
+    ['files', KEY],
+  ]);
+  // A singular word is a resource only at the start of a query: after `in` it is a scope
+  // kind, in a condition a key or a value.
+  assert.deepEqual(await scopesOf('plates 4554, 422 in screen 102 where well = image'), [
+    ['plates', RESOURCE],
+    ['4554', NUMBER],
+    [',', 'punctuation.separator.comma.idrql'],
+    ['422', NUMBER],
+    ['in', CONTROL],
+    ['screen', CONTROL],
+    ['102', NUMBER],
+    ['where', CONTROL],
+    ['well', KEY],
+    ['=', CMP],
+    ['image', VALUE],
+  ]);
+});
+
+test('ids are ASCII digits only, as in grammar.pest', async () => {
+  // U+0661..U+0663, ARABIC-INDIC DIGITs: word characters, not a number.
+  assert.deepEqual(await scopesOf('image \u0661\u0662\u0663'), [
+    ['image', RESOURCE],
+    ['\u0661\u0662\u0663', VALUE],
+  ]);
+});
+
+test('catalog queries: keys and values heads, the key after values, the resource after in', async () => {
+  assert.deepEqual(await scopesOf('values "Gene Symbol" in screens limit 3; keys'), [
+    ['values', CONTROL],
+    ['"', `${QKEY} ${BEGIN}`],
+    ['Gene Symbol', QKEY],
+    ['"', `${QKEY} ${END}`],
+    ['in', CONTROL],
+    ['screens', RESOURCE],
+    ['limit', CONTROL],
+    ['3', NUMBER],
+    [';', 'punctuation.terminator.query.idrql'],
+    ['keys', CONTROL],
+  ]);
+  assert.deepEqual(await scopesOf('Values organism in plate;KEYS IN Images LIMIT 5; values limit 2'), [
+    ['Values', CONTROL],
+    ['organism', KEY],
+    ['in', CONTROL],
+    ['plate', RESOURCE],
+    [';', 'punctuation.terminator.query.idrql'],
+    ['KEYS', CONTROL],
+    ['IN', CONTROL],
+    ['Images', RESOURCE],
+    ['LIMIT', CONTROL],
+    ['5', NUMBER],
+    [';', 'punctuation.terminator.query.idrql'],
+    ['values', CONTROL],
+    ['limit', CONTROL],
+    ['2', NUMBER],
+  ]);
+});
+
+test('`in screen` is a resource after keys or values and a scope after a resource', async () => {
+  assert.deepEqual(await scopesOf('keys in screen; values in screens; plates in screen 102'), [
+    ['keys', CONTROL],
+    ['in', CONTROL],
+    ['screen', RESOURCE],
+    [';', 'punctuation.terminator.query.idrql'],
+    ['values', CONTROL],
+    ['in', CONTROL],
+    ['screens', RESOURCE],
+    [';', 'punctuation.terminator.query.idrql'],
+    ['plates', RESOURCE],
+    ['in', CONTROL],
+    ['screen', CONTROL],
+    ['102', NUMBER],
+  ]);
+});
+
+test('keys and values are ordinary words anywhere but the head of a query', async () => {
+  assert.deepEqual(await scopesOf('images where keys = values show keys, values'), [
+    ['images', RESOURCE],
+    ['where', CONTROL],
+    ['keys', KEY],
+    ['=', CMP],
+    ['values', VALUE],
+    ['show', CONTROL],
+    ['keys', KEY],
+    [',', 'punctuation.separator.comma.idrql'],
+    ['values', KEY],
+  ]);
+  // After `values` the key may itself be spelled `keys` or `values`.
+  assert.deepEqual(await scopesOf('values keys in wells; values values'), [
+    ['values', CONTROL],
+    ['keys', KEY],
+    ['in', CONTROL],
+    ['wells', RESOURCE],
+    [';', 'punctuation.terminator.query.idrql'],
+    ['values', CONTROL],
+    ['values', KEY],
+  ]);
+  // On a continuation line (not at column 0) `keys` is not a head.
+  assert.deepEqual(await scopesOf('images\n  where keys ~ x'), [
+    ['images', RESOURCE],
+    ['where', CONTROL],
+    ['keys', KEY],
+    ['~', CMP],
+    ['x', VALUE],
+  ]);
+});
+
+test('a keyword out of place in a catalog query is still a keyword', async () => {
+  assert.deepEqual(await scopesOf('keys where a = b and not c'), [
+    ['keys', CONTROL],
+    ['where', CONTROL],
+    ['a', VALUE],
+    ['=', CMP],
+    ['b', VALUE],
+    ['and', LOGICAL],
+    ['not', LOGICAL],
+    ['c', VALUE],
+  ]);
+});
+
+test('ids and catalog queries continue on indented lines and end at a new query', async () => {
+  const text = 'images 1884807,\n  # more\n  1884808\n  show name\nvalues\n  "Gene Symbol"\n  in screens\n  limit 3\n'
+    + 'keys in images\nimage 5\n7\n';
+  assert.deepEqual(await scopesOf(text), [
+    ['images', RESOURCE],
+    ['1884807', NUMBER],
+    [',', 'punctuation.separator.comma.idrql'],
+    ['#', `${COMMENT} punctuation.definition.comment.idrql`],
+    [' more', COMMENT],
+    ['1884808', NUMBER],
+    ['show', CONTROL],
+    ['name', KEY],
+    ['values', CONTROL],
+    ['"', `${QKEY} ${BEGIN}`],
+    ['Gene Symbol', QKEY],
+    ['"', `${QKEY} ${END}`],
+    ['in', CONTROL],
+    ['screens', RESOURCE],
+    ['limit', CONTROL],
+    ['3', NUMBER],
+    ['keys', CONTROL],
+    ['in', CONTROL],
+    ['images', RESOURCE],
+    ['image', RESOURCE],
+    ['5', NUMBER],
+    // A number at column 0 starts a (wrong) query of its own: not an id of `image 5`.
+    ['7', VALUE],
   ]);
 });
 

@@ -8,6 +8,12 @@
 
 const KEYWORDS = ['and', 'or', 'not', 'in', 'where', 'show', 'limit'];
 const RESOURCES = ['images', 'screens', 'plates', 'wells', 'projects', 'datasets'];
+// `image 122770`: a resource word may also be singular, at the start of a query or after
+// the `in` of a catalog query.
+const SINGULAR_RESOURCES = ['image', 'screen', 'plate', 'well', 'project', 'dataset'];
+// grammar.pest's kw_keys and kw_values: keywords only as the first word of a query
+// (`keys in screens`, `values "Gene Symbol"`); anywhere else they are ordinary words.
+const CATALOG_HEADS = ['keys', 'values'];
 const SCOPE_KINDS = ['study', 'screen', 'plate', 'project', 'dataset', 'well'];
 const SYMBOL_OPERATORS = ['!=', '!~', '=', '~']; // longest first
 const SPACES = [' ', '\t', '\r', '\n', '\u{feff}'];
@@ -36,6 +42,11 @@ function isWordChar(ch) {
 
 function isKeyword(text) {
   return KEYWORDS.includes(text.toLowerCase());
+}
+
+function isResource(text) {
+  const word = text.toLowerCase();
+  return RESOURCES.includes(word) || SINGULAR_RESOURCES.includes(word);
 }
 
 /**
@@ -138,9 +149,11 @@ function segments(text, tokens) {
 
 /**
  * Every token of `text` with its role. Throws on text that is not valid IDR-QL (the
- * examples all are). Roles: resource, keyword (clause keywords and scope kinds), logical
- * (and/or/not), operator (comparison, `in`, `not in`), key, key-string, string, value,
- * number, comment, punctuation.
+ * examples all are). Roles: resource (plural or singular), keyword (clause keywords,
+ * scope kinds, and `keys`/`values` heading a catalog query), logical (and/or/not),
+ * operator (comparison, `in`, `not in`), key (also the key after `values`), key-string,
+ * string, value, number (a limit, a scope's id, the ids of `image 122770`), comment,
+ * punctuation.
  */
 function roles(text) {
   const tokens = lex(text);
@@ -174,12 +187,44 @@ function parseQuery(tokens) {
   const bareWord = (token) => token.kind === 'word' && !isKeyword(token.text);
   const text = (token) => token.kind === 'string' || bareWord(token);
 
-  take('resource', (t) => t.kind === 'word' && RESOURCES.includes(t.text.toLowerCase()), 'a resource');
+  const digits = (token) => token !== undefined && token.kind === 'word' && /^[0-9]+$/.test(token.text);
+  const limit = () => {
+    if (isWord(peek(), 'limit')) {
+      take('keyword', () => true, 'limit');
+      take('number', digits, 'a number');
+    }
+  };
+
+  // catalog = ("keys" | "values" [key]) ["in" resource] [limit]
+  const head = peek();
+  if (head !== undefined && head.kind === 'word' && CATALOG_HEADS.includes(head.text.toLowerCase())) {
+    take('keyword', () => true, 'keys or values');
+    if (head.text.toLowerCase() === 'values' && peek() !== undefined && text(peek())) {
+      take(peek().kind === 'string' ? 'key-string' : 'key', () => true, 'a key');
+    }
+    if (isWord(peek(), 'in')) {
+      take('keyword', () => true, 'in');
+      take('resource', (t) => t.kind === 'word' && isResource(t.text), 'a resource');
+    }
+    limit();
+    if (at !== tokens.length) fail('the end of the query');
+    return;
+  }
+
+  // listing = resource [ids] [scope] [where] [show] [limit]
+  take('resource', (t) => t.kind === 'word' && isResource(t.text), 'a resource');
+  if (digits(peek())) {
+    take('number', () => true, 'an id');
+    while (peek() !== undefined && peek().kind === 'comma') {
+      take('punctuation', () => true, ',');
+      take('number', digits, 'an id');
+    }
+  }
   if (isWord(peek(), 'in')) {
     take('keyword', () => true, 'in');
     take('keyword', (t) => t.kind === 'word' && SCOPE_KINDS.includes(t.text.toLowerCase()), 'a scope kind');
     const target = peek();
-    if (target !== undefined && target.kind === 'word' && /^[0-9]+$/.test(target.text)) {
+    if (digits(target)) {
       take('number', () => true, 'an id');
     } else if (target !== undefined && target.kind === 'string') {
       take('string', () => true, 'a study');
@@ -253,11 +298,8 @@ function parseQuery(tokens) {
       item();
     }
   }
-  if (isWord(peek(), 'limit')) {
-    take('keyword', () => true, 'limit');
-    take('number', (t) => t.kind === 'word' && /^[0-9]+$/.test(t.text), 'a number');
-  }
+  limit();
   if (at !== tokens.length) fail('the end of the query');
 }
 
-module.exports = { lex, roles, isWordChar, KEYWORDS, RESOURCES, SCOPE_KINDS };
+module.exports = { lex, roles, isWordChar, KEYWORDS, RESOURCES, SINGULAR_RESOURCES, CATALOG_HEADS, SCOPE_KINDS };

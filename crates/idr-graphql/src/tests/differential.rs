@@ -1486,6 +1486,18 @@ fn value_counts(w: &World, kind: Kind, key: &str) -> Vec<(String, u64)> {
     counts.into_iter().collect()
 }
 
+/// A `searchValues` answer as sorted `(value, count)` pairs.
+fn sorted_counts(values: &Value) -> Vec<(String, u64)> {
+    let mut got: Vec<(String, u64)> = values
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| (v["value"].as_str().unwrap_or("?").to_owned(), v["count"].as_u64().unwrap_or(0)))
+        .collect();
+    got.sort();
+    got
+}
+
 const RESOURCES: [(&str, Kind); 5] = [
     ("IMAGE", Kind::Image),
     ("SCREEN", Kind::Screen),
@@ -1518,18 +1530,7 @@ async fn search_values_and_keys_match_the_truth() {
             let data = g.data(&body).await;
             m.compare(&format!("{resource} keys"), &data["keys"], &json!(keys));
             for (i, key) in asked.iter().enumerate() {
-                let mut got: Vec<(String, u64)> = data[format!("v{i}")]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|v| {
-                        (
-                            v["value"].as_str().unwrap_or("?").to_owned(),
-                            v["count"].as_u64().unwrap_or(0),
-                        )
-                    })
-                    .collect();
-                got.sort();
+                let got = sorted_counts(&data[format!("v{i}")]);
                 m.compare(
                     &format!("{resource} values of {key:?}"),
                     &json!(got),
@@ -2265,4 +2266,97 @@ async fn idrql_shows_typed_biology_and_filters_on_a_phenotype_accession() {
         );
     }
     m.finish();
+}
+
+/// IDR-QL's lookups by id and its catalog queries, compiled by idr-ql and run on the
+/// generated IDR: each kind of object by id (a missing id in the middle gives `null` in
+/// its place, order and repeats kept), a project's and a screen's files (which the
+/// recordings hold only for screen 102), and `keys` / `values` for every resource with a
+/// catalog.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idrql_lookups_and_catalog_queries_match_the_truth() {
+    const MISSING: u64 = 999_999_999;
+    for g in worlds() {
+        let w = &g.world;
+        let t = g.truth();
+        let mut m = g.mismatches();
+        let g = &g;
+        let run = |text: String| async move {
+            let file = idr_ql::parse(&text);
+            let ast = file.queries[0].ast.clone().unwrap_or_else(|| panic!("{text}"));
+            let compiled = idr_ql::compile(&ast).unwrap_or_else(|e| panic!("{text}: {e:?}"));
+            let response = g.response(&compiled.graphql, json!({})).await;
+            (text, compiled, response)
+        };
+        let kinds: [(Kind, Vec<u64>, &str); 6] = [
+            (Kind::Screen, w.screens.keys().copied().collect(), "screens"),
+            (Kind::Project, w.projects.keys().copied().collect(), "projects"),
+            (Kind::Dataset, w.datasets.keys().copied().collect(), "datasets"),
+            (Kind::Plate, w.plates.keys().copied().collect(), "plates"),
+            (Kind::Well, w.wells.keys().copied().collect(), "wells"),
+            (Kind::Image, w.images.keys().copied().collect(), "images"),
+        ];
+        let mut with_files = 0;
+        for (kind, all, resource) in kinds {
+            let mut ids: Vec<u64> =
+                all.iter().copied().step_by((all.len() / 3).max(1)).take(3).collect();
+            ids.insert(1.min(ids.len()), MISSING);
+            ids.push(ids[0]);
+            let list = ids.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+            let files = matches!(kind, Kind::Screen | Kind::Project);
+            let show = match kind {
+                Kind::Well => "label",
+                _ if files => "name, files",
+                _ => "name",
+            };
+            let (text, compiled, response) = run(format!("{resource} {list} show {show}")).await;
+            m.compare(&format!("{text}: errors"), &response["errors"], &Value::Null);
+            assert_eq!(compiled.ids, ids.iter().map(u64::to_string).collect::<Vec<_>>());
+            let want: Vec<Value> = ids
+                .iter()
+                .map(|&id| {
+                    let name = w.name_of(kind, id)?;
+                    let mut row = json!({"id": gql_id(id)});
+                    if kind == Kind::Well {
+                        row["label"] = t.well(id)["label"].clone();
+                    } else {
+                        row["name"] = json!(name);
+                    }
+                    if files {
+                        let files: Vec<Value> = t
+                            .files(kind, id)
+                            .into_iter()
+                            .map(|f| json!({"name": f["name"], "size": f["size"], "mimetype": f["mimetype"], "downloadUrl": f["downloadUrl"]}))
+                            .collect();
+                        with_files += usize::from(!files.is_empty());
+                        row["fileAnnotations"] = json!(files);
+                    }
+                    Some(row)
+                })
+                .map(|row| row.unwrap_or(Value::Null))
+                .collect();
+            m.compare(&text, &response["data"][&compiled.rows[0]], &json!(want));
+        }
+        assert!(with_files >= 2, "some screens and projects have files");
+        for (engine, kind, resource) in [
+            ("IMAGE", Kind::Image, "images"),
+            ("SCREEN", Kind::Screen, "screens"),
+            ("PROJECT", Kind::Project, "projects"),
+            ("PLATE", Kind::Plate, "plates"),
+            ("WELL", Kind::Well, "wells"),
+        ] {
+            let keys: BTreeSet<String> =
+                resource_objects(w, kind).into_iter().flatten().map(|(k, _)| k).collect();
+            let (text, compiled, response) = run(format!("keys in {resource}")).await;
+            assert!(compiled.graphql.contains(engine), "{}", compiled.graphql);
+            m.compare(&text, &response["data"]["searchKeys"], &json!(keys));
+            for key in keys.iter().take(3) {
+                let quoted = format!("\"{}\"", key.replace('\\', "\\\\").replace('"', "\\\""));
+                let (text, _, response) = run(format!("values {quoted} in {resource}")).await;
+                let got = sorted_counts(&response["data"]["searchValues"]);
+                m.compare(&text, &json!(got), &json!(value_counts(w, kind, key)));
+            }
+        }
+        m.finish();
+    }
 }

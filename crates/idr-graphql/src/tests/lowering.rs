@@ -22,6 +22,9 @@ fn images(scope: Option<ScopeKind>, filter: &Expr) -> Query {
     Query {
         span: Span::default(),
         resource: z(ResourceName::Known(idr_ql::Resource::Images)),
+        ids: Vec::new(),
+        key: None,
+        of: None,
         scope: scope.map(|kind| Scope {
             span: Span::default(),
             kind: z(ScopeName::Known(kind)),

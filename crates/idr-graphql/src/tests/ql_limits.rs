@@ -208,6 +208,9 @@ fn query() -> impl Strategy<Value = Query> {
             move |(scope, filter, show, limit)| Query {
                 span: Span::default(),
                 resource: z(ResourceName::Known(resource)),
+                ids: Vec::new(),
+                key: None,
+                of: None,
                 scope,
                 filter,
                 show,
@@ -252,6 +255,9 @@ struct Stats {
 fn shape(q: &Query) -> String {
     let resource = match &q.resource.value {
         ResourceName::Known(r) => r.name(),
+        ResourceName::One(r) => r.singular(),
+        ResourceName::Keys => "keys",
+        ResourceName::Values => "values",
         ResourceName::Unknown(_) => "?",
     };
     match q.scope.as_ref().map(|s| &s.kind.value) {
@@ -383,6 +389,9 @@ fn the_heaviest_accepted_queries_stay_within_the_server_limits() {
                         Query {
                             span: Span::default(),
                             resource: z(ResourceName::Known(resource)),
+                            ids: Vec::new(),
+                            key: None,
+                            of: None,
                             scope: kind.map(|kind| Scope {
                                 span: Span::default(),
                                 kind: z(ScopeName::Known(kind)),
@@ -466,6 +475,42 @@ fn the_heaviest_accepted_queries_stay_within_the_server_limits() {
         }
     }
     eprintln!("P3 heaviest queries:\n{}", report.join("\n"));
+}
+
+/// The heaviest lookup of each resource (`MAX_IDS` of the longest ids, every field and
+/// `MAX_SHOW_KEYS` keys) and every catalog query: the server accepts each, with the
+/// complexity and depth under its limits.
+#[test]
+fn the_heaviest_lookups_and_catalog_queries_stay_within_the_server_limits() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (schema, _) = schema_over(RecordingStore::from_files(Vec::new()).unwrap());
+    let analyzer = analyzer_schema();
+    let limits = SchemaLimits::default();
+    let ids = vec![i64::MAX.to_string(); idr_ql::MAX_IDS].join(", ");
+    let mut texts: Vec<String> = Resource::ALL
+        .into_iter()
+        .map(|r| {
+            let fields: Vec<&str> = r.fields().iter().map(|f| f.name()).collect();
+            let keys: Vec<String> = (0..MAX_SHOW_KEYS).map(|i| format!("\"Key {i}\"")).collect();
+            format!("{} {ids} show {}, {}", r.name(), fields.join(", "), keys.join(", "))
+        })
+        .collect();
+    for of in ["", " in images", " in screens", " in projects", " in plates", " in wells"] {
+        texts.push(format!("keys{of} limit 1000"));
+        texts.push(format!("values \"{}\"{of} limit 1000", "v".repeat(200)));
+    }
+    for text in texts {
+        let analysis = idr_ql::analyze(&text, &Catalog::empty()).queries.remove(0);
+        let compiled =
+            analysis.compiled.unwrap_or_else(|| panic!("{text}: {:?}", analysis.diagnostics));
+        let (refused, codes) = rt.block_on(run(&schema, &compiled.graphql, compiled.paged));
+        assert!(refused.is_empty(), "{refused:?}\n{}", compiled.graphql);
+        assert!(codes.iter().all(|c| !LIMIT_CODES.contains(&c.as_str())), "{codes:?}");
+        let (complexity, depth) =
+            rt.block_on(measure(&analyzer, &compiled.graphql, compiled.paged));
+        assert!(complexity <= limits.complexity as u64, "{complexity}: {text}");
+        assert!(depth <= limits.depth as u64, "{depth}: {text}");
+    }
 }
 
 /// A schema without limits that reports each document's static complexity and depth

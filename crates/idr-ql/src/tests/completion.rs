@@ -4,7 +4,7 @@
 
 use idr_test_support::split_cursor;
 
-use crate::{complete, Catalog, Span};
+use crate::{complete, Catalog, Resource, Span};
 
 fn check(input: &str, expected: &str) {
     let (text, offset) = split_cursor(input);
@@ -135,5 +135,30 @@ fn offsets_are_clamped() {
     let items = complete("images", 1000, &Catalog::bundled());
     assert_eq!(items.len(), 1);
     // Inside a multi-byte character: taken as the boundary before it.
-    assert!(complete("é", 1, &Catalog::bundled()).len() == 6);
+    let first_words = Resource::ALL.len() * 2 + crate::syntax::CatalogHead::ALL.len();
+    assert_eq!(complete("é", 1, &Catalog::bundled()).len(), first_words);
+}
+
+#[test]
+fn lookups_and_the_catalog_at_the_start() {
+    check("<CURSOR>", "images\nscreens\nplates\nwells\nprojects\ndatasets\nimage\nscreen\nplate\nwell\nproject\ndataset\nkeys\nvalues");
+    check("va<CURSOR>", "values");
+    check("image<CURSOR>", "images\nimage");
+    // After ids, the clauses; nothing is offered for the id itself.
+    check("image 122770 <CURSOR>", "in\nwhere\nshow\nlimit");
+    check("images 1884807, <CURSOR>", "");
+    check("screen 102 show <CURSOR>", "id\nname\ndescription\nkeyValues\nplates\nfiles\nurl");
+}
+
+#[test]
+fn keys_values_and_their_resource() {
+    check("keys <CURSOR>", "in\nlimit");
+    check("values <CURSOR>", "Cell Line => \"Cell Line\"\nGene Identifier => \"Gene Identifier\"\nGene Symbol => \"Gene Symbol\"\nOrganism\nPhenotype\nin\nlimit");
+    check(
+        "values \"Gene <CURSOR>",
+        "Gene Identifier => \"Gene Identifier\"\nGene Symbol => \"Gene Symbol\"",
+    );
+    check("values \"Gene Symbol\" <CURSOR>", "in\nlimit");
+    check("values \"Gene Symbol\" in <CURSOR>", "images\nscreens\nplates\nwells\nprojects");
+    check("keys in screens <CURSOR>", "limit");
 }

@@ -88,6 +88,10 @@ fn every_kind_of_token_is_classified_as_completion_reads_it() {
         ),
         "images:Resource in:Keyword plate:Keyword 4554:Number where:Keyword \"Gene Symbol\":Key =:Operator ade8:Value and:Keyword not:Keyword x:Key in:Operator a:Value 12:Number show:Keyword name:Key \"Cell Line\":Key limit:Keyword 5:Number # c:Comment screens:Resource plates:Resource in:Keyword screen:Keyword 102:Number"
     );
+    assert_eq!(
+        classes("images 1884807, 1884808 show thumbnail\nvalues \"Gene Symbol\" in screens limit 3\nkeys"),
+        "images:Resource 1884807:Number 1884808:Number show:Keyword thumbnail:Key values:Keyword \"Gene Symbol\":Key in:Keyword screens:Resource limit:Keyword 3:Number keys:Keyword"
+    );
     // Unfinished text is classified as far as it goes.
     assert_eq!(classes("images where \"Gene "), "images:Resource where:Keyword \"Gene :Key");
 }
@@ -121,4 +125,16 @@ fn hover_on_show_items_agrees_with_the_parser() {
         }
     }
     assert!(seen.0 > 40 && seen.1 > 10, "{seen:?} fields and keys");
+}
+
+#[test]
+fn lookups_and_the_catalog() {
+    check("ima<CURSOR>ge 122770", "[image]\n**image**\n\nOne image by id, or several separated by `,`: `image 122770`. `show` picks the fields.");
+    check("image 1227<CURSOR>70", "[122770]\n**image 122770**\n\nThe image with IDR id 122770.");
+    check("screens 102, 5<CURSOR>1", "[51]\n**screen 51**\n\nThe screen with IDR id 51.");
+    check("ke<CURSOR>ys in screens", "[keys]\n**keys**\n\n`keys` lists the keys IDR's search engine knows, for images or, with `in screens` (projects, plates, wells), for another resource.");
+    check("values \"Gene Sym<CURSOR>bol\"", "[\"Gene Symbol\"]\n**Gene Symbol** (key)\n\nNamespace: `openmicroscopy.org/mapr/gene`\n\nCarried by 1234567 images.\n\n4 known values, such as ` ciz1` (3), `ade8` (41), `CDK5RAP2`, `CETN2`.");
+    check("keys in scr<CURSOR>eens", "[screens]\n**screens**\n\nScreens: high-content screening studies, such as `idr0002-heriche-condensation/screenA`.");
+    // Elsewhere `keys` and `values` are keys like any other.
+    check("images where ke<CURSOR>ys = values", "[keys]\n**keys**\n\nA key the catalog does not know. IDR may still have it; a condition on a key no object carries matches nothing.");
 }

@@ -29,6 +29,9 @@ pub(crate) fn strip(query: &Query) -> Query {
     Query {
         span: z,
         resource: Spanned::new(query.resource.value.clone(), z),
+        ids: query.ids.iter().map(spanned).collect(),
+        key: query.key.as_ref().map(spanned),
+        of: query.of.as_ref().map(|of| Spanned::new(of.value.clone(), z)),
         scope: query.scope.as_ref().map(|s| Scope {
             span: z,
             kind: Spanned::new(s.kind.value.clone(), z),

@@ -99,13 +99,51 @@ fn bare_word() -> impl Strategy<Value = String> {
         !crate::lexer::is_keyword(w)
             && Resource::from_name(w).is_none()
             && ScopeKind::from_name(w).is_none()
+            && Resource::from_singular(w).is_none()
+            && crate::syntax::CatalogHead::of(w).is_none()
     })
+}
+
+/// Ids as the grammar reads them: digits, with leading zeros and overflows too.
+fn ids(range: std::ops::Range<usize>) -> impl Strategy<Value = Vec<Spanned<String>>> {
+    prop::collection::vec("[0-9]{1,21}".prop_map(z), range)
+}
+
+/// Any catalog query: `keys [in R] [limit N]`, `values [KEY] [in R] [limit N]`.
+fn catalog_query() -> impl Strategy<Value = Query> {
+    let of = prop_oneof![
+        prop::sample::select(Resource::ALL.to_vec()).prop_map(ResourceName::Known),
+        bare_word().prop_map(ResourceName::Unknown),
+    ];
+    (
+        any::<bool>(),
+        prop::option::of(text()),
+        prop::option::of(of),
+        prop::option::of(any::<u64>().prop_map(z)),
+    )
+        .prop_map(|(values, key, of, limit)| Query {
+            span: Span::default(),
+            resource: z(if values { ResourceName::Values } else { ResourceName::Keys }),
+            ids: Vec::new(),
+            key: key.filter(|_| values).map(z),
+            of: of.map(z),
+            scope: None,
+            filter: None,
+            show: Vec::new(),
+            limit,
+        })
 }
 
 /// Any query the parser can produce, valid or not.
 fn query() -> impl Strategy<Value = Query> {
+    prop_oneof![6 => listing(), 1 => catalog_query()]
+}
+
+/// Any listing or lookup by id, valid or not.
+fn listing() -> impl Strategy<Value = Query> {
     let resource = prop_oneof![
         4 => prop::sample::select(Resource::ALL.to_vec()).prop_map(ResourceName::Known),
+        1 => prop::sample::select(Resource::ALL.to_vec()).prop_map(ResourceName::One),
         1 => bare_word().prop_map(ResourceName::Unknown),
     ];
     let scope_kind = prop_oneof![
@@ -123,18 +161,16 @@ fn query() -> impl Strategy<Value = Query> {
     ];
     (
         resource,
+        prop_oneof![3 => ids(0..1), 1 => ids(1..4)],
         prop::option::of(scope),
         prop::option::of(expr()),
         prop::collection::vec(show_item.prop_map(z), 0..4),
         prop::option::of(any::<u64>().prop_map(z)),
     )
-        .prop_map(|(resource, scope, filter, mut show, limit)| {
+        .prop_map(|(resource, ids, scope, filter, mut show, limit)| {
             // The parser reads a curated key the resource has no field for as the key
             // (`screens show organism`), so it never produces that field there.
-            let known = match &resource {
-                ResourceName::Known(r) => Some(*r),
-                ResourceName::Unknown(_) => None,
-            };
+            let known = resource.resource();
             for item in &mut show {
                 if let ShowItem::Field(f) = item.value {
                     if crate::model::show_field(f.name(), false, known).is_none() {
@@ -142,7 +178,17 @@ fn query() -> impl Strategy<Value = Query> {
                     }
                 }
             }
-            Query { span: Span::default(), resource: z(resource), scope, filter, show, limit }
+            Query {
+                span: Span::default(),
+                resource: z(resource),
+                ids,
+                key: None,
+                of: None,
+                scope,
+                filter,
+                show,
+                limit,
+            }
         })
 }
 
@@ -291,6 +337,9 @@ proptest! {
         let q = Query {
             span: Span::default(),
             resource: z(ResourceName::Known(Resource::Images)),
+            ids: Vec::new(),
+            key: None,
+            of: None,
             scope: Some(Scope { span: Span::default(), kind: z(ScopeName::Known(ScopeKind::Study)), target: z(study.clone()) }),
             filter: Some(Expr::And {
                 items: vec![

@@ -105,8 +105,67 @@ fn valid_expr() -> impl Strategy<Value = Expr> {
     })
 }
 
-/// A query that passes the checks, for any resource and any scope that fits it.
+/// A query that passes the checks: a listing, a lookup by id, or a catalog query.
 fn valid_query() -> impl Strategy<Value = Query> {
+    prop_oneof![4 => valid_listing(), 2 => valid_lookup(), 1 => valid_catalog()]
+}
+
+fn show_items(resource: Resource) -> impl Strategy<Value = Vec<Spanned<ShowItem>>> {
+    let show_item = prop_oneof![
+        3 => prop::sample::select(resource.fields().to_vec()).prop_map(ShowItem::Field),
+        1 => "[A-Z][a-z]{3,8} [A-Z][a-z]{3,8}".prop_map(ShowItem::Key),
+    ];
+    prop::collection::vec(show_item.prop_map(z), 0..5)
+}
+
+/// `image 122770 show …`, `screens 1, 2`: any resource, singular or plural.
+fn valid_lookup() -> impl Strategy<Value = Query> {
+    prop::sample::select(Resource::ALL.to_vec()).prop_flat_map(|resource| {
+        (
+            any::<bool>(),
+            prop::collection::vec((1..=i64::MAX).prop_map(|n| z(n.to_string())), 1..5),
+            show_items(resource),
+            prop::option::of((1u64..=1000).prop_map(z)),
+        )
+            .prop_map(move |(one, ids, show, limit)| Query {
+                span: Span::default(),
+                resource: z(if one {
+                    ResourceName::One(resource)
+                } else {
+                    ResourceName::Known(resource)
+                }),
+                ids,
+                key: None,
+                of: None,
+                scope: None,
+                filter: None,
+                show,
+                limit,
+            })
+    })
+}
+
+/// `keys [in R]`, `values KEY [in R]`, for every resource with a catalog.
+fn valid_catalog() -> impl Strategy<Value = Query> {
+    let of = prop::sample::select(
+        Resource::ALL.into_iter().filter(|r| r.has_catalog()).collect::<Vec<_>>(),
+    );
+    (any::<bool>(), value(), prop::option::of(of), prop::option::of((1u64..=1000).prop_map(z)))
+        .prop_map(|(values, key, of, limit)| Query {
+            span: Span::default(),
+            resource: z(if values { ResourceName::Values } else { ResourceName::Keys }),
+            ids: Vec::new(),
+            key: values.then(|| z(key)),
+            of: of.map(|r| z(ResourceName::Known(r))),
+            scope: None,
+            filter: None,
+            show: Vec::new(),
+            limit,
+        })
+}
+
+/// A listing that passes the checks, for any resource and any scope that fits it.
+fn valid_listing() -> impl Strategy<Value = Query> {
     let resource = prop::sample::select(Resource::ALL.to_vec());
     resource.prop_flat_map(|resource| {
         let scopes: Vec<Option<ScopeKind>> = match resource {
@@ -159,6 +218,9 @@ fn valid_query() -> impl Strategy<Value = Query> {
                 Query {
                     span: Span::default(),
                     resource: z(ResourceName::Known(resource)),
+                    ids: Vec::new(),
+                    key: None,
+                    of: None,
                     scope,
                     filter,
                     show,

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::syntax::{Keyword, NOT_WORD, SPACES, SYMBOL_OPERATORS, WORD_PUNCTUATION};
+use crate::syntax::{CatalogHead, Keyword, NOT_WORD, SPACES, SYMBOL_OPERATORS, WORD_PUNCTUATION};
 
 const GRAMMAR: &str = include_str!("../grammar.pest");
 
@@ -81,6 +81,25 @@ fn keywords_are_the_same() {
             keyword.text()
         );
     }
+}
+
+#[test]
+fn catalog_heads_are_the_same() {
+    for head in CatalogHead::ALL {
+        let body = rule(&format!("kw_{}", head.text()));
+        assert!(body.contains(&format!("^\"{}\"", head.text())), "kw_{}: {body}", head.text());
+        // Contextual: not reserved, so still a key or value anywhere else.
+        assert!(!rule("keyword").contains(head.text()), "{} is reserved", head.text());
+    }
+    let catalog = rule("catalog");
+    let heads: BTreeSet<String> = catalog
+        .split("kw_")
+        .skip(1)
+        .filter_map(|rest| rest.split(|c: char| !c.is_alphanumeric()).next().map(str::to_owned))
+        .filter(|w| w != "in")
+        .collect();
+    let table: BTreeSet<String> = CatalogHead::ALL.iter().map(|h| h.text().to_owned()).collect();
+    assert_eq!(heads, table, "`catalog` in grammar.pest");
 }
 
 #[test]
