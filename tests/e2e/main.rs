@@ -12,6 +12,7 @@ mod inprocess;
 mod lifecycle;
 mod logs;
 mod lsp;
+mod mcp;
 mod metrics;
 mod online;
 mod ql;

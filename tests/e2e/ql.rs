@@ -148,6 +148,20 @@ fn lookups_print_what_was_found_and_name_what_was_not() {
     assert_eq!(answer[0]["errors"][0]["message"], "IDR has no screen 999999999");
 }
 
+/// The same failure of every row is said once, with how many fields met it, not once a row.
+#[test]
+fn a_failure_of_every_row_is_reported_once() {
+    let out = idr(&["query", "--offline", "wells in plate 4554 show genes"]);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error[")).collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].starts_with("error[NOT_RECORDED]") && lines[0].ends_with("fields)"),
+        "{stderr}"
+    );
+}
+
 /// JSON output has one shape, a list of `{query, rows}`, for one query or several; lists
 /// stay lists (never joined into text, which `;` in IDR's values would make ambiguous).
 #[test]

@@ -7,6 +7,7 @@ mod http;
 mod identical;
 mod listen;
 pub mod lsp;
+pub mod mcp;
 pub mod metrics;
 pub mod ql;
 mod rate;

@@ -119,6 +119,16 @@ enum Command {
         #[arg(long, value_name = "URL")]
         upstream: Option<Url>,
     },
+    /// A Model Context Protocol server for agents, speaking MCP on stdin/stdout: the tools
+    /// run_idr_ql, describe, get_plate and graphql, and the schema and IDR-QL docs as
+    /// resources.
+    Mcp {
+        #[command(flatten)]
+        upstream: UpstreamArgs,
+        /// Upstream calls one tool call may start (0: no limit).
+        #[arg(long, env = "IDR_QUERY_BUDGET", default_value_t = 5_000)]
+        query_budget: u64,
+    },
     /// Run a GraphQL query against a live IDR and save every upstream exchange as a recording.
     Record {
         /// The GraphQL query, or a path to a .graphql file.
@@ -305,6 +315,16 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Record { query, out, upstream } => {
             runtime()?.block_on(record(query, out, upstream)).map(ok)
+        }
+        Command::Mcp { upstream, query_budget } => {
+            let (client, described) = build_client(&upstream.choice())?;
+            tracing::info!(upstream = %described, "MCP on stdio");
+            let limits = SchemaLimits {
+                query_budget: (query_budget > 0).then_some(query_budget),
+                ..SchemaLimits::default()
+            };
+            let schema = build_schema(client, limits);
+            runtime()?.block_on(idr_server::mcp::serve(schema)).map(ok)
         }
     }
 }
@@ -557,9 +577,17 @@ async fn query_command(
         // exception: the rows of the others are whole, so they are printed too.
         if !rows.errors.is_empty() {
             had_errors = true;
-            for error in &rows.errors {
+            // The same failure of many fields is said once, with how many.
+            for error in idr_server::rows::dedup_errors(&rows.errors) {
                 let code = error["extensions"]["code"].as_str().unwrap_or("ERROR");
-                eprintln!("error[{code}]: {}", error["message"].as_str().unwrap_or_default());
+                let times = match error["times"].as_u64() {
+                    Some(n) => format!(" ({n} fields)"),
+                    None => String::new(),
+                };
+                eprintln!(
+                    "error[{code}]: {}{times}",
+                    error["message"].as_str().unwrap_or_default()
+                );
             }
             let only_missing_ids = !compiled.ids.is_empty()
                 && rows.errors.iter().all(|e| e["extensions"]["code"] == "NOT_FOUND");

@@ -138,7 +138,8 @@ pub async fn answer(
     (!analysis.has_errors(), json!({"queries": queries, "diagnostics": diagnostics}))
 }
 
-fn diagnostic_json(text: &str, d: &Diagnostic) -> Value {
+/// One diagnostic as JSON: code, severity, message, span, line and column, help, labels.
+pub fn diagnostic_json(text: &str, d: &Diagnostic) -> Value {
     let (line, column) = idr_ql::line_col(text, d.span.start);
     json!({
         "code": d.code,

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use idr_graphql::IdrSchema;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 /// The rows of one query, with the GraphQL errors met on the way.
 #[derive(Debug, Default)]
@@ -107,6 +107,45 @@ pub async fn run(
         }
     }
     out
+}
+
+/// Errors with the same code and message once, with how many times they came (counting
+/// those the schema already folded into one, `extensions.omitted`).
+pub fn dedup_errors(errors: &[Value]) -> Vec<Value> {
+    let message = |e: &Value| {
+        let text = e["message"].as_str().unwrap_or_default();
+        match text.rfind(" (and ") {
+            Some(at) if text.ends_with("left out)") => text[..at].to_owned(),
+            _ => text.to_owned(),
+        }
+    };
+    let mut out: Vec<(Value, String, u64)> = Vec::new();
+    for error in errors {
+        let (text, times) =
+            (message(error), 1 + error["extensions"]["omitted"].as_u64().unwrap_or(0));
+        let code = &error["extensions"]["code"];
+        match out.iter_mut().find(|(e, m, _)| *m == text && &e["extensions"]["code"] == code) {
+            Some((_, _, n)) => *n += times,
+            None => out.push((error.clone(), text, times)),
+        }
+    }
+    out.into_iter()
+        .map(|(mut e, text, n)| {
+            if n > 1 {
+                e["message"] = json!(text);
+                e["times"] = json!(n);
+                // One path of many says little.
+                if let Value::Object(map) = &mut e {
+                    map.remove("path");
+                    map.remove("locations");
+                    if let Some(Value::Object(extensions)) = map.get_mut("extensions") {
+                        extensions.remove("omitted");
+                    }
+                }
+            }
+            e
+        })
+        .collect()
 }
 
 /// One row: each column's value flattened under its header; all fields when no columns.
