@@ -196,13 +196,7 @@ fn by_ids(query: &Query, resource: Resource) -> Result<Compiled, Vec<Diagnostic>
 fn catalog(query: &Query) -> Compiled {
     let resource = query.of.as_ref().and_then(|of| of.value.resource());
     let resource = resource.unwrap_or(Resource::Images);
-    let engine = match resource {
-        Resource::Screens => "SCREEN",
-        Resource::Projects => "PROJECT",
-        Resource::Plates => "PLATE",
-        Resource::Wells => "WELL",
-        Resource::Images | Resource::Datasets => "IMAGE",
-    };
+    let engine = resource.search_resource().unwrap_or("IMAGE");
     let column = |name: &str| Column { header: name.to_owned(), key: name.to_owned() };
     let (call, selections, columns) = match &query.key {
         Some(key) if query.resource.value == ResourceName::Values => (

@@ -93,7 +93,19 @@ impl Resource {
     /// Whether IDR's search engine has a catalog of keys and values for this resource
     /// (every resource but datasets).
     pub fn has_catalog(self) -> bool {
-        self != Resource::Datasets
+        self.search_resource().is_some()
+    }
+
+    /// The schema's `SearchResource` value for this resource's catalog, if it has one.
+    pub fn search_resource(self) -> Option<&'static str> {
+        match self {
+            Resource::Images => Some("IMAGE"),
+            Resource::Screens => Some("SCREEN"),
+            Resource::Projects => Some("PROJECT"),
+            Resource::Plates => Some("PLATE"),
+            Resource::Wells => Some("WELL"),
+            Resource::Datasets => None,
+        }
     }
 
     /// The `show` fields this resource has, in documentation order.

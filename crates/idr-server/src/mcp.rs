@@ -320,13 +320,7 @@ impl IdrMcp {
                     json!({}),
                 )
             })?;
-        let engine = match resource {
-            Resource::Screens => "SCREEN",
-            Resource::Projects => "PROJECT",
-            Resource::Plates => "PLATE",
-            Resource::Wells => "WELL",
-            Resource::Images | Resource::Datasets => "IMAGE",
-        };
+        let engine = resource.search_resource().unwrap_or("IMAGE");
         match args.key.as_deref().map(str::trim) {
             Some(key) => {
                 let max = args.max_values.map_or(100, |n| n as usize).clamp(1, 1000);
