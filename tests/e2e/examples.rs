@@ -97,6 +97,17 @@ fn check_expectations(name: &str, stdout: &str, stderr: &str, ok: bool) {
                 .iter()
                 .any(|k| k["key"] == "Gene Symbol"));
         }
+        "11-studies" => {
+            assert!(ok, "{stderr}");
+            let answer: serde_json::Value = serde_json::from_str(stdout).unwrap();
+            let row = &answer[0]["rows"][0];
+            assert_eq!(
+                (row["id"].as_str(), row["imageCount"].as_u64()),
+                (Some("idr0002"), Some(24))
+            );
+            assert_eq!(row["publication.doi.id"], "10.1091/mbc.E13-04-0221", "{row}");
+            assert_eq!(row["license.name"], "CC BY 4.0");
+        }
         "01-ade8" => assert_eq!((ok, rows(stdout)), (true, 41), "{stderr}"),
         "04-plates" => assert_eq!((ok, rows(stdout)), (true, 12), "{stderr}"),
         "05-wells" => assert_eq!((ok, rows(stdout)), (true, 96), "{stderr}"),

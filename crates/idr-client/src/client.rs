@@ -715,6 +715,15 @@ impl IdrClient {
         }
     }
 
+    /// The screens and projects whose images match, through the engine's container search.
+    pub async fn search_containers(
+        &self,
+        query: &SearchQuery,
+    ) -> Result<Arc<Vec<ContainerHit>>, Error> {
+        let req = ep::containers_request(query)?;
+        self.fetch(req, ep::decode_containers).await
+    }
+
     pub async fn search_values(
         &self,
         resource: SearchResource,

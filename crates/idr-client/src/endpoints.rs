@@ -961,20 +961,7 @@ pub fn decode_search_keys(
 /// cache entry.
 pub fn search_request(query: &SearchQuery, bookmark: Option<u64>) -> Result<Request, Error> {
     let filter = &query.filter;
-    if filter.is_empty() {
-        return Err(Error::InvalidArgument("a search needs at least one condition".to_owned()));
-    }
-    for cond in filter.and.iter().chain(filter.or.iter().flatten()) {
-        if cond.values.is_empty() {
-            return Err(Error::InvalidArgument("a condition needs a value".to_owned()));
-        }
-        if !cond.op.takes_list() && cond.values.len() != 1 {
-            return Err(Error::InvalidArgument(format!(
-                "`{}` takes exactly one value",
-                cond.op.engine_name()
-            )));
-        }
-    }
+    check_conditions(filter)?;
     match (filter.and.as_slice(), filter.or.is_empty()) {
         // The GET route's `study` means a project name only (0.7's `simple_search`), so
         // any scoped search goes through `submitquery`, whose container filter takes a
@@ -994,39 +981,118 @@ pub fn search_request(query: &SearchQuery, bookmark: Option<u64>) -> Result<Requ
             Ok(req)
         }
         _ => {
-            let condition = |c: &Condition| {
-                let mut f = json!({
-                    "operator": c.op.engine_name(),
-                    "resource": "image",
-                    "value": if c.op.takes_list() {
-                        Value::from(c.values.iter().map(|v| v.to_lowercase()).collect::<Vec<_>>())
-                    } else {
-                        Value::from(c.values[0].to_lowercase())
-                    },
-                });
-                if let Some(key) = &c.key {
-                    f["name"] = Value::from(key.as_str());
-                }
-                f
-            };
-            let mut and: Vec<Value> = filter.and.iter().map(condition).collect();
-            if let Some(study) = &query.study {
-                and.push(json!({"name": "name", "operator": "equals", "resource": study.kind.resource(), "value": study.name}));
-            }
-            let or: Vec<Value> = filter
-                .or
-                .iter()
-                .map(|group| Value::from(group.iter().map(condition).collect::<Vec<_>>()))
-                .collect();
-            let mut body = json!({
-                "query_details": {"and_filters": and, "or_filters": or, "case_sensitive": false},
-            });
+            let mut body = query_body(query);
             if let Some(bookmark) = bookmark {
                 body["bookmark"] = json!([bookmark]);
             }
             Ok(Request::post_json(format!("{SEARCH}/submitquery/"), &body))
         }
     }
+}
+
+/// The checks every search makes of its conditions before asking the engine.
+fn check_conditions(filter: &EngineQuery) -> Result<(), Error> {
+    if filter.is_empty() {
+        return Err(Error::InvalidArgument("a search needs at least one condition".to_owned()));
+    }
+    for cond in filter.and.iter().chain(filter.or.iter().flatten()) {
+        if cond.values.is_empty() {
+            return Err(Error::InvalidArgument("a condition needs a value".to_owned()));
+        }
+        if !cond.op.takes_list() && cond.values.len() != 1 {
+            return Err(Error::InvalidArgument(format!(
+                "`{}` takes exactly one value",
+                cond.op.engine_name()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The `query_details` body of `submitquery/` and `submitquery/containers/`: image
+/// conditions (values lower-cased), OR-groups, and the study scope as a name filter.
+fn query_body(query: &SearchQuery) -> Value {
+    let filter = &query.filter;
+    let condition = |c: &Condition| {
+        let mut f = json!({
+            "operator": c.op.engine_name(),
+            "resource": "image",
+            "value": if c.op.takes_list() {
+                Value::from(c.values.iter().map(|v| v.to_lowercase()).collect::<Vec<_>>())
+            } else {
+                Value::from(c.values[0].to_lowercase())
+            },
+        });
+        if let Some(key) = &c.key {
+            f["name"] = Value::from(key.as_str());
+        }
+        f
+    };
+    let mut and: Vec<Value> = filter.and.iter().map(condition).collect();
+    if let Some(study) = &query.study {
+        and.push(json!({"name": "name", "operator": "equals", "resource": study.kind.resource(), "value": study.name}));
+    }
+    let or: Vec<Value> = filter
+        .or
+        .iter()
+        .map(|group| Value::from(group.iter().map(condition).collect::<Vec<_>>()))
+        .collect();
+    json!({
+        "query_details": {"and_filters": and, "or_filters": or, "case_sensitive": false},
+    })
+}
+
+/// `POST submitquery/containers/`: the screens and projects whose images match, each with
+/// its count of matching images and its study key/values (9c).
+pub fn containers_request(query: &SearchQuery) -> Result<Request, Error> {
+    check_conditions(&query.filter)?;
+    Ok(Request::post_json(format!("{SEARCH}/submitquery/containers/"), &query_body(query)))
+}
+
+pub fn decode_containers(url: &str, resp: &Response) -> Result<Vec<ContainerHit>, Error> {
+    let value = match search_answer(url, resp, "container search") {
+        Err(Error::Reported { message, .. }) if message.contains("returns no results") => {
+            return Ok(Vec::new())
+        }
+        answer => answer?,
+    };
+    let root = Node::root(url, &value);
+    let results = root.get("results")?;
+    if results.value.is_array() {
+        return Ok(Vec::new());
+    }
+    let mut hits = Vec::new();
+    for doc in results.get("results")?.items()? {
+        let kind_node = doc.get("type")?;
+        let kind = match kind_node.str()? {
+            "screen" => StudyKind::Screen,
+            "project" => StudyKind::Project,
+            other => return Err(kind_node.error(format!("`{other}` is not screen or project"))),
+        };
+        hits.push(ContainerHit {
+            id: doc.get("id")?.u64()?,
+            name: doc.get("name")?.text()?,
+            kind,
+            image_count: doc.get("image count")?.u64()?,
+            key_values: indexed_pairs(&doc)?,
+        });
+    }
+    Ok(hits)
+}
+
+/// A search document's `key_values` in index order (the array's own order breaks ties):
+/// each pair's key is `name` on images and `key` on containers.
+fn indexed_pairs(doc: &Node<'_>) -> Result<Vec<(String, String)>, Error> {
+    let Some(pairs) = doc.opt("key_values") else { return Ok(Vec::new()) };
+    let mut indexed = Vec::new();
+    for (pos, pair) in pairs.items()?.iter().enumerate() {
+        let index = pair.opt("index").map(|n| n.u64()).transpose()?.unwrap_or(0);
+        let key = pair.opt_text("name")?.or(pair.opt_text("key")?).unwrap_or_default();
+        let value = pair.opt_text("value")?.unwrap_or_default();
+        indexed.push((index, pos, key, value));
+    }
+    indexed.sort_by_key(|(index, pos, _, _)| (*index, *pos));
+    Ok(indexed.into_iter().map(|(_, _, k, v)| (k, v)).collect())
 }
 
 pub fn decode_search(url: &str, resp: &Response) -> Result<SearchPage, Error> {
@@ -1047,18 +1113,7 @@ pub fn decode_search(url: &str, resp: &Response) -> Result<SearchPage, Error> {
     let docs = results.get("results")?;
     let mut hits = Vec::new();
     for doc in docs.items()? {
-        let mut key_values = Vec::new();
-        if let Some(pairs) = doc.opt("key_values") {
-            let mut indexed = Vec::new();
-            for (pos, pair) in pairs.items()?.iter().enumerate() {
-                let index = pair.opt("index").map(|n| n.u64()).transpose()?.unwrap_or(0);
-                let key = pair.opt_text("name")?.or(pair.opt_text("key")?).unwrap_or_default();
-                let value = pair.opt_text("value")?.unwrap_or_default();
-                indexed.push((index, pos, key, value));
-            }
-            indexed.sort_by_key(|(index, pos, _, _)| (*index, *pos));
-            key_values = indexed.into_iter().map(|(_, _, k, v)| (k, v)).collect();
-        }
+        let key_values = indexed_pairs(&doc)?;
         let reference =
             |id_key: &'static str, name_key: &'static str| -> Result<Option<ImageRef>, Error> {
                 Ok(match doc.opt(id_key) {

@@ -313,6 +313,20 @@ pub struct ImageHit {
     pub well_id: Option<u64>,
 }
 
+/// One study container found by the search engine's container search
+/// (`submitquery/containers/`): a screen or a project holding matching images.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContainerHit {
+    pub id: u64,
+    pub name: String,
+    /// `Screen` or `Project`.
+    pub kind: StudyKind,
+    /// How many of its images match.
+    pub image_count: u64,
+    /// The container's study-level key/values, in index order.
+    pub key_values: Vec<(String, String)>,
+}
+
 /// One page of a search (as many hits as the engine's page size, 1,000 on IDR).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SearchPage {

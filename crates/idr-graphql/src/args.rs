@@ -45,6 +45,26 @@ pub(crate) fn field_index(field: i32) -> async_graphql::Result<u32> {
     u32::try_from(field).map_err(|_| bad_input("`field` must be 0 or more"))
 }
 
+/// A filter for `studies`: one the search engine runs whole, since the engine's answer
+/// (containers and counts) cannot be checked here.
+pub(crate) fn study_filter(filter: &ImageFilter) -> async_graphql::Result<SearchQuery> {
+    let (_, query, exact) = search_filter(filter)?;
+    if !exact {
+        return Err(bad_input(
+            "studies(where:) is answered by the search engine alone, which cannot run all of this filter: leave out conditions on `name`, conditions only under `not`, and values of spaces only",
+        ));
+    }
+    Ok(query)
+}
+
+/// A `study(name:)` argument: not blank.
+pub(crate) fn study_name(name: &str) -> async_graphql::Result<()> {
+    if name.trim().is_empty() {
+        return Err(bad_input("a study name cannot be empty; give an accession such as idr0002"));
+    }
+    Ok(())
+}
+
 /// A filter for `searchImages`: valid, and with at least one condition the engine can run.
 /// Gives the tree, the engine's query and whether the engine's answer is exact.
 pub(crate) fn search_filter(
@@ -152,6 +172,11 @@ fn check_field(parent: &str, args: &Args<'_>) -> async_graphql::Result<()> {
             }
         }
         ("Query", "searchValues") => search_key(&args.get::<String>("key").unwrap_or_default()),
+        ("Query", "studies") => match args.get::<ImageFilter>("where") {
+            Some(filter) => study_filter(&filter).map(drop),
+            None => Ok(()),
+        },
+        ("Query", "study") => study_name(&args.get::<String>("name").unwrap_or_default()),
         ("Plate", "wells" | "images") => {
             field_index(args.get::<i32>("field").unwrap_or_default())?;
             filter()

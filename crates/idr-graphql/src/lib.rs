@@ -22,6 +22,7 @@ mod persisted;
 mod query;
 mod search;
 mod shape;
+mod studies;
 
 use operation::Operation;
 
@@ -35,8 +36,9 @@ pub use limits::DocumentLimits;
 pub use loaders::Loaders;
 pub use node::Node;
 pub use objects::{
-    AnnotatedObject, BulkAnnotationRow, Channel, Dataset, FileAnnotation, Image, KeyValue,
-    MapAnnotation, ObjectType, PixelSize, Plate, Project, Screen, ValueCount, Well,
+    AnnotatedObject, BulkAnnotationRow, Channel, ContainerMatch, Dataset, FileAnnotation, Image,
+    KeyValue, License, MapAnnotation, ObjectType, PixelSize, Plate, Project, Publication,
+    Reference, Screen, Study, StudyMatch, ValueCount, Well,
 };
 pub use query::Query;
 

@@ -13,7 +13,8 @@ use crate::ids::{check_count, parse_global, parse_id_of};
 use crate::inputs::{ImageFilter, SearchResource};
 use crate::node::{load, load_single, Node};
 use crate::objects::{
-    keep_matching, Dataset, Image, Listed, Plate, Project, Screen, ValueCount, Well,
+    keep_matching, Dataset, Image, Listed, Plate, Project, Screen, Study, StudyMatch, ValueCount,
+    Well,
 };
 use crate::search::FilteredSearch;
 
@@ -187,6 +188,25 @@ impl Query {
         Ok(Some(
             values.iter().map(|v| ValueCount { value: v.value.clone(), count: v.count }).collect(),
         ))
+    }
+    /// A study by its accession (`idr0002`), its name (`idr0002-heriche-condensation`)
+    /// or the name of one of its screens or projects (`…/screenA`): its screens and
+    /// projects and its typed study information. `null` when IDR has no such study; an
+    /// accession that several studies share is an error naming them.
+    async fn study(&self, ctx: &Context<'_>, name: String) -> Result<Option<Study>> {
+        crate::studies::find(client(ctx), &name).await
+    }
+    /// The studies whose images match `where`, through the search engine's container
+    /// search (`submitquery/containers/`): each with its count of matching images, and
+    /// the screens and projects that hold them. Most matching images first. The whole
+    /// filter must be one the search engine runs (no condition on `name`, none under
+    /// `not` alone).
+    async fn studies(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(name = "where")] filter: ImageFilter,
+    ) -> Result<Option<Vec<StudyMatch>>> {
+        crate::studies::matching(client(ctx), &filter).await.map(Some)
     }
     /// Every key the search engine knows for the resource, sorted.
     async fn search_keys(

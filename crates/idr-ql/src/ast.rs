@@ -52,8 +52,8 @@ pub struct Query {
     pub limit: Option<Spanned<u64>>,
 }
 
-/// A resource as written: one of the six, plural or singular, a catalog head, or
-/// something else (an error for the checker).
+/// A resource as written: one of the seven (the six that take ids also in the singular),
+/// a catalog head, or something else (an error for the checker).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ResourceName {
     /// A known resource, in the plural: `images`.

@@ -84,7 +84,12 @@ impl Checker<'_> {
                     format!("unknown resource `{word}`"),
                 );
                 let names = Resource::ALL.map(Resource::name);
-                d = match suggest(word, names) {
+                // `study`: the singular of a resource that takes no ids.
+                let singular = Resource::ALL
+                    .into_iter()
+                    .find(|r| r.singular().eq_ignore_ascii_case(word))
+                    .map(Resource::name);
+                d = match suggest(word, names).or(singular) {
                     Some(s) => d.with_help(format!("did you mean `{s}`?")).with_fix(
                         format!("Replace with `{s}`"),
                         query.resource.span,
@@ -137,6 +142,9 @@ impl Checker<'_> {
                 if searched {
                     self.searchable(filter, &lowered);
                 }
+                if resource == Some(Resource::Studies) {
+                    self.engine_alone(filter, &lowered);
+                }
             }
         }
         if let Some(resource) = resource {
@@ -167,6 +175,14 @@ impl Checker<'_> {
     /// `image 122770`, `images 1, 2`: every id a positive number, not too many, and no
     /// scope or condition (the ids name the objects).
     fn ids(&mut self, query: &Query, resource: Resource) {
+        if !resource.takes_ids() {
+            let span = query.ids[0].span.cover(query.ids[query.ids.len() - 1].span);
+            self.out.push(
+                Diagnostic::error("unsupported", span, "studies are named, not numbered")
+                    .with_help("find studies by their images, `studies where \"Gene Symbol\" = cdc20`; in GraphQL, `study(name: \"idr0002\")`"),
+            );
+            return;
+        }
         let one = resource.singular();
         let article = if resource == Resource::Images { "an" } else { "a" };
         for id in &query.ids {
@@ -337,7 +353,9 @@ impl Checker<'_> {
                         )),
                     );
                 }
-                Resource::Images if query.filter.is_none() => self.missing_condition(query),
+                Resource::Images | Resource::Studies if query.filter.is_none() => {
+                    self.missing_condition(query, resource)
+                }
                 _ => {}
             }
             return;
@@ -379,6 +397,7 @@ impl Checker<'_> {
         }
         if !fitting.contains(&kind) {
             let help = match resource {
+                Resource::Studies => "studies take no scope: the condition finds them, such as `studies where \"Gene Symbol\" = cdc20`".to_owned(),
                 Resource::Screens | Resource::Projects => format!(
                     "{} take no scope; filter by name instead: `{} where name ~ …`",
                     resource.name(),
@@ -420,7 +439,7 @@ impl Checker<'_> {
         }
         let searched = matches!(kind, ScopeKind::Study | ScopeKind::Screen | ScopeKind::Project);
         if resource == Resource::Images && searched && query.filter.is_none() {
-            self.missing_condition(query);
+            self.missing_condition(query, resource);
         }
     }
 
@@ -442,16 +461,43 @@ impl Checker<'_> {
         );
     }
 
-    fn missing_condition(&mut self, query: &Query) {
+    fn missing_condition(&mut self, query: &Query, resource: Resource) {
         let span =
             query.scope.as_ref().map_or(query.resource.span, |s| query.resource.span.cover(s.span));
-        self.out.push(
-            Diagnostic::error(
+        let d = match resource {
+            Resource::Studies => Diagnostic::error(
+                "missing-condition",
+                span,
+                "finding studies needs a `where` condition on their images",
+            )
+            .with_help("add a condition, such as `studies where \"Gene Symbol\" = cdc20`"),
+            _ => Diagnostic::error(
                 "missing-condition",
                 span,
                 "searching images needs a `where` condition",
             )
             .with_help("add a condition, such as `where \"Gene Symbol\" = ade8`, or list the images of one plate or dataset: `images in plate N`"),
+        };
+        self.out.push(d);
+    }
+
+    /// Studies are found by the search engine alone: the whole condition must be one it
+    /// runs (`studies(where:)` refuses the rest).
+    fn engine_alone(&mut self, filter: &Expr, lowered: &idr_filter::Expr) {
+        let plan = lowered.plan();
+        if plan.engine.is_none() {
+            return self.searchable(filter, lowered);
+        }
+        if plan.exact {
+            return;
+        }
+        self.out.push(
+            Diagnostic::error(
+                "unsupported",
+                filter.span(),
+                "studies are found by IDR's search engine alone, which cannot run all of this condition",
+            )
+            .with_help("leave out conditions on `name`, conditions that only hold under `not`, and values of spaces only; `images where …` can filter those"),
         );
     }
 
@@ -606,6 +652,20 @@ impl Checker<'_> {
                         continue;
                     }
                     format!("`{}`", f.name())
+                }
+                ShowItem::Key(k) if resource == Resource::Studies => {
+                    self.out.push(
+                        Diagnostic::error(
+                            "unknown-field",
+                            item.span,
+                            format!("studies have no field `{k}`"),
+                        )
+                        .with_help(format!(
+                            "the fields of studies are {}; `keyValues` gives every study key/value",
+                            field_list(resource)
+                        )),
+                    );
+                    continue;
                 }
                 ShowItem::Key(k) => {
                     keys += 1;

@@ -106,6 +106,7 @@ pub fn compile(query: &Query) -> Result<Compiled, Vec<Diagnostic>> {
             (None, "searchImages", true)
         }
         (Resource::Screens, _) => (None, "screens", true),
+        (Resource::Studies, _) => (None, "studies", false),
         (Resource::Projects, _) => (None, "projects", true),
         (Resource::Plates, Some((_, n))) => (Some(("screen", id(n))), "plates", true),
         (Resource::Datasets, Some((_, n))) => (Some(("project", id(n))), "datasets", true),
@@ -123,7 +124,10 @@ pub fn compile(query: &Query) -> Result<Compiled, Vec<Diagnostic>> {
         args.push("after: $after".to_owned());
     }
 
-    let (selections, columns) = selections(query, resource);
+    let (mut selections, mut columns) = selections(query, resource);
+    if resource == Resource::Studies {
+        (selections, columns) = study_rows(selections, columns);
+    }
     let mut blocks = Vec::new();
     if let Some((name, id)) = &outer {
         blocks.push(format!("{name}(id: {id})"));
@@ -163,6 +167,13 @@ fn by_ids(query: &Query, resource: Resource) -> Result<Compiled, Vec<Diagnostic>
     let list =
         |ids: &[String]| ids.iter().map(|id| graphql_string(id)).collect::<Vec<_>>().join(", ");
     let type_name = match resource {
+        Resource::Studies => {
+            return Err(vec![Diagnostic::error(
+                "unsupported",
+                query.resource.span,
+                "studies are named, not numbered",
+            )]);
+        }
         Resource::Screens => Some("Screen"),
         Resource::Projects => Some("Project"),
         Resource::Datasets => Some("Dataset"),
@@ -189,6 +200,23 @@ fn by_ids(query: &Query, resource: Resource) -> Result<Compiled, Vec<Diagnostic>
         columns,
         ids,
     })
+}
+
+/// A row of `studies(where:)` is a match: its `imageCount` and `containers`, and the
+/// study's own fields under `study { … }`, whose columns are read through `study.`.
+fn study_rows(selections: Vec<String>, columns: Vec<Column>) -> (Vec<String>, Vec<Column>) {
+    let on_match = |s: &str| s.starts_with("imageCount") || s.starts_with("containers");
+    let (mut top, nested): (Vec<String>, Vec<String>) =
+        selections.into_iter().partition(|s| on_match(s));
+    top.push(format!("study {{ {} }}", nested.join(" ")));
+    let columns = columns
+        .into_iter()
+        .map(|c| match c.key.as_str() {
+            "imageCount" | "containers" => c,
+            _ => Column { key: format!("study.{}", c.key), header: c.header },
+        })
+        .collect();
+    (top, columns)
 }
 
 /// `keys [in R]` and `values KEY [in R]`: the search engine's catalog, for images unless

@@ -173,7 +173,7 @@ pub fn complete(text: &str, offset: usize, catalog: &Catalog) -> Vec<CompletionI
             for r in Resource::ALL {
                 push(r.name(), CompletionKind::Resource, Some(r.doc().to_owned()));
             }
-            for r in Resource::ALL {
+            for r in Resource::ALL.into_iter().filter(|r| r.takes_ids()) {
                 let doc = format!(
                     "One {} by id, or several: `{} {}`.",
                     r.singular(),

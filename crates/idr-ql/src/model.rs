@@ -53,6 +53,8 @@ vocabulary! {
         Wells = "wells": "Wells of a plate: `wells in plate N`.",
         Projects = "projects": "Projects: non-HCS studies, such as `idr0021-lawo-pericentriolarmaterial/experimentA`.",
         Datasets = "datasets": "Datasets of a project: `datasets in project N`.",
+        Studies = "studies": "Studies (IDR's submissions, each one or more screens and projects) whose images match, \
+            with how many, through the search engine: `studies where \"Gene Symbol\" = cdc20`.",
     }
 }
 
@@ -66,12 +68,22 @@ impl Resource {
             Resource::Wells => "well",
             Resource::Projects => "project",
             Resource::Datasets => "dataset",
+            Resource::Studies => "study",
         }
     }
 
-    /// The resource whose singular is `word` (case-insensitive).
+    /// The resource whose singular is `word` (case-insensitive). Studies are named, not
+    /// numbered, so `study` is no lookup (it stays the scope kind of `in study "…"`).
     pub fn from_singular(word: &str) -> Option<Resource> {
-        Resource::ALL.into_iter().find(|r| r.singular().eq_ignore_ascii_case(word))
+        Resource::ALL
+            .into_iter()
+            .filter(|r| r.takes_ids())
+            .find(|r| r.singular().eq_ignore_ascii_case(word))
+    }
+
+    /// Whether objects of this resource can be fetched by IDR id (all but studies).
+    pub fn takes_ids(self) -> bool {
+        self != Resource::Studies
     }
 
     /// The resource `word` names, plural or singular.
@@ -87,6 +99,7 @@ impl Resource {
             Resource::Plates => "4554",
             Resource::Wells => "45217",
             Resource::Projects | Resource::Datasets => "51",
+            Resource::Studies => "idr0002",
         }
     }
 
@@ -104,7 +117,7 @@ impl Resource {
             Resource::Projects => Some("PROJECT"),
             Resource::Plates => Some("PLATE"),
             Resource::Wells => Some("WELL"),
-            Resource::Datasets => None,
+            Resource::Datasets | Resource::Studies => None,
         }
     }
 
@@ -143,6 +156,19 @@ impl Resource {
                 Compounds, Antibodies, Organism, CellLine,
             ],
             Resource::Datasets => &[Id, Name, Description, Images, KeyValues, Url],
+            Resource::Studies => &[
+                Id,
+                Name,
+                Title,
+                Description,
+                ImageCount,
+                Containers,
+                Publication,
+                License,
+                ReleaseDate,
+                Organism,
+                KeyValues,
+            ],
         }
     }
 
@@ -155,6 +181,7 @@ impl Resource {
     pub fn default_fields(self) -> &'static [Field] {
         match self {
             Resource::Wells => &[Field::Label],
+            Resource::Studies => &[Field::Name, Field::Title, Field::ImageCount],
             _ => &[Field::Name],
         }
     }
@@ -191,7 +218,7 @@ impl ScopeKind {
             Resource::Plates => &[ScopeKind::Screen],
             Resource::Wells => &[ScopeKind::Plate],
             Resource::Datasets => &[ScopeKind::Project],
-            Resource::Screens | Resource::Projects => &[],
+            Resource::Screens | Resource::Projects | Resource::Studies => &[],
         }
     }
 }
@@ -231,6 +258,12 @@ vocabulary! {
         Organism = "organism": "The organism (name, and NCBITaxon id where given).",
         CellLine = "cellLine": "The cell line (name, and an ontology accession where given).",
         Files = "files": "The attached files (name, size, MIME type and download URL), such as a screen's bulk-annotation table.",
+        Title = "title": "The study's title (`Study Title`).",
+        ImageCount = "imageCount": "How many of the study's images match the condition.",
+        Containers = "containers": "The study's screens and projects holding matching images, each with its count.",
+        Publication = "publication": "The study's publication: title, authors, DOI and PubMed id with their links.",
+        License = "license": "The study's licence (name and URL).",
+        ReleaseDate = "releaseDate": "When IDR released the study.",
     }
 }
 
@@ -240,7 +273,10 @@ impl Field {
         match self {
             // IDR's own id, which the language reads and writes (`in plate 4554`), under
             // the key `id`; the schema's `id` is the global id (`Image:122770`).
-            Field::Id => "id: idrId",
+            Field::Id => match resource {
+                Resource::Studies => "id: accession",
+                _ => "id: idrId",
+            },
             Field::Name => "name",
             Field::Description => "description",
             Field::Thumbnail => "thumbnailUrl",
@@ -272,9 +308,18 @@ impl Field {
             Field::Sirnas => "sirnas { identifier poolIdentifier }",
             Field::Compounds => "compounds { name pubchemCid }",
             Field::Antibodies => "antibodies { name identifier }",
-            Field::Organism => "organism { name ncbiTaxon }",
+            Field::Organism => match resource {
+                Resource::Studies => "organism: organisms",
+                _ => "organism { name ncbiTaxon }",
+            },
             Field::CellLine => "cellLine { name accession }",
             Field::Files => "fileAnnotations { name size mimetype downloadUrl }",
+            Field::Title => "title",
+            Field::ImageCount => "imageCount",
+            Field::Containers => "containers { id: idrId name type imageCount }",
+            Field::Publication => "publication { title authors doi { id url } pubmed { id url } }",
+            Field::License => "license { name url }",
+            Field::ReleaseDate => "releaseDate",
         }
     }
 
@@ -353,8 +398,12 @@ pub(crate) fn is_curated_key(word: &str) -> bool {
 /// case), except a curated key the resource has no field for.
 pub(crate) fn show_field(text: &str, quoted: bool, resource: Option<Resource>) -> Option<Field> {
     let field = Field::from_name(text).filter(|_| !quoted)?;
+    // A study's own fields (`license`, `title`, …) are keys elsewhere, as IDR's study
+    // key/values are: `screens show License` shows the key.
+    let studies_only =
+        Resource::ALL.into_iter().all(|r| r == Resource::Studies || !r.has_field(field));
     match resource {
-        Some(r) if !r.has_field(field) && is_curated_key(text) => None,
+        Some(r) if !r.has_field(field) && (is_curated_key(text) || studies_only) => None,
         _ => Some(field),
     }
 }

@@ -218,7 +218,7 @@ fn syntax_error(text: &str, tokens: &[Token], offset: usize) -> Diagnostic {
         E::Resource => Diagnostic::error(
             "expected-resource",
             at,
-            format!("expected a resource (images, screens, plates, wells, projects or datasets), found {found_desc}"),
+            format!("expected a resource (images, screens, plates, wells, projects, datasets or studies), found {found_desc}"),
         ),
         E::Clause { .. }
         | E::AfterCondition

@@ -55,6 +55,7 @@ Prefer run_idr_ql. IDR-QL is one line per question:
   wells in plate 4554 show label, images
   image 122770 show size, channels, genes, phenotypes
   screen 102 show keyValues, files
+  studies where \"Gene Symbol\" = cdc20 show title, imageCount, publication
   keys            (the keys the search engine knows)
   values \"Gene Symbol\"   (every value of a key, with counts)
 Use describe to learn the keys and values before filtering, get_plate for a whole plate at a \
@@ -129,11 +130,12 @@ impl IdrMcp {
 
     #[tool(
         description = "Run one IDR-QL query against IDR and get its rows as JSON. IDR-QL reads like English: \
-RESOURCE [in SCOPE] [where CONDITION] [show FIELD, ...] [limit N]. Resources: images, screens, plates, wells, projects, datasets. \
+RESOURCE [in SCOPE] [where CONDITION] [show FIELD, ...] [limit N]. Resources: images, screens, plates, wells, projects, datasets, studies. \
 Examples: `images where \"Gene Symbol\" = ade8` (41 images); `images where \"Gene Symbol\" in (CDK5RAP2, CETN2) and \"Cell Line\" = HeLa show name, thumbnail`; \
 `images where Phenotype ~ mitotic show genes, phenotypes limit 20`; `images in study \"idr0002-heriche-condensation/screenA\" where \"Gene Symbol\" = ade8`; \
 `plates in screen 102`; `wells in plate 4554 show label, images`; `screens where name ~ idr0002`. \
 By id: `image 122770 show size, channels, genes, phenotypes`; `screen 102 show keyValues, files`; `well 45217 show bulk`. \
+Studies whose images match, with counts and publications: `studies where \"Gene Symbol\" = cdc20 show title, imageCount, publication`. \
 The search engine's catalog: `keys`, `values \"Gene Symbol\"` (with counts). Operators: = != ~ (contains) !~ in (a, b) not in (a, b); combine with and, or, not, parentheses. \
 Quote keys and values with spaces. On a mistake the answer is the diagnostics, each with its span, message and help (often a 'did you mean'): fix the query and call again. \
 At most max_rows rows come back; when there are more, call again with the same query and the answer's nextCursor.",
@@ -552,6 +554,7 @@ fn example(resource: Resource) -> &'static str {
         Resource::Plates => "plates in screen 102 show rowLabels, columnLabels",
         Resource::Wells => "wells in plate 4554 where \"Gene Symbol\" = ade8 show images",
         Resource::Datasets => "datasets in project 51 show images",
+        Resource::Studies => "studies where \"Gene Symbol\" = cdc20 show title, publication",
     }
 }
 

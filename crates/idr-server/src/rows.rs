@@ -160,7 +160,9 @@ fn row(node: &Value, columns: &[(String, String)]) -> Map<String, Value> {
     }
     let mut out = Map::new();
     for (header, key) in columns {
-        flatten_into(&mut out, header, &node[key.as_str()]);
+        // A key may be a path into nested objects (`study.title`).
+        let value = key.split('.').fold(node, |at, part| &at[part]);
+        flatten_into(&mut out, header, value);
     }
     out
 }

@@ -18,8 +18,9 @@ syntax iskeyword @,45-58,_,192-255
 
 " The first word of a query: at the start of a line, or after `;`. A resource is plural
 " (`images in plate 4554`) or singular (`image 122770`, a lookup by id); the ids after it
-" are numbers (idrqlNumber).
-syntax match idrqlResource /\%(^\|;\s*\)\@<=\%(images\=\|screens\=\|plates\=\|wells\=\|projects\=\|datasets\=\)\>/
+" are numbers (idrqlNumber). `studies` has no singular: studies are named, not numbered,
+" and `study` is only the scope kind of `in study "name"`.
+syntax match idrqlResource /\%(^\|;\s*\)\@<=\%(images\=\|screens\=\|plates\=\|wells\=\|projects\=\|datasets\=\|studies\)\>/
 " `keys` and `values` head a catalog query (`keys in screens`, `values "Gene Symbol"`).
 " They are keywords only as the first word of a query; anywhere else (`images where
 " keys = values`) they are ordinary words.
@@ -27,11 +28,12 @@ syntax match idrqlCatalog /\%(^\|;\s*\)\@<=\%(keys\|values\)\>/
 " `in KIND`: the scope clause (a bare `screen` elsewhere is a field or a value).
 syntax match idrqlScope /\%(\<in\s\+\)\@<=\%(study\|screen\|plate\|project\|dataset\|well\)\>/
 " `in RESOURCE` of a catalog query (`keys in screens`, `values Organism in plate`): a
-" resource, plural or singular, not a scope kind. Defined after idrqlScope, so that it wins
+" resource, plural or singular, not a scope kind (`studies`, like `datasets`, has no
+" catalog; the language server says so). Defined after idrqlScope, so that it wins
 " where both match (`keys in screen`). A match sees one line, so this needs `keys` or
 " `values KEY`, `in` and the resource on one line; split over lines, the resource is not
 " highlighted (and a singular one reads as a scope kind).
-syntax match idrqlCatalogResource /\%(\%(^\|;\s*\)\%(keys\|values\%(\s\+\%("\%([^"\\]\|\\.\)*"\|[^ \t";]\+\)\)\=\)\s\+in\s\+\)\@<=\%(images\=\|screens\=\|plates\=\|wells\=\|projects\=\|datasets\=\)\>/
+syntax match idrqlCatalogResource /\%(\%(^\|;\s*\)\%(keys\|values\%(\s\+\%("\%([^"\\]\|\\.\)*"\|[^ \t";]\+\)\)\=\)\s\+in\s\+\)\@<=\%(images\=\|screens\=\|plates\=\|wells\=\|projects\=\|datasets\=\|studies\)\>/
 
 syntax keyword idrqlClause where show limit in
 syntax keyword idrqlLogical and or not

@@ -21,6 +21,23 @@ local CASES = {
     { '4554', 'idrqlNumber' }, { '422', 'idrqlNumber' }, { 'show', 'idrqlClause' },
     { 'rowLabels', '' },
   } },
+  -- Studies: plural only. `study` at the start of a query is no resource (studies are
+  -- named, not numbered); after `in` it is the scope kind.
+  { 'studies where "Gene Symbol" = cdc20 show title, imageCount, publication, license, containers', {
+    { 'studies', 'idrqlResource' }, { 'where', 'idrqlClause' }, { '"Gene Symbol"', 'idrqlString' },
+    { '=', 'idrqlOperator' }, { 'cdc20', '' }, { 'show', 'idrqlClause' }, { 'title', '' },
+    { ',', 'idrqlDelimiter' }, { 'imageCount', '' }, { ',', 'idrqlDelimiter' },
+    { 'publication', '' }, { ',', 'idrqlDelimiter' }, { 'license', '' },
+    { ',', 'idrqlDelimiter' }, { 'containers', '' },
+  } },
+  { 'study 5; STUDIES where x = y; images in study "idr0002"; keys in Studies', {
+    { 'study', '' }, { '5', 'idrqlNumber' }, { ';', 'idrqlDelimiter' },
+    { 'STUDIES', 'idrqlResource' }, { 'where', 'idrqlClause' }, { 'x', '' },
+    { '=', 'idrqlOperator' }, { 'y', '' }, { ';', 'idrqlDelimiter' },
+    { 'images', 'idrqlResource' }, { 'in', 'idrqlClause' }, { 'study', 'idrqlScope' },
+    { '"idr0002"', 'idrqlString' }, { ';', 'idrqlDelimiter' }, { 'keys', 'idrqlCatalog' },
+    { 'in', 'idrqlClause' }, { 'Studies', 'idrqlCatalogResource' },
+  } },
   -- A singular word elsewhere is a scope kind (after `in`) or a key or value.
   { 'wells in plate 4554 where image = well', {
     { 'wells', 'idrqlResource' }, { 'in', 'idrqlClause' }, { 'plate', 'idrqlScope' },

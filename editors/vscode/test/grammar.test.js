@@ -136,7 +136,7 @@ test('every example is scoped as the reference lexer and parser read it', async 
 
 // Valid queries beyond the examples, for what they lack (escapes, `not in`, `!=`, `!~`,
 // `in study`, `;`, upper case, non-ASCII words; lookups by id and catalog queries in
-// every form, and `keys`/`values` as ordinary words after the head).
+// every form, studies, and `keys`/`values` as ordinary words after the head).
 const EXTRA_QUERIES = [
   'images where "Gene Symbol" = ade8 show name limit 5',
   'images where not "Cell Line" in (HeLa, "say \\"hi\\"") and Phenotype ~ mitosis limit 20 # trailing comment',
@@ -153,6 +153,9 @@ const EXTRA_QUERIES = [
   'KEYS IN Image LIMIT 3; values in wells limit 10;values "Cell Line" limit 2 # a comment',
   'values\n  "Gene Symbol" # the key\n  in screens\n  limit 3',
   'values keys in images; values values; keys',
+  // Studies: plural only, found by a condition on their images.
+  'studies where "Gene Symbol" = cdc20\nSTUDIES where "Gene Symbol" in (cdc20, ect2) and "Cell Line" = HeLa show title, imageCount, containers',
+  'images where a = b; Studies\n  where Phenotype ~ mitotic\n  show publication, license, releaseDate, organism limit 5',
   // `keys` and `values` are ordinary words anywhere but the head.
   'images where keys = values show keys, values',
   'images\n  where values ~ keys and "keys" in (keys, values)\n  show values',
@@ -200,6 +203,7 @@ test('a wrong grammar fails the check on the examples and the hand-written queri
     'no numbers after limit': (g) => { g.repository['limit-clause'].captures['2'] = {}; },
     'no bare values': (g) => { g.repository['bare-value'] = { patterns: [] }; g.repository.invalid = { patterns: [] }; },
     'singular resources not recognised': (g) => { g.repository.resource.begin = g.repository.resource.begin.replaceAll('s?', 's'); },
+    'studies not recognised': (g) => { g.repository.resource.begin = g.repository.resource.begin.replace('|studies)', ')'); },
     'no ids after a resource': (g) => { g.repository.resource.patterns = []; },
     'no catalog queries': (g) => { g.repository.catalog = { patterns: [] }; },
     'keys and values heads anywhere': (g) => {
@@ -374,6 +378,83 @@ test('lookups by id: singular and plural resources in any case, ids as numbers',
     ['well', KEY],
     ['=', CMP],
     ['image', VALUE],
+  ]);
+});
+
+test('studies: a plural resource at the start of a query, with no singular', async () => {
+  assert.deepEqual(await scopesOf('studies where "Gene Symbol" = cdc20 show title, imageCount, publication, license, containers'), [
+    ['studies', RESOURCE],
+    ['where', CONTROL],
+    ['"', `${QKEY} ${BEGIN}`],
+    ['Gene Symbol', QKEY],
+    ['"', `${QKEY} ${END}`],
+    ['=', CMP],
+    ['cdc20', VALUE],
+    ['show', CONTROL],
+    ['title', KEY],
+    [',', 'punctuation.separator.comma.idrql'],
+    ['imageCount', KEY],
+    [',', 'punctuation.separator.comma.idrql'],
+    ['publication', KEY],
+    [',', 'punctuation.separator.comma.idrql'],
+    ['license', KEY],
+    [',', 'punctuation.separator.comma.idrql'],
+    ['containers', KEY],
+  ]);
+  assert.deepEqual(await scopesOf('images where a = b;Studies where x = y'), [
+    ['images', RESOURCE],
+    ['where', CONTROL],
+    ['a', KEY],
+    ['=', CMP],
+    ['b', VALUE],
+    [';', 'punctuation.terminator.query.idrql'],
+    ['Studies', RESOURCE],
+    ['where', CONTROL],
+    ['x', KEY],
+    ['=', CMP],
+    ['y', VALUE],
+  ]);
+  // Studies are named, not numbered: `study` at the start of a query is no resource (the
+  // language server reports the unknown word), and its number is no id.
+  assert.deepEqual(await scopesOf('study 5'), [
+    ['study', VALUE],
+    ['5', VALUE],
+  ]);
+  assert.deepEqual(await scopesOf('images where a = b; STUDY 5'), [
+    ['images', RESOURCE],
+    ['where', CONTROL],
+    ['a', KEY],
+    ['=', CMP],
+    ['b', VALUE],
+    [';', 'punctuation.terminator.query.idrql'],
+    ['STUDY', VALUE],
+    ['5', VALUE],
+  ]);
+  // `study` stays the scope kind of `in study "name"`.
+  assert.deepEqual(await scopesOf('images in study "idr0002" where a = b'), [
+    ['images', RESOURCE],
+    ['in', CONTROL],
+    ['study', CONTROL],
+    ['"', `${STR} ${BEGIN}`],
+    ['idr0002', STR],
+    ['"', `${STR} ${END}`],
+    ['where', CONTROL],
+    ['a', KEY],
+    ['=', CMP],
+    ['b', VALUE],
+  ]);
+  // After the `in` of a catalog query `studies` is a resource word, as `datasets` is (the
+  // language server reports that the search engine has no catalog of either); `study` is
+  // not.
+  assert.deepEqual(await scopesOf('keys in studies; values Organism in study'), [
+    ['keys', CONTROL],
+    ['in', CONTROL],
+    ['studies', RESOURCE],
+    [';', 'punctuation.terminator.query.idrql'],
+    ['values', CONTROL],
+    ['Organism', KEY],
+    ['in', CONTROL],
+    ['study', VALUE],
   ]);
 });
 

@@ -7,9 +7,10 @@
 // two readings of the language rather than the grammar with itself.
 
 const KEYWORDS = ['and', 'or', 'not', 'in', 'where', 'show', 'limit'];
-const RESOURCES = ['images', 'screens', 'plates', 'wells', 'projects', 'datasets'];
+const RESOURCES = ['images', 'screens', 'plates', 'wells', 'projects', 'datasets', 'studies'];
 // `image 122770`: a resource word may also be singular, at the start of a query or after
-// the `in` of a catalog query.
+// the `in` of a catalog query. Studies have no singular (they are named, not numbered):
+// `study` is only the scope kind of `in study "name"`.
 const SINGULAR_RESOURCES = ['image', 'screen', 'plate', 'well', 'project', 'dataset'];
 // grammar.pest's kw_keys and kw_values: keywords only as the first word of a query
 // (`keys in screens`, `values "Gene Symbol"`); anywhere else they are ordinary words.

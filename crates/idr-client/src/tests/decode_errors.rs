@@ -672,3 +672,40 @@ fn set(target: &mut serde_json::Value, path: &[&str], value: Option<serde_json::
         _ => {}
     }
 }
+
+// submitquery/containers/
+
+fn containers(status: u16, body: &str) -> Result<Vec<ContainerHit>, Error> {
+    ep::decode_containers(URL, &json(status, body))
+}
+
+/// The container search: no match is an empty list (the engine says so in an `Error`);
+/// another error, a type that is neither screen nor project, or a hit without its count
+/// is reported with where it is.
+#[test]
+fn container_search_answers() {
+    check(containers(200, r#"{"Error": "Your query returns no results"}"#), "Ok([])");
+    check(containers(200, r#"{"Error": "none", "results": []}"#), "Ok([])");
+    check(containers(200, r#"{"Error": "bad key"}"#), "Reported(bad key)");
+    check(
+        containers(
+            200,
+            r#"{"Error": "none", "results": {"results": [{"id": 7, "name": "idr0009-x/screenA", "type": "screen", "image count": 3, "key_values": [{"index": 1, "key": "B", "value": "2"}, {"index": 0, "key": "A", "value": "1"}]}]}}"#,
+        ),
+        r#"Ok([ContainerHit { id: 7, name: "idr0009-x/screenA", kind: Screen, image_count: 3, key_values: [("A", "1"), ("B", "2")] }])"#,
+    );
+    check(
+        containers(
+            200,
+            r#"{"Error": "none", "results": {"results": [{"id": 7, "name": "n", "type": "dataset", "image count": 3}]}}"#,
+        ),
+        "Decode($.results.results[0].type: `dataset` is not screen or project)",
+    );
+    check(
+        containers(
+            200,
+            r#"{"Error": "none", "results": {"results": [{"id": 7, "name": "n", "type": "project"}]}}"#,
+        ),
+        "Decode($.results.results[0]: missing field `image count`)",
+    );
+}

@@ -25,6 +25,7 @@ mod container;
 mod fields;
 mod image;
 mod screen;
+pub(crate) mod study;
 
 use annotation::file_annotations;
 pub use annotation::{
@@ -36,6 +37,7 @@ pub use container::{Dataset, Project};
 use fields::{AnnotatedFields, ContainerFields, ObjectFields};
 pub use image::{Channel, Image, PixelSize};
 pub use screen::{Plate, Screen, Well};
+pub use study::{ContainerMatch, License, Publication, Reference, Study, StudyMatch};
 
 /// The container an object was reached through (or was loaded for it): its id, and its
 /// name when the path knew it.

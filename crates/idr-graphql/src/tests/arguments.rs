@@ -78,6 +78,15 @@ fn refused(object: &str, field: &str, arg: &str) -> Option<&'static [&'static st
             r#"{key: "name", value: "x"}"#,
             r#"{key: "a", op: IN, value: "x"}"#,
         ],
+        // Studies are found by the engine alone: it must run the whole filter.
+        ("Query", "studies", "where") => &[
+            "{}",
+            r#"{not: {key: "a", value: "b"}}"#,
+            r#"{key: "name", value: "x"}"#,
+            r#"{all: [{key: "a", value: "b"}, {key: "name", value: "x"}]}"#,
+            r#"{all: [{key: "a", value: "b"}, {not: {key: "c", value: "d"}}]}"#,
+        ],
+        ("Query", "study", "name") => &[r#""""#, r#""   ""#],
         (_, _, "where") => FILTERS,
         ("Plate", "wells" | "images", "field") => &["-1"],
         ("Image", "thumbnailUrl", "size") => &["5", "15", "1025", "-1"],

@@ -2360,3 +2360,238 @@ async fn idrql_lookups_and_catalog_queries_match_the_truth() {
         m.finish();
     }
 }
+
+/// The study name of a container name: the part before the `/`.
+fn study_of(name: &str) -> &str {
+    name.split('/').next().unwrap_or(name)
+}
+
+/// A study's containers as the server orders them (by name without regard to case, then
+/// id): screens, then projects.
+fn study_containers(w: &World, study: &str) -> (Vec<u64>, Vec<u64>) {
+    let pick = |items: Vec<(u64, &String)>| {
+        let mut items: Vec<(u64, &String)> =
+            items.into_iter().filter(|(_, n)| study_of(n).eq_ignore_ascii_case(study)).collect();
+        items.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()).then(a.0.cmp(&b.0)));
+        items.into_iter().map(|(id, _)| id).collect::<Vec<_>>()
+    };
+    (
+        pick(w.screens.values().map(|s| (s.id, &s.name)).collect()),
+        pick(w.projects.values().map(|p| (p.id, &p.name)).collect()),
+    )
+}
+
+/// What `study` gives for a study of the world, from its first container's study/info
+/// annotation.
+fn study_truth(w: &World, study: &str) -> Value {
+    let (screens, projects) = study_containers(w, study);
+    let containers: Vec<(Kind, u64)> = screens
+        .iter()
+        .map(|id| (Kind::Screen, *id))
+        .chain(projects.iter().map(|id| (Kind::Project, *id)))
+        .collect();
+    let pairs: Vec<(String, String)> = containers
+        .iter()
+        .map(|(kind, id)| {
+            w.map_annotations_of(*kind, *id)
+                .into_iter()
+                .filter(|a| a.ns.as_deref() == Some("idr.openmicroscopy.org/study/info"))
+                .flat_map(|a| a.pairs.clone())
+                .collect::<Vec<_>>()
+        })
+        .find(|pairs| !pairs.is_empty())
+        .unwrap_or_default();
+    let first = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, v)| k == key && !v.trim().is_empty())
+            .map(|(_, v)| v.trim().to_owned())
+    };
+    let all = |key: &str| -> Vec<String> {
+        pairs.iter().filter(|(k, _)| k == key).map(|(_, v)| v.trim().to_owned()).collect()
+    };
+    // `id url`: the identifier and its link.
+    let reference = |key: &str| {
+        first(key).map(|v| match v.rsplit_once(' ') {
+            Some((id, url)) => json!({"id": id, "url": url}),
+            None => json!({"id": v, "url": null}),
+        })
+    };
+    let description = containers.iter().find_map(|(kind, id)| match kind {
+        Kind::Screen => w.screens[id].description.clone(),
+        _ => w.projects[id].description.clone(),
+    });
+    let authors = first("Publication Authors");
+    let publication = json!({
+        "title": first("Publication Title"),
+        "authors": authors,
+        "authorList": authors.iter().flat_map(|a| a.split(", ")).collect::<Vec<_>>(),
+        "doi": reference("Publication DOI"),
+        "pubmed": reference("PubMed ID"),
+        "pmc": reference("PMC ID"),
+    });
+    json!({
+        "accession": study.split('-').next(),
+        "name": study,
+        "title": first("Study Title"),
+        "description": description,
+        "publication": publication,
+        "license": reference("License").map(|r| json!({"name": r["id"], "url": r["url"]})),
+        "copyright": first("Copyright"),
+        "releaseDate": first("Release Date"),
+        "organisms": all("Organism"),
+        "imagingMethods": all("Imaging Method"),
+        "studyTypes": all("Study Type"),
+        "keyValues": key_values(&pairs),
+        "screens": screens.iter().map(|id| json!({"idrId": gql_id(*id)})).collect::<Vec<_>>(),
+        "projects": projects.iter().map(|id| json!({"idrId": gql_id(*id)})).collect::<Vec<_>>(),
+    })
+}
+
+const STUDY_FIELDS: &str = "accession name title description publication { title authors authorList doi { id url } pubmed { id url } pmc { id url } } license { name url } copyright releaseDate organisms imagingMethods studyTypes keyValues { key value } screens { idrId } projects { idrId }";
+
+/// `study(name:)` by a container's name, by the study's name and by its accession (one
+/// study, or an `AMBIGUOUS` error naming them all), each field as the study/info
+/// annotation of its first container says; `studies(where:)` as the reference search
+/// grouped by study.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn studies_match_the_truth() {
+    for g in worlds() {
+        let w = &g.world;
+        let mut m = g.mismatches();
+        let mut studies: Vec<String> = w
+            .screens
+            .values()
+            .map(|s| study_of(&s.name).to_owned())
+            .chain(w.projects.values().map(|p| study_of(&p.name).to_owned()))
+            .collect();
+        studies.sort();
+        studies.dedup();
+        let mut with_publication = 0;
+        for study in &studies {
+            let truth = study_truth(w, study);
+            with_publication += usize::from(truth["publication"]["doi"].is_object());
+            // The publication is `null` when IDR gives none of its fields.
+            let mut want = truth.clone();
+            let p = &truth["publication"];
+            if ["title", "authors", "doi", "pubmed", "pmc"].iter().all(|k| p[*k].is_null()) {
+                want["publication"] = Value::Null;
+            }
+            let (screens, projects) = study_containers(w, study);
+            let container = screens
+                .first()
+                .map(|id| w.screens[id].name.clone())
+                .or_else(|| projects.first().map(|id| w.projects[id].name.clone()))
+                .unwrap_or_default();
+            for asked in [study.clone(), study.to_uppercase(), container] {
+                let data = g
+                    .data(&format!("{{ study(name: {}) {{ {STUDY_FIELDS} }} }}", json!(asked)))
+                    .await;
+                m.compare(&format!("study {asked:?}"), &data["study"], &want);
+            }
+        }
+        assert!(with_publication > 0, "some studies carry a publication");
+        // By accession: the study when it is the only one, else an error naming each.
+        let mut accessions: BTreeMap<&str, Vec<&String>> = BTreeMap::new();
+        for study in &studies {
+            accessions.entry(study.split('-').next().unwrap_or(study)).or_default().push(study);
+        }
+        for (accession, named) in &accessions {
+            let response = g
+                .response(&format!("{{ study(name: {}) {{ name }} }}", json!(accession)), json!({}))
+                .await;
+            if let [one] = named.as_slice() {
+                m.compare(
+                    &format!("accession {accession}"),
+                    &response["data"]["study"]["name"],
+                    &json!(one),
+                );
+            } else {
+                let error = &response["errors"][0];
+                m.compare(
+                    &format!("accession {accession}: code"),
+                    &error["extensions"]["code"],
+                    &json!("AMBIGUOUS"),
+                );
+                let message = error["message"].as_str().unwrap_or_default();
+                if !named.iter().all(|s| message.contains(s.as_str())) {
+                    m.push(format!("accession {accession}: {message} does not name {named:?}"));
+                }
+            }
+        }
+        let data = g.data("{ study(name: \"idr9999-nothing\") { name } }").await;
+        m.compare("an unknown study", &data["study"], &Value::Null);
+
+        // studies(where:): the reference search's images, grouped by container and study.
+        let vocabulary = w.vocabulary(Kind::Image);
+        let mut rng = fastrand::Rng::with_seed(g.seed * 7 + 5);
+        let mut found = 0;
+        for case in 0..8 {
+            let filter = vocabulary.anchor(&mut rng);
+            let hits = w.search(&filter, &Scope::Everywhere);
+            let mut per: BTreeMap<String, u64> = BTreeMap::new();
+            let mut containers: BTreeMap<(String, &str, u64), u64> = BTreeMap::new();
+            for image in &hits {
+                let image = &w.images[image];
+                let container = match (image.dataset, w.hcs_parents(image.id)) {
+                    (Some(d), _) => {
+                        let p = w.datasets[&d].project;
+                        (w.projects[&p].name.clone(), "PROJECT", p)
+                    }
+                    (None, Some((s, _, _))) => (w.screens[&s].name.clone(), "SCREEN", s),
+                    (None, None) => continue,
+                };
+                *containers.entry(container).or_default() += 1;
+            }
+            for ((name, _, _), n) in containers {
+                *per.entry(study_of(&name).to_owned()).or_default() += n;
+            }
+            let mut want: Vec<(String, u64)> = per.into_iter().collect();
+            want.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            let data = g
+                .data(&format!(
+                    "{{ studies(where: {}) {{ imageCount study {{ name }} containers {{ idrId name type imageCount }} }} }}",
+                    filter.graphql()
+                ))
+                .await;
+            let got: Vec<(String, u64)> = data["studies"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|s| {
+                    (
+                        s["study"]["name"].as_str().unwrap_or("?").to_owned(),
+                        s["imageCount"].as_u64().unwrap_or(0),
+                    )
+                })
+                .collect();
+            found += usize::from(!got.is_empty());
+            m.compare(&format!("studies case {case}"), &json!(got), &json!(want));
+            // Each match's containers add up to it.
+            for s in data["studies"].as_array().into_iter().flatten() {
+                let sum: u64 = s["containers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|c| c["imageCount"].as_u64().unwrap_or(0))
+                    .sum();
+                m.compare(
+                    &format!("studies case {case}: containers of {}", s["study"]["name"]),
+                    &json!(sum),
+                    &s["imageCount"],
+                );
+            }
+        }
+        assert!(found > 0, "some searches find studies");
+        // A filter the engine cannot run whole is refused, with the reason.
+        let response = g
+            .response("{ studies(where: {all: [{key: \"Gene Symbol\", value: \"x\"}, {key: \"name\", value: \"y\"}]}) { imageCount } }", json!({}))
+            .await;
+        m.compare(
+            "a partly local filter",
+            &response["errors"][0]["extensions"]["code"],
+            &json!("BAD_USER_INPUT"),
+        );
+        m.finish();
+    }
+}

@@ -12,7 +12,7 @@ const LAYERS: &[&[&str]] = &[
     &["context", "args", "complete", "documents", "persisted"],
     &["objects"],
     &["node"],
-    &["search"],
+    &["search", "studies"],
     &["query"],
 ];
 

@@ -135,13 +135,14 @@ fn offsets_are_clamped() {
     let items = complete("images", 1000, &Catalog::bundled());
     assert_eq!(items.len(), 1);
     // Inside a multi-byte character: taken as the boundary before it.
-    let first_words = Resource::ALL.len() * 2 + crate::syntax::CatalogHead::ALL.len();
+    let lookups = Resource::ALL.iter().filter(|r| r.takes_ids()).count();
+    let first_words = Resource::ALL.len() + lookups + crate::syntax::CatalogHead::ALL.len();
     assert_eq!(complete("é", 1, &Catalog::bundled()).len(), first_words);
 }
 
 #[test]
 fn lookups_and_the_catalog_at_the_start() {
-    check("<CURSOR>", "images\nscreens\nplates\nwells\nprojects\ndatasets\nimage\nscreen\nplate\nwell\nproject\ndataset\nkeys\nvalues");
+    check("<CURSOR>", "images\nscreens\nplates\nwells\nprojects\ndatasets\nstudies\nimage\nscreen\nplate\nwell\nproject\ndataset\nkeys\nvalues");
     check("va<CURSOR>", "values");
     check("image<CURSOR>", "images\nimage");
     // After ids, the clauses; nothing is offered for the id itself.

@@ -143,7 +143,10 @@ fn query() -> impl Strategy<Value = Query> {
 fn listing() -> impl Strategy<Value = Query> {
     let resource = prop_oneof![
         4 => prop::sample::select(Resource::ALL.to_vec()).prop_map(ResourceName::Known),
-        1 => prop::sample::select(Resource::ALL.to_vec()).prop_map(ResourceName::One),
+        1 => prop::sample::select(
+            Resource::ALL.into_iter().filter(|r| r.takes_ids()).collect::<Vec<_>>()
+        )
+        .prop_map(ResourceName::One),
         1 => bare_word().prop_map(ResourceName::Unknown),
     ];
     let scope_kind = prop_oneof![

@@ -120,7 +120,8 @@ fn show_items(resource: Resource) -> impl Strategy<Value = Vec<Spanned<ShowItem>
 
 /// `image 122770 show …`, `screens 1, 2`: any resource, singular or plural.
 fn valid_lookup() -> impl Strategy<Value = Query> {
-    prop::sample::select(Resource::ALL.to_vec()).prop_flat_map(|resource| {
+    let resources: Vec<Resource> = Resource::ALL.into_iter().filter(|r| r.takes_ids()).collect();
+    prop::sample::select(resources).prop_flat_map(|resource| {
         (
             any::<bool>(),
             prop::collection::vec((1..=i64::MAX).prop_map(|n| z(n.to_string())), 1..5),
@@ -150,7 +151,8 @@ fn valid_catalog() -> impl Strategy<Value = Query> {
     let of = prop::sample::select(
         Resource::ALL.into_iter().filter(|r| r.has_catalog()).collect::<Vec<_>>(),
     );
-    (any::<bool>(), value(), prop::option::of(of), prop::option::of((1u64..=1000).prop_map(z)))
+    let key = value().prop_filter("a key is not blank", |k| !k.trim().is_empty());
+    (any::<bool>(), key, prop::option::of(of), prop::option::of((1u64..=1000).prop_map(z)))
         .prop_map(|(values, key, of, limit)| Query {
             span: Span::default(),
             resource: z(if values { ResourceName::Values } else { ResourceName::Keys }),
@@ -170,13 +172,15 @@ fn valid_listing() -> impl Strategy<Value = Query> {
     resource.prop_flat_map(|resource| {
         let scopes: Vec<Option<ScopeKind>> = match resource {
             Resource::Images => ScopeKind::fitting(resource).iter().copied().map(Some).collect(),
-            Resource::Screens | Resource::Projects => vec![None],
+            Resource::Screens | Resource::Projects | Resource::Studies => vec![None],
             _ => ScopeKind::fitting(resource).iter().copied().map(Some).collect(),
         };
         let fields: Vec<Field> = resource.fields().to_vec();
+        // Studies show fields only.
+        let key_weight = if resource == Resource::Studies { 0 } else { 1 };
         let show_item = prop_oneof![
             3 => prop::sample::select(fields).prop_map(ShowItem::Field),
-            1 => "[A-Z][a-z]{3,8} [A-Z][a-z]{3,8}".prop_map(ShowItem::Key),
+            key_weight => "[A-Z][a-z]{3,8} [A-Z][a-z]{3,8}".prop_map(ShowItem::Key),
         ];
         (
             prop::sample::select(scopes),
@@ -205,6 +209,8 @@ fn valid_listing() -> impl Strategy<Value = Query> {
                     operand: Operand::One(z("ade8".to_owned())),
                 });
                 let filter = match filter {
+                    // Studies take a condition the engine runs whole.
+                    _ if resource == Resource::Studies => Some(runnable),
                     None if searched => Some(runnable),
                     Some(f) if searched => Some(Expr::And {
                         items: vec![

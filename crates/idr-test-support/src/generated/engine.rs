@@ -75,6 +75,7 @@ impl World {
         match (req.method, rest) {
             (Method::Get, ["image", "search"]) => self.simple_search(req),
             (Method::Post, ["submitquery"]) => self.submit_query(req),
+            (Method::Post, ["submitquery", "containers"]) => self.submit_containers(req),
             (Method::Get, [resource, "searchvaluesusingkey"]) => {
                 self.values_using_key(req, resource)
             }
@@ -221,13 +222,8 @@ impl World {
         Response::json(200, body.to_string())
     }
 
-    /// `POST submitquery/` with `query_details.and_filters` / `or_filters`, `bookmark`
-    /// and `pagination`.
-    fn submit_query(&self, req: &Request) -> Response {
-        let Some(body) = req.body.as_deref().and_then(|b| serde_json::from_str::<Value>(b).ok())
-        else {
-            return error("the body is not JSON");
-        };
+    /// The images a `submitquery` body's `query_details` selects, or the engine's error.
+    fn query_hits(&self, body: &Value) -> Result<Vec<u64>, Response> {
         let details = &body["query_details"];
         let mut and = Vec::new();
         let mut studies = Vec::new();
@@ -235,7 +231,7 @@ impl World {
             match parse_filter(f) {
                 Ok(Parsed::Image(filter)) => and.push(filter),
                 Ok(Parsed::Study(study)) => studies.push(study),
-                Err(e) => return error(e),
+                Err(e) => return Err(error(e)),
             }
         }
         let mut or = Vec::new();
@@ -245,13 +241,85 @@ impl World {
                 match parse_filter(f) {
                     Ok(Parsed::Image(filter)) => filters.push(filter),
                     Ok(Parsed::Study(_)) => {
-                        return error("a study filter inside an or-group is not supported here")
+                        return Err(error(
+                            "a study filter inside an or-group is not supported here",
+                        ))
                     }
-                    Err(e) => return error(e),
+                    Err(e) => return Err(error(e)),
                 }
             }
             or.push(filters);
         }
+        Ok(self.matching(&and, &or, &studies))
+    }
+
+    /// `POST submitquery/containers/` (9c): the screens and projects holding matching
+    /// images, by name, each with its count of them and its study key/values (`key`, not
+    /// `name`, in each pair). No pagination.
+    fn submit_containers(&self, req: &Request) -> Response {
+        let Some(body) = req.body.as_deref().and_then(|b| serde_json::from_str::<Value>(b).ok())
+        else {
+            return error("the body is not JSON");
+        };
+        let hits = match self.query_hits(&body) {
+            Ok(hits) => hits,
+            Err(response) => return response,
+        };
+        if hits.is_empty() {
+            return error("Your query returns no results");
+        }
+        let mut containers: std::collections::BTreeMap<(String, &str, u64), u64> =
+            Default::default();
+        for image in hits {
+            let container = match (self.images[&image].dataset, self.hcs_parents(image)) {
+                (Some(d), _) => {
+                    let p = self.datasets[&d].project;
+                    Some((self.projects[&p].name.clone(), "project", p))
+                }
+                (None, Some((screen, _, _))) => {
+                    Some((self.screens[&screen].name.clone(), "screen", screen))
+                }
+                (None, None) => None,
+            };
+            if let Some(key) = container {
+                *containers.entry(key).or_default() += 1;
+            }
+        }
+        let results: Vec<Value> = containers
+            .into_iter()
+            .map(|((name, kind, id), count)| {
+                let object = if kind == "screen" { Kind::Screen } else { Kind::Project };
+                let key_values: Vec<Value> = self
+                    .map_annotations_of(object, id)
+                    .iter()
+                    .filter(|a| a.ns.as_deref() == Some(super::NS_STUDY))
+                    .flat_map(|a| a.pairs.iter().enumerate())
+                    .map(|(i, (k, v))| json!({"index": i, "key": k, "value": v}))
+                    .collect();
+                json!({"id": id, "name": name, "type": kind, "data_source": "idr",
+                       "image count": count, "key_values": key_values})
+            })
+            .collect();
+        let answer = json!({
+            "Error": "none", "notice": "", "resource": "image", "server_query_time": "0.03",
+            "raw_elasticsearch_query": {}, "query_details": body["query_details"],
+            "results": {"results": results},
+        });
+        Response::json(200, answer.to_string())
+    }
+
+    /// `POST submitquery/` with `query_details.and_filters` / `or_filters`, `bookmark`
+    /// and `pagination`.
+    fn submit_query(&self, req: &Request) -> Response {
+        let Some(body) = req.body.as_deref().and_then(|b| serde_json::from_str::<Value>(b).ok())
+        else {
+            return error("the body is not JSON");
+        };
+        let details = &body["query_details"];
+        let hits = match self.query_hits(&body) {
+            Ok(hits) => hits,
+            Err(response) => return response,
+        };
         let bookmark = match &body["bookmark"] {
             Value::Null => None,
             Value::Array(items) => match items.as_slice() {
@@ -263,7 +331,6 @@ impl World {
             },
             other => return error(format!("{other} is not of type 'array'")),
         };
-        let hits = self.matching(&and, &or, &studies);
         if hits.is_empty() {
             return error("Your query returns no results");
         }

@@ -401,6 +401,33 @@ impl Gen {
             Gen::pair("Organism", organism),
             Gen::pair("Publication Authors", "Doe J, Roe R"),
         ];
+        let mut pairs = pairs;
+        // Every study names its publication, as IDR writes it: an identifier, a space, its
+        // URL; half of them also their PubMed and PMC ids, licence and release date.
+        pairs.extend([
+            Gen::pair("Publication Title", &format!("What {name} shows")),
+            Gen::pair(
+                "Publication DOI",
+                &format!("10.5555/idrg.{id} https://doi.org/10.5555/idrg.{id}"),
+            ),
+        ]);
+        if id.is_multiple_of(2) {
+            let pmid = 20_000_000 + id;
+            pairs.extend([
+                Gen::pair("Imaging Method", "fluorescence microscopy"),
+                Gen::pair(
+                    "PubMed ID",
+                    &format!("{pmid} https://www.ncbi.nlm.nih.gov/pubmed/{pmid}"),
+                ),
+                Gen::pair(
+                    "PMC ID",
+                    &format!("PMC{id} https://www.ncbi.nlm.nih.gov/pmc/articles/PMC{id}"),
+                ),
+                Gen::pair("Release Date", "2020-01-31"),
+                Gen::pair("License", "CC BY 4.0 https://creativecommons.org/licenses/by/4.0/"),
+                Gen::pair("Copyright", "Doe et al"),
+            ]);
+        }
         self.annotate(Some(NS_STUDY), pairs, &[(kind, id)]);
     }
 

@@ -1,0 +1,125 @@
+//! `study(name:)` and `studies(where:)`: finding studies among IDR's screens and projects,
+//! and through the search engine's container search.
+
+use std::sync::Arc;
+
+use idr_client::endpoints::ApiObject;
+use idr_client::model::{Container, StudyKind};
+use idr_client::IdrClient;
+
+use async_graphql::ErrorExtensions as _;
+
+use crate::error::ResultExt;
+use crate::inputs::ImageFilter;
+use crate::objects::study::{accession, study_name};
+use crate::objects::{ContainerMatch, ObjectType, Study, StudyMatch};
+
+/// Every screen and every project, by name (two listings, cached like any other call).
+async fn all_containers(
+    client: &IdrClient,
+) -> async_graphql::Result<(Vec<Arc<Container>>, Vec<Arc<Container>>)> {
+    let mut out = Vec::new();
+    for object in [ApiObject::Screen, ApiObject::Project] {
+        let total = client.containers(object, 0, 1).await.gql()?.total_count;
+        let mut all: Vec<Arc<Container>> = client
+            .containers(object, 0, total)
+            .await
+            .gql()?
+            .items
+            .into_iter()
+            .map(Arc::new)
+            .collect();
+        all.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.id.cmp(&b.id)));
+        out.push(all);
+    }
+    let projects = out.pop().unwrap_or_default();
+    let screens = out.pop().unwrap_or_default();
+    Ok((screens, projects))
+}
+
+/// The study `name` means: a container's full name, a study's name, or an accession.
+pub(crate) async fn find(client: &IdrClient, name: &str) -> async_graphql::Result<Option<Study>> {
+    crate::args::study_name(name)?;
+    let wanted = name.trim();
+    let (screens, projects) = all_containers(client).await?;
+    let names = || screens.iter().chain(&projects).map(|c| c.name.as_str());
+    let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+    // The most specific reading that matches anything wins.
+    let mut studies: Vec<&str> = names().filter(|n| same(n, wanted)).map(study_name).collect();
+    if studies.is_empty() {
+        studies = names().map(study_name).filter(|s| same(s, wanted)).collect();
+    }
+    if studies.is_empty() {
+        studies = names().map(study_name).filter(|s| same(accession(s), wanted)).collect();
+    }
+    studies.sort_by_key(|s| s.to_lowercase());
+    studies.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+    let study = match studies.as_slice() {
+        [] => return Ok(None),
+        [one] => one.to_owned(),
+        several => {
+            return Err(async_graphql::Error::new(format!(
+                "`{wanted}` names {} studies: {}; ask for one by its name",
+                several.len(),
+                several.join(", ")
+            ))
+            .extend_with(|_, e| e.set("code", "AMBIGUOUS")))
+        }
+    };
+    let of = |list: &[Arc<Container>]| -> Vec<Arc<Container>> {
+        list.iter().filter(|c| same(study_name(&c.name), study)).cloned().collect()
+    };
+    Ok(Some(Study { name: study.to_owned(), screens: of(&screens), projects: of(&projects) }))
+}
+
+/// The studies whose images match: the engine's containers, grouped by study.
+pub(crate) async fn matching(
+    client: &IdrClient,
+    filter: &ImageFilter,
+) -> async_graphql::Result<Vec<StudyMatch>> {
+    let query = crate::args::study_filter(filter)?;
+    let hits = client.search_containers(&query).await.gql()?;
+    let mut studies: Vec<StudyMatch> = Vec::new();
+    for hit in hits.iter() {
+        let name = study_name(&hit.name).to_owned();
+        let container = Arc::new(Container {
+            id: hit.id,
+            name: hit.name.clone(),
+            description: None,
+            child_count: None,
+        });
+        let at = match studies.iter().position(|s| s.study.name.eq_ignore_ascii_case(&name)) {
+            Some(at) => at,
+            None => {
+                studies.push(StudyMatch {
+                    study: Study { name, screens: Vec::new(), projects: Vec::new() },
+                    image_count: 0,
+                    containers: Vec::new(),
+                });
+                studies.len() - 1
+            }
+        };
+        let entry = &mut studies[at];
+        let kind = match hit.kind {
+            StudyKind::Project => {
+                entry.study.projects.push(container);
+                ObjectType::Project
+            }
+            _ => {
+                entry.study.screens.push(container);
+                ObjectType::Screen
+            }
+        };
+        entry.image_count += hit.image_count;
+        entry.containers.push(ContainerMatch {
+            idr_id: async_graphql::ID(hit.id.to_string()),
+            name: hit.name.clone(),
+            kind,
+            image_count: hit.image_count,
+        });
+    }
+    studies.sort_by(|a, b| {
+        b.image_count.cmp(&a.image_count).then_with(|| a.study.name.cmp(&b.study.name))
+    });
+    Ok(studies)
+}
