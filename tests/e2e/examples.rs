@@ -75,7 +75,7 @@ fn check_expectations(name: &str, stdout: &str, stderr: &str, ok: bool) {
         queries.iter().map(|q| q["rows"].as_array().map_or(0, Vec::len)).collect()
     };
     match name {
-        "10-notebook" => {
+        "notebook" => {
             assert!(ok, "{stderr}");
             // Steps 1 to 10: the screen; its 12 plates; the 96 wells of plate 4554; image
             // 122770 three times; 2 thumbnails; well 45217; the screen's files; 18 keys
