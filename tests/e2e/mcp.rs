@@ -134,6 +134,8 @@ fn initialize_list_tools_and_run_idr_ql_offline() {
     }
     let run = tools.iter().find(|t| t["name"] == "run_idr_ql").unwrap();
     assert_eq!(run["inputSchema"]["required"], json!(["query"]));
+    let max_rows = &run["inputSchema"]["properties"]["max_rows"];
+    assert_eq!((max_rows["minimum"].as_u64(), max_rows["maximum"].as_u64()), (Some(1), Some(500)));
     assert!(run["description"].as_str().unwrap().contains("`images where \"Gene Symbol\" = ade8`"));
 
     // The 41 ade8 images of the recordings.
@@ -164,6 +166,8 @@ fn initialize_list_tools_and_run_idr_ql_offline() {
         mcp.call("run_idr_ql", json!({"query": "images where \"Gene Symbl\" = ade8"}));
     assert!(answer["warnings"][0]["help"].as_str().unwrap().contains("Gene Symbol"), "{answer}");
     let _ = error;
+    let (answer, error) = mcp.call("run_idr_ql", json!({"query": "  # nothing"}));
+    assert!(error && answer["error"].as_str().unwrap().contains("empty"), "{answer}");
     // Two queries in one call are refused with a reason.
     let (answer, error) = mcp.call("run_idr_ql", json!({"query": "screens; plates in screen 102"}));
     assert!(error && answer["error"].as_str().unwrap().contains("one query per call"), "{answer}");
@@ -271,8 +275,15 @@ fn resources_describe_get_plate_and_graphql_offline() {
     let (all, _) = mcp.call("describe", json!({"key": "Gene Symbol"}));
     let ade8 = all["values"].as_array().unwrap().iter().find(|v| v["value"] == "ade8").cloned();
     assert_eq!(ade8, Some(json!({"value": "ade8", "count": 41})));
-    let (answer, error) = mcp.call("describe", json!({"resource": "datasets"}));
+    // Datasets and studies have no catalog of keys: their fields, and why; a key's values
+    // there is an error that says where to ask instead.
+    let (answer, error) = mcp.call("describe", json!({"resource": "studies"}));
+    assert!(!error && answer.get("keys").is_none(), "{answer}");
+    assert!(answer["showFields"].as_array().unwrap().iter().any(|f| f["name"] == "publication"));
+    let (answer, error) = mcp.call("describe", json!({"resource": "datasets", "key": "x"}));
     assert!(error && answer["error"].as_str().unwrap().contains("no catalog"), "{answer}");
+    let (answer, error) = mcp.call("describe", json!({"resource": "cells"}));
+    assert!(error && answer["error"].as_str().unwrap().contains("not a resource"), "{answer}");
 
     // get_plate: the 8 × 12 grid of plate 4554, each well with its image. The recordings
     // hold no well annotations: that is said, once, and the grid is still there.
@@ -286,6 +297,19 @@ fn resources_describe_get_plate_and_graphql_offline() {
     assert_eq!(plate["wells"].as_array().unwrap().len(), 96);
     assert_eq!(plate["wells"][0]["well"], "A1");
     assert_eq!(plate["wells"][0]["images"], json!(["1938559"]));
+    assert!(plate.get("nextWellOffset").is_none(), "96 wells fit one answer");
+    // The id as text or as a global id is the same plate; anything else is refused.
+    for id in [json!("4554"), json!("Plate:4554")] {
+        let (same, error) = mcp.call("get_plate", json!({"plate_id": id}));
+        assert!(!error && same["plate"]["name"] == "plate3_8_010", "{same}");
+    }
+    let (answer, error) = mcp.call("get_plate", json!({"plate_id": "Screen:102"}));
+    assert!(error && answer["error"].as_str().unwrap().contains("not a plate id"), "{answer}");
+    // Past the first wells: the rest of the list, the grid still whole.
+    let (rest, _) = mcp.call("get_plate", json!({"plate_id": 4554, "well_offset": 90}));
+    assert_eq!(rest["wells"].as_array().unwrap().len(), 6);
+    assert_eq!(rest["wells"][0]["well"], plate["wells"][90]["well"]);
+    assert_eq!(rest["phenotypeGrid"], plate["phenotypeGrid"]);
     let grid = plate["phenotypeGrid"].as_array().unwrap();
     assert_eq!(grid.len(), 9);
     assert_eq!(grid[1], "A  .  .  .  .  .  .  .  .  .  .  .  .");

@@ -138,6 +138,16 @@ fn lookups_print_what_was_found_and_name_what_was_not() {
     assert_eq!(errors[0]["extensions"], json!({"code": "NOT_FOUND", "id": "999999999"}));
     assert!(text(&out.stderr).contains("error[NOT_FOUND]: IDR has no image 999999999"));
 
+    // An entry IDR could not give (image 5 is not recorded) fails its place only, with
+    // its own error at its index, and is not also called missing.
+    let out = idr(&["query", "--offline", "--format", "json", "images 5, 122770"]);
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ids_of(&answer[0]["rows"]), ["122770"]);
+    let errors = answer[0]["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["path"], json!(["images", 0]));
+    assert_eq!(errors[0]["extensions"]["code"], "NOT_RECORDED");
+
     // Screens, projects and datasets go through `nodes`: the same for them.
     let out = idr(&["query", "--offline", "--format", "json", "screens 102, 999999999"]);
     let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -160,6 +170,10 @@ fn a_failure_of_every_row_is_reported_once() {
         lines[0].starts_with("error[NOT_RECORDED]") && lines[0].ends_with("fields)"),
         "{stderr}"
     );
+}
+
+fn ids_of(rows: &Value) -> Vec<&str> {
+    rows.as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect()
 }
 
 /// JSON output has one shape, a list of `{query, rows}`, for one query or several; lists

@@ -51,7 +51,7 @@ pub(crate) fn study_filter(filter: &ImageFilter) -> async_graphql::Result<Search
     let (_, query, exact) = search_filter(filter)?;
     if !exact {
         return Err(bad_input(
-            "studies(where:) is answered by the search engine alone, which cannot run all of this filter: leave out conditions on `name`, conditions only under `not`, and values of spaces only",
+            "studies(where:) is answered by the search engine alone, which cannot run all of this filter: leave out conditions on `name`, conditions only under `not`, and values with spaces at their start or end",
         ));
     }
     Ok(query)

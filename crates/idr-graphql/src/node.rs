@@ -65,7 +65,7 @@ into! {
 pub(crate) async fn load(
     ctx: &Context<'_>,
     keys: &[(ApiObject, u64)],
-) -> Result<Vec<Option<Node>>> {
+) -> Vec<Result<Option<Node>>> {
     let loaders = loaders(ctx);
     let mut seen = HashSet::new();
     let distinct: Vec<(ApiObject, u64)> =
@@ -75,18 +75,20 @@ pub(crate) async fn load(
     let others: Vec<(ApiObject, u64)> =
         distinct.iter().copied().filter(|(k, _)| *k != ApiObject::Image).collect();
     join(prime(&loaders.images, images), prime(&loaders.objects, others)).await;
+    // Each entry on its own: an object IDR could not give fails its place in the list
+    // (`null` with its error, at its index), not the objects next to it.
     let mut out = Vec::with_capacity(keys.len());
     for (object, id) in keys.iter().copied() {
         out.push(match object {
-            ApiObject::Image => load_one(&loaders.images, id)
-                .await?
-                .map(|data| Node::Image(Image { data: Some(data), ..Image::new(id) })),
+            ApiObject::Image => load_one(&loaders.images, id).await.map(|found| {
+                found.map(|data| Node::Image(Image { data: Some(data), ..Image::new(id) }))
+            }),
             _ => load_one(&loaders.objects, (object, id))
-                .await?
-                .map(|record| node_of(record, object)),
+                .await
+                .map(|found| found.map(|record| node_of(record, object))),
         });
     }
-    Ok(out)
+    out
 }
 
 /// One object, as [`load`] loads it.
@@ -95,7 +97,7 @@ pub(crate) async fn load_single(
     object: ApiObject,
     id: u64,
 ) -> Result<Option<Node>> {
-    Ok(load(ctx, &[(object, id)]).await?.pop().flatten())
+    load(ctx, &[(object, id)]).await.pop().unwrap_or(Ok(None))
 }
 
 fn node_of(record: Record, object: ApiObject) -> Node {

@@ -22,13 +22,23 @@ use crate::search::FilteredSearch;
 pub struct Query;
 
 /// The objects of one kind named by `ids` (IDR's or global), as [`load`] loads them.
-async fn plural(ctx: &Context<'_>, ids: &[ID], object: ApiObject) -> Result<Vec<Option<Node>>> {
+/// Each entry of a list lookup: the object, `null` for none, or the error of that one
+/// (`null` in its place, with the error at its index).
+type Entries<T> = Vec<Option<Result<T>>>;
+
+async fn plural<T>(
+    ctx: &Context<'_>,
+    ids: &[ID],
+    object: ApiObject,
+    cast: fn(Node) -> Option<T>,
+) -> Result<Option<Entries<T>>> {
     check_count(ids)?;
     let keys = ids
         .iter()
         .map(|id| parse_id_of(id, object).map(|n| (object, n)))
         .collect::<Result<Vec<_>>>()?;
-    load(ctx, &keys).await
+    let loaded = load(ctx, &keys).await;
+    Ok(Some(loaded.into_iter().map(|entry| entry.map(|n| n.and_then(cast)).transpose()).collect()))
 }
 
 /// The entry points: IDR objects by id, top-level lists, and the search engine.
@@ -79,46 +89,28 @@ impl Query {
     /// Objects by their global ids (at most 500), in the order given, `null` where IDR has
     /// no such object. Each distinct object is loaded once, all at once.
     #[graphql(complexity = "ids.len().max(1) * child_complexity")]
-    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Option<Vec<Option<Node>>>> {
+    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Option<Entries<Node>>> {
         check_count(&ids)?;
         let keys = ids.iter().map(parse_global).collect::<Result<Vec<_>>>()?;
-        load(ctx, &keys).await.map(Some)
+        Ok(Some(load(ctx, &keys).await.into_iter().map(Result::transpose).collect()))
     }
     /// Images by id (IDR's or global; at most 500), in the order given, `null` where IDR
     /// has no such image.
     #[graphql(complexity = "ids.len().max(1) * child_complexity")]
-    async fn images(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Option<Vec<Option<Image>>>> {
-        Ok(Some(
-            plural(ctx, &ids, ApiObject::Image)
-                .await?
-                .into_iter()
-                .map(|n| n.and_then(Node::into_image))
-                .collect(),
-        ))
+    async fn images(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Option<Entries<Image>>> {
+        plural(ctx, &ids, ApiObject::Image, Node::into_image).await
     }
     /// Plates by id (IDR's or global; at most 500), in the order given, `null` where IDR
     /// has no such plate.
     #[graphql(complexity = "ids.len().max(1) * child_complexity")]
-    async fn plates(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Option<Vec<Option<Plate>>>> {
-        Ok(Some(
-            plural(ctx, &ids, ApiObject::Plate)
-                .await?
-                .into_iter()
-                .map(|n| n.and_then(Node::into_plate))
-                .collect(),
-        ))
+    async fn plates(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Option<Entries<Plate>>> {
+        plural(ctx, &ids, ApiObject::Plate, Node::into_plate).await
     }
     /// Wells by id (IDR's or global; at most 500), in the order given, `null` where IDR
     /// has no such well.
     #[graphql(complexity = "ids.len().max(1) * child_complexity")]
-    async fn wells(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Option<Vec<Option<Well>>>> {
-        Ok(Some(
-            plural(ctx, &ids, ApiObject::Well)
-                .await?
-                .into_iter()
-                .map(|n| n.and_then(Node::into_well))
-                .collect(),
-        ))
+    async fn wells(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Option<Entries<Well>>> {
+        plural(ctx, &ids, ApiObject::Well, Node::into_well).await
     }
     /// All screens, by name, optionally only those matching `where` (on their
     /// names and key/values).
@@ -156,7 +148,7 @@ impl Query {
         ctx: &Context<'_>,
         #[graphql(name = "where")] filter: ImageFilter,
         #[graphql(
-            desc = "Restrict to one study by name, e.g. `idr0002-heriche-condensation/screenA`."
+            desc = "Restrict to one study: a screen's or project's name (`idr0002-heriche-condensation/screenA`), or a study's name or accession (`idr0002`) when the study is that one screen or project."
         )]
         study: Option<String>,
         #[graphql(desc = "Restrict to the images of one screen.")] screen: Option<ID>,
@@ -168,6 +160,10 @@ impl Query {
         let client = client(ctx);
         let screen = screen.as_ref().map(|id| parse_id_of(id, ApiObject::Screen)).transpose()?;
         let project = project.as_ref().map(|id| parse_id_of(id, ApiObject::Project)).transpose()?;
+        let study = match study {
+            Some(name) => Some(crate::studies::scope_name(client, &name).await?),
+            None => None,
+        };
         let Some(search) = FilteredSearch::new(client, &filter, study, screen, project).await?
         else {
             return Ok(Some(Connection::with_additional_fields(false, false, Total::known(0))));

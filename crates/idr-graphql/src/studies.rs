@@ -9,7 +9,7 @@ use idr_client::IdrClient;
 
 use async_graphql::ErrorExtensions as _;
 
-use crate::error::ResultExt;
+use crate::error::{bad_input, ResultExt};
 use crate::inputs::ImageFilter;
 use crate::objects::study::{accession, study_name};
 use crate::objects::{ContainerMatch, ObjectType, Study, StudyMatch};
@@ -40,9 +40,17 @@ async fn all_containers(
 /// The study `name` means: a container's full name, a study's name, or an accession.
 pub(crate) async fn find(client: &IdrClient, name: &str) -> async_graphql::Result<Option<Study>> {
     crate::args::study_name(name)?;
-    let wanted = name.trim();
     let (screens, projects) = all_containers(client).await?;
-    let names = || screens.iter().chain(&projects).map(|c| c.name.as_str());
+    find_in(name.trim(), &screens, &projects)
+}
+
+/// [`find`] among listed screens and projects.
+fn find_in(
+    wanted: &str,
+    screens: &[Arc<Container>],
+    projects: &[Arc<Container>],
+) -> async_graphql::Result<Option<Study>> {
+    let names = || screens.iter().chain(projects).map(|c| c.name.as_str());
     let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
     // The most specific reading that matches anything wins.
     let mut studies: Vec<&str> = names().filter(|n| same(n, wanted)).map(study_name).collect();
@@ -69,7 +77,32 @@ pub(crate) async fn find(client: &IdrClient, name: &str) -> async_graphql::Resul
     let of = |list: &[Arc<Container>]| -> Vec<Arc<Container>> {
         list.iter().filter(|c| same(study_name(&c.name), study)).cloned().collect()
     };
-    Ok(Some(Study { name: study.to_owned(), screens: of(&screens), projects: of(&projects) }))
+    Ok(Some(Study { name: study.to_owned(), screens: of(screens), projects: of(projects) }))
+}
+
+/// The container name that `searchImages(study:)` sends the engine for `name`: the name
+/// itself when a screen or project has it; the study's one container for a study's name
+/// or accession; an error naming them when the study has several (the engine scopes by
+/// one container name). A name IDR has nothing by is sent as it is, and finds nothing.
+pub(crate) async fn scope_name(client: &IdrClient, name: &str) -> async_graphql::Result<String> {
+    let wanted = name.trim();
+    let (screens, projects) = all_containers(client).await?;
+    let all: Vec<&Arc<Container>> = screens.iter().chain(&projects).collect();
+    if all.iter().any(|c| c.name.eq_ignore_ascii_case(wanted)) {
+        return Ok(name.to_owned());
+    }
+    let Some(study) = find_in(wanted, &screens, &projects)? else { return Ok(name.to_owned()) };
+    let containers: Vec<&str> =
+        study.screens.iter().chain(&study.projects).map(|c| c.name.as_str()).collect();
+    match containers.as_slice() {
+        [one] => Ok((*one).to_owned()),
+        several => Err(bad_input(format!(
+            "study `{}` has {} screens and projects; search one at a time: {}",
+            study.name,
+            several.len(),
+            several.join(", ")
+        ))),
+    }
 }
 
 /// The studies whose images match: the engine's containers, grouped by study.
@@ -79,20 +112,26 @@ pub(crate) async fn matching(
 ) -> async_graphql::Result<Vec<StudyMatch>> {
     let query = crate::args::study_filter(filter)?;
     let hits = client.search_containers(&query).await.gql()?;
+    if hits.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Each study whole, as `study(name:)` gives it: every screen and project, with their
+    // descriptions (the listings are cached); `containers` keeps those that match.
+    let (screens, projects) = all_containers(client).await?;
     let mut studies: Vec<StudyMatch> = Vec::new();
     for hit in hits.iter() {
         let name = study_name(&hit.name).to_owned();
-        let container = Arc::new(Container {
-            id: hit.id,
-            name: hit.name.clone(),
-            description: None,
-            child_count: None,
-        });
         let at = match studies.iter().position(|s| s.study.name.eq_ignore_ascii_case(&name)) {
             Some(at) => at,
             None => {
+                let of = |list: &[Arc<Container>]| -> Vec<Arc<Container>> {
+                    list.iter()
+                        .filter(|c| study_name(&c.name).eq_ignore_ascii_case(&name))
+                        .cloned()
+                        .collect()
+                };
                 studies.push(StudyMatch {
-                    study: Study { name, screens: Vec::new(), projects: Vec::new() },
+                    study: Study { screens: of(&screens), projects: of(&projects), name },
                     image_count: 0,
                     containers: Vec::new(),
                 });
@@ -100,13 +139,26 @@ pub(crate) async fn matching(
             }
         };
         let entry = &mut studies[at];
+        // A container the listings do not hold (IDR added it since) still belongs.
+        let listed =
+            entry.study.screens.iter().chain(&entry.study.projects).any(|c| c.id == hit.id);
+        let container = Arc::new(Container {
+            id: hit.id,
+            name: hit.name.clone(),
+            description: None,
+            child_count: None,
+        });
         let kind = match hit.kind {
             StudyKind::Project => {
-                entry.study.projects.push(container);
+                if !listed {
+                    entry.study.projects.push(container);
+                }
                 ObjectType::Project
             }
             _ => {
-                entry.study.screens.push(container);
+                if !listed {
+                    entry.study.screens.push(container);
+                }
                 ObjectType::Screen
             }
         };

@@ -191,7 +191,7 @@ impl Checker<'_> {
                     Diagnostic::error(
                         "bad-id",
                         id.span,
-                        format!("{article} {one} id is a positive whole number"),
+                        format!("{article} {one} id is a whole number from 1 to {}", i64::MAX),
                     )
                     .with_help(format!("for example `{one} {}`", resource.example_id())),
                 );
@@ -422,7 +422,7 @@ impl Checker<'_> {
                     Diagnostic::error(
                         "bad-id",
                         target.span,
-                        format!("a {} id is a positive whole number", kind.name()),
+                        format!("a {} id is a whole number from 1 to {}", kind.name(), i64::MAX),
                     )
                     .with_help(format!(
                         "for example `in {} {}`",
@@ -497,7 +497,7 @@ impl Checker<'_> {
                 filter.span(),
                 "studies are found by IDR's search engine alone, which cannot run all of this condition",
             )
-            .with_help("leave out conditions on `name`, conditions that only hold under `not`, and values of spaces only; `images where …` can filter those"),
+            .with_help("leave out conditions on `name`, conditions that only hold under `not`, and values with spaces at their start or end; `images where …` can filter those"),
         );
     }
 

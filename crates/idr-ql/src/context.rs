@@ -91,6 +91,8 @@ pub(crate) struct Walker {
     pub(crate) prev: Option<Token>,
     /// Whether the previous token was an id, so that `,` continues the list.
     pub(crate) in_ids: bool,
+    /// Whether the query named ids (a lookup: no scope, no condition).
+    pub(crate) lookup: bool,
 }
 
 impl Walker {
@@ -103,6 +105,7 @@ impl Walker {
             resource: None,
             prev: None,
             in_ids: false,
+            lookup: false,
         }
     }
 
@@ -122,6 +125,7 @@ impl Walker {
         }
         let role = self.role(text, token);
         self.in_ids = role == Role::Id;
+        self.lookup |= self.in_ids;
         self.prev = Some(token);
         role
     }

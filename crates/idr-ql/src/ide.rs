@@ -203,6 +203,12 @@ pub fn complete(text: &str, offset: usize, catalog: &Catalog) -> Vec<CompletionI
             }
         }
         Expect::LimitNext => keyword(&mut push, Keyword::Limit.text()),
+        // A lookup takes no scope and no condition: only what it shows and how many.
+        Expect::Clause { .. } if walker.lookup => {
+            for kw in [Keyword::Show, Keyword::Limit].map(Keyword::text) {
+                keyword(&mut push, kw);
+            }
+        }
         Expect::Clause { scope } => {
             let scoped = walker.resource.is_none_or(|r| !ScopeKind::fitting(r).is_empty());
             if scope && scoped {
@@ -222,7 +228,10 @@ pub fn complete(text: &str, offset: usize, catalog: &Catalog) -> Vec<CompletionI
             }
         }
         Expect::Condition => {
-            push("name", CompletionKind::Key, Some("The object's name.".to_owned()));
+            // Studies are found by the engine alone, which cannot test names.
+            if walker.resource != Some(Resource::Studies) {
+                push("name", CompletionKind::Key, Some("The object's name.".to_owned()));
+            }
             keys(&mut push);
             if !quoted {
                 keyword(&mut push, Keyword::Not.text());
@@ -257,7 +266,10 @@ pub fn complete(text: &str, offset: usize, catalog: &Catalog) -> Vec<CompletionI
             for f in fields {
                 push(f.name(), CompletionKind::Field, Some(f.doc().to_owned()));
             }
-            keys(&mut push);
+            // Studies show their own fields only.
+            if walker.resource != Some(Resource::Studies) {
+                keys(&mut push);
+            }
         }
         Expect::ShowNext => keyword(&mut push, Keyword::Limit.text()),
         Expect::ScopeTarget | Expect::ListNext | Expect::Number | Expect::End | Expect::Id => {}

@@ -255,7 +255,7 @@ vocabulary! {
         Sirnas = "sirnas": "The siRNAs (identifier and pool identifier).",
         Compounds = "compounds": "The compounds (name and PubChem CID).",
         Antibodies = "antibodies": "The antibodies (name and identifier).",
-        Organism = "organism": "The organism (name, and NCBITaxon id where given).",
+        Organism = "organism": "The organism (name, and NCBITaxon id where given); for studies, the organisms they name.",
         CellLine = "cellLine": "The cell line (name, and an ontology accession where given).",
         Files = "files": "The attached files (name, size, MIME type and download URL), such as a screen's bulk-annotation table.",
         Title = "title": "The study's title (`Study Title`).",
@@ -340,8 +340,11 @@ impl Field {
                 }
                 '(' | '{' => depth += 1,
                 ')' | '}' => depth = depth.saturating_sub(1),
-                // The word before `:` is the alias, and the field after it is not a key.
+                // The word before `:` is the alias (the key), and the field after it is not.
                 ':' if depth == 0 => {
+                    if let Some(from) = start.take() {
+                        keys.push(&selection[from..i]);
+                    }
                     aliased = true;
                     continue;
                 }
@@ -350,10 +353,9 @@ impl Field {
             if let Some(from) = start.take() {
                 let word = &selection[from..i];
                 if selection[i..].trim_start().starts_with(':') {
+                    // `alias : field`: the colon comes next.
                     keys.push(word);
-                } else if std::mem::take(&mut aliased) {
-                    // The aliased field itself.
-                } else {
+                } else if !std::mem::take(&mut aliased) {
                     keys.push(word);
                 }
             }

@@ -263,6 +263,8 @@ fn syntax_error(text: &str, tokens: &[Token], offset: usize) -> Diagnostic {
                     d = d
                         .with_help("separate ids with `,`: `images 1, 2`")
                         .with_fix("Separate with `,`", Span::at(walker.prev.map_or(t.span.start, |p| p.span.end)), ",");
+                } else if walker.expect == E::LimitNext && is_text(t) {
+                    d = d.with_help("after `keys` or `values`, `in` names the resource whose catalog to read (`keys in screens`), not one container; for one object's key/values, `screen 102 show keyValues`");
                 } else if catalog && is_kw(text, t) {
                     d = d.with_help("`keys` and `values` take only `in RESOURCE` and `limit`: `values \"Gene Symbol\" in images limit 10`");
                 } else if walker.expect == E::CatalogNext && is_text(t) && walker.key.is_some() {

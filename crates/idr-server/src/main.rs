@@ -573,8 +573,9 @@ async fn query_command(
             eprint!("\r\x1b[K");
         }
         // A query that met errors prints no rows (they could be partial): its errors go to
-        // stderr and the exit status says it failed. Ids that name no object are the one
-        // exception: the rows of the others are whole, so they are printed too.
+        // stderr and the exit status says it failed. A lookup's entries are the one
+        // exception: an id that names no object, or one IDR could not give, fails its own
+        // entry; the rows of the others are whole, so they are printed too.
         if !rows.errors.is_empty() {
             had_errors = true;
             // The same failure of many fields is said once, with how many.
@@ -589,8 +590,9 @@ async fn query_command(
                     error["message"].as_str().unwrap_or_default()
                 );
             }
+            let path: Vec<&str> = compiled.rows.iter().map(String::as_str).collect();
             let only_missing_ids = !compiled.ids.is_empty()
-                && rows.errors.iter().all(|e| e["extensions"]["code"] == "NOT_FOUND");
+                && idr_server::rows::only_entry_errors(&rows.errors, &path);
             if !only_missing_ids || rows.rows.is_empty() {
                 continue;
             }

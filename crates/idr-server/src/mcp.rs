@@ -87,6 +87,7 @@ pub struct RunArgs {
     /// One IDR-QL query, such as `images where "Gene Symbol" = ade8 show name`.
     pub query: String,
     /// Rows in this answer: 1 to 500, 50 by default.
+    #[schemars(range(min = 1, max = 500))]
     pub max_rows: Option<u32>,
     /// The `nextCursor` of the previous answer to the same query, to get the rows after it.
     pub cursor: Option<String>,
@@ -100,15 +101,43 @@ pub struct DescribeArgs {
     /// A key, such as `Gene Symbol`: its values with counts instead of the list of keys.
     pub key: Option<String>,
     /// The most values to return, most frequent first: 1 to 1000, 100 by default.
+    #[schemars(range(min = 1, max = 1000))]
     pub max_values: Option<u32>,
 }
 
 /// `get_plate`'s arguments.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct PlateArgs {
-    /// The plate's IDR id, such as 4554.
-    pub plate_id: u64,
+    /// The plate: IDR's id (4554 or "4554") or its global id ("Plate:4554").
+    pub plate_id: PlateId,
+    /// The first well to list, for plates with more wells than one answer holds
+    /// (the answer's `nextWellOffset`); 0 by default.
+    pub well_offset: Option<u32>,
 }
+
+/// A plate id as a number or as text.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum PlateId {
+    Number(u64),
+    Text(String),
+}
+
+impl PlateId {
+    fn number(&self) -> Option<u64> {
+        match self {
+            PlateId::Number(n) => Some(*n),
+            PlateId::Text(text) => {
+                let text = text.trim();
+                let digits = text.strip_prefix("Plate:").unwrap_or(text);
+                digits.parse().ok().filter(|n| *n > 0)
+            }
+        }
+    }
+}
+
+/// The most wells one `get_plate` answer lists (a 384-well plate in one answer).
+pub const MAX_WELLS: usize = 384;
 
 /// `graphql`'s arguments.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -132,7 +161,7 @@ impl IdrMcp {
         description = "Run one IDR-QL query against IDR and get its rows as JSON. IDR-QL reads like English: \
 RESOURCE [in SCOPE] [where CONDITION] [show FIELD, ...] [limit N]. Resources: images, screens, plates, wells, projects, datasets, studies. \
 Examples: `images where \"Gene Symbol\" = ade8` (41 images); `images where \"Gene Symbol\" in (CDK5RAP2, CETN2) and \"Cell Line\" = HeLa show name, thumbnail`; \
-`images where Phenotype ~ mitotic show genes, phenotypes limit 20`; `images in study \"idr0002-heriche-condensation/screenA\" where \"Gene Symbol\" = ade8`; \
+`images where Phenotype ~ mitotic show genes, phenotypes limit 20`; `images in study idr0002 where \"Gene Symbol\" = cdc20`; \
 `plates in screen 102`; `wells in plate 4554 show label, images`; `screens where name ~ idr0002`. \
 By id: `image 122770 show size, channels, genes, phenotypes`; `screen 102 show keyValues, files`; `well 45217 show bulk`. \
 Studies whose images match, with counts and publications: `studies where \"Gene Symbol\" = cdc20 show title, imageCount, publication`. \
@@ -162,7 +191,14 @@ Example: `get_plate {\"plate_id\": 4554}`. Plate ids come from `plates in screen
         annotations(read_only_hint = true, open_world_hint = true)
     )]
     async fn get_plate(&self, Parameters(args): Parameters<PlateArgs>) -> CallToolResult {
-        self.plate(args.plate_id).await.unwrap_or_else(CallToolResult::structured_error)
+        let Some(id) = args.plate_id.number() else {
+            return CallToolResult::structured_error(failure(
+                format!("{:?} is not a plate id: give IDR's number (4554) or a global id (\"Plate:4554\")", args.plate_id),
+                json!({}),
+            ));
+        };
+        let offset = args.well_offset.unwrap_or(0) as usize;
+        self.plate(id, offset).await.unwrap_or_else(CallToolResult::structured_error)
     }
 
     #[tool(
@@ -259,13 +295,14 @@ impl IdrMcp {
             ));
         }
         let [query] = analysis.queries.as_slice() else {
-            return Err(failure(
-                format!(
-                    "one query per call, and this text holds {}; send them one at a time",
-                    analysis.queries.len()
-                ),
-                json!({}),
-            ));
+            let message = match analysis.queries.len() {
+                0 => "the query is empty: write one, such as `images where \"Gene Symbol\" = ade8`"
+                    .to_owned(),
+                n => {
+                    format!("one query per call, and this text holds {n}; send them one at a time")
+                }
+            };
+            return Err(failure(message, json!({})));
         };
         let Some(compiled) = &query.compiled else {
             return Err(failure("the query did not compile", json!({"diagnostics": diagnostics})));
@@ -314,15 +351,34 @@ impl IdrMcp {
 
     async fn describe_resource(&self, args: DescribeArgs) -> Result<CallToolResult, Value> {
         let word = args.resource.as_deref().unwrap_or("images").trim();
-        let resource = Resource::from_any_name(word)
-            .filter(|r| r.has_catalog())
-            .ok_or_else(|| {
-                failure(
-                    format!("`{word}` has no catalog; describe images, screens, projects, plates or wells"),
+        let names: Vec<&str> = Resource::ALL.iter().map(|r| r.name()).collect();
+        let resource = Resource::from_any_name(word).ok_or_else(|| {
+            failure(
+                format!("`{word}` is not a resource; the resources are {}", names.join(", ")),
+                json!({}),
+            )
+        })?;
+        let fields: Vec<Value> =
+            resource.fields().iter().map(|f| json!({"name": f.name(), "doc": f.doc()})).collect();
+        // Datasets and studies have no catalog of their own: their fields, and why.
+        let Some(engine) = resource.search_resource() else {
+            if args.key.is_some() {
+                return Err(failure(
+                    format!("IDR's search engine has no catalog of {}; describe images (the default), screens, projects, plates or wells for a key's values", resource.name()),
                     json!({}),
-                )
-            })?;
-        let engine = resource.search_resource().unwrap_or("IMAGE");
+                ));
+            }
+            return Ok(CallToolResult::structured(json!({
+                "resource": resource.name(),
+                "about": resource.doc(),
+                "showFields": fields,
+                "example": example(resource),
+                "note": format!("the search engine keeps no keys for {}: {}", resource.name(), match resource {
+                    Resource::Studies => "they are found by their images' keys (describe images)",
+                    _ => "filter their images, or their project's",
+                }),
+            })));
+        };
         match args.key.as_deref().map(str::trim) {
             Some(key) => {
                 let max = args.max_values.map_or(100, |n| n as usize).clamp(1, 1000);
@@ -363,11 +419,6 @@ impl IdrMcp {
             None => {
                 let graphql = format!("{{ searchKeys(resource: {engine}) }}");
                 let (data, errors) = self.query(&graphql, Map::new()).await;
-                let fields: Vec<Value> = resource
-                    .fields()
-                    .iter()
-                    .map(|f| json!({"name": f.name(), "doc": f.doc()}))
-                    .collect();
                 let mut answer = json!({
                     "resource": resource.name(),
                     "about": resource.doc(),
@@ -383,7 +434,7 @@ impl IdrMcp {
         }
     }
 
-    async fn plate(&self, plate_id: u64) -> Result<CallToolResult, Value> {
+    async fn plate(&self, plate_id: u64, well_offset: usize) -> Result<CallToolResult, Value> {
         let graphql = "query($id: ID!) { plate(id: $id) { idrId name rowLabels columnLabels \
             screen { idrId name } wells { label row column \
             genes { symbol } phenotypes { termName accession } \
@@ -453,6 +504,10 @@ impl IdrMcp {
             }));
         }
         frequent.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+        // The grid and the summary cover the whole plate; the well list is bounded.
+        let well_count = wells.len();
+        let listed: Vec<Value> = wells.iter().skip(well_offset).take(MAX_WELLS).cloned().collect();
+        let next = (well_offset + listed.len() < well_count).then(|| well_offset + listed.len());
         let mut answer = json!({
             "plate": {
                 "id": plate["idrId"],
@@ -460,7 +515,7 @@ impl IdrMcp {
                 "screen": plate["screen"],
                 "rows": rows,
                 "columns": columns,
-                "wells": wells.len(),
+                "wells": well_count,
             },
             "phenotypeGrid": grid(plate, &counts),
             "wellsWithGenes": wells.iter().filter(|w| w["genes"].as_array().is_some_and(|g| !g.is_empty())).count(),
@@ -470,8 +525,12 @@ impl IdrMcp {
                 .take(10)
                 .map(|(term, accession, wells)| json!({"term": term, "accession": accession, "wells": wells}))
                 .collect::<Vec<_>>(),
-            "wells": wells,
+            "wellOffset": well_offset,
+            "wells": listed,
         });
+        if let Some(next) = next {
+            answer["nextWellOffset"] = json!(next);
+        }
         if !errors.is_empty() {
             answer["errors"] = json!(rows::dedup_errors(&errors));
             answer["note"] = json!("some annotations could not be read (see errors); the genes and phenotypes shown are those IDR gave");

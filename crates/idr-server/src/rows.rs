@@ -78,12 +78,15 @@ pub async fn run(
             if paged { (&at["nodes"], Some(&at["pageInfo"])) } else { (at, None) };
         for (i, node) in nodes.as_array().map(Vec::as_slice).unwrap_or_default().iter().enumerate()
         {
-            // A lookup's missing object: said, never silently dropped.
+            // A lookup's missing object: said, never silently dropped. An entry that
+            // failed has its own error (at its index) already.
             if let (Value::Null, Some(id)) = (node, ids.get(i)) {
-                out.errors.push(serde_json::json!({
-                    "message": format!("IDR has no {what} {id}"),
-                    "extensions": {"code": "NOT_FOUND", "id": id},
-                }));
+                if !entry_failed(&out.errors, path, i) {
+                    out.errors.push(serde_json::json!({
+                        "message": format!("IDR has no {what} {id}"),
+                        "extensions": {"code": "NOT_FOUND", "id": id},
+                    }));
+                }
                 continue;
             }
             if out.rows.len() == limit {
@@ -146,6 +149,30 @@ pub fn dedup_errors(errors: &[Value]) -> Vec<Value> {
             e
         })
         .collect()
+}
+
+/// Whether one of `errors` is that of entry `index` of the list at `path` (its own path
+/// is the list's, then the index).
+fn entry_failed(errors: &[Value], path: &[&str], index: usize) -> bool {
+    errors.iter().any(|e| {
+        let Some(at) = e["path"].as_array() else { return false };
+        at.len() == path.len() + 1
+            && at.iter().zip(path).all(|(a, p)| a.as_str() == Some(*p))
+            && at.last().and_then(Value::as_u64) == Some(index as u64)
+    })
+}
+
+/// Whether every error is one entry's of a lookup (a missing id, or an entry IDR could
+/// not give): the rows that came are then whole, and are shown with the errors.
+pub fn only_entry_errors(errors: &[Value], path: &[&str]) -> bool {
+    errors.iter().all(|e| {
+        e["extensions"]["code"] == "NOT_FOUND" && e.get("path").is_none()
+            || e["path"].as_array().is_some_and(|at| {
+                at.len() == path.len() + 1
+                    && at.iter().zip(path).all(|(a, p)| a.as_str() == Some(*p))
+                    && at.last().is_some_and(Value::is_u64)
+            })
+    })
 }
 
 /// One row: each column's value flattened under its header; all fields when no columns.

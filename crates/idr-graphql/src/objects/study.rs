@@ -47,7 +47,8 @@ pub struct Publication {
     pub pmc: Option<Reference>,
 }
 
-/// A study found by `studies(where:)`: the study, and how many of its images match.
+/// A study found by `studies(where:)`: the study (whole, as `study(name:)` gives it), how
+/// many of its images match, and which of its screens and projects hold them.
 #[derive(SimpleObject)]
 pub struct StudyMatch {
     pub study: Study,
@@ -78,6 +79,23 @@ pub(crate) fn study_name(container: &str) -> &str {
 /// The accession of a study name: the part before the first `-` (`idr0002`).
 pub(crate) fn accession(study: &str) -> &str {
     study.split('-').next().unwrap_or(study)
+}
+
+/// The description section of IDR's container description: the paragraph under a
+/// `… Description` heading line, or the whole text when it has none.
+fn description_section(text: &str) -> String {
+    let mut lines = text.lines();
+    let heading = |l: &str| {
+        let l = l.trim();
+        l.ends_with(" Description") && l.split_whitespace().count() == 2
+    };
+    if lines.by_ref().any(heading) {
+        let section: Vec<&str> = lines.take_while(|l| !l.trim().is_empty()).collect();
+        if !section.is_empty() {
+            return section.join("\n").trim().to_owned();
+        }
+    }
+    text.trim().to_owned()
 }
 
 /// `value url` split at the last space when what follows is a URL.
@@ -164,12 +182,16 @@ impl Study {
     async fn title(&self, ctx: &Context<'_>) -> Result<Option<String>> {
         Ok(self.info(ctx).await?.first("Study Title"))
     }
-    /// `Study Description` where IDR gives one, else the first container's description.
+    /// `Study Description` where IDR gives one, else the description section of the
+    /// first container's description (IDR writes `Publication Title\n…\n\nScreen
+    /// Description\n…`: the part under `Screen Description` or `Experiment
+    /// Description`), else that description whole.
     async fn description(&self, ctx: &Context<'_>) -> Result<Option<String>> {
         let described = self.info(ctx).await?.first("Study Description");
         Ok(described.or_else(|| {
-            self.containers()
-                .find_map(|(_, c)| c.description.clone().filter(|d| !d.trim().is_empty()))
+            self.containers().find_map(|(_, c)| {
+                c.description.as_deref().map(description_section).filter(|d| !d.is_empty())
+            })
         }))
     }
     /// The publication: `Publication Title`, `Publication Authors`, `Publication DOI`,
@@ -267,5 +289,16 @@ mod tests {
         );
         assert_eq!(accession("idr0002-heriche-condensation"), "idr0002");
         assert_eq!(study_name("plain"), "plain");
+        assert_eq!(
+            description_section(
+                "Publication Title\nIntegration of data.\n\nScreen Description\nScreen of 100 genes.\nSecond line."
+            ),
+            "Screen of 100 genes.\nSecond line."
+        );
+        assert_eq!(
+            description_section("Experiment Description\nHistopathology images."),
+            "Histopathology images."
+        );
+        assert_eq!(description_section(" Just text. "), "Just text.");
     }
 }

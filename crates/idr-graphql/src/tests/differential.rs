@@ -2430,7 +2430,7 @@ fn study_truth(w: &World, study: &str) -> Value {
         "pubmed": reference("PubMed ID"),
         "pmc": reference("PMC ID"),
     });
-    json!({
+    let mut want = json!({
         "accession": study.split('-').next(),
         "name": study,
         "title": first("Study Title"),
@@ -2445,7 +2445,13 @@ fn study_truth(w: &World, study: &str) -> Value {
         "keyValues": key_values(&pairs),
         "screens": screens.iter().map(|id| json!({"idrId": gql_id(*id)})).collect::<Vec<_>>(),
         "projects": projects.iter().map(|id| json!({"idrId": gql_id(*id)})).collect::<Vec<_>>(),
-    })
+    });
+    // The publication is `null` when IDR gives none of its fields.
+    let p = &want["publication"];
+    if ["title", "authors", "doi", "pubmed", "pmc"].iter().all(|k| p[*k].is_null()) {
+        want["publication"] = Value::Null;
+    }
+    want
 }
 
 const STUDY_FIELDS: &str = "accession name title description publication { title authors authorList doi { id url } pubmed { id url } pmc { id url } } license { name url } copyright releaseDate organisms imagingMethods studyTypes keyValues { key value } screens { idrId } projects { idrId }";
@@ -2469,14 +2475,8 @@ async fn studies_match_the_truth() {
         studies.dedup();
         let mut with_publication = 0;
         for study in &studies {
-            let truth = study_truth(w, study);
-            with_publication += usize::from(truth["publication"]["doi"].is_object());
-            // The publication is `null` when IDR gives none of its fields.
-            let mut want = truth.clone();
-            let p = &truth["publication"];
-            if ["title", "authors", "doi", "pubmed", "pmc"].iter().all(|k| p[*k].is_null()) {
-                want["publication"] = Value::Null;
-            }
+            let want = study_truth(w, study);
+            with_publication += usize::from(want["publication"]["doi"].is_object());
             let (screens, projects) = study_containers(w, study);
             let container = screens
                 .first()
@@ -2521,9 +2521,59 @@ async fn studies_match_the_truth() {
         }
         let data = g.data("{ study(name: \"idr9999-nothing\") { name } }").await;
         m.compare("an unknown study", &data["study"], &Value::Null);
+        // `searchImages(study:)` with a study's name: its one container, or an error
+        // naming them when it has several.
+        let vocabulary = w.vocabulary(Kind::Image);
+        let mut rng = fastrand::Rng::with_seed(g.seed * 11 + 3);
+        for study in &studies {
+            let (screens, projects) = study_containers(w, study);
+            let names: Vec<String> = screens
+                .iter()
+                .map(|id| w.screens[id].name.clone())
+                .chain(projects.iter().map(|id| w.projects[id].name.clone()))
+                .collect();
+            let filter = vocabulary.anchor(&mut rng);
+            let response = g
+                .response(
+                    &format!(
+                        "{{ searchImages(where: {}, study: {}, first: 100) {{ totalCount nodes {{ idrId }} }} }}",
+                        filter.graphql(),
+                        json!(study)
+                    ),
+                    json!({}),
+                )
+                .await;
+            if let [one] = names.as_slice() {
+                let got: Vec<u64> = response["data"]["searchImages"]["nodes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|n| n["idrId"].as_str()?.parse().ok())
+                    .collect();
+                let want = w.search(&filter, &Scope::Study(one.clone()));
+                let total = &response["data"]["searchImages"]["totalCount"];
+                m.compare(
+                    &format!("images in study {study}: totalCount"),
+                    total,
+                    &json!(want.len()),
+                );
+                let first: Vec<u64> = want.into_iter().take(100).collect();
+                m.compare(&format!("images in study {study}"), &json!(got), &json!(first));
+            } else {
+                let error = &response["errors"][0];
+                m.compare(
+                    &format!("images in study {study}: code"),
+                    &error["extensions"]["code"],
+                    &json!("BAD_USER_INPUT"),
+                );
+                let message = error["message"].as_str().unwrap_or_default();
+                if !names.iter().all(|n| message.contains(n.as_str())) {
+                    m.push(format!("images in study {study}: {message} does not name {names:?}"));
+                }
+            }
+        }
 
         // studies(where:): the reference search's images, grouped by container and study.
-        let vocabulary = w.vocabulary(Kind::Image);
         let mut rng = fastrand::Rng::with_seed(g.seed * 7 + 5);
         let mut found = 0;
         for case in 0..8 {
@@ -2550,7 +2600,7 @@ async fn studies_match_the_truth() {
             want.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
             let data = g
                 .data(&format!(
-                    "{{ studies(where: {}) {{ imageCount study {{ name }} containers {{ idrId name type imageCount }} }} }}",
+                    "{{ studies(where: {}) {{ imageCount study {{ {STUDY_FIELDS} }} containers {{ idrId name type imageCount }} }} }}",
                     filter.graphql()
                 ))
                 .await;
@@ -2567,8 +2617,15 @@ async fn studies_match_the_truth() {
                 .collect();
             found += usize::from(!got.is_empty());
             m.compare(&format!("studies case {case}"), &json!(got), &json!(want));
-            // Each match's containers add up to it.
+            // Each match's study is the whole study, as `study(name:)` gives it, and its
+            // containers add up to it.
             for s in data["studies"].as_array().into_iter().flatten() {
+                let name = s["study"]["name"].as_str().unwrap_or_default();
+                m.compare(
+                    &format!("studies case {case}: {name}"),
+                    &s["study"],
+                    &study_truth(w, name),
+                );
                 let sum: u64 = s["containers"]
                     .as_array()
                     .into_iter()

@@ -236,7 +236,9 @@ async fn run(schema: &IdrSchema, graphql: &str, paged: bool) -> (Vec<Value>, Vec
     let refused = errors
         .into_iter()
         .filter(|e| {
-            e.get("path").is_none_or(|p| p.as_array().is_none_or(Vec::is_empty))
+            // The summary of field errors folded into one has no path of its own.
+            let folded = e["extensions"].get("omitted").is_some();
+            !folded && e.get("path").is_none_or(|p| p.as_array().is_none_or(Vec::is_empty))
                 || LIMIT_CODES.contains(&e["extensions"]["code"].as_str().unwrap_or(""))
         })
         .collect();

@@ -146,7 +146,8 @@ fn lookups_and_the_catalog_at_the_start() {
     check("va<CURSOR>", "values");
     check("image<CURSOR>", "images\nimage");
     // After ids, the clauses; nothing is offered for the id itself.
-    check("image 122770 <CURSOR>", "in\nwhere\nshow\nlimit");
+    check("image 122770 <CURSOR>", "show\nlimit");
+    check("images 1, 2 <CURSOR>", "show\nlimit");
     check("images 1884807, <CURSOR>", "");
     check("screen 102 show <CURSOR>", "id\nname\ndescription\nkeyValues\nplates\nfiles\nurl");
 }
@@ -162,4 +163,14 @@ fn keys_values_and_their_resource() {
     check("values \"Gene Symbol\" <CURSOR>", "in\nlimit");
     check("values \"Gene Symbol\" in <CURSOR>", "images\nscreens\nplates\nwells\nprojects");
     check("keys in screens <CURSOR>", "limit");
+}
+
+#[test]
+fn studies_offer_what_they_take() {
+    // No `name` in a condition (the engine cannot test it), no keys after `show`.
+    check("studies where <CURSOR>", "Cell Line => \"Cell Line\"\nGene Identifier => \"Gene Identifier\"\nGene Symbol => \"Gene Symbol\"\nOrganism\nPhenotype\nnot");
+    check("studies where a = b show <CURSOR>", "id\nname\ntitle\ndescription\nimageCount\ncontainers\npublication\nlicense\nreleaseDate\norganism\nkeyValues");
+    let (text, offset) = split_cursor("studies where a = b show <CURSOR>");
+    let items = complete(&text, offset, &super::test_catalog());
+    assert!(items.iter().all(|i| i.kind != crate::CompletionKind::Key), "{items:#?}");
 }
