@@ -18,6 +18,7 @@
 //! | `PERSISTED_QUERY_NOT_SUPPORTED` | a persisted query of a version other than 1 |
 //! | `REQUEST_TIMEOUT` | (HTTP only) the request had no answer even 5 s past its deadline |
 //! | `NOT_FOUND` | IDR reported a missing object where the schema cannot answer `null` |
+//! | `AMBIGUOUS` | `study(name:)` was given an accession that several studies share; the message names them |
 //! | `INTERNAL_SERVER_ERROR` | the fallback for an error that reached the response without a code, or a non-null field left without a value; also `idr record` failing to write a recording |
 //!
 //! A missing object on a nullable field is `null` with no error. Messages are generic:

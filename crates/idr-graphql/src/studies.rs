@@ -41,7 +41,24 @@ async fn all_containers(
 pub(crate) async fn find(client: &IdrClient, name: &str) -> async_graphql::Result<Option<Study>> {
     crate::args::study_name(name)?;
     let (screens, projects) = all_containers(client).await?;
-    find_in(name.trim(), &screens, &projects)
+    let found = find_in(name.trim(), &screens, &projects)?;
+    if found.is_none() {
+        // Not there: only an answer when the listings are whole.
+        for (object, listed, what) in [
+            (ApiObject::Screen, screens.len(), "screens"),
+            (ApiObject::Project, projects.len(), "projects"),
+        ] {
+            let total = client.containers(object, 0, 1).await.gql()?.total_count;
+            if (listed as u64) < total {
+                return Err(async_graphql::Error::new(format!(
+                    "IDR's list of {what} holds {listed} of its {total}, so `{}` may be among the others",
+                    name.trim()
+                ))
+                .extend_with(|_, e| e.set("code", "UPSTREAM_BAD_RESPONSE")));
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// [`find`] among listed screens and projects.
