@@ -28,6 +28,7 @@ fn state(limits: Limits) -> AppState {
         identical: Arc::default(),
         cors: idr_server::CorsOrigins::default(),
         metrics: None,
+        redis: None,
     }
 }
 

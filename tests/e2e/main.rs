@@ -16,6 +16,7 @@ mod mcp;
 mod metrics;
 mod online;
 mod ql;
+mod replicas;
 mod server;
 mod thumbnails;
 

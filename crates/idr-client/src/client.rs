@@ -17,6 +17,7 @@ use crate::policy::{
     answer_bytes, backoff, Admit, Breaker, BreakerConfig, Cache, Decoded, Key, Outcome, Part,
     RetryBudget,
 };
+use crate::shared::{Claim, Permit, SharedTier};
 use crate::tally::Tally;
 use crate::upstream::Upstream;
 use crate::{Error, Request, Response};
@@ -45,6 +46,9 @@ pub struct ClientConfig {
     pub breaker: BreakerConfig,
     /// Annotations per page of `webclient/api/annotations/` (sent as `limit`).
     pub annotations_page: usize,
+    /// How long a shared claim or permit outlives its holder: at least one call's
+    /// deadline, so that a live holder keeps it and a dead one gives it back.
+    pub shared_lease: Duration,
 }
 
 impl Default for ClientConfig {
@@ -59,6 +63,7 @@ impl Default for ClientConfig {
             negative_ttl: Duration::from_secs(30),
             breaker: BreakerConfig::default(),
             annotations_page: ep::ANNOTATIONS_PAGE,
+            shared_lease: Duration::from_secs(35),
         }
     }
 }
@@ -77,6 +82,8 @@ struct Inner {
     retry_budget: RetryBudget,
     permits: Semaphore,
     in_flight: Flights<Key, Outcome>,
+    /// What the replicas share (answers, fetches, the upstream cap), when they do.
+    shared: Option<Arc<dyn SharedTier>>,
     calls: AtomicU64,
     /// When an upstream attempt last got a 2xx answer.
     last_success: Mutex<Option<Instant>>,
@@ -93,6 +100,16 @@ pub struct Health {
 
 impl IdrClient {
     pub fn new(upstream: impl Upstream, config: ClientConfig) -> IdrClient {
+        IdrClient::with_shared(upstream, config, None)
+    }
+
+    /// A client that shares answers, fetches and the upstream cap with other replicas
+    /// through `shared` (see [`SharedTier`]).
+    pub fn with_shared(
+        upstream: impl Upstream,
+        config: ClientConfig,
+        shared: Option<Arc<dyn SharedTier>>,
+    ) -> IdrClient {
         IdrClient {
             inner: Arc::new(Inner {
                 upstream: Box::new(upstream),
@@ -101,6 +118,7 @@ impl IdrClient {
                 retry_budget: RetryBudget::new(),
                 permits: Semaphore::new(config.max_concurrency.max(1)),
                 in_flight: Flights::default(),
+                shared,
                 calls: AtomicU64::new(0),
                 last_success: Mutex::new(None),
                 config,
@@ -260,8 +278,19 @@ impl IdrClient {
                     return hit;
                 }
                 metrics::counter!("idr_cache_misses_total").increment(1);
-                let resp = inner.send_with_retries(&request, &tally).await?;
+                let (resp, claimed) = match inner.shared.clone() {
+                    Some(shared) => inner.fetch_shared(shared, &request, &tally).await?,
+                    None => (inner.send_with_retries(&request, &tally).await?, None),
+                };
                 let outcome = decode(&request.to_string(), &resp).map(|v| Arc::new(v) as Decoded);
+                // This replica fetched it for all: a good answer is shared, then the claim
+                // given back (waiters read the answer, or take over when there is none).
+                if let Some((shared, key)) = claimed {
+                    if outcome.is_ok() && resp.is_success() {
+                        shared.put(&key, &resp, inner.config.cache_ttl).await;
+                    }
+                    shared.release(&key).await;
+                }
                 let ttl = match &outcome {
                     _ if keep == Keep::Parts => None,
                     Ok(_) => Some(inner.config.cache_ttl),
@@ -790,6 +819,21 @@ fn endpoint_of(path: &str) -> String {
 /// the call is cancelled).
 struct InFlight;
 
+/// A permit of the shared cap, given back (in the background) when dropped.
+struct SharedPermit {
+    shared: Option<(Arc<dyn SharedTier>, String)>,
+}
+
+impl Drop for SharedPermit {
+    fn drop(&mut self) {
+        if let Some((shared, token)) = self.shared.take() {
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move { shared.release_permit(&token).await });
+            }
+        }
+    }
+}
+
 impl InFlight {
     fn enter() -> InFlight {
         metrics::gauge!("idr_upstream_in_flight").increment(1.0);
@@ -891,6 +935,11 @@ impl Inner {
         };
         let (result, started) = {
             let _permit = self.permits.acquire().await.map_err(|_| Error::CircuitOpen)?;
+            // The deployment's cap, shared by every replica, after this one's own.
+            let _shared = match &self.shared {
+                Some(shared) => Some(self.shared_permit(shared.clone(), req).await?),
+                None => None,
+            };
             // The call's time is IDR's, not the wait for a permit here.
             let started = Instant::now();
             self.calls.fetch_add(1, Ordering::Relaxed);
@@ -921,6 +970,79 @@ impl Inner {
             *self.last_success.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
         }
         result
+    }
+
+    /// The answer to `req` through the shared tier: another replica's stored answer, or
+    /// the one another replica is fetching (waited for up to the lease, then taken over),
+    /// or fetched here under a claim, which is returned so that the caller shares what it
+    /// decodes well and releases it.
+    async fn fetch_shared(
+        &self,
+        shared: Arc<dyn SharedTier>,
+        req: &Request,
+        tally: &Option<Arc<Tally>>,
+    ) -> Result<(Response, Option<(Arc<dyn SharedTier>, String)>), Error> {
+        let key = crate::shared::answer_key(req);
+        if let Some(resp) = shared.get(&key).await {
+            Tally::add_cache_hit(tally);
+            metrics::counter!("idr_shared_cache_hits_total").increment(1);
+            return Ok((resp, None));
+        }
+        let lease = self.config.shared_lease;
+        loop {
+            match shared.claim(&key, lease).await {
+                Claim::Mine => {
+                    // Stored between the miss and the claim: no call needed.
+                    if let Some(resp) = shared.get(&key).await {
+                        shared.release(&key).await;
+                        Tally::add_cache_hit(tally);
+                        metrics::counter!("idr_shared_cache_hits_total").increment(1);
+                        return Ok((resp, None));
+                    }
+                    let resp = self.send_with_retries(req, tally).await;
+                    if resp.is_err() {
+                        shared.release(&key).await;
+                    }
+                    return Ok((resp?, Some((shared, key))));
+                }
+                Claim::Unavailable => return Ok((self.send_with_retries(req, tally).await?, None)),
+                Claim::Theirs => {
+                    // Another replica fetches it: poll for its answer, backing off, until
+                    // its claim would have run out; then claim again (it may have died).
+                    let until = Instant::now() + lease;
+                    let mut pause = Duration::from_millis(10);
+                    while Instant::now() < until {
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(Duration::from_millis(200));
+                        if let Some(resp) = shared.get(&key).await {
+                            Tally::add_coalesced();
+                            metrics::counter!("idr_shared_coalesced_total").increment(1);
+                            return Ok((resp, None));
+                        }
+                        // The fetch failed there, or its claim ran out: try to take over.
+                        if shared.claim(&key, lease).await != Claim::Theirs {
+                            shared.release(&key).await;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// One of the deployment's permits for a call, given back when the guard drops.
+    async fn shared_permit(
+        &self,
+        shared: Arc<dyn SharedTier>,
+        req: &Request,
+    ) -> Result<SharedPermit, Error> {
+        let cap = self.config.max_concurrency.max(1);
+        let lease = self.config.shared_lease;
+        match shared.acquire(cap, lease, lease).await {
+            Permit::Held(token) => Ok(SharedPermit { shared: Some((shared, token)) }),
+            Permit::Unavailable => Ok(SharedPermit { shared: None }),
+            Permit::TimedOut => Err(Error::Timeout { url: req.to_string() }),
+        }
     }
 
     /// One upstream call, retried with backoff while transient and the budget allows.

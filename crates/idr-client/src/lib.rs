@@ -13,6 +13,7 @@ pub mod model;
 mod policy;
 pub mod recording;
 mod request;
+pub mod shared;
 pub mod tally;
 pub mod text;
 pub mod upstream;
@@ -21,6 +22,7 @@ pub use client::{ClientConfig, Health, IdrClient, RowsByWell, WellRow, IDR_BASE}
 pub use error::Error;
 pub use policy::BreakerConfig;
 pub use request::{Method, Request, Response};
+pub use shared::{Claim, Permit, SharedTier};
 pub use upstream::{HttpConfig, HttpUpstream, RecordedUpstream, RecordingUpstream, Upstream};
 
 #[cfg(test)]

@@ -90,6 +90,8 @@ pub struct AppState {
     pub cors: CorsOrigins,
     /// Serve `/metrics` on this router (`None`: not here, e.g. on `--metrics-listen`).
     pub metrics: Option<crate::Metrics>,
+    /// What the replicas share (`--redis`), if they do.
+    pub redis: Option<Arc<crate::shared::RedisTier>>,
 }
 
 /// The origins whose pages may call the API (CORS). The API is public, read-only and
@@ -160,7 +162,7 @@ const READY_WINDOW: Duration = Duration::from_secs(60);
 /// The router. `main` only wires configuration into this.
 pub fn app(state: AppState) -> Router {
     let body_limit = state.limits.body_bytes;
-    let limiter = Limiter::new(state.limits.rate);
+    let limiter = Limiter::new(state.limits.rate, state.redis.clone());
     let limited = Router::new()
         .route("/", get(|| async { Redirect::temporary("/graphql") }))
         .route("/graphql", get(graphql_get).post(graphql_post))
@@ -687,9 +689,21 @@ async fn ql_post(
 /// Readiness: 503 while the circuit breaker is open, or when no upstream call has
 /// succeeded within [`READY_WINDOW`] and a probe of IDR fails; the JSON says why.
 async fn readyz(State(state): State<AppState>) -> Response {
+    let redis_up = match &state.redis {
+        Some(redis) => redis.check().await,
+        None => false,
+    };
     let answer = |ready: bool, reason: String| {
         let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-        let body = json!({"ready": ready, "reason": reason, "upstream": &*state.upstream});
+        let mut body = json!({"ready": ready, "reason": reason, "upstream": &*state.upstream});
+        // Redis down degrades (each replica alone), it does not make a replica unready.
+        if let Some(redis) = &state.redis {
+            body["redis"] = json!({
+                "url": redis.url(),
+                "up": redis_up,
+                "mode": if redis_up { "shared" } else { "this replica alone (cache, rate limit and upstream cap per replica)" },
+            });
+        }
         (status, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
     };
     if state.offline {

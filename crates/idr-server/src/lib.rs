@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod ql;
 mod rate;
 pub mod rows;
+pub mod shared;
 mod upstream;
 mod web;
 
@@ -21,4 +22,6 @@ pub use listen::{serve, ConnectionLimits};
 pub use metrics::Metrics;
 pub use ql::LiveCatalog;
 pub use rate::RateLimit;
-pub use upstream::{build_client, bundled_store, UpstreamChoice, UpstreamError};
+pub use upstream::{
+    build_client, build_shared_client, bundled_store, UpstreamChoice, UpstreamError,
+};

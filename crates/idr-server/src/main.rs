@@ -72,6 +72,12 @@ enum Command {
         /// (which then has no /metrics), e.g. an address only the monitoring can reach.
         #[arg(long, env = "IDR_METRICS_LISTEN")]
         metrics_listen: Option<SocketAddr>,
+        /// Share the answer cache, the rate limit and the upstream concurrency cap with
+        /// every replica using this Redis (`redis://[:password@]host[:port][/db]`, or
+        /// `rediss://` for TLS); without it each replica has its own. Redis down
+        /// degrades to that, it never fails requests.
+        #[arg(long, env = "IDR_REDIS", value_name = "URL")]
+        redis: Option<String>,
         #[command(flatten)]
         connections: ConnectionArgs,
     },
@@ -264,6 +270,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             query_budget,
             cors_origins,
             metrics_listen,
+            redis,
             connections,
         } => {
             let cors = CorsOrigins::parse(&cors_origins)
@@ -278,17 +285,17 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 query_budget: (query_budget > 0).then_some(query_budget),
                 ..SchemaLimits::default()
             };
-            runtime()?
-                .block_on(serve(
-                    listen,
-                    upstream.choice(),
-                    limits,
-                    schema_limits,
-                    connections,
-                    cors,
-                    metrics_listen,
-                ))
-                .map(ok)
+            let config = ServeConfig {
+                listen,
+                choice: upstream.choice(),
+                limits,
+                schema_limits,
+                connections,
+                cors,
+                metrics_listen,
+                redis,
+            };
+            runtime()?.block_on(serve(config)).map(ok)
         }
         Command::Compile { query } => compile(&query),
         Command::Check { files } => check(&files),
@@ -336,7 +343,8 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-async fn serve(
+/// Everything `idr serve` is configured with.
+struct ServeConfig {
     listen: SocketAddr,
     choice: UpstreamChoice,
     limits: Limits,
@@ -344,9 +352,30 @@ async fn serve(
     connections: ConnectionLimits,
     cors: CorsOrigins,
     metrics_listen: Option<SocketAddr>,
-) -> anyhow::Result<()> {
+    redis: Option<String>,
+}
+
+async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let ServeConfig {
+        listen,
+        choice,
+        limits,
+        schema_limits,
+        connections,
+        cors,
+        metrics_listen,
+        redis,
+    } = config;
     let metrics = idr_server::Metrics::install().map_err(|e| anyhow::anyhow!("metrics: {e}"))?;
-    let (client, described) = build_client(&choice)?;
+    let redis = match redis.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        Some(url) => Some(
+            idr_server::shared::RedisTier::start(url)
+                .map_err(|e| anyhow::anyhow!("--redis: {e}"))?,
+        ),
+        None => None,
+    };
+    let shared = redis.clone().map(|r| r as Arc<dyn idr_client::SharedTier>);
+    let (client, described) = idr_server::build_shared_client(&choice, shared)?;
     let schema = build_schema(client.clone(), schema_limits);
     let catalog =
         Arc::new(idr_server::LiveCatalog::new(matches!(choice, UpstreamChoice::Http { .. })));
@@ -362,6 +391,7 @@ async fn serve(
         identical: Arc::default(),
         cors,
         metrics: metrics_listen.is_none().then(|| metrics.clone()),
+        redis,
     };
     let metrics_listener = match metrics_listen {
         Some(at) => Some(

@@ -13,6 +13,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::shared::RedisTier;
+
 /// Requests per client address: a burst of `burst`, refilled at `per_second`.
 #[derive(Clone, Copy, Debug)]
 pub struct RateLimit {
@@ -26,16 +28,33 @@ impl Default for RateLimit {
     }
 }
 
-/// The buckets of every client seen recently.
+/// The buckets of every client seen recently: this replica's own, and, with `--redis`,
+/// the ones all replicas share, which decide whether a request gets in.
 #[derive(Clone)]
 pub(crate) struct Limiter {
     limit: RateLimit,
     buckets: Arc<Mutex<HashMap<IpAddr, (f64, Instant)>>>,
+    shared: Option<Arc<RedisTier>>,
 }
 
 impl Limiter {
-    pub(crate) fn new(limit: RateLimit) -> Limiter {
-        Limiter { limit, buckets: Arc::default() }
+    pub(crate) fn new(limit: RateLimit, shared: Option<Arc<RedisTier>>) -> Limiter {
+        Limiter { limit, buckets: Arc::default(), shared }
+    }
+
+    /// Admits one request of `ip`: by the shared bucket when Redis answers, else by this
+    /// replica's own.
+    pub(crate) async fn admit(&self, ip: IpAddr) -> Result<(), u64> {
+        if let Some(shared) = &self.shared {
+            let key = address_key(ip).to_string();
+            let RateLimit { per_second, burst } = self.limit;
+            if let Some(verdict) = shared.take(&key, per_second, burst, 1.0, 1.0).await {
+                // Kept in step here too, for when Redis stops answering.
+                let _ = self.take_local(ip, 1.0, 0.0);
+                return verdict;
+            }
+        }
+        self.take(ip, 1.0)
     }
 
     pub(crate) fn burst(&self) -> f64 {
@@ -52,6 +71,21 @@ impl Limiter {
     /// the cost is owed: the bucket goes below zero and refills from there, so a request
     /// that costs more than a burst is charged in full, paid for by waiting afterwards.
     pub(crate) fn take_owing(&self, ip: IpAddr, cost: f64, present: f64) -> Result<(), u64> {
+        let verdict = self.take_local(ip, cost, present);
+        // Work beyond a request's first unit is owed to the shared bucket too (in the
+        // background: the next request, on any replica, pays for it).
+        if let (Ok(()), Some(shared)) = (&verdict, &self.shared) {
+            let (shared, key) = (shared.clone(), address_key(ip).to_string());
+            let RateLimit { per_second, burst } = self.limit;
+            tokio::spawn(async move {
+                let _ = shared.take(&key, per_second, burst, cost, 0.0).await;
+            });
+        }
+        verdict
+    }
+
+    /// This replica's own bucket of `ip`.
+    fn take_local(&self, ip: IpAddr, cost: f64, present: f64) -> Result<(), u64> {
         let present = present.min(cost).min(self.limit.burst);
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
@@ -108,7 +142,7 @@ pub(crate) async fn limit(
 ) -> Response {
     let ip = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     if let Some(ip) = ip {
-        if let Err(retry_after) = limiter.take(ip, 1.0) {
+        if let Err(retry_after) = limiter.admit(ip).await {
             return too_many(retry_after);
         }
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use idr_client::recording::{LoadError, RecordingStore};
-use idr_client::{ClientConfig, HttpConfig, HttpUpstream, IdrClient, RecordedUpstream};
+use idr_client::{ClientConfig, HttpConfig, HttpUpstream, IdrClient, RecordedUpstream, SharedTier};
 use url::Url;
 
 mod bundled {
@@ -39,6 +39,15 @@ pub fn bundled_store() -> Result<RecordingStore, LoadError> {
 
 /// The client for an upstream choice, and a one-line description of it for the log.
 pub fn build_client(choice: &UpstreamChoice) -> Result<(IdrClient, String), UpstreamError> {
+    build_shared_client(choice, None)
+}
+
+/// [`build_client`], sharing answers, fetches and the upstream cap with other replicas
+/// through `shared` (`--redis`).
+pub fn build_shared_client(
+    choice: &UpstreamChoice,
+    shared: Option<Arc<dyn SharedTier>>,
+) -> Result<(IdrClient, String), UpstreamError> {
     match choice {
         UpstreamChoice::Http { base, timeout, max_concurrency, cache_bytes } => {
             let mut http = HttpConfig::new(base.clone());
@@ -48,24 +57,30 @@ pub fn build_client(choice: &UpstreamChoice) -> Result<(IdrClient, String), Upst
                 public_base: base.clone(),
                 max_concurrency: *max_concurrency,
                 cache_bytes: *cache_bytes,
+                // A claim or permit outlives the longest call its holder can make.
+                shared_lease: *timeout + Duration::from_secs(5),
                 ..ClientConfig::default()
             };
-            Ok((IdrClient::new(upstream, config), format!("upstream {base}")))
+            Ok((IdrClient::with_shared(upstream, config, shared), format!("upstream {base}")))
         }
         UpstreamChoice::Bundled { cache_bytes } => {
             let store = bundled_store()?;
             let described = format!("offline: {} bundled recordings", store.len());
-            Ok((offline_client(store, *cache_bytes), described))
+            Ok((offline_client(store, *cache_bytes, shared), described))
         }
         UpstreamChoice::Dir { dir, cache_bytes } => {
             let store = RecordingStore::from_dir(dir)?;
             let described = format!("offline: {} recordings from {}", store.len(), dir.display());
-            Ok((offline_client(store, *cache_bytes), described))
+            Ok((offline_client(store, *cache_bytes, shared), described))
         }
     }
 }
 
-fn offline_client(store: RecordingStore, cache_bytes: usize) -> IdrClient {
+fn offline_client(
+    store: RecordingStore,
+    cache_bytes: usize,
+    shared: Option<Arc<dyn SharedTier>>,
+) -> IdrClient {
     let config = ClientConfig { cache_bytes, ..ClientConfig::default() };
-    IdrClient::new(RecordedUpstream::new(Arc::new(store)), config)
+    IdrClient::with_shared(RecordedUpstream::new(Arc::new(store)), config, shared)
 }

@@ -13,6 +13,7 @@ mod fake;
 mod recording;
 mod requests;
 mod sequence;
+mod shared;
 mod thumbnails;
 
 use std::path::Path;

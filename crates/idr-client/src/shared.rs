@@ -1,0 +1,94 @@
+//! What several replicas of the server share, so that IDR sees one deployment: answers
+//! (a second cache tier under each replica's own), the one fetch of an answer that
+//! several replicas miss at once, and the cap on upstream calls in flight.
+//!
+//! The client only sees [`SharedTier`]; the server implements it on Redis. Every method
+//! degrades: when the shared store is slow or down, it answers "nothing shared"
+//! ([`Claim::Unavailable`], [`Permit::Unavailable`], `None`), and the client goes on with
+//! what the replica has on its own.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::upstream::BoxFuture;
+use crate::{Request, Response};
+
+/// Who fetches an answer that no replica has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// This replica: fetch it, share it, then release the claim.
+    Mine,
+    /// Another replica is fetching it: wait for its answer in the shared tier.
+    Theirs,
+    /// The shared tier cannot say: fetch it here.
+    Unavailable,
+}
+
+/// One of the deployment's upstream permits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Permit {
+    /// Held under this token until released, or until its lease ends.
+    Held(String),
+    /// No permit came free in time.
+    TimedOut,
+    /// The shared tier cannot say: the replica's own cap applies alone.
+    Unavailable,
+}
+
+/// The tier replicas share. Implementations bound every call by a timeout of their own.
+pub trait SharedTier: Send + Sync + 'static {
+    /// The answer another replica stored for `key`, if any.
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Option<Response>>;
+    /// Stores a good answer for `ttl`.
+    fn put<'a>(&'a self, key: &'a str, response: &'a Response, ttl: Duration) -> BoxFuture<'a, ()>;
+    /// Claims the one fetch of `key` for at most `lease` (a claimer that dies loses it
+    /// then, and a waiter takes over).
+    fn claim<'a>(&'a self, key: &'a str, lease: Duration) -> BoxFuture<'a, Claim>;
+    /// Gives the claim on `key` back.
+    fn release<'a>(&'a self, key: &'a str) -> BoxFuture<'a, ()>;
+    /// One of `cap` permits shared by every replica, held for at most `lease`, waiting at
+    /// most `wait` for one to come free.
+    fn acquire<'a>(&'a self, cap: usize, lease: Duration, wait: Duration) -> BoxFuture<'a, Permit>;
+    /// Gives a permit back.
+    fn release_permit<'a>(&'a self, token: &'a str) -> BoxFuture<'a, ()>;
+}
+
+/// The shared key of an upstream request: its canonical text (method, path, sorted query
+/// and body, as [`Request`] prints it), hashed, under a prefix of this format's version.
+pub fn answer_key(request: &Request) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(request.to_string().as_bytes());
+    let mut key = String::with_capacity(12 + 64);
+    key.push_str("idr:v1:resp:");
+    for byte in digest {
+        key.push_str(&format!("{byte:02x}"));
+    }
+    key
+}
+
+/// A response as the shared tier stores it: the status (2 bytes), the content type's
+/// length (2 bytes) and text, then the body.
+pub fn encode_response(response: &Response) -> Vec<u8> {
+    let content_type = response.content_type.as_deref().unwrap_or("");
+    let type_len = content_type.len().min(u16::MAX as usize);
+    let mut out = Vec::with_capacity(4 + type_len + response.body.len());
+    out.extend_from_slice(&response.status.to_be_bytes());
+    out.extend_from_slice(&(type_len as u16).to_be_bytes());
+    out.extend_from_slice(&content_type.as_bytes()[..type_len]);
+    out.extend_from_slice(&response.body);
+    out
+}
+
+/// The inverse of [`encode_response`]; `None` for bytes it did not write.
+pub fn decode_response(bytes: &[u8]) -> Option<Response> {
+    let status = u16::from_be_bytes([*bytes.first()?, *bytes.get(1)?]);
+    let type_len = u16::from_be_bytes([*bytes.get(2)?, *bytes.get(3)?]) as usize;
+    let content_type = std::str::from_utf8(bytes.get(4..4 + type_len)?).ok()?;
+    let body = bytes.get(4 + type_len..)?;
+    Some(Response {
+        status,
+        content_type: (!content_type.is_empty()).then(|| content_type.to_owned()),
+        body: Bytes::copy_from_slice(body),
+    })
+}

@@ -1,0 +1,341 @@
+//! `--redis URL`: what several replicas share, on Redis (the `redis` crate's tokio
+//! connection manager, which reconnects by itself): upstream answers as a second cache
+//! tier, claims that let one replica fetch what several miss at once, the deployment's
+//! cap on upstream calls in flight (a semaphore whose permits are leases, so a crashed
+//! replica cannot keep them), and the per-client rate limit (a token bucket updated
+//! atomically by a script, so a client gets its rate once, not once per replica).
+//!
+//! Redis is a help, never a dependency: every call has a deadline (`OP_TIMEOUT`), and
+//! when Redis is slow or down each call answers "nothing shared" and the replica goes on
+//! alone, with its own cache, cap and buckets. That is logged once when it starts and once
+//! when Redis is back, reported by `/readyz` and the `idr_redis_up` gauge.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use idr_client::shared::{decode_response, encode_response};
+use idr_client::upstream::BoxFuture;
+use idr_client::{Claim, Permit, Response, SharedTier};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncCommands as _, Script};
+
+/// How long one Redis call may take before the replica goes on without it.
+pub const OP_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// The largest answer shared (bigger ones stay in each replica's own cache).
+pub const MAX_SHARED_BYTES: usize = 8 * 1024 * 1024;
+
+const PREFIX: &str = "idr:v1:";
+
+/// Takes a permit of the shared cap if one is free: expired leases are dropped first.
+const ACQUIRE: &str = r"
+local now_t = redis.call('TIME')
+local now = now_t[1] * 1000 + math.floor(now_t[2] / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[2]))
+  return 1
+end
+return 0
+";
+
+/// Releases a claim only if this replica still holds it (a waiter may have taken over).
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+";
+
+/// The token bucket of `Limiter::take_owing`, in Redis: refill by elapsed time, then take
+/// `cost` tokens once `present` are there; else the seconds to wait.
+const BUCKET: &str = r"
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local present = tonumber(ARGV[4])
+local now_t = redis.call('TIME')
+local now = now_t[1] + now_t[2] / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or burst
+local at = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local wait = 0
+if tokens >= present then
+  tokens = tokens - cost
+else
+  wait = math.max(1, math.ceil((present - tokens) / rate))
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rate * 1000) + 60000)
+return wait
+";
+
+/// The replicas' shared state on one Redis.
+pub struct RedisTier {
+    url: String,
+    manager: Mutex<Option<ConnectionManager>>,
+    /// This replica, in claims and permit tokens.
+    replica: String,
+    next_token: AtomicU64,
+    up: AtomicBool,
+    acquire: Script,
+    release: Script,
+    bucket: Script,
+}
+
+impl RedisTier {
+    /// Connects in the background: the replica serves at once, and shares once Redis
+    /// answers. Fails only on a URL that is not a Redis URL.
+    pub fn start(url: &str) -> Result<Arc<RedisTier>, redis::RedisError> {
+        let client = redis::Client::open(url)?;
+        let tier = Arc::new(RedisTier {
+            url: redact(url),
+            manager: Mutex::new(None),
+            replica: format!("{:016x}", fastrand::u64(..)),
+            next_token: AtomicU64::new(0),
+            up: AtomicBool::new(false),
+            acquire: Script::new(ACQUIRE),
+            release: Script::new(RELEASE),
+            bucket: Script::new(BUCKET),
+        });
+        metrics::gauge!("idr_redis_up").set(0.0);
+        let this = tier.clone();
+        tokio::spawn(async move {
+            let config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(Duration::from_secs(1)))
+                .set_response_timeout(Some(OP_TIMEOUT))
+                .set_max_delay(Duration::from_secs(2))
+                .set_number_of_retries(usize::MAX);
+            let mut logged = false;
+            loop {
+                match ConnectionManager::new_with_config(client.clone(), config.clone()).await {
+                    Ok(manager) => {
+                        *this.manager.lock().unwrap_or_else(|e| e.into_inner()) = Some(manager);
+                        this.mark(true);
+                        return;
+                    }
+                    Err(error) => {
+                        if !logged {
+                            tracing::warn!(redis = %this.url, %error, "Redis unreachable; this replica runs alone until it answers");
+                            logged = true;
+                        }
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
+        Ok(tier)
+    }
+
+    /// Whether the last Redis call succeeded.
+    pub fn is_up(&self) -> bool {
+        self.up.load(Ordering::Relaxed)
+    }
+
+    /// Whether Redis answers now: the last call's outcome, or, when that failed, a
+    /// `PING` (so that `/readyz` sees Redis come back before a request does).
+    pub async fn check(&self) -> bool {
+        if self.is_up() {
+            return true;
+        }
+        let pong: Option<String> =
+            self.run(|mut c| async move { redis::cmd("PING").query_async(&mut c).await }).await;
+        pong.is_some()
+    }
+
+    /// The URL, without its password, for logs and `/readyz`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Records whether Redis answered, logging each change once.
+    fn mark(&self, up: bool) {
+        if self.up.swap(up, Ordering::Relaxed) != up {
+            metrics::gauge!("idr_redis_up").set(if up { 1.0 } else { 0.0 });
+            if up {
+                tracing::info!(redis = %self.url, "Redis answers; sharing cache, rate limit and upstream cap");
+            } else {
+                tracing::warn!(redis = %self.url, "Redis is not answering; this replica falls back to its own cache, rate limit and upstream cap");
+            }
+        }
+    }
+
+    fn connection(&self) -> Option<ConnectionManager> {
+        self.manager.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Runs one Redis operation under [`OP_TIMEOUT`]; `None` when Redis did not answer.
+    async fn run<T, F, Fut>(&self, op: F) -> Option<T>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        let connection = self.connection()?;
+        match tokio::time::timeout(OP_TIMEOUT, op(connection)).await {
+            Ok(Ok(value)) => {
+                self.mark(true);
+                Some(value)
+            }
+            Ok(Err(error)) => {
+                tracing::debug!(%error, "Redis call failed");
+                self.mark(false);
+                None
+            }
+            Err(_) => {
+                self.mark(false);
+                None
+            }
+        }
+    }
+
+    fn token(&self) -> String {
+        format!("{}:{}", self.replica, self.next_token.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Takes `cost` tokens of `client`'s bucket once `present` are there: `Some(Ok)`, or
+    /// `Some(Err(seconds to wait))`; `None` when Redis cannot say.
+    pub async fn take(
+        &self,
+        client: &str,
+        per_second: f64,
+        burst: f64,
+        cost: f64,
+        present: f64,
+    ) -> Option<Result<(), u64>> {
+        let key = format!("{PREFIX}rate:{client}");
+        let wait: u64 = self
+            .run(|mut c| async move {
+                self.bucket
+                    .key(&key)
+                    .arg(per_second)
+                    .arg(burst)
+                    .arg(cost)
+                    .arg(present)
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        Some(if wait == 0 { Ok(()) } else { Err(wait) })
+    }
+}
+
+/// `redis://user:secret@host/` as `redis://user:***@host/`.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl SharedTier for RedisTier {
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Option<Response>> {
+        Box::pin(async move {
+            let bytes: Option<Vec<u8>> = self.run(|mut c| async move { c.get(key).await }).await?;
+            bytes.as_deref().and_then(decode_response)
+        })
+    }
+
+    fn put<'a>(&'a self, key: &'a str, response: &'a Response, ttl: Duration) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            if ttl.is_zero() || response.body.len() > MAX_SHARED_BYTES {
+                return;
+            }
+            let bytes = encode_response(response);
+            let ms = ttl.as_millis().max(1) as u64;
+            let _: Option<()> = self
+                .run(|mut c| async move {
+                    redis::cmd("SET")
+                        .arg(key)
+                        .arg(bytes)
+                        .arg("PX")
+                        .arg(ms)
+                        .query_async(&mut c)
+                        .await
+                })
+                .await;
+        })
+    }
+
+    fn claim<'a>(&'a self, key: &'a str, lease: Duration) -> BoxFuture<'a, Claim> {
+        Box::pin(async move {
+            let lock = format!("{key}:claim");
+            let ms = lease.as_millis().max(1) as u64;
+            let set: Option<Option<String>> = self
+                .run(|mut c| async move {
+                    redis::cmd("SET")
+                        .arg(&lock)
+                        .arg(&self.replica)
+                        .arg("NX")
+                        .arg("PX")
+                        .arg(ms)
+                        .query_async(&mut c)
+                        .await
+                })
+                .await;
+            match set {
+                Some(Some(_)) => Claim::Mine,
+                Some(None) => Claim::Theirs,
+                None => Claim::Unavailable,
+            }
+        })
+    }
+
+    fn release<'a>(&'a self, key: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let lock = format!("{key}:claim");
+            let _: Option<i64> = self
+                .run(|mut c| async move {
+                    self.release.key(&lock).arg(&self.replica).invoke_async(&mut c).await
+                })
+                .await;
+        })
+    }
+
+    fn acquire<'a>(&'a self, cap: usize, lease: Duration, wait: Duration) -> BoxFuture<'a, Permit> {
+        Box::pin(async move {
+            let key = format!("{PREFIX}permits");
+            let token = self.token();
+            let until = tokio::time::Instant::now() + wait;
+            let mut pause = Duration::from_millis(2);
+            loop {
+                let ms = lease.as_millis().max(1) as u64;
+                let got: Option<i64> = self
+                    .run(|mut c| {
+                        let (key, token) = (key.clone(), token.clone());
+                        async move {
+                            self.acquire
+                                .key(key)
+                                .arg(cap)
+                                .arg(ms)
+                                .arg(token)
+                                .invoke_async(&mut c)
+                                .await
+                        }
+                    })
+                    .await;
+                match got {
+                    None => return Permit::Unavailable,
+                    Some(1) => return Permit::Held(token),
+                    Some(_) if tokio::time::Instant::now() >= until => return Permit::TimedOut,
+                    Some(_) => {
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(Duration::from_millis(50));
+                    }
+                }
+            }
+        })
+    }
+
+    fn release_permit<'a>(&'a self, token: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let key = format!("{PREFIX}permits");
+            let _: Option<i64> = self.run(|mut c| async move { c.zrem(key, token).await }).await;
+        })
+    }
+}

@@ -1,0 +1,320 @@
+//! Several real `idr serve` replicas sharing one real Redis (Debian's `redis-server`,
+//! started here on a free loopback port with no persistence) in front of a generated IDR:
+//! IDR sees one deployment's calls and concurrency, a client gets its rate once, and
+//! Redis going away degrades each replica to working alone without failing a request.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use idr_test_support::{Faults, ReplayServer, Settings, Size, World};
+use serde_json::{json, Value};
+
+use crate::Idr;
+
+/// A `redis-server` on a loopback port, stopped on drop.
+struct Redis {
+    child: Option<Child>,
+    port: u16,
+}
+
+impl Redis {
+    /// Starts Redis, or `None` (with a note) where it is not installed; under `CI` its
+    /// absence fails the test (`.ci/run` installs it).
+    fn start() -> Option<Redis> {
+        let installed = Command::new("redis-server").arg("--version").output().is_ok();
+        if !installed {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI needs redis-server (.ci/run installs it)"
+            );
+            eprintln!("skipped: no redis-server (apt-get install redis-server)");
+            return None;
+        }
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut redis = Redis { child: None, port };
+        redis.restart();
+        Some(redis)
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// (Re)starts the server on its port, and waits until it accepts connections.
+    fn restart(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--maxmemory", "64mb"])
+            .args(["--maxmemory-policy", "allkeys-lru"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Kills the server (as a crash would).
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// One command through `redis-cli`, its output trimmed.
+    fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli runs");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A generated IDR behind a replay server that waits `latency` per call.
+fn idr_world(seed: u64, latency: Duration) -> (Arc<World>, ReplayServer) {
+    let size = Size { screens: 1, plates: 1, projects: 1, datasets: 1, images: 4, ..Size::small() };
+    let world = Arc::new(World::generate(seed, size, Settings::default()));
+    let server = ReplayServer::start(world.clone(), Faults { latency, ..Faults::default() });
+    (world, server)
+}
+
+fn replica(upstream: &str, redis: &Redis, extra: &[&str]) -> Idr {
+    let mut args = vec!["--upstream", upstream, "--redis"];
+    let url = redis.url();
+    args.push(&url);
+    args.extend_from_slice(extra);
+    Idr::serve(&args)
+}
+
+/// A query over a whole plate: its wells, their images and their key/values.
+fn plate_query(world: &World) -> String {
+    let plate = world.plates.keys().next().expect("a plate");
+    format!("{{ plate(id: {plate}) {{ name wells {{ label images {{ name keyValues {{ key value }} }} }} }} }}")
+}
+
+async fn post_raw(idr: &Idr, query: &str) -> Value {
+    Idr::client()
+        .post(format!("{}/graphql", idr.base))
+        .json(&json!({"query": query}))
+        .send()
+        .await
+        .expect("the replica answers")
+        .json()
+        .await
+        .expect("a JSON body")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_of_one_replica_costs_the_next_no_upstream_call() {
+    let Some(redis) = Redis::start() else { return };
+    let (world, server) = idr_world(41, Duration::ZERO);
+    let a = replica(&server.url(), &redis, &[]);
+    let b = replica(&server.url(), &redis, &[]);
+    let query = plate_query(&world);
+    let first = post_raw(&a, &query).await;
+    let calls = server.calls();
+    assert!(calls > 0 && first.get("errors").is_none(), "{first}");
+    let second = post_raw(&b, &query).await;
+    assert_eq!(server.calls(), calls, "B asked IDR again");
+    assert_eq!(second["extensions"]["cost"]["upstreamCalls"], 0, "{second}");
+    assert_eq!(second["data"], first["data"]);
+    let ready: Value =
+        Idr::client().get(format!("{}/readyz", b.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ready["redis"]["up"], true, "{ready}");
+}
+
+/// 3 replicas × 30 identical cold queries at once: IDR answers what one query needs, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identical_cold_queries_on_three_replicas_cost_one_query() {
+    let Some(redis) = Redis::start() else { return };
+    // What one query costs, on a replica of its own.
+    let (world, solo_server) = idr_world(42, Duration::from_millis(20));
+    let query = plate_query(&world);
+    let solo = Idr::serve(&["--upstream", &solo_server.url()]);
+    let one = post_raw(&solo, &query).await;
+    assert!(one.get("errors").is_none(), "{one}");
+    let one_query = solo_server.calls();
+    drop(solo);
+
+    let (_, server) = idr_world(42, Duration::from_millis(20));
+    let replicas: Vec<Idr> = (0..3).map(|_| replica(&server.url(), &redis, &[])).collect();
+    let answers =
+        futures_util::future::join_all((0..30).map(|i| post_raw(&replicas[i % 3], &query))).await;
+    for answer in &answers {
+        assert_eq!(answer["data"], one["data"]);
+    }
+    assert_eq!(server.calls(), one_query, "IDR saw more than one query's calls");
+}
+
+/// 3 replicas, each capped at 3 upstream calls in flight, under queries that need one call
+/// per image: IDR never sees more than 3 at once, the deployment's cap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_upstream_cap_holds_across_replicas() {
+    let Some(redis) = Redis::start() else { return };
+    let (world, server) = idr_world(43, Duration::from_millis(40));
+    let ids: Vec<String> = world.images.keys().take(24).map(|id| format!("\"{id}\"")).collect();
+    let replicas: Vec<Idr> =
+        (0..3).map(|_| replica(&server.url(), &redis, &["--max-concurrency", "3"])).collect();
+    // Each replica asks for different images, so that nothing is shared but the cap.
+    let queries: Vec<String> = ids
+        .chunks(8)
+        .map(|chunk| format!("{{ images(ids: [{}]) {{ name sizeX: width }} }}", chunk.join(", ")))
+        .collect();
+    let answers =
+        futures_util::future::join_all(queries.iter().zip(&replicas).map(|(q, r)| post_raw(r, q)))
+            .await;
+    for answer in &answers {
+        assert!(answer.get("errors").is_none(), "{answer}");
+    }
+    let peak = server.max_in_flight();
+    assert!(peak <= 3, "IDR saw {peak} calls in flight at once");
+    assert!(peak >= 2, "the replicas did work at once ({peak})");
+}
+
+/// A client's rate is its rate on the deployment: its bucket is one, whichever replica it
+/// reaches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rate_limit_holds_across_replicas() {
+    let Some(redis) = Redis::start() else { return };
+    let (_, server) = idr_world(44, Duration::ZERO);
+    // 1 a second with bursts of 6 (`--rate-limit` × 6): 6 requests, then 429 but for
+    // what the bucket refills meanwhile; alone, each replica would let 6 through.
+    let replicas: Vec<Idr> =
+        (0..2).map(|_| replica(&server.url(), &redis, &["--rate-limit", "1"])).collect();
+    let started = Instant::now();
+    let mut allowed = 0;
+    for i in 0..12 {
+        let status = Idr::client()
+            .post(format!("{}/graphql", replicas[i % 2].base))
+            .json(&json!({"query": "{ __typename }"}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        match status {
+            200 => allowed += 1,
+            429 => {}
+            other => panic!("status {other}"),
+        }
+    }
+    let refilled = started.elapsed().as_secs_f64().ceil() as usize;
+    assert!(
+        (6..=6 + refilled).contains(&allowed) && allowed < 12,
+        "one burst for the deployment, not one per replica: {allowed} of 12 in {:?}",
+        started.elapsed()
+    );
+}
+
+/// Redis killed mid-test: every request is still answered (each replica alone); Redis back:
+/// the replicas share again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_going_away_degrades_and_its_return_recovers() {
+    let Some(mut redis) = Redis::start() else { return };
+    let (world, server) = idr_world(45, Duration::ZERO);
+    let a = replica(&server.url(), &redis, &[]);
+    let b = replica(&server.url(), &redis, &[]);
+    let query = plate_query(&world);
+    assert!(post_raw(&a, &query).await.get("errors").is_none());
+
+    redis.kill();
+    let plate = world.plates.keys().next().unwrap();
+    for (i, replica) in [&a, &b, &a, &b].into_iter().enumerate() {
+        let started = Instant::now();
+        let answer = post_raw(replica, &format!("{{ plate(id: {plate}) {{ n{i}: name }} }}")).await;
+        assert!(answer.get("errors").is_none(), "without Redis: {answer}");
+        assert!(started.elapsed() < Duration::from_secs(20));
+    }
+    let ready = |idr: &Idr| {
+        let url = format!("{}/readyz", idr.base);
+        async move { Idr::client().get(url).send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let down = ready(&b).await;
+    assert_eq!(down["redis"]["up"], false, "{down}");
+    assert_eq!(down["ready"], true, "a replica without Redis still serves: {down}");
+
+    redis.restart();
+    // Back: within a few seconds, an answer of A is again B's for free.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    // A question neither replica asked before (the plate's answers sat in the Redis
+    // that died, and stay in each replica's own cache).
+    let fresh = "{ screens(first: 5) { nodes { name } } projects(first: 5) { nodes { name } } }";
+    loop {
+        let _ = post_raw(&a, "{ __typename }").await;
+        if ready(&a).await["redis"]["up"] == true && ready(&b).await["redis"]["up"] == true {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the replicas did not reconnect to Redis");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let _ = post_raw(&a, fresh).await;
+    let calls = server.calls();
+    let answer = post_raw(&b, fresh).await;
+    assert!(answer.get("errors").is_none(), "{answer}");
+    let requests = server.requests();
+    assert_eq!(
+        server.calls(),
+        calls,
+        "after Redis came back, B shares A's answers again; B asked {:?}",
+        &requests[calls as usize..]
+    );
+}
+
+/// A replica killed while it holds permits of the shared cap: they come back when their
+/// lease ends (the upstream deadline plus 5 s), so the others are not starved for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permits_of_a_killed_replica_come_back_after_their_lease() {
+    let Some(redis) = Redis::start() else { return };
+    let (world, server) = idr_world(46, Duration::ZERO);
+    // Every imgData call hangs: A's calls hold both permits of the cap until A dies.
+    server.set_faults(Faults { hang: Some("/imgData/".to_owned()), ..Faults::default() });
+    let mut a =
+        replica(&server.url(), &redis, &["--max-concurrency", "2", "--upstream-timeout", "1"]);
+    let ids: Vec<String> = world.images.keys().take(2).map(|id| format!("\"{id}\"")).collect();
+    let hung = format!("{{ images(ids: [{}]) {{ name }} }}", ids.join(", "));
+    let base = a.base.clone();
+    let pending = tokio::spawn(async move {
+        let _ = Idr::client()
+            .post(format!("{base}/graphql"))
+            .json(&json!({"query": hung}))
+            .send()
+            .await;
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while redis.cli(&["ZCARD", "idr:v1:permits"]) != "2" {
+        assert!(Instant::now() < deadline, "A never held its permits");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    a.signal("KILL");
+    let _ = a.wait_exit(Duration::from_secs(5));
+    pending.abort();
+    let left: u32 = redis.cli(&["ZCARD", "idr:v1:permits"]).parse().unwrap_or(0);
+    assert!(left >= 1, "the dead replica left permits behind");
+
+    server.set_faults(Faults::default());
+    let b = replica(&server.url(), &redis, &["--max-concurrency", "2", "--upstream-timeout", "1"]);
+    let plate = world.plates.keys().next().unwrap();
+    let answer = post_raw(&b, &format!("{{ plate(id: {plate}) {{ name }} }}")).await;
+    assert!(answer.get("errors").is_none(), "B waited for the leases to end: {answer}");
+    // The permits B took are given back; none of A's are left.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while redis.cli(&["ZCARD", "idr:v1:permits"]) != "0" {
+        assert!(Instant::now() < deadline, "permits left behind");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
