@@ -318,3 +318,24 @@ async fn permits_of_a_killed_replica_come_back_after_their_lease() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// A Redis that stops answering (busy for 5 s) does not hold a request for as long: each
+/// call gives up after its deadline, and the replica answers alone meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_redis_does_not_hold_requests() {
+    let Some(redis) = Redis::start() else { return };
+    let (world, server) = idr_world(47, Duration::ZERO);
+    let a = replica(&server.url(), &redis, &[]);
+    assert!(post_raw(&a, "{ __typename }").await.get("errors").is_none());
+    let port = redis.port.to_string();
+    let stall = std::thread::spawn(move || {
+        let _ = Command::new("redis-cli").args(["-p", &port, "DEBUG", "SLEEP", "5"]).output();
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    let answer = post_raw(&a, &plate_query(&world)).await;
+    let took = started.elapsed();
+    assert!(answer.get("errors").is_none(), "{answer}");
+    assert!(took < Duration::from_secs(4), "the request waited for Redis ({took:?})");
+    stall.join().unwrap();
+}

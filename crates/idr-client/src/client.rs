@@ -1013,7 +1013,7 @@ impl Inner {
                     let mut pause = Duration::from_millis(10);
                     while Instant::now() < until {
                         tokio::time::sleep(pause).await;
-                        pause = (pause * 2).min(Duration::from_millis(200));
+                        pause = (pause * 2).min(Duration::from_millis(50));
                         if let Some(resp) = shared.get(&key).await {
                             Tally::add_coalesced();
                             metrics::counter!("idr_shared_coalesced_total").increment(1);

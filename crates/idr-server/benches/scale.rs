@@ -59,6 +59,16 @@ fn main() {
                 plate_scale.query(&server, "plate scale, 100 at once, cold", PLATES, 100).await,
             );
         }
+        if wanted("replicas") {
+            match Redis::start() {
+                Some(redis) => {
+                    for row in replicas(&redis).await {
+                        report.push(row);
+                    }
+                }
+                None => eprintln!("replicas: skipped, no redis-server"),
+            }
+        }
         if wanted("small") {
             let small = Bench::start("one 96-well plate", Size::full_plates(1, 8, 12, 1));
             let server = small.server();
@@ -311,6 +321,122 @@ impl Bench {
     }
 }
 
+/// A `redis-server` on a free loopback port, without persistence, stopped on drop.
+struct Redis {
+    child: Child,
+    port: u16,
+}
+
+impl Redis {
+    fn start() -> Option<Redis> {
+        let port = TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(Redis { child, port });
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        None
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Round trips clients made to Redis so far: the calls of the commands a replica
+    /// sends (`INFO commandstats`; a script's own commands run inside Redis and are not
+    /// round trips, so only `EVALSHA`/`EVAL` count for it).
+    fn round_trips(&self) -> u64 {
+        let out = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string(), "info", "commandstats"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        let sent = ["evalsha", "eval", "get", "set", "zrem", "ping"];
+        out.lines()
+            .filter_map(|l| {
+                let (name, stats) = l.strip_prefix("cmdstat_")?.split_once(':')?;
+                let calls = stats.split(',').find_map(|f| f.strip_prefix("calls="))?;
+                sent.contains(&name).then(|| calls.parse::<u64>().ok()).flatten()
+            })
+            .sum()
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The plate-scale query on 1 replica, and on 3 replicas sharing one Redis: upstream
+/// calls and wall, cold (3 clients at once, one per replica) and warm (the median of 20 on
+/// one replica), and the Redis commands a warm query adds.
+async fn replicas(redis: &Redis) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let one = Bench::start("plate scale", Size::full_plates(4, 16, 24, 1));
+    let server = one.server();
+    rows.push(one.query(&server, "1 replica, cold", PLATES, 1).await);
+    rows.push(one.sequential(&server, "1 replica, warm × 20", PLATES, 20).await);
+    drop(server);
+
+    // 3 replicas on their own: each asks IDR for everything.
+    let alone = Bench::start("plate scale", Size::full_plates(4, 16, 24, 1));
+    let servers: Vec<Server> = (0..3).map(|_| Server::start(&alone.upstream.url())).collect();
+    let body = json!({"query": PLATES, "variables": {"screen": alone.screen.to_string(), "plates": alone.plates.len()}});
+    let mark = alone.begin(Some(&servers[0]));
+    futures_util::future::join_all(servers.iter().map(|s| s.post(&body))).await;
+    rows.push(alone.end(
+        "3 replicas alone, cold (one client each)",
+        mark,
+        Some(&servers[0]),
+        json!({"clients": 3}),
+    ));
+    drop(servers);
+
+    let three = Bench::start("plate scale", Size::full_plates(4, 16, 24, 1));
+    let url = redis.url();
+    let servers: Vec<Server> =
+        (0..3).map(|_| Server::start_with(&three.upstream.url(), &["--redis", &url])).collect();
+    let body = json!({"query": PLATES, "variables": {"screen": three.screen.to_string(), "plates": three.plates.len()}});
+    // Let every replica connect to Redis before the clock starts.
+    std::thread::sleep(Duration::from_millis(500));
+    let mark = three.begin(Some(&servers[0]));
+    let answers = futures_util::future::join_all(servers.iter().map(|s| s.post(&body))).await;
+    let mut row =
+        three.end("3 replicas + Redis, cold (one client each)", mark, Some(&servers[0]), json!({}));
+    // The same data from every replica (each has its own `extensions.cost`).
+    let data = |a: &Bytes| serde_json::from_slice::<Value>(a).expect("JSON")["data"].take();
+    let first = data(&answers[0]);
+    assert!(first["screen"]["plates"]["nodes"].is_array(), "an answer with plates");
+    assert!(answers.iter().all(|a| data(a) == first), "every replica, the same data");
+    row.extra = json!({"answer_bytes": answers[0].len(), "clients": 3});
+    rows.push(row);
+    let before = redis.round_trips();
+    let mut warm = three.sequential(&servers[1], "3 replicas + Redis, warm × 20", PLATES, 20).await;
+    // `sequential` sends one request first to warm up, then 20.
+    let per_query = (redis.round_trips() - before) as f64 / 21.0;
+    warm.extra["redis_round_trips_per_query"] = json!(per_query);
+    rows.push(warm);
+    rows
+}
+
 /// `n` requests made by `make` at once, their answers in order.
 async fn futures_join<F, Fut>(n: usize, make: F) -> Vec<Bytes>
 where
@@ -362,6 +488,10 @@ struct Server {
 
 impl Server {
     fn start(upstream: &str) -> Server {
+        Server::start_with(upstream, &[])
+    }
+
+    fn start_with(upstream: &str, extra: &[&str]) -> Server {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -372,6 +502,7 @@ impl Server {
             .args(["--max-concurrency", &CAP.to_string(), "--rate-limit", "1000000"])
             // Every client of the benchmark comes from one address.
             .args(["--max-connections-per-address", "1024"])
+            .args(extra)
             .env("RUST_LOG", "error")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

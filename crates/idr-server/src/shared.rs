@@ -23,6 +23,9 @@ use redis::{AsyncCommands as _, Script};
 /// How long one Redis call may take before the replica goes on without it.
 pub const OP_TIMEOUT: Duration = Duration::from_millis(250);
 
+/// How long Redis is left alone after a failed call before it is tried again.
+const QUIET: Duration = Duration::from_secs(1);
+
 /// The largest answer shared (bigger ones stay in each replica's own cache).
 pub const MAX_SHARED_BYTES: usize = 8 * 1024 * 1024;
 
@@ -81,6 +84,9 @@ pub struct RedisTier {
     replica: String,
     next_token: AtomicU64,
     up: AtomicBool,
+    /// After a failure, Redis is left alone until then: a slow or dead Redis costs a
+    /// request at most one [`OP_TIMEOUT`] a second, not one per call.
+    quiet_until: Mutex<Option<tokio::time::Instant>>,
     acquire: Script,
     release: Script,
     bucket: Script,
@@ -97,6 +103,7 @@ impl RedisTier {
             replica: format!("{:016x}", fastrand::u64(..)),
             next_token: AtomicU64::new(0),
             up: AtomicBool::new(false),
+            quiet_until: Mutex::new(None),
             acquire: Script::new(ACQUIRE),
             release: Script::new(RELEASE),
             bucket: Script::new(BUCKET),
@@ -174,18 +181,31 @@ impl RedisTier {
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
         let connection = self.connection()?;
+        let now = tokio::time::Instant::now();
+        {
+            let quiet = self.quiet_until.lock().unwrap_or_else(|e| e.into_inner());
+            if quiet.is_some_and(|until| now < until) {
+                return None;
+            }
+        }
+        let failed = |this: &RedisTier| {
+            this.mark(false);
+            *this.quiet_until.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(tokio::time::Instant::now() + QUIET);
+        };
         match tokio::time::timeout(OP_TIMEOUT, op(connection)).await {
             Ok(Ok(value)) => {
+                *self.quiet_until.lock().unwrap_or_else(|e| e.into_inner()) = None;
                 self.mark(true);
                 Some(value)
             }
             Ok(Err(error)) => {
                 tracing::debug!(%error, "Redis call failed");
-                self.mark(false);
+                failed(self);
                 None
             }
             Err(_) => {
-                self.mark(false);
+                failed(self);
                 None
             }
         }
