@@ -17,6 +17,8 @@ use crate::Idr;
 struct Redis {
     child: Option<Child>,
     port: u16,
+    /// `requirepass`, if the server has one.
+    password: Option<String>,
 }
 
 impl Redis {
@@ -32,14 +34,25 @@ impl Redis {
             eprintln!("skipped: no redis-server (apt-get install redis-server)");
             return None;
         }
+        Redis::start_with(None)
+    }
+
+    fn start_with(password: Option<&str>) -> Option<Redis> {
+        let installed = Command::new("redis-server").arg("--version").output().is_ok();
+        if !installed {
+            return None;
+        }
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut redis = Redis { child: None, port };
+        let mut redis = Redis { child: None, port, password: password.map(str::to_owned) };
         redis.restart();
         Some(redis)
     }
 
     fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        match &self.password {
+            Some(password) => format!("redis://:{password}@127.0.0.1:{}", self.port),
+            None => format!("redis://127.0.0.1:{}", self.port),
+        }
     }
 
     /// (Re)starts the server on its port, and waits until it accepts connections.
@@ -48,6 +61,7 @@ impl Redis {
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no", "--maxmemory", "64mb"])
             .args(["--maxmemory-policy", "allkeys-lru"])
+            .args(self.password.iter().flat_map(|p| ["--requirepass", p.as_str()]))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -72,6 +86,7 @@ impl Redis {
     fn cli(&self, args: &[&str]) -> String {
         let out = Command::new("redis-cli")
             .args(["-p", &self.port.to_string()])
+            .args(self.password.iter().flat_map(|p| ["-a", p.as_str(), "--no-auth-warning"]))
             .args(args)
             .output()
             .expect("redis-cli runs");
@@ -338,4 +353,30 @@ async fn a_stalled_redis_does_not_hold_requests() {
     assert!(answer.get("errors").is_none(), "{answer}");
     assert!(took < Duration::from_secs(4), "the request waited for Redis ({took:?})");
     stall.join().unwrap();
+}
+
+/// A Redis that asks for a password: the right one in the URL shares; a wrong one is a
+/// Redis that does not answer (each replica alone), and `/readyz` says so without the
+/// password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_in_the_url_authenticates() {
+    let Some(redis) = Redis::start_with(Some("s3cret")) else { return };
+    let (world, server) = idr_world(48, Duration::ZERO);
+    let a = replica(&server.url(), &redis, &[]);
+    let b = replica(&server.url(), &redis, &[]);
+    let query = plate_query(&world);
+    let _ = post_raw(&a, &query).await;
+    let calls = server.calls();
+    let _ = post_raw(&b, &query).await;
+    assert_eq!(server.calls(), calls, "shared through the authenticated Redis");
+
+    let wrong = format!("redis://:nope@127.0.0.1:{}", redis.port);
+    let c = Idr::serve(&["--upstream", &server.url(), "--redis", &wrong]);
+    let answer = post_raw(&c, "{ __typename }").await;
+    assert!(answer.get("errors").is_none(), "{answer}");
+    let ready: Value =
+        Idr::client().get(format!("{}/readyz", c.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ready["redis"]["up"], false, "{ready}");
+    let shown = ready["redis"]["url"].as_str().unwrap();
+    assert!(!shown.contains("nope") && shown.contains("***"), "{shown}");
 }
