@@ -377,6 +377,30 @@ async fn a_password_in_the_url_authenticates() {
     let ready: Value =
         Idr::client().get(format!("{}/readyz", c.base)).send().await.unwrap().json().await.unwrap();
     assert_eq!(ready["redis"]["up"], false, "{ready}");
-    let shown = ready["redis"]["url"].as_str().unwrap();
-    assert!(!shown.contains("nope") && shown.contains("***"), "{shown}");
+    assert!(!ready.to_string().contains("nope"), "no credentials in {ready}");
+}
+
+/// A request that gives up while its replica fetches for everyone (its deadline passes)
+/// gives the claim back at once: another replica then fetches the answer itself instead of
+/// waiting out the claim's lease.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_fetch_gives_its_claim_back() {
+    let Some(redis) = Redis::start() else { return };
+    let (world, server) = idr_world(49, Duration::ZERO);
+    let plate = *world.plates.keys().next().unwrap();
+    server.set_faults(Faults { hang: Some("/webgateway/plate/".to_owned()), ..Faults::default() });
+    let a = replica(&server.url(), &redis, &["--request-timeout", "1"]);
+    let query = format!("{{ plate(id: {plate}) {{ wells {{ label }} }} }}");
+    let answer = post_raw(&a, &query).await;
+    assert!(answer["errors"].is_array(), "the hung call timed out: {answer}");
+    // The claim is gone soon after, not after its 35 s lease.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !redis.cli(&["--scan", "--pattern", "idr:v1:resp:*:claim"]).is_empty() {
+        assert!(Instant::now() < deadline, "the claim outlived its cancelled fetch");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.set_faults(Faults::default());
+    let b = replica(&server.url(), &redis, &[]);
+    let answer = post_raw(&b, &query).await;
+    assert!(answer.get("errors").is_none(), "B fetched it itself: {answer}");
 }

@@ -46,9 +46,12 @@ pub struct ClientConfig {
     pub breaker: BreakerConfig,
     /// Annotations per page of `webclient/api/annotations/` (sent as `limit`).
     pub annotations_page: usize,
-    /// How long a shared claim or permit outlives its holder: at least one call's
-    /// deadline, so that a live holder keeps it and a dead one gives it back.
+    /// How long a shared claim or permit outlives its holder, which renews it every
+    /// third of this while it works: a dead holder's comes back within it.
     pub shared_lease: Duration,
+    /// Which upstream this is, for the shared tier (replicas of different upstreams
+    /// sharing one Redis never mix their answers).
+    pub shared_namespace: String,
 }
 
 impl Default for ClientConfig {
@@ -64,6 +67,7 @@ impl Default for ClientConfig {
             breaker: BreakerConfig::default(),
             annotations_page: ep::ANNOTATIONS_PAGE,
             shared_lease: Duration::from_secs(35),
+            shared_namespace: IDR_BASE.to_owned(),
         }
     }
 }
@@ -278,18 +282,21 @@ impl IdrClient {
                     return hit;
                 }
                 metrics::counter!("idr_cache_misses_total").increment(1);
-                let (resp, claimed) = match inner.shared.clone() {
+                // Answers cached part by part (a thumbnail batch) are not shared whole: a
+                // part that failed must not reach the other replicas for the full TTL.
+                let shared = inner.shared.clone().filter(|_| keep == Keep::Answer);
+                let (resp, claimed) = match shared {
                     Some(shared) => inner.fetch_shared(shared, &request, &tally).await?,
                     None => (inner.send_with_retries(&request, &tally).await?, None),
                 };
                 let outcome = decode(&request.to_string(), &resp).map(|v| Arc::new(v) as Decoded);
                 // This replica fetched it for all: a good answer is shared, then the claim
                 // given back (waiters read the answer, or take over when there is none).
-                if let Some((shared, key)) = claimed {
+                if let Some(claim) = claimed {
                     if outcome.is_ok() && resp.is_success() {
-                        shared.put(&key, &resp, inner.config.cache_ttl).await;
+                        claim.shared.put(&claim.key, &resp, inner.config.cache_ttl).await;
                     }
-                    shared.release(&key).await;
+                    claim.release().await;
                 }
                 let ttl = match &outcome {
                     _ if keep == Keep::Parts => None,
@@ -819,16 +826,92 @@ fn endpoint_of(path: &str) -> String {
 /// the call is cancelled).
 struct InFlight;
 
-/// A permit of the shared cap, given back (in the background) when dropped.
+/// Renews a lease every third of it until aborted.
+fn renewer<F, Fut>(lease: Duration, renew: F) -> Option<tokio::task::JoinHandle<()>>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let runtime = tokio::runtime::Handle::try_current().ok()?;
+    Some(runtime.spawn(async move {
+        let every = (lease / 3).max(Duration::from_millis(100));
+        loop {
+            tokio::time::sleep(every).await;
+            renew().await;
+        }
+    }))
+}
+
+/// A permit of the shared cap: its lease renewed while the call runs, and given back (in
+/// the background) when dropped.
 struct SharedPermit {
     shared: Option<(Arc<dyn SharedTier>, String)>,
+    renew: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl SharedPermit {
+    fn held(shared: Arc<dyn SharedTier>, token: String, lease: Duration) -> SharedPermit {
+        let (s, t) = (shared.clone(), token.clone());
+        let renew = renewer(lease, move || {
+            let (s, t) = (s.clone(), t.clone());
+            async move { s.renew_permit(&t, lease).await }
+        });
+        SharedPermit { shared: Some((shared, token)), renew }
+    }
 }
 
 impl Drop for SharedPermit {
     fn drop(&mut self) {
+        if let Some(renew) = self.renew.take() {
+            renew.abort();
+        }
         if let Some((shared, token)) = self.shared.take() {
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
                 runtime.spawn(async move { shared.release_permit(&token).await });
+            }
+        }
+    }
+}
+
+/// A claim on the one fetch of an answer: renewed while the fetch works, released by
+/// [`ClaimGuard::release`], or in the background when dropped unreleased (a cancelled
+/// request), so that no other replica waits on a fetch that is gone.
+pub(crate) struct ClaimGuard {
+    shared: Arc<dyn SharedTier>,
+    key: String,
+    token: Option<String>,
+    renew: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl ClaimGuard {
+    fn new(shared: Arc<dyn SharedTier>, key: String, token: String, lease: Duration) -> ClaimGuard {
+        let (s, k, t) = (shared.clone(), key.clone(), token.clone());
+        let renew = renewer(lease, move || {
+            let (s, k, t) = (s.clone(), k.clone(), t.clone());
+            async move { s.renew(&k, &t, lease).await }
+        });
+        ClaimGuard { shared, key, token: Some(token), renew }
+    }
+
+    async fn release(mut self) {
+        if let Some(renew) = self.renew.take() {
+            renew.abort();
+        }
+        if let Some(token) = self.token.take() {
+            self.shared.release(&self.key, &token).await;
+        }
+    }
+}
+
+impl Drop for ClaimGuard {
+    fn drop(&mut self) {
+        if let Some(renew) = self.renew.take() {
+            renew.abort();
+        }
+        if let Some(token) = self.token.take() {
+            let (shared, key) = (self.shared.clone(), self.key.clone());
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move { shared.release(&key, &token).await });
             }
         }
     }
@@ -981,37 +1064,43 @@ impl Inner {
         shared: Arc<dyn SharedTier>,
         req: &Request,
         tally: &Option<Arc<Tally>>,
-    ) -> Result<(Response, Option<(Arc<dyn SharedTier>, String)>), Error> {
-        let key = crate::shared::answer_key(req);
+    ) -> Result<(Response, Option<ClaimGuard>), Error> {
+        let key = crate::shared::answer_key(&self.config.shared_namespace, req);
         if let Some(resp) = shared.get(&key).await {
             Tally::add_cache_hit(tally);
             metrics::counter!("idr_shared_cache_hits_total").increment(1);
             return Ok((resp, None));
         }
         let lease = self.config.shared_lease;
+        let mut claim = shared.claim(&key, lease).await;
         loop {
-            match shared.claim(&key, lease).await {
-                Claim::Mine => {
+            match claim {
+                Claim::Mine(token) => {
+                    // Held while this fetch lives, renewed as it works, and released
+                    // when it ends, however it ends (a cancelled request included).
+                    let claim = ClaimGuard::new(shared.clone(), key.clone(), token, lease);
                     // Stored between the miss and the claim: no call needed.
                     if let Some(resp) = shared.get(&key).await {
-                        shared.release(&key).await;
+                        claim.release().await;
                         Tally::add_cache_hit(tally);
                         metrics::counter!("idr_shared_cache_hits_total").increment(1);
                         return Ok((resp, None));
                     }
-                    let resp = self.send_with_retries(req, tally).await;
-                    if resp.is_err() {
-                        shared.release(&key).await;
-                    }
-                    return Ok((resp?, Some((shared, key))));
+                    return match self.send_with_retries(req, tally).await {
+                        Ok(resp) => Ok((resp, Some(claim))),
+                        Err(error) => {
+                            claim.release().await;
+                            Err(error)
+                        }
+                    };
                 }
                 Claim::Unavailable => return Ok((self.send_with_retries(req, tally).await?, None)),
                 Claim::Theirs => {
-                    // Another replica fetches it: poll for its answer, backing off, until
-                    // its claim would have run out; then claim again (it may have died).
-                    let until = Instant::now() + lease;
+                    // Another fetch holds it (renewing it while it works): poll for its
+                    // answer, backing off; when the claim is gone without an answer (the
+                    // fetch failed, or its holder died and the lease ran out), take over.
                     let mut pause = Duration::from_millis(10);
-                    while Instant::now() < until {
+                    loop {
                         tokio::time::sleep(pause).await;
                         pause = (pause * 2).min(Duration::from_millis(50));
                         if let Some(resp) = shared.get(&key).await {
@@ -1019,9 +1108,9 @@ impl Inner {
                             metrics::counter!("idr_shared_coalesced_total").increment(1);
                             return Ok((resp, None));
                         }
-                        // The fetch failed there, or its claim ran out: try to take over.
-                        if shared.claim(&key, lease).await != Claim::Theirs {
-                            shared.release(&key).await;
+                        let next = shared.claim(&key, lease).await;
+                        if next != Claim::Theirs {
+                            claim = next;
                             break;
                         }
                     }
@@ -1039,9 +1128,13 @@ impl Inner {
         let cap = self.config.max_concurrency.max(1);
         let lease = self.config.shared_lease;
         match shared.acquire(cap, lease, lease).await {
-            Permit::Held(token) => Ok(SharedPermit { shared: Some((shared, token)) }),
-            Permit::Unavailable => Ok(SharedPermit { shared: None }),
-            Permit::TimedOut => Err(Error::Timeout { url: req.to_string() }),
+            Permit::Held(token) => Ok(SharedPermit::held(shared, token, lease)),
+            Permit::Unavailable => Ok(SharedPermit { shared: None, renew: None }),
+            // Not IDR's failure: not retried, not counted as a call (see `send_with_retries`).
+            Permit::TimedOut => {
+                let _ = req;
+                Err(Error::Deadline)
+            }
         }
     }
 
@@ -1054,7 +1147,8 @@ impl Inner {
         let mut attempt = 0;
         loop {
             let result = self.send_once(req).await;
-            if matches!(result, Err(Error::CircuitOpen)) {
+            // Refused here (the breaker, or no shared permit in time): no call was made.
+            if matches!(result, Err(Error::CircuitOpen | Error::Deadline)) {
                 return result;
             }
             Tally::add_upstream_call(tally);

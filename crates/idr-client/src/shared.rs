@@ -15,10 +15,11 @@ use crate::upstream::BoxFuture;
 use crate::{Request, Response};
 
 /// Who fetches an answer that no replica has.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Claim {
-    /// This replica: fetch it, share it, then release the claim.
-    Mine,
+    /// This fetch, under this token: fetch it, share it, then release the claim (which
+    /// only its token can release or renew).
+    Mine(String),
     /// Another replica is fetching it: wait for its answer in the shared tier.
     Theirs,
     /// The shared tier cannot say: fetch it here.
@@ -42,23 +43,33 @@ pub trait SharedTier: Send + Sync + 'static {
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Option<Response>>;
     /// Stores a good answer for `ttl`.
     fn put<'a>(&'a self, key: &'a str, response: &'a Response, ttl: Duration) -> BoxFuture<'a, ()>;
-    /// Claims the one fetch of `key` for at most `lease` (a claimer that dies loses it
-    /// then, and a waiter takes over).
+    /// Claims the one fetch of `key` for `lease` (a claimer that dies loses it then, and a
+    /// waiter takes over; a live one renews it).
     fn claim<'a>(&'a self, key: &'a str, lease: Duration) -> BoxFuture<'a, Claim>;
-    /// Gives the claim on `key` back.
-    fn release<'a>(&'a self, key: &'a str) -> BoxFuture<'a, ()>;
+    /// Extends the claim `token` holds on `key` to `lease` from now.
+    fn renew<'a>(&'a self, key: &'a str, token: &'a str, lease: Duration) -> BoxFuture<'a, ()>;
+    /// Gives the claim `token` holds on `key` back.
+    fn release<'a>(&'a self, key: &'a str, token: &'a str) -> BoxFuture<'a, ()>;
     /// One of `cap` permits shared by every replica, held for at most `lease`, waiting at
     /// most `wait` for one to come free.
     fn acquire<'a>(&'a self, cap: usize, lease: Duration, wait: Duration) -> BoxFuture<'a, Permit>;
+    /// Extends a held permit's lease to `lease` from now.
+    fn renew_permit<'a>(&'a self, token: &'a str, lease: Duration) -> BoxFuture<'a, ()>;
     /// Gives a permit back.
     fn release_permit<'a>(&'a self, token: &'a str) -> BoxFuture<'a, ()>;
 }
 
-/// The shared key of an upstream request: its canonical text (method, path, sorted query
-/// and body, as [`Request`] prints it), hashed, under a prefix of this format's version.
-pub fn answer_key(request: &Request) -> String {
+/// The shared key of an upstream request: which upstream (`namespace`: replicas of other
+/// upstreams, offline ones included, never share) and the request's canonical text
+/// (method, path, sorted query and body, as [`Request`] prints it), hashed, under a prefix
+/// of this format's version.
+pub fn answer_key(namespace: &str, request: &Request) -> String {
     use sha2::Digest as _;
-    let digest = sha2::Sha256::digest(request.to_string().as_bytes());
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(namespace.as_bytes());
+    hasher.update([0]);
+    hasher.update(request.to_string().as_bytes());
+    let digest = hasher.finalize();
     let mut key = String::with_capacity(12 + 64);
     key.push_str("idr:v1:resp:");
     for byte in digest {

@@ -530,9 +530,9 @@ impl Cost {
     /// Takes `units` tokens, in full: a request costing more than a bucket passes once
     /// the bucket is full, and its client owes the rest (see [`Limiter::take_owing`]).
     /// Err is the `Retry-After`, in seconds.
-    fn take(&self, units: f64) -> Result<(), u64> {
+    async fn take(&self, units: f64) -> Result<(), u64> {
         let (Some(limiter), Some(ip)) = (&self.limiter, self.ip) else { return Ok(()) };
-        limiter.take_owing(ip, units, units)
+        limiter.take_decided(ip, units, units).await
     }
 
     /// Charges `units` of work beyond the first, which the request already paid for; a
@@ -697,9 +697,8 @@ async fn readyz(State(state): State<AppState>) -> Response {
         let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
         let mut body = json!({"ready": ready, "reason": reason, "upstream": &*state.upstream});
         // Redis down degrades (each replica alone), it does not make a replica unready.
-        if let Some(redis) = &state.redis {
+        if state.redis.is_some() {
             body["redis"] = json!({
-                "url": redis.url(),
                 "up": redis_up,
                 "mode": if redis_up { "shared" } else { "this replica alone (cache, rate limit and upstream cap per replica)" },
             });
@@ -842,7 +841,7 @@ async fn thumbnails(
     // (what a call's worth of thumbnails costs here to encode and send); at least one.
     let (calls, cached) = state.client.thumbnail_plan(&ids, size);
     let units = (calls as f64 + cached as f64 / THUMBNAILS_PER_TOKEN).max(1.0);
-    if let Err(retry_after) = cost.take(units) {
+    if let Err(retry_after) = cost.take(units).await {
         return crate::rate::too_many(retry_after);
     }
     let tally = std::sync::Arc::new(idr_client::tally::Tally::default());
@@ -930,7 +929,7 @@ async fn thumbnail(
     };
     let units =
         if state.client.has_thumbnail(image_id, size) { CACHED_THUMBNAIL_COST } else { 1.0 };
-    if let Err(retry_after) = cost.take(units) {
+    if let Err(retry_after) = cost.take(units).await {
         return crate::rate::too_many(retry_after);
     }
     let thumbnail =

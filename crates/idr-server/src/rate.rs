@@ -45,25 +45,35 @@ impl Limiter {
     /// Admits one request of `ip`: by the shared bucket when Redis answers, else by this
     /// replica's own.
     pub(crate) async fn admit(&self, ip: IpAddr) -> Result<(), u64> {
+        self.take_decided(ip, 1.0, 1.0).await
+    }
+
+    /// [`Limiter::take_owing`], decided by the shared bucket when Redis answers (so that
+    /// a client's rate is its rate on the deployment), else by this replica's own.
+    pub(crate) async fn take_decided(
+        &self,
+        ip: IpAddr,
+        cost: f64,
+        present: f64,
+    ) -> Result<(), u64> {
         if let Some(shared) = &self.shared {
             let key = address_key(ip).to_string();
             let RateLimit { per_second, burst } = self.limit;
-            if let Some(verdict) = shared.take(&key, per_second, burst, 1.0, 1.0).await {
-                // Kept in step here too, for when Redis stops answering.
-                let _ = self.take_local(ip, 1.0, 0.0);
+            let present = present.min(cost).min(burst);
+            if let Some(verdict) = shared.take(&key, per_second, burst, cost, present).await {
+                // Kept in step here too (what was admitted only), for when Redis stops
+                // answering.
+                if verdict.is_ok() {
+                    let _ = self.take_local(ip, cost, 0.0);
+                }
                 return verdict;
             }
         }
-        self.take(ip, 1.0)
+        self.take_local(ip, cost, present)
     }
 
     pub(crate) fn burst(&self) -> f64 {
         self.limit.burst
-    }
-
-    /// Takes `cost` tokens for `ip`, or says how many seconds until they are there.
-    pub(crate) fn take(&self, ip: IpAddr, cost: f64) -> Result<(), u64> {
-        self.take_owing(ip, cost, cost)
     }
 
     /// Takes `cost` tokens for `ip` once `present` of them are there (`present` at most

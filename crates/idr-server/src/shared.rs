@@ -44,10 +44,30 @@ end
 return 0
 ";
 
-/// Releases a claim only if this replica still holds it (a waiter may have taken over).
+/// Releases a claim only if this fetch still holds it (a waiter may have taken over).
 const RELEASE: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
+end
+return 0
+";
+
+/// Extends a claim only if this fetch still holds it.
+const RENEW: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+";
+
+/// Extends a held permit's lease (a permit that expired meanwhile stays expired).
+const RENEW_PERMIT: &str = r"
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  local now_t = redis.call('TIME')
+  local now = now_t[1] * 1000 + math.floor(now_t[2] / 1000)
+  redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[2]), ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[2]))
+  return 1
 end
 return 0
 ";
@@ -66,7 +86,8 @@ local tokens = tonumber(state[1]) or burst
 local at = tonumber(state[2]) or now
 tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
 local wait = 0
-if tokens >= present then
+-- `present` 0 is a debt, owed whatever the bucket holds.
+if present <= 0 or tokens >= present then
   tokens = tokens - cost
 else
   wait = math.max(1, math.ceil((present - tokens) / rate))
@@ -89,6 +110,8 @@ pub struct RedisTier {
     quiet_until: Mutex<Option<tokio::time::Instant>>,
     acquire: Script,
     release: Script,
+    renew: Script,
+    renew_permit: Script,
     bucket: Script,
 }
 
@@ -106,6 +129,8 @@ impl RedisTier {
             quiet_until: Mutex::new(None),
             acquire: Script::new(ACQUIRE),
             release: Script::new(RELEASE),
+            renew: Script::new(RENEW),
+            renew_permit: Script::new(RENEW_PERMIT),
             bucket: Script::new(BUCKET),
         });
         metrics::gauge!("idr_redis_up").set(0.0);
@@ -115,18 +140,21 @@ impl RedisTier {
                 .set_connection_timeout(Some(Duration::from_secs(1)))
                 .set_response_timeout(Some(OP_TIMEOUT))
                 .set_max_delay(Duration::from_secs(2))
-                .set_number_of_retries(usize::MAX);
+                // A few tries per (re)connection: commands try again after that, and a
+                // failed first connection is said (below) instead of retried in silence.
+                .set_number_of_retries(2);
             let mut logged = false;
             loop {
                 match ConnectionManager::new_with_config(client.clone(), config.clone()).await {
                     Ok(manager) => {
+                        warn_if_unbounded(&this.url, manager.clone()).await;
                         *this.manager.lock().unwrap_or_else(|e| e.into_inner()) = Some(manager);
                         this.mark(true);
                         return;
                     }
                     Err(error) => {
                         if !logged {
-                            tracing::warn!(redis = %this.url, %error, "Redis unreachable; this replica runs alone until it answers");
+                            tracing::warn!(redis = %this.url, %error, "Redis unreachable (or refused the credentials); this replica runs alone until it answers");
                             logged = true;
                         }
                         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -199,9 +227,21 @@ impl RedisTier {
                 self.mark(true);
                 Some(value)
             }
-            Ok(Err(error)) => {
+            // Redis unreachable or gone: this replica goes on alone for a while.
+            Ok(Err(error))
+                if error.is_io_error()
+                    || error.is_timeout()
+                    || error.is_connection_dropped()
+                    || error.is_connection_refusal() =>
+            {
                 tracing::debug!(%error, "Redis call failed");
                 failed(self);
+                None
+            }
+            // Redis answered, with an error (out of memory, read-only, …): this call
+            // shares nothing, the others go on.
+            Ok(Err(error)) => {
+                tracing::debug!(%error, "Redis refused a call");
                 None
             }
             Err(_) => {
@@ -239,6 +279,23 @@ impl RedisTier {
             })
             .await?;
         Some(if wait == 0 { Ok(()) } else { Err(wait) })
+    }
+}
+
+/// The shared answers are bounded in bytes by Redis itself (`maxmemory` with an eviction
+/// policy): says so once when that bound is missing. A Redis that refuses `CONFIG` (many
+/// managed ones do) is taken as configured.
+async fn warn_if_unbounded(url: &str, mut connection: ConnectionManager) {
+    let answer: redis::RedisResult<Vec<String>> = tokio::time::timeout(
+        OP_TIMEOUT,
+        redis::cmd("CONFIG").arg("GET").arg("maxmemory").query_async(&mut connection),
+    )
+    .await
+    .unwrap_or_else(|_| Ok(Vec::new()));
+    if let Ok(pair) = answer {
+        if pair.get(1).is_some_and(|bytes| bytes == "0") {
+            tracing::warn!(redis = %url, "Redis has no maxmemory: shared answers are bounded only by their TTL; set maxmemory with maxmemory-policy allkeys-lru");
+        }
     }
 }
 
@@ -285,33 +342,49 @@ impl SharedTier for RedisTier {
     fn claim<'a>(&'a self, key: &'a str, lease: Duration) -> BoxFuture<'a, Claim> {
         Box::pin(async move {
             let lock = format!("{key}:claim");
+            let token = self.token();
             let ms = lease.as_millis().max(1) as u64;
             let set: Option<Option<String>> = self
-                .run(|mut c| async move {
-                    redis::cmd("SET")
-                        .arg(&lock)
-                        .arg(&self.replica)
-                        .arg("NX")
-                        .arg("PX")
-                        .arg(ms)
-                        .query_async(&mut c)
-                        .await
+                .run(|mut c| {
+                    let (lock, token) = (lock.clone(), token.clone());
+                    async move {
+                        redis::cmd("SET")
+                            .arg(&lock)
+                            .arg(&token)
+                            .arg("NX")
+                            .arg("PX")
+                            .arg(ms)
+                            .query_async(&mut c)
+                            .await
+                    }
                 })
                 .await;
             match set {
-                Some(Some(_)) => Claim::Mine,
+                Some(Some(_)) => Claim::Mine(token),
                 Some(None) => Claim::Theirs,
                 None => Claim::Unavailable,
             }
         })
     }
 
-    fn release<'a>(&'a self, key: &'a str) -> BoxFuture<'a, ()> {
+    fn renew<'a>(&'a self, key: &'a str, token: &'a str, lease: Duration) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let lock = format!("{key}:claim");
+            let ms = lease.as_millis().max(1) as u64;
+            let _: Option<i64> = self
+                .run(|mut c| async move {
+                    self.renew.key(&lock).arg(token).arg(ms).invoke_async(&mut c).await
+                })
+                .await;
+        })
+    }
+
+    fn release<'a>(&'a self, key: &'a str, token: &'a str) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             let lock = format!("{key}:claim");
             let _: Option<i64> = self
                 .run(|mut c| async move {
-                    self.release.key(&lock).arg(&self.replica).invoke_async(&mut c).await
+                    self.release.key(&lock).arg(token).invoke_async(&mut c).await
                 })
                 .await;
         })
@@ -340,7 +413,16 @@ impl SharedTier for RedisTier {
                     })
                     .await;
                 match got {
-                    None => return Permit::Unavailable,
+                    // Redis may have taken it and the answer been lost: give it back.
+                    None => {
+                        let _: Option<i64> = self
+                            .run(|mut c| {
+                                let (key, token) = (key.clone(), token.clone());
+                                async move { c.zrem(key, token).await }
+                            })
+                            .await;
+                        return Permit::Unavailable;
+                    }
                     Some(1) => return Permit::Held(token),
                     Some(_) if tokio::time::Instant::now() >= until => return Permit::TimedOut,
                     Some(_) => {
@@ -349,6 +431,18 @@ impl SharedTier for RedisTier {
                     }
                 }
             }
+        })
+    }
+
+    fn renew_permit<'a>(&'a self, token: &'a str, lease: Duration) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let key = format!("{PREFIX}permits");
+            let ms = lease.as_millis().max(1) as u64;
+            let _: Option<i64> = self
+                .run(|mut c| async move {
+                    self.renew_permit.key(&key).arg(token).arg(ms).invoke_async(&mut c).await
+                })
+                .await;
         })
     }
 

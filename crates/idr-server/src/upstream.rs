@@ -59,6 +59,7 @@ pub fn build_shared_client(
                 cache_bytes: *cache_bytes,
                 // A claim or permit outlives the longest call its holder can make.
                 shared_lease: *timeout + Duration::from_secs(5),
+                shared_namespace: base.to_string(),
                 ..ClientConfig::default()
             };
             Ok((IdrClient::with_shared(upstream, config, shared), format!("upstream {base}")))
@@ -66,12 +67,12 @@ pub fn build_shared_client(
         UpstreamChoice::Bundled { cache_bytes } => {
             let store = bundled_store()?;
             let described = format!("offline: {} bundled recordings", store.len());
-            Ok((offline_client(store, *cache_bytes, shared), described))
+            Ok((offline_client(store, *cache_bytes, shared, &described), described))
         }
         UpstreamChoice::Dir { dir, cache_bytes } => {
             let store = RecordingStore::from_dir(dir)?;
             let described = format!("offline: {} recordings from {}", store.len(), dir.display());
-            Ok((offline_client(store, *cache_bytes, shared), described))
+            Ok((offline_client(store, *cache_bytes, shared, &described), described))
         }
     }
 }
@@ -80,7 +81,10 @@ fn offline_client(
     store: RecordingStore,
     cache_bytes: usize,
     shared: Option<Arc<dyn SharedTier>>,
+    described: &str,
 ) -> IdrClient {
-    let config = ClientConfig { cache_bytes, ..ClientConfig::default() };
+    // Offline replicas share only with replicas of the same recordings.
+    let shared_namespace = described.to_owned();
+    let config = ClientConfig { cache_bytes, shared_namespace, ..ClientConfig::default() };
     IdrClient::with_shared(RecordedUpstream::new(Arc::new(store)), config, shared)
 }

@@ -32,9 +32,11 @@ fn responses_round_trip_and_garbage_is_no_response() {
 fn answer_keys_are_the_canonical_request() {
     let a = Request::get("/api/v0/m/screens/").param("offset", 0).param("childCount", true);
     let b = Request::get("/api/v0/m/screens/").param("childCount", true).param("offset", 0);
-    assert_eq!(answer_key(&a), answer_key(&b), "the query is sorted");
-    assert_ne!(answer_key(&a), answer_key(&Request::get("/api/v0/m/projects/")));
-    assert!(answer_key(&a).starts_with("idr:v1:resp:") && answer_key(&a).len() == 12 + 64);
+    let key = |r: &Request| answer_key("https://idr.openmicroscopy.org/", r);
+    assert_eq!(key(&a), key(&b), "the query is sorted");
+    assert_ne!(key(&a), key(&Request::get("/api/v0/m/projects/")));
+    assert_ne!(key(&a), answer_key("offline", &a), "another upstream, another key");
+    assert!(key(&a).starts_with("idr:v1:resp:") && key(&a).len() == 12 + 64);
 }
 
 /// A shared tier in memory: what two clients share.
@@ -53,13 +55,19 @@ impl SharedTier for Memory {
         })
     }
     fn claim<'a>(&'a self, _: &'a str, _: Duration) -> BoxFuture<'a, Claim> {
-        Box::pin(async { Claim::Mine })
+        Box::pin(async { Claim::Mine("t".into()) })
     }
-    fn release<'a>(&'a self, _: &'a str) -> BoxFuture<'a, ()> {
+    fn renew<'a>(&'a self, _: &'a str, _: &'a str, _: Duration) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
+    fn release<'a>(&'a self, _: &'a str, _: &'a str) -> BoxFuture<'a, ()> {
         Box::pin(async {})
     }
     fn acquire<'a>(&'a self, _: usize, _: Duration, _: Duration) -> BoxFuture<'a, Permit> {
         Box::pin(async { Permit::Held("t".into()) })
+    }
+    fn renew_permit<'a>(&'a self, _: &'a str, _: Duration) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
     }
     fn release_permit<'a>(&'a self, _: &'a str) -> BoxFuture<'a, ()> {
         Box::pin(async {})
