@@ -842,6 +842,10 @@ where
     }))
 }
 
+/// How long one request may spend in calls to the shared tier (waiting for a permit or
+/// another replica's fetch aside) before it goes on without it.
+const SHARED_BUDGET: Duration = Duration::from_millis(500);
+
 /// A permit of the shared cap: its lease renewed while the call runs, and given back (in
 /// the background) when dropped.
 struct SharedPermit {
@@ -1018,10 +1022,14 @@ impl Inner {
         };
         let (result, started) = {
             let _permit = self.permits.acquire().await.map_err(|_| Error::CircuitOpen)?;
-            // The deployment's cap, shared by every replica, after this one's own.
+            // The deployment's cap, shared by every replica, after this one's own (unless
+            // the request has spent its time with the shared tier).
+            let tally = Tally::current();
             let _shared = match &self.shared {
-                Some(shared) => Some(self.shared_permit(shared.clone(), req).await?),
-                None => None,
+                Some(shared) if !Tally::shared_spent(&tally, SHARED_BUDGET) => {
+                    Some(self.shared_permit(shared.clone(), req).await?)
+                }
+                _ => None,
             };
             // The call's time is IDR's, not the wait for a permit here.
             let started = Instant::now();
@@ -1055,6 +1063,14 @@ impl Inner {
         result
     }
 
+    /// Runs one call to the shared tier, counting its time to the request.
+    async fn timed<T>(tally: &Option<Arc<Tally>>, call: impl std::future::Future<Output = T>) -> T {
+        let started = Instant::now();
+        let out = call.await;
+        Tally::add_shared_time(tally, started.elapsed());
+        out
+    }
+
     /// The answer to `req` through the shared tier: another replica's stored answer, or
     /// the one another replica is fetching (waited for up to the lease, then taken over),
     /// or fetched here under a claim, which is returned so that the caller shares what it
@@ -1065,14 +1081,18 @@ impl Inner {
         req: &Request,
         tally: &Option<Arc<Tally>>,
     ) -> Result<(Response, Option<ClaimGuard>), Error> {
+        // A request that has spent its time with the shared tier goes on alone.
+        if Tally::shared_spent(tally, SHARED_BUDGET) {
+            return Ok((self.send_with_retries(req, tally).await?, None));
+        }
         let key = crate::shared::answer_key(&self.config.shared_namespace, req);
-        if let Some(resp) = shared.get(&key).await {
+        if let Some(resp) = Inner::timed(tally, shared.get(&key)).await {
             Tally::add_cache_hit(tally);
             metrics::counter!("idr_shared_cache_hits_total").increment(1);
             return Ok((resp, None));
         }
         let lease = self.config.shared_lease;
-        let mut claim = shared.claim(&key, lease).await;
+        let mut claim = Inner::timed(tally, shared.claim(&key, lease)).await;
         loop {
             match claim {
                 Claim::Mine(token) => {
@@ -1080,7 +1100,7 @@ impl Inner {
                     // when it ends, however it ends (a cancelled request included).
                     let claim = ClaimGuard::new(shared.clone(), key.clone(), token, lease);
                     // Stored between the miss and the claim: no call needed.
-                    if let Some(resp) = shared.get(&key).await {
+                    if let Some(resp) = Inner::timed(tally, shared.get(&key)).await {
                         claim.release().await;
                         Tally::add_cache_hit(tally);
                         metrics::counter!("idr_shared_cache_hits_total").increment(1);
@@ -1103,12 +1123,16 @@ impl Inner {
                     loop {
                         tokio::time::sleep(pause).await;
                         pause = (pause * 2).min(Duration::from_millis(50));
-                        if let Some(resp) = shared.get(&key).await {
+                        if let Some(resp) = Inner::timed(tally, shared.get(&key)).await {
                             Tally::add_coalesced();
                             metrics::counter!("idr_shared_coalesced_total").increment(1);
                             return Ok((resp, None));
                         }
-                        let next = shared.claim(&key, lease).await;
+                        let next = Inner::timed(tally, shared.claim(&key, lease)).await;
+                        // Out of shared time, or the claim is free: fetch here.
+                        if Tally::shared_spent(tally, SHARED_BUDGET) && next == Claim::Theirs {
+                            return Ok((self.send_with_retries(req, tally).await?, None));
+                        }
                         if next != Claim::Theirs {
                             claim = next;
                             break;

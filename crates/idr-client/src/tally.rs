@@ -25,6 +25,8 @@ pub struct Tally {
     cache_hits: AtomicU64,
     coalesced: AtomicU64,
     batches: AtomicU64,
+    /// Time spent in calls to the shared tier, in microseconds.
+    shared_micros: AtomicU64,
 }
 
 /// A snapshot of a [`Tally`].
@@ -110,6 +112,21 @@ impl Tally {
 
     pub(crate) fn add_cache_hit(tally: &Option<Arc<Tally>>) {
         bump(tally, |t| &t.cache_hits);
+    }
+
+    /// Counts time spent talking to the shared tier.
+    pub(crate) fn add_shared_time(tally: &Option<Arc<Tally>>, spent: std::time::Duration) {
+        if let Some(t) = tally {
+            t.shared_micros.fetch_add(spent.as_micros() as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether the request has spent `budget` talking to the shared tier already (then
+    /// it goes on without it: a slow shared tier slows a request by at most that).
+    pub(crate) fn shared_spent(tally: &Option<Arc<Tally>>, budget: std::time::Duration) -> bool {
+        tally
+            .as_ref()
+            .is_some_and(|t| t.shared_micros.load(Ordering::Relaxed) >= budget.as_micros() as u64)
     }
 
     pub(crate) fn add_coalesced() {
