@@ -147,6 +147,9 @@ async fn an_answer_of_one_replica_costs_the_next_no_upstream_call() {
     let second = post_raw(&b, &query).await;
     assert_eq!(server.calls(), calls, "B asked IDR again");
     assert_eq!(second["extensions"]["cost"]["upstreamCalls"], 0, "{second}");
+    // Answers from Redis cost none of the request's budget of upstream calls.
+    let cost = &second["extensions"]["cost"];
+    assert_eq!(cost["remaining"], cost["budget"], "{second}");
     assert_eq!(second["data"], first["data"]);
     let ready: Value =
         Idr::client().get(format!("{}/readyz", b.base)).send().await.unwrap().json().await.unwrap();

@@ -278,6 +278,7 @@ impl IdrClient {
             Tally::reserve_call(&tally).then_some(async move {
                 if let Some(hit) = inner.cache.get(&this) {
                     Tally::add_cache_hit(&tally);
+                    Tally::refund_call(&tally);
                     metrics::counter!("idr_cache_hits_total").increment(1);
                     return hit;
                 }
@@ -286,7 +287,15 @@ impl IdrClient {
                 // part that failed must not reach the other replicas for the full TTL.
                 let shared = inner.shared.clone().filter(|_| keep == Keep::Answer);
                 let (resp, claimed) = match shared {
-                    Some(shared) => inner.fetch_shared(shared, &request, &tally).await?,
+                    Some(shared) => {
+                        let (resp, claim, called) =
+                            inner.fetch_shared(shared, &request, &tally).await?;
+                        // Another replica's answer costs this request no call.
+                        if !called {
+                            Tally::refund_call(&tally);
+                        }
+                        (resp, claim)
+                    }
                     None => (inner.send_with_retries(&request, &tally).await?, None),
                 };
                 let outcome = decode(&request.to_string(), &resp).map(|v| Arc::new(v) as Decoded);
@@ -1080,16 +1089,16 @@ impl Inner {
         shared: Arc<dyn SharedTier>,
         req: &Request,
         tally: &Option<Arc<Tally>>,
-    ) -> Result<(Response, Option<ClaimGuard>), Error> {
+    ) -> Result<(Response, Option<ClaimGuard>, bool), Error> {
         // A request that has spent its time with the shared tier goes on alone.
         if Tally::shared_spent(tally, SHARED_BUDGET) {
-            return Ok((self.send_with_retries(req, tally).await?, None));
+            return Ok((self.send_with_retries(req, tally).await?, None, true));
         }
         let key = crate::shared::answer_key(&self.config.shared_namespace, req);
         if let Some(resp) = Inner::timed(tally, shared.get(&key)).await {
             Tally::add_cache_hit(tally);
             metrics::counter!("idr_shared_cache_hits_total").increment(1);
-            return Ok((resp, None));
+            return Ok((resp, None, false));
         }
         let lease = self.config.shared_lease;
         let mut claim = Inner::timed(tally, shared.claim(&key, lease)).await;
@@ -1104,17 +1113,19 @@ impl Inner {
                         claim.release().await;
                         Tally::add_cache_hit(tally);
                         metrics::counter!("idr_shared_cache_hits_total").increment(1);
-                        return Ok((resp, None));
+                        return Ok((resp, None, false));
                     }
                     return match self.send_with_retries(req, tally).await {
-                        Ok(resp) => Ok((resp, Some(claim))),
+                        Ok(resp) => Ok((resp, Some(claim), true)),
                         Err(error) => {
                             claim.release().await;
                             Err(error)
                         }
                     };
                 }
-                Claim::Unavailable => return Ok((self.send_with_retries(req, tally).await?, None)),
+                Claim::Unavailable => {
+                    return Ok((self.send_with_retries(req, tally).await?, None, true))
+                }
                 Claim::Theirs => {
                     // Another fetch holds it (renewing it while it works): poll for its
                     // answer, backing off; when the claim is gone without an answer (the
@@ -1126,12 +1137,12 @@ impl Inner {
                         if let Some(resp) = Inner::timed(tally, shared.get(&key)).await {
                             Tally::add_coalesced();
                             metrics::counter!("idr_shared_coalesced_total").increment(1);
-                            return Ok((resp, None));
+                            return Ok((resp, None, false));
                         }
                         let next = Inner::timed(tally, shared.claim(&key, lease)).await;
                         // Out of shared time, or the claim is free: fetch here.
                         if Tally::shared_spent(tally, SHARED_BUDGET) && next == Claim::Theirs {
-                            return Ok((self.send_with_retries(req, tally).await?, None));
+                            return Ok((self.send_with_retries(req, tally).await?, None, true));
                         }
                         if next != Claim::Theirs {
                             claim = next;

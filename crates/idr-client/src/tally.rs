@@ -80,6 +80,16 @@ impl Tally {
             .is_ok()
     }
 
+    /// Gives back a call reserved with [`Tally::reserve_call`] that was not made (the
+    /// answer came from the cache or another replica after all).
+    pub(crate) fn refund_call(tally: &Option<Arc<Tally>>) {
+        let Some(t) = tally else { return };
+        if t.budget.is_some() {
+            let _ =
+                t.started.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        }
+    }
+
     pub(crate) fn budget(tally: &Option<Arc<Tally>>) -> u64 {
         tally.as_ref().and_then(|t| t.budget).unwrap_or(u64::MAX)
     }
