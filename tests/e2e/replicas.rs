@@ -407,3 +407,28 @@ async fn a_cancelled_fetch_gives_its_claim_back() {
     let answer = post_raw(&b, &query).await;
     assert!(answer.get("errors").is_none(), "B fetched it itself: {answer}");
 }
+
+/// An answer taken from Redis lives in a replica's own cache no longer than it had left in
+/// Redis: shared answers age once, not twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_answer_keeps_its_age() {
+    let Some(redis) = Redis::start() else { return };
+    let (world, server) = idr_world(50, Duration::ZERO);
+    let a = replica(&server.url(), &redis, &[]);
+    let b = replica(&server.url(), &redis, &[]);
+    let plate = *world.plates.keys().next().unwrap();
+    let query = format!("{{ plate(id: {plate}) {{ name }} }}");
+    let _ = post_raw(&a, &query).await;
+    // Near the end of their TTL in Redis.
+    for key in redis.cli(&["--scan", "--pattern", "idr:v1:resp:*"]).lines() {
+        if !key.ends_with(":claim") {
+            redis.cli(&["PEXPIRE", key, "400"]);
+        }
+    }
+    let calls = server.calls();
+    let _ = post_raw(&b, &query).await;
+    assert_eq!(server.calls(), calls, "B read A's answers from Redis");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let _ = post_raw(&b, &query).await;
+    assert!(server.calls() > calls, "B kept an answer past the TTL it had in Redis");
+}

@@ -286,18 +286,15 @@ impl IdrClient {
                 // Answers cached part by part (a thumbnail batch) are not shared whole: a
                 // part that failed must not reach the other replicas for the full TTL.
                 let shared = inner.shared.clone().filter(|_| keep == Keep::Answer);
-                let (resp, claimed) = match shared {
-                    Some(shared) => {
-                        let (resp, claim, called) =
-                            inner.fetch_shared(shared, &request, &tally).await?;
-                        // Another replica's answer costs this request no call.
-                        if !called {
-                            Tally::refund_call(&tally);
-                        }
-                        (resp, claim)
-                    }
-                    None => (inner.send_with_retries(&request, &tally).await?, None),
+                let fetched = match shared {
+                    Some(shared) => inner.fetch_shared(shared, &request, &tally).await?,
+                    None => Fetched::called(inner.send_with_retries(&request, &tally).await?, None),
                 };
+                // Another replica's answer costs this request no call.
+                if fetched.shared_ttl.is_some() {
+                    Tally::refund_call(&tally);
+                }
+                let Fetched { resp, claim: claimed, shared_ttl } = fetched;
                 let outcome = decode(&request.to_string(), &resp).map(|v| Arc::new(v) as Decoded);
                 // This replica fetched it for all: a good answer is shared, then the claim
                 // given back (waiters read the answer, or take over when there is none).
@@ -307,12 +304,16 @@ impl IdrClient {
                     }
                     claim.release().await;
                 }
-                let ttl = match &outcome {
-                    _ if keep == Keep::Parts => None,
-                    Ok(_) => Some(inner.config.cache_ttl),
-                    Err(Error::NotFound { .. }) => Some(inner.config.negative_ttl),
-                    Err(_) => None,
-                };
+                let ttl =
+                    match &outcome {
+                        _ if keep == Keep::Parts => None,
+                        // An answer from Redis lives here no longer than it had left there.
+                        Ok(_) => Some(shared_ttl.map_or(inner.config.cache_ttl, |left| {
+                            left.min(inner.config.cache_ttl)
+                        })),
+                        Err(Error::NotFound { .. }) => Some(inner.config.negative_ttl),
+                        Err(_) => None,
+                    };
                 if let Some(ttl) = ttl {
                     inner.cache.insert(this, outcome.clone(), answer_bytes(&request, &resp), ttl);
                 }
@@ -851,6 +852,24 @@ where
     }))
 }
 
+/// What [`Inner::fetch_shared`] got: the response; the claim, when this replica fetched
+/// it for all; and, for an answer another replica stored, how long it has left.
+pub(crate) struct Fetched {
+    resp: Response,
+    claim: Option<ClaimGuard>,
+    shared_ttl: Option<Duration>,
+}
+
+impl Fetched {
+    fn called(resp: Response, claim: Option<ClaimGuard>) -> Fetched {
+        Fetched { resp, claim, shared_ttl: None }
+    }
+
+    fn shared(resp: Response, left: Duration) -> Fetched {
+        Fetched { resp, claim: None, shared_ttl: Some(left) }
+    }
+}
+
 /// How long one request may spend in calls to the shared tier (waiting for a permit or
 /// another replica's fetch aside) before it goes on without it.
 const SHARED_BUDGET: Duration = Duration::from_millis(500);
@@ -1089,16 +1108,16 @@ impl Inner {
         shared: Arc<dyn SharedTier>,
         req: &Request,
         tally: &Option<Arc<Tally>>,
-    ) -> Result<(Response, Option<ClaimGuard>, bool), Error> {
+    ) -> Result<Fetched, Error> {
         // A request that has spent its time with the shared tier goes on alone.
         if Tally::shared_spent(tally, SHARED_BUDGET) {
-            return Ok((self.send_with_retries(req, tally).await?, None, true));
+            return Ok(Fetched::called(self.send_with_retries(req, tally).await?, None));
         }
         let key = crate::shared::answer_key(&self.config.shared_namespace, req);
-        if let Some(resp) = Inner::timed(tally, shared.get(&key)).await {
+        if let Some((resp, left)) = Inner::timed(tally, shared.get(&key)).await {
             Tally::add_cache_hit(tally);
             metrics::counter!("idr_shared_cache_hits_total").increment(1);
-            return Ok((resp, None, false));
+            return Ok(Fetched::shared(resp, left));
         }
         let lease = self.config.shared_lease;
         let mut claim = Inner::timed(tally, shared.claim(&key, lease)).await;
@@ -1109,14 +1128,14 @@ impl Inner {
                     // when it ends, however it ends (a cancelled request included).
                     let claim = ClaimGuard::new(shared.clone(), key.clone(), token, lease);
                     // Stored between the miss and the claim: no call needed.
-                    if let Some(resp) = Inner::timed(tally, shared.get(&key)).await {
+                    if let Some((resp, left)) = Inner::timed(tally, shared.get(&key)).await {
                         claim.release().await;
                         Tally::add_cache_hit(tally);
                         metrics::counter!("idr_shared_cache_hits_total").increment(1);
-                        return Ok((resp, None, false));
+                        return Ok(Fetched::shared(resp, left));
                     }
                     return match self.send_with_retries(req, tally).await {
-                        Ok(resp) => Ok((resp, Some(claim), true)),
+                        Ok(resp) => Ok(Fetched::called(resp, Some(claim))),
                         Err(error) => {
                             claim.release().await;
                             Err(error)
@@ -1124,7 +1143,7 @@ impl Inner {
                     };
                 }
                 Claim::Unavailable => {
-                    return Ok((self.send_with_retries(req, tally).await?, None, true))
+                    return Ok(Fetched::called(self.send_with_retries(req, tally).await?, None))
                 }
                 Claim::Theirs => {
                     // Another fetch holds it (renewing it while it works): poll for its
@@ -1134,15 +1153,18 @@ impl Inner {
                     loop {
                         tokio::time::sleep(pause).await;
                         pause = (pause * 2).min(Duration::from_millis(50));
-                        if let Some(resp) = Inner::timed(tally, shared.get(&key)).await {
+                        if let Some((resp, left)) = Inner::timed(tally, shared.get(&key)).await {
                             Tally::add_coalesced();
                             metrics::counter!("idr_shared_coalesced_total").increment(1);
-                            return Ok((resp, None, false));
+                            return Ok(Fetched::shared(resp, left));
                         }
                         let next = Inner::timed(tally, shared.claim(&key, lease)).await;
                         // Out of shared time, or the claim is free: fetch here.
                         if Tally::shared_spent(tally, SHARED_BUDGET) && next == Claim::Theirs {
-                            return Ok((self.send_with_retries(req, tally).await?, None, true));
+                            return Ok(Fetched::called(
+                                self.send_with_retries(req, tally).await?,
+                                None,
+                            ));
                         }
                         if next != Claim::Theirs {
                             claim = next;

@@ -39,8 +39,8 @@ pub enum Permit {
 
 /// The tier replicas share. Implementations bound every call by a timeout of their own.
 pub trait SharedTier: Send + Sync + 'static {
-    /// The answer another replica stored for `key`, if any.
-    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Option<Response>>;
+    /// The answer another replica stored for `key`, if any, with how long it has left.
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Option<(Response, Duration)>>;
     /// Stores a good answer for `ttl`.
     fn put<'a>(&'a self, key: &'a str, response: &'a Response, ttl: Duration) -> BoxFuture<'a, ()>;
     /// Claims the one fetch of `key` for `lease` (a claimer that dies loses it then, and a

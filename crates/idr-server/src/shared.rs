@@ -311,10 +311,16 @@ fn redact(url: &str) -> String {
 }
 
 impl SharedTier for RedisTier {
-    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Option<Response>> {
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Option<(Response, Duration)>> {
         Box::pin(async move {
-            let bytes: Option<Vec<u8>> = self.run(|mut c| async move { c.get(key).await }).await?;
-            bytes.as_deref().and_then(decode_response)
+            // The answer and what is left of its TTL, in one round trip.
+            let (bytes, left): (Option<Vec<u8>>, i64) = self
+                .run(|mut c| async move {
+                    redis::pipe().atomic().get(key).cmd("PTTL").arg(key).query_async(&mut c).await
+                })
+                .await?;
+            let left = Duration::from_millis(u64::try_from(left).ok()?);
+            Some((bytes.as_deref().and_then(decode_response)?, left))
         })
     }
 

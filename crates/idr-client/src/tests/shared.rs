@@ -46,8 +46,11 @@ struct Memory {
 }
 
 impl SharedTier for Memory {
-    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Option<Response>> {
-        Box::pin(async move { self.answers.lock().unwrap().get(key).cloned() })
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Option<(Response, Duration)>> {
+        Box::pin(async move {
+            let found = self.answers.lock().unwrap().get(key).cloned();
+            found.map(|r| (r, Duration::from_secs(60)))
+        })
     }
     fn put<'a>(&'a self, key: &'a str, response: &'a Response, _: Duration) -> BoxFuture<'a, ()> {
         Box::pin(async move {
