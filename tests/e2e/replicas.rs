@@ -432,3 +432,37 @@ async fn a_shared_answer_keeps_its_age() {
     let _ = post_raw(&b, &query).await;
     assert!(server.calls() > calls, "B kept an answer past the TTL it had in Redis");
 }
+
+/// A replica stopped with SIGTERM while its calls hold permits gives them back when the
+/// drain ends, not when their leases do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_replica_gives_its_permits_back() {
+    let Some(redis) = Redis::start() else { return };
+    let (world, server) = idr_world(51, Duration::ZERO);
+    server.set_faults(Faults { hang: Some("/imgData/".to_owned()), ..Faults::default() });
+    let mut a = replica(
+        &server.url(),
+        &redis,
+        &["--max-concurrency", "2", "--upstream-timeout", "30", "--drain-timeout", "1"],
+    );
+    let ids: Vec<String> = world.images.keys().take(2).map(|id| format!("\"{id}\"")).collect();
+    let hung = format!("{{ images(ids: [{}]) {{ name }} }}", ids.join(", "));
+    let base = a.base.clone();
+    let pending = tokio::spawn(async move {
+        let _ = Idr::client()
+            .post(format!("{base}/graphql"))
+            .json(&json!({"query": hung}))
+            .send()
+            .await;
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while redis.cli(&["ZCARD", "idr:v1:permits"]) != "2" {
+        assert!(Instant::now() < deadline, "A never held its permits");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    a.signal("TERM");
+    let exited = a.wait_exit(Duration::from_secs(10));
+    assert!(exited.is_some(), "A drained and exited");
+    pending.abort();
+    assert_eq!(redis.cli(&["ZCARD", "idr:v1:permits"]), "0", "permits left behind after the drain");
+}

@@ -411,7 +411,13 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         let app = idr_server::metrics_app(metrics, state.client.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
     }
+    let redis = state.redis.clone();
     idr_server::serve(listener, app(state), connections, shutdown_signal()).await;
+    // Drained: the permits of calls cut at the drain deadline go back now, not when their
+    // leases end, so the other replicas get the whole cap at once.
+    if let Some(redis) = redis {
+        redis.forget_replica().await;
+    }
     Ok(())
 }
 

@@ -72,6 +72,17 @@ end
 return 0
 ";
 
+/// Removes every permit whose token starts with this replica's id.
+const FORGET: &str = r"
+local gone = 0
+for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if string.sub(member, 1, string.len(ARGV[1])) == ARGV[1] then
+    gone = gone + redis.call('ZREM', KEYS[1], member)
+  end
+end
+return gone
+";
+
 /// The token bucket of `Limiter::take_owing`, in Redis: refill by elapsed time, then take
 /// `cost` tokens once `present` are there; else the seconds to wait.
 const BUCKET: &str = r"
@@ -112,6 +123,7 @@ pub struct RedisTier {
     release: Script,
     renew: Script,
     renew_permit: Script,
+    forget: Script,
     bucket: Script,
 }
 
@@ -131,6 +143,7 @@ impl RedisTier {
             release: Script::new(RELEASE),
             renew: Script::new(RENEW),
             renew_permit: Script::new(RENEW_PERMIT),
+            forget: Script::new(FORGET),
             bucket: Script::new(BUCKET),
         });
         metrics::gauge!("idr_redis_up").set(0.0);
@@ -163,6 +176,20 @@ impl RedisTier {
             }
         });
         Ok(tier)
+    }
+
+    /// Gives back every permit this replica still holds (at shutdown, after the drain).
+    pub async fn forget_replica(&self) {
+        let key = format!("{PREFIX}permits");
+        let prefix = format!("{}:", self.replica);
+        let gone: Option<i64> =
+            self.run(|mut c| async move {
+                self.forget.key(&key).arg(&prefix).invoke_async(&mut c).await
+            })
+            .await;
+        if let Some(gone) = gone.filter(|n| *n > 0) {
+            tracing::info!(permits = gone, "gave the shared upstream permits of cut calls back");
+        }
     }
 
     /// Whether the last Redis call succeeded.
