@@ -293,6 +293,27 @@ async fn redis_going_away_degrades_and_its_return_recovers() {
     );
 }
 
+/// Sends `idr` a query whose two image calls hang (the upstream hangs `imgData`), and
+/// waits until they hold both permits of a cap of 2; the request's task.
+async fn hold_two_permits(idr: &Idr, world: &World, redis: &Redis) -> tokio::task::JoinHandle<()> {
+    let ids: Vec<String> = world.images.keys().take(2).map(|id| format!("\"{id}\"")).collect();
+    let hung = format!("{{ images(ids: [{}]) {{ name }} }}", ids.join(", "));
+    let base = idr.base.clone();
+    let pending = tokio::spawn(async move {
+        let _ = Idr::client()
+            .post(format!("{base}/graphql"))
+            .json(&json!({"query": hung}))
+            .send()
+            .await;
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while redis.cli(&["ZCARD", "idr:v1:permits"]) != "2" {
+        assert!(Instant::now() < deadline, "the replica never held its permits");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    pending
+}
+
 /// A replica killed while it holds permits of the shared cap: they come back when their
 /// lease ends (the upstream deadline plus 5 s), so the others are not starved for good.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -303,21 +324,7 @@ async fn permits_of_a_killed_replica_come_back_after_their_lease() {
     server.set_faults(Faults { hang: Some("/imgData/".to_owned()), ..Faults::default() });
     let mut a =
         replica(&server.url(), &redis, &["--max-concurrency", "2", "--upstream-timeout", "1"]);
-    let ids: Vec<String> = world.images.keys().take(2).map(|id| format!("\"{id}\"")).collect();
-    let hung = format!("{{ images(ids: [{}]) {{ name }} }}", ids.join(", "));
-    let base = a.base.clone();
-    let pending = tokio::spawn(async move {
-        let _ = Idr::client()
-            .post(format!("{base}/graphql"))
-            .json(&json!({"query": hung}))
-            .send()
-            .await;
-    });
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while redis.cli(&["ZCARD", "idr:v1:permits"]) != "2" {
-        assert!(Instant::now() < deadline, "A never held its permits");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let pending = hold_two_permits(&a, &world, &redis).await;
     a.signal("KILL");
     let _ = a.wait_exit(Duration::from_secs(5));
     pending.abort();
@@ -445,21 +452,7 @@ async fn a_stopped_replica_gives_its_permits_back() {
         &redis,
         &["--max-concurrency", "2", "--upstream-timeout", "30", "--drain-timeout", "1"],
     );
-    let ids: Vec<String> = world.images.keys().take(2).map(|id| format!("\"{id}\"")).collect();
-    let hung = format!("{{ images(ids: [{}]) {{ name }} }}", ids.join(", "));
-    let base = a.base.clone();
-    let pending = tokio::spawn(async move {
-        let _ = Idr::client()
-            .post(format!("{base}/graphql"))
-            .json(&json!({"query": hung}))
-            .send()
-            .await;
-    });
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while redis.cli(&["ZCARD", "idr:v1:permits"]) != "2" {
-        assert!(Instant::now() < deadline, "A never held its permits");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let pending = hold_two_permits(&a, &world, &redis).await;
     a.signal("TERM");
     let exited = a.wait_exit(Duration::from_secs(10));
     assert!(exited.is_some(), "A drained and exited");

@@ -868,6 +868,13 @@ impl Fetched {
     fn shared(resp: Response, left: Duration) -> Fetched {
         Fetched { resp, claim: None, shared_ttl: Some(left) }
     }
+
+    /// An answer found in the shared tier, counted as a cache hit of the request.
+    fn shared_hit(tally: &Option<Arc<Tally>>, resp: Response, left: Duration) -> Fetched {
+        Tally::add_cache_hit(tally);
+        metrics::counter!("idr_shared_cache_hits_total").increment(1);
+        Fetched::shared(resp, left)
+    }
 }
 
 /// How long one request may spend in calls to the shared tier (waiting for a permit or
@@ -1115,9 +1122,7 @@ impl Inner {
         }
         let key = crate::shared::answer_key(&self.config.shared_namespace, req);
         if let Some((resp, left)) = Inner::timed(tally, shared.get(&key)).await {
-            Tally::add_cache_hit(tally);
-            metrics::counter!("idr_shared_cache_hits_total").increment(1);
-            return Ok(Fetched::shared(resp, left));
+            return Ok(Fetched::shared_hit(tally, resp, left));
         }
         let lease = self.config.shared_lease;
         let mut claim = Inner::timed(tally, shared.claim(&key, lease)).await;
@@ -1130,9 +1135,7 @@ impl Inner {
                     // Stored between the miss and the claim: no call needed.
                     if let Some((resp, left)) = Inner::timed(tally, shared.get(&key)).await {
                         claim.release().await;
-                        Tally::add_cache_hit(tally);
-                        metrics::counter!("idr_shared_cache_hits_total").increment(1);
-                        return Ok(Fetched::shared(resp, left));
+                        return Ok(Fetched::shared_hit(tally, resp, left));
                     }
                     return match self.send_with_retries(req, tally).await {
                         Ok(resp) => Ok(Fetched::called(resp, Some(claim))),

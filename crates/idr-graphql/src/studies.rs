@@ -18,9 +18,19 @@ use crate::objects::{ContainerMatch, ObjectType, Study, StudyMatch};
 async fn all_containers(
     client: &IdrClient,
 ) -> async_graphql::Result<(Vec<Arc<Container>>, Vec<Arc<Container>>)> {
+    let (screens, projects, _) = listings(client).await?;
+    Ok((screens, projects))
+}
+
+/// [`all_containers`], with how many screens and projects IDR says it has.
+async fn listings(
+    client: &IdrClient,
+) -> async_graphql::Result<(Vec<Arc<Container>>, Vec<Arc<Container>>, [u64; 2])> {
     let mut out = Vec::new();
-    for object in [ApiObject::Screen, ApiObject::Project] {
+    let mut totals = [0; 2];
+    for (i, object) in [ApiObject::Screen, ApiObject::Project].into_iter().enumerate() {
         let total = client.containers(object, 0, 1).await.gql()?.total_count;
+        totals[i] = total;
         let mut all: Vec<Arc<Container>> = client
             .containers(object, 0, total)
             .await
@@ -34,21 +44,19 @@ async fn all_containers(
     }
     let projects = out.pop().unwrap_or_default();
     let screens = out.pop().unwrap_or_default();
-    Ok((screens, projects))
+    Ok((screens, projects, totals))
 }
 
 /// The study `name` means: a container's full name, a study's name, or an accession.
 pub(crate) async fn find(client: &IdrClient, name: &str) -> async_graphql::Result<Option<Study>> {
     crate::args::study_name(name)?;
-    let (screens, projects) = all_containers(client).await?;
+    let (screens, projects, totals) = listings(client).await?;
     let found = find_in(name.trim(), &screens, &projects)?;
     if found.is_none() {
         // Not there: only an answer when the listings are whole.
-        for (object, listed, what) in [
-            (ApiObject::Screen, screens.len(), "screens"),
-            (ApiObject::Project, projects.len(), "projects"),
-        ] {
-            let total = client.containers(object, 0, 1).await.gql()?.total_count;
+        for ((listed, what), total) in
+            [(screens.len(), "screens"), (projects.len(), "projects")].into_iter().zip(totals)
+        {
             if (listed as u64) < total {
                 return Err(async_graphql::Error::new(format!(
                     "IDR's list of {what} holds {listed} of its {total}, so `{}` may be among the others",

@@ -154,12 +154,15 @@ pub fn dedup_errors(errors: &[Value]) -> Vec<Value> {
 /// Whether one of `errors` is that of entry `index` of the list at `path` (its own path
 /// is the list's, then the index).
 fn entry_failed(errors: &[Value], path: &[&str], index: usize) -> bool {
-    errors.iter().any(|e| {
-        let Some(at) = e["path"].as_array() else { return false };
-        at.len() == path.len() + 1
-            && at.iter().zip(path).all(|(a, p)| a.as_str() == Some(*p))
-            && at.last().and_then(Value::as_u64) == Some(index as u64)
-    })
+    errors.iter().any(|e| entry_of(e, path) == Some(index as u64))
+}
+
+/// The index of the entry of the list at `path` that `error` is about, if it is one's.
+fn entry_of(error: &Value, path: &[&str]) -> Option<u64> {
+    let at = error["path"].as_array()?;
+    let within =
+        at.len() == path.len() + 1 && at.iter().zip(path).all(|(a, p)| a.as_str() == Some(*p));
+    within.then(|| at.last().and_then(Value::as_u64)).flatten()
 }
 
 /// Whether every error is one entry's of a lookup (a missing id, or an entry IDR could
@@ -167,11 +170,7 @@ fn entry_failed(errors: &[Value], path: &[&str], index: usize) -> bool {
 pub fn only_entry_errors(errors: &[Value], path: &[&str]) -> bool {
     errors.iter().all(|e| {
         e["extensions"]["code"] == "NOT_FOUND" && e.get("path").is_none()
-            || e["path"].as_array().is_some_and(|at| {
-                at.len() == path.len() + 1
-                    && at.iter().zip(path).all(|(a, p)| a.as_str() == Some(*p))
-                    && at.last().is_some_and(Value::is_u64)
-            })
+            || entry_of(e, path).is_some()
     })
 }
 

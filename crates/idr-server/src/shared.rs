@@ -31,6 +31,19 @@ pub const MAX_SHARED_BYTES: usize = 8 * 1024 * 1024;
 
 const PREFIX: &str = "idr:v1:";
 
+/// The semaphore of the deployment's upstream permits.
+const PERMITS: &str = "idr:v1:permits";
+
+/// The claim on the one fetch of the answer under `key`.
+fn claim_key(key: &str) -> String {
+    format!("{key}:claim")
+}
+
+/// A duration as Redis's milliseconds, at least 1.
+fn millis(duration: Duration) -> u64 {
+    duration.as_millis().max(1) as u64
+}
+
 /// Takes a permit of the shared cap if one is free: expired leases are dropped first.
 const ACQUIRE: &str = r"
 local now_t = redis.call('TIME')
@@ -180,11 +193,11 @@ impl RedisTier {
 
     /// Gives back every permit this replica still holds (at shutdown, after the drain).
     pub async fn forget_replica(&self) {
-        let key = format!("{PREFIX}permits");
+        let key = PERMITS;
         let prefix = format!("{}:", self.replica);
         let gone: Option<i64> =
             self.run(|mut c| async move {
-                self.forget.key(&key).arg(&prefix).invoke_async(&mut c).await
+                self.forget.key(key).arg(&prefix).invoke_async(&mut c).await
             })
             .await;
         if let Some(gone) = gone.filter(|n| *n > 0) {
@@ -357,7 +370,7 @@ impl SharedTier for RedisTier {
                 return;
             }
             let bytes = encode_response(response);
-            let ms = ttl.as_millis().max(1) as u64;
+            let ms = millis(ttl);
             let _: Option<()> = self
                 .run(|mut c| async move {
                     redis::cmd("SET")
@@ -374,9 +387,9 @@ impl SharedTier for RedisTier {
 
     fn claim<'a>(&'a self, key: &'a str, lease: Duration) -> BoxFuture<'a, Claim> {
         Box::pin(async move {
-            let lock = format!("{key}:claim");
+            let lock = claim_key(key);
             let token = self.token();
-            let ms = lease.as_millis().max(1) as u64;
+            let ms = millis(lease);
             let set: Option<Option<String>> = self
                 .run(|mut c| {
                     let (lock, token) = (lock.clone(), token.clone());
@@ -402,8 +415,8 @@ impl SharedTier for RedisTier {
 
     fn renew<'a>(&'a self, key: &'a str, token: &'a str, lease: Duration) -> BoxFuture<'a, ()> {
         Box::pin(async move {
-            let lock = format!("{key}:claim");
-            let ms = lease.as_millis().max(1) as u64;
+            let lock = claim_key(key);
+            let ms = millis(lease);
             let _: Option<i64> = self
                 .run(|mut c| async move {
                     self.renew.key(&lock).arg(token).arg(ms).invoke_async(&mut c).await
@@ -414,7 +427,7 @@ impl SharedTier for RedisTier {
 
     fn release<'a>(&'a self, key: &'a str, token: &'a str) -> BoxFuture<'a, ()> {
         Box::pin(async move {
-            let lock = format!("{key}:claim");
+            let lock = claim_key(key);
             let _: Option<i64> = self
                 .run(|mut c| async move {
                     self.release.key(&lock).arg(token).invoke_async(&mut c).await
@@ -425,15 +438,15 @@ impl SharedTier for RedisTier {
 
     fn acquire<'a>(&'a self, cap: usize, lease: Duration, wait: Duration) -> BoxFuture<'a, Permit> {
         Box::pin(async move {
-            let key = format!("{PREFIX}permits");
+            let key = PERMITS;
             let token = self.token();
             let until = tokio::time::Instant::now() + wait;
             let mut pause = Duration::from_millis(2);
             loop {
-                let ms = lease.as_millis().max(1) as u64;
+                let ms = millis(lease);
                 let got: Option<i64> = self
                     .run(|mut c| {
-                        let (key, token) = (key.clone(), token.clone());
+                        let (key, token) = (key, token.clone());
                         async move {
                             self.acquire
                                 .key(key)
@@ -450,7 +463,7 @@ impl SharedTier for RedisTier {
                     None => {
                         let _: Option<i64> = self
                             .run(|mut c| {
-                                let (key, token) = (key.clone(), token.clone());
+                                let (key, token) = (key, token.clone());
                                 async move { c.zrem(key, token).await }
                             })
                             .await;
@@ -469,8 +482,8 @@ impl SharedTier for RedisTier {
 
     fn renew_permit<'a>(&'a self, token: &'a str, lease: Duration) -> BoxFuture<'a, ()> {
         Box::pin(async move {
-            let key = format!("{PREFIX}permits");
-            let ms = lease.as_millis().max(1) as u64;
+            let key = PERMITS;
+            let ms = millis(lease);
             let _: Option<i64> = self
                 .run(|mut c| async move {
                     self.renew_permit.key(&key).arg(token).arg(ms).invoke_async(&mut c).await
@@ -481,7 +494,7 @@ impl SharedTier for RedisTier {
 
     fn release_permit<'a>(&'a self, token: &'a str) -> BoxFuture<'a, ()> {
         Box::pin(async move {
-            let key = format!("{PREFIX}permits");
+            let key = PERMITS;
             let _: Option<i64> = self.run(|mut c| async move { c.zrem(key, token).await }).await;
         })
     }
