@@ -195,10 +195,10 @@ impl RedisTier {
     pub async fn forget_replica(&self) {
         let key = PERMITS;
         let prefix = format!("{}:", self.replica);
-        let gone: Option<i64> =
-            self.run(|mut c| async move {
-                self.forget.key(key).arg(&prefix).invoke_async(&mut c).await
-            })
+        let gone: Option<i64> = self
+            .run(
+                |mut c| async move { self.forget.key(key).arg(&prefix).invoke_async(&mut c).await },
+            )
             .await;
         if let Some(gone) = gone.filter(|n| *n > 0) {
             tracing::info!(permits = gone, "gave the shared upstream permits of cut calls back");
@@ -486,7 +486,7 @@ impl SharedTier for RedisTier {
             let ms = millis(lease);
             let _: Option<i64> = self
                 .run(|mut c| async move {
-                    self.renew_permit.key(&key).arg(token).arg(ms).invoke_async(&mut c).await
+                    self.renew_permit.key(key).arg(token).arg(ms).invoke_async(&mut c).await
                 })
                 .await;
         })
