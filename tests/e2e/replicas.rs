@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use idr_test_support::{Faults, ReplayServer, Settings, Size, World};
+use idr_test_support::{Faults, ForcedStatus, ReplayServer, Settings, Size, World};
 use serde_json::{json, Value};
 
 use crate::Idr;
@@ -440,10 +440,11 @@ async fn a_shared_answer_keeps_its_age() {
     assert!(server.calls() > calls, "B kept an answer past the TTL it had in Redis");
 }
 
-/// A replica stopped with SIGTERM while its calls hold permits gives them back when the
-/// drain ends, not when their leases do.
+/// A replica stopped with SIGTERM while its calls hold permits and claims gives them back
+/// when the drain ends, not when their leases do: the other replicas neither wait for
+/// permits nor for answers that nobody is fetching any more.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stopped_replica_gives_its_permits_back() {
+async fn a_stopped_replica_gives_its_permits_and_claims_back() {
     let Some(redis) = Redis::start() else { return };
     let (world, server) = idr_world(51, Duration::ZERO);
     server.set_faults(Faults { hang: Some("/imgData/".to_owned()), ..Faults::default() });
@@ -453,9 +454,42 @@ async fn a_stopped_replica_gives_its_permits_back() {
         &["--max-concurrency", "2", "--upstream-timeout", "30", "--drain-timeout", "1"],
     );
     let pending = hold_two_permits(&a, &world, &redis).await;
+    let claims = || redis.cli(&["--scan", "--pattern", "idr:v1:resp:*:claim"]);
+    assert_eq!(claims().lines().count(), 2, "each hung call holds its claim");
     a.signal("TERM");
     let exited = a.wait_exit(Duration::from_secs(10));
     assert!(exited.is_some(), "A drained and exited");
     pending.abort();
     assert_eq!(redis.cli(&["ZCARD", "idr:v1:permits"]), "0", "permits left behind after the drain");
+    assert_eq!(claims(), "", "claims left behind after the drain");
+}
+
+/// A fetch that fails (IDR answers 500, slowly) while the other replicas wait for it: they
+/// answer with its error, as the waiters of one call in a replica do, instead of asking
+/// IDR in turn. The next request, after the failure, asks IDR again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiters_share_the_failure_of_the_fetch_they_waited_for() {
+    let Some(redis) = Redis::start() else { return };
+    let (world, server) = idr_world(52, Duration::ZERO);
+    let failing = "/webgateway/plate/";
+    server.set_faults(Faults {
+        latency: Duration::from_millis(300),
+        status: Some(ForcedStatus { path_contains: failing.to_owned(), status: 500, times: None }),
+        ..Faults::default()
+    });
+    let replicas: Vec<Idr> = (0..3).map(|_| replica(&server.url(), &redis, &[])).collect();
+    let plate = *world.plates.keys().next().unwrap();
+    let query = format!("{{ plate(id: {plate}) {{ name wells {{ label }} }} }}");
+    let asked = || server.requests().iter().filter(|r| r.contains(failing)).count();
+    let answers =
+        futures_util::future::join_all((0..30).map(|i| post_raw(&replicas[i % 3], &query))).await;
+    for answer in &answers {
+        assert_eq!(answer["errors"][0]["extensions"]["code"], "UPSTREAM_UNAVAILABLE", "{answer}");
+        assert!(answer["data"]["plate"]["name"].is_string(), "partial data: {answer}");
+    }
+    assert_eq!(asked(), 1, "the replicas asked IDR in turn: {:?}", server.requests());
+    // The failure was that fetch's outcome, not an answer: a later request tries again.
+    let again = post_raw(&replicas[1], &query).await;
+    assert!(again["errors"].is_array(), "{again}");
+    assert_eq!(asked(), 2, "a failure is not cached");
 }

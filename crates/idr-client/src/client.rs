@@ -297,12 +297,17 @@ impl IdrClient {
                 let Fetched { resp, claim: claimed, shared_ttl } = fetched;
                 let outcome = decode(&request.to_string(), &resp).map(|v| Arc::new(v) as Decoded);
                 // This replica fetched it for all: a good answer is shared, then the claim
-                // given back (waiters read the answer, or take over when there is none).
+                // given back (waiters read the answer, or the error that IDR's answer
+                // decoded to).
                 if let Some(claim) = claimed {
-                    if outcome.is_ok() && resp.is_success() {
-                        claim.shared.put(&claim.key, &resp, inner.config.cache_ttl).await;
+                    match &outcome {
+                        Ok(_) if resp.is_success() => {
+                            claim.shared.put(&claim.key, &resp, inner.config.cache_ttl).await;
+                            claim.finish(None).await;
+                        }
+                        Ok(_) => claim.finish(None).await,
+                        Err(error) => claim.finish(Some(error)).await,
                     }
-                    claim.release().await;
                 }
                 let ttl =
                     match &outcome {
@@ -913,7 +918,7 @@ impl Drop for SharedPermit {
 }
 
 /// A claim on the one fetch of an answer: renewed while the fetch works, released by
-/// [`ClaimGuard::release`], or in the background when dropped unreleased (a cancelled
+/// [`ClaimGuard::finish`], or in the background when dropped unreleased (a cancelled
 /// request), so that no other replica waits on a fetch that is gone.
 pub(crate) struct ClaimGuard {
     shared: Arc<dyn SharedTier>,
@@ -932,12 +937,14 @@ impl ClaimGuard {
         ClaimGuard { shared, key, token: Some(token), renew }
     }
 
-    async fn release(mut self) {
+    /// Gives the claim back once the fetch is done; with the error it failed with, which
+    /// the waiters on other replicas then share.
+    async fn finish(mut self, failure: Option<&Error>) {
         if let Some(renew) = self.renew.take() {
             renew.abort();
         }
         if let Some(token) = self.token.take() {
-            self.shared.release(&self.key, &token).await;
+            self.shared.release(&self.key, &token, failure).await;
         }
     }
 }
@@ -950,7 +957,7 @@ impl Drop for ClaimGuard {
         if let Some(token) = self.token.take() {
             let (shared, key) = (self.shared.clone(), self.key.clone());
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                runtime.spawn(async move { shared.release(&key, &token).await });
+                runtime.spawn(async move { shared.release(&key, &token, None).await });
             }
         }
     }
@@ -1107,40 +1114,45 @@ impl Inner {
     }
 
     /// The answer to `req` through the shared tier: another replica's stored answer, or
-    /// the one another replica is fetching (waited for up to the lease, then taken over),
-    /// or fetched here under a claim, which is returned so that the caller shares what it
-    /// decodes well and releases it.
+    /// the outcome of the fetch another replica is making (waited for while it renews its
+    /// claim, taken over when the claim is gone without one), or fetched here under a
+    /// claim, which is returned so that the caller shares what it decodes and releases it.
     async fn fetch_shared(
         &self,
         shared: Arc<dyn SharedTier>,
         req: &Request,
         tally: &Option<Arc<Tally>>,
     ) -> Result<Fetched, Error> {
-        // A request that has spent its time with the shared tier goes on alone.
-        if Tally::shared_spent(tally, SHARED_BUDGET) {
-            return Ok(Fetched::called(self.send_with_retries(req, tally).await?, None));
-        }
         let key = crate::shared::answer_key(&self.config.shared_namespace, req);
-        if let Some((resp, left)) = Inner::timed(tally, shared.get(&key)).await {
-            return Ok(Fetched::shared_hit(tally, resp, left));
-        }
         let lease = self.config.shared_lease;
-        let mut claim = Inner::timed(tally, shared.claim(&key, lease)).await;
+        // The fetch this request waits for, and the pause before asking again.
+        let mut waited_on: Option<String> = None;
+        let mut pause = Duration::from_millis(10);
         loop {
-            match claim {
+            // A request that has spent its time with the shared tier goes on alone.
+            if Tally::shared_spent(tally, SHARED_BUDGET) {
+                return Ok(Fetched::called(self.send_with_retries(req, tally).await?, None));
+            }
+            match Inner::timed(tally, shared.claim(&key, lease, waited_on.as_deref())).await {
+                Claim::Stored(resp, left) if waited_on.is_some() => {
+                    Inner::coalesced_across_replicas();
+                    return Ok(Fetched::shared(resp, left));
+                }
+                Claim::Stored(resp, left) => return Ok(Fetched::shared_hit(tally, resp, left)),
+                Claim::Failed(error) => {
+                    // Another replica's call, not one of this request's.
+                    Tally::refund_call(tally);
+                    Inner::coalesced_across_replicas();
+                    return Err(error);
+                }
                 Claim::Mine(token) => {
                     // Held while this fetch lives, renewed as it works, and released
                     // when it ends, however it ends (a cancelled request included).
                     let claim = ClaimGuard::new(shared.clone(), key.clone(), token, lease);
-                    // Stored between the miss and the claim: no call needed.
-                    if let Some((resp, left)) = Inner::timed(tally, shared.get(&key)).await {
-                        claim.release().await;
-                        return Ok(Fetched::shared_hit(tally, resp, left));
-                    }
                     return match self.send_with_retries(req, tally).await {
                         Ok(resp) => Ok(Fetched::called(resp, Some(claim))),
                         Err(error) => {
-                            claim.release().await;
+                            claim.finish(Some(&error)).await;
                             Err(error)
                         }
                     };
@@ -1148,35 +1160,22 @@ impl Inner {
                 Claim::Unavailable => {
                     return Ok(Fetched::called(self.send_with_retries(req, tally).await?, None))
                 }
-                Claim::Theirs => {
-                    // Another fetch holds it (renewing it while it works): poll for its
-                    // answer, backing off; when the claim is gone without an answer (the
-                    // fetch failed, or its holder died and the lease ran out), take over.
-                    let mut pause = Duration::from_millis(10);
-                    loop {
-                        tokio::time::sleep(pause).await;
-                        pause = (pause * 2).min(Duration::from_millis(50));
-                        if let Some((resp, left)) = Inner::timed(tally, shared.get(&key)).await {
-                            Tally::add_coalesced();
-                            metrics::counter!("idr_shared_coalesced_total").increment(1);
-                            return Ok(Fetched::shared(resp, left));
-                        }
-                        let next = Inner::timed(tally, shared.claim(&key, lease)).await;
-                        // Out of shared time, or the claim is free: fetch here.
-                        if Tally::shared_spent(tally, SHARED_BUDGET) && next == Claim::Theirs {
-                            return Ok(Fetched::called(
-                                self.send_with_retries(req, tally).await?,
-                                None,
-                            ));
-                        }
-                        if next != Claim::Theirs {
-                            claim = next;
-                            break;
-                        }
-                    }
+                Claim::Theirs(holder) => {
+                    // Another fetch holds it (renewing it while it works): ask again,
+                    // backing off, until its answer or its failure is there, or its claim
+                    // is gone without either (its request was cancelled, or its replica
+                    // died and the lease ran out) and this one takes over.
+                    waited_on = Some(holder);
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(50));
                 }
             }
         }
+    }
+
+    fn coalesced_across_replicas() {
+        Tally::add_coalesced();
+        metrics::counter!("idr_shared_coalesced_total").increment(1);
     }
 
     /// One of the deployment's permits for a call, given back when the guard drops.

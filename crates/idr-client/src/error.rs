@@ -6,7 +6,7 @@ use std::sync::Arc;
 ///
 /// Errors are `Clone` because one upstream call can serve many waiters (singleflight and
 /// dataloaders hand the same result to each of them).
-#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Error {
     /// IDR has no such object, or the public user cannot see it.
     #[error("{what} not found")]

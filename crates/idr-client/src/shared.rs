@@ -4,24 +4,29 @@
 //!
 //! The client only sees [`SharedTier`]; the server implements it on Redis. Every method
 //! degrades: when the shared store is slow or down, it answers "nothing shared"
-//! ([`Claim::Unavailable`], [`Permit::Unavailable`], `None`), and the client goes on with
-//! what the replica has on its own.
+//! ([`Claim::Unavailable`], [`Permit::Unavailable`]), and the client goes on with what
+//! the replica has on its own.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 
 use crate::upstream::BoxFuture;
-use crate::{Request, Response};
+use crate::{Error, Request, Response};
 
-/// Who fetches an answer that no replica has.
+/// What the shared tier says of an answer this replica does not have.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Claim {
-    /// This fetch, under this token: fetch it, share it, then release the claim (which
-    /// only its token can release or renew).
+    /// Another replica stored it; it has this long left.
+    Stored(Response, Duration),
+    /// Nobody has it: this fetch, under this token, fetches it, shares it, then releases
+    /// the claim (which only its token can release or renew).
     Mine(String),
-    /// Another replica is fetching it: wait for its answer in the shared tier.
-    Theirs,
+    /// Another fetch, under this token, is fetching it: wait for its answer.
+    Theirs(String),
+    /// The fetch waited on failed with this error: its waiters share it, as the waiters of
+    /// one call in a replica do, instead of each trying in turn.
+    Failed(Error),
     /// The shared tier cannot say: fetch it here.
     Unavailable,
 }
@@ -39,17 +44,28 @@ pub enum Permit {
 
 /// The tier replicas share. Implementations bound every call by a timeout of their own.
 pub trait SharedTier: Send + Sync + 'static {
-    /// The answer another replica stored for `key`, if any, with how long it has left.
-    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Option<(Response, Duration)>>;
     /// Stores a good answer for `ttl`.
     fn put<'a>(&'a self, key: &'a str, response: &'a Response, ttl: Duration) -> BoxFuture<'a, ()>;
-    /// Claims the one fetch of `key` for `lease` (a claimer that dies loses it then, and a
-    /// waiter takes over; a live one renews it).
-    fn claim<'a>(&'a self, key: &'a str, lease: Duration) -> BoxFuture<'a, Claim>;
+    /// The answer stored under `key`; or else, for a waiter, the failure of the fetch it
+    /// waited on (`waited_on`, the token [`Claim::Theirs`] named); or else a claim on the
+    /// one fetch of it, for `lease` (a claimer that dies loses it then, and a waiter takes
+    /// over; a live one renews it). One atomic step.
+    fn claim<'a>(
+        &'a self,
+        key: &'a str,
+        lease: Duration,
+        waited_on: Option<&'a str>,
+    ) -> BoxFuture<'a, Claim>;
     /// Extends the claim `token` holds on `key` to `lease` from now.
     fn renew<'a>(&'a self, key: &'a str, token: &'a str, lease: Duration) -> BoxFuture<'a, ()>;
-    /// Gives the claim `token` holds on `key` back.
-    fn release<'a>(&'a self, key: &'a str, token: &'a str) -> BoxFuture<'a, ()>;
+    /// Gives the claim `token` holds on `key` back; with `failure`, the fetch failed, and
+    /// its waiters are told so (for a few seconds) with that error.
+    fn release<'a>(
+        &'a self,
+        key: &'a str,
+        token: &'a str,
+        failure: Option<&'a Error>,
+    ) -> BoxFuture<'a, ()>;
     /// One of `cap` permits shared by every replica, held for at most `lease`, waiting at
     /// most `wait` for one to come free.
     fn acquire<'a>(&'a self, cap: usize, lease: Duration, wait: Duration) -> BoxFuture<'a, Permit>;
@@ -103,3 +119,25 @@ pub fn decode_response(bytes: &[u8]) -> Option<Response> {
         body: Bytes::copy_from_slice(body),
     })
 }
+
+/// A failed fetch's error as its waiters on other replicas read it; `None` for an error
+/// that is the fetching request's own (its deadline or budget, the replica's breaker, a
+/// local recording) rather than IDR's answer: those waiters fetch it themselves.
+pub fn encode_failure(error: &Error) -> Option<String> {
+    match error {
+        Error::Deadline
+        | Error::OverBudget { .. }
+        | Error::CircuitOpen
+        | Error::Recording { .. }
+        | Error::InvalidArgument(_) => None,
+        _ => serde_json::to_string(error).ok().filter(|text| text.len() <= MAX_FAILURE_BYTES),
+    }
+}
+
+/// The inverse of [`encode_failure`]; `None` for text it did not write.
+pub fn decode_failure(text: &[u8]) -> Option<Error> {
+    serde_json::from_slice(text).ok()
+}
+
+/// The longest failure shared (an error carrying a large upstream message is not).
+const MAX_FAILURE_BYTES: usize = 16 * 1024;

@@ -10,13 +10,14 @@
 //! alone, with its own cache, cap and buckets. That is logged once when it starts and once
 //! when Redis is back, reported by `/readyz` and the `idr_redis_up` gauge.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use idr_client::shared::{decode_response, encode_response};
+use idr_client::shared::{decode_failure, decode_response, encode_failure, encode_response};
 use idr_client::upstream::BoxFuture;
-use idr_client::{Claim, Permit, Response, SharedTier};
+use idr_client::{Claim, Error, Permit, Response, SharedTier};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands as _, Script};
 
@@ -57,12 +58,52 @@ end
 return 0
 ";
 
-/// Releases a claim only if this fetch still holds it (a waiter may have taken over).
+/// How long the failure of a fetch stays for its waiters (who ask every 50 ms at most).
+const FAILURE_TTL: Duration = Duration::from_secs(5);
+
+/// The failure of the fetch under `token` of the answer under `key`.
+fn failure_key(key: &str, token: &str) -> String {
+    format!("{key}:failed:{token}")
+}
+
+/// `SharedTier::claim`: the answer (kind 1, with its bytes and milliseconds left), else the
+/// failure of the fetch waited on (4, with the error), else a new claim (2), else the
+/// token of the claim's holder (3). Always three values (Lua lists cannot hold nil).
+const CLAIM: &str = r"
+local answer = redis.call('GET', KEYS[1])
+if answer then
+  local left = redis.call('PTTL', KEYS[1])
+  if left > 0 then return {1, answer, left} end
+end
+if ARGV[3] == '1' then
+  local failed = redis.call('GET', KEYS[3])
+  if failed then return {4, failed, 0} end
+end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2, '', 0} end
+return {3, redis.call('GET', KEYS[2]) or '', 0}
+";
+
+/// Releases a claim if this fetch still holds it (a waiter may have taken over), and
+/// leaves its failure, if any, for its waiters.
 const RELEASE: &str = r"
+if ARGV[2] ~= '' then
+  redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+end
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
 return 0
+";
+
+/// Releases every claim of `KEYS` still held by the token of the same place in `ARGV`.
+const FORGET_CLAIMS: &str = r"
+local gone = 0
+for i, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[i] then
+    gone = gone + redis.call('DEL', key)
+  end
+end
+return gone
 ";
 
 /// Extends a claim only if this fetch still holds it.
@@ -128,12 +169,17 @@ pub struct RedisTier {
     /// This replica, in claims and permit tokens.
     replica: String,
     next_token: AtomicU64,
+    /// The claims this replica holds (token → claim key), given back at shutdown however
+    /// their fetches end.
+    claims: Mutex<HashMap<String, String>>,
     up: AtomicBool,
     /// After a failure, Redis is left alone until then: a slow or dead Redis costs a
     /// request at most one [`OP_TIMEOUT`] a second, not one per call.
     quiet_until: Mutex<Option<tokio::time::Instant>>,
     acquire: Script,
+    claim: Script,
     release: Script,
+    forget_claims: Script,
     renew: Script,
     renew_permit: Script,
     forget: Script,
@@ -150,10 +196,13 @@ impl RedisTier {
             manager: Mutex::new(None),
             replica: format!("{:016x}", fastrand::u64(..)),
             next_token: AtomicU64::new(0),
+            claims: Mutex::new(HashMap::new()),
             up: AtomicBool::new(false),
             quiet_until: Mutex::new(None),
             acquire: Script::new(ACQUIRE),
+            claim: Script::new(CLAIM),
             release: Script::new(RELEASE),
+            forget_claims: Script::new(FORGET_CLAIMS),
             renew: Script::new(RENEW),
             renew_permit: Script::new(RENEW_PERMIT),
             forget: Script::new(FORGET),
@@ -191,17 +240,35 @@ impl RedisTier {
         Ok(tier)
     }
 
-    /// Gives back every permit this replica still holds (at shutdown, after the drain).
+    /// Gives back every permit and claim this replica still holds (at shutdown, after the
+    /// drain: the calls it cut would otherwise keep them until their leases end).
     pub async fn forget_replica(&self) {
         let key = PERMITS;
         let prefix = format!("{}:", self.replica);
-        let gone: Option<i64> = self
+        let permits: Option<i64> = self
             .run(
                 |mut c| async move { self.forget.key(key).arg(&prefix).invoke_async(&mut c).await },
             )
             .await;
-        if let Some(gone) = gone.filter(|n| *n > 0) {
-            tracing::info!(permits = gone, "gave the shared upstream permits of cut calls back");
+        let held: Vec<(String, String)> =
+            std::mem::take(&mut *self.claims.lock().unwrap_or_else(|e| e.into_inner()))
+                .into_iter()
+                .collect();
+        let claims: Option<i64> = if held.is_empty() {
+            Some(0)
+        } else {
+            self.run(|mut c| {
+                let mut script = self.forget_claims.prepare_invoke();
+                for (token, lock) in &held {
+                    script.key(lock).arg(token);
+                }
+                async move { script.invoke_async(&mut c).await }
+            })
+            .await
+        };
+        let (permits, claims) = (permits.unwrap_or(0), claims.unwrap_or(0));
+        if permits > 0 || claims > 0 {
+            tracing::info!(permits, claims, "gave the shared permits and claims of cut calls back");
         }
     }
 
@@ -351,19 +418,6 @@ fn redact(url: &str) -> String {
 }
 
 impl SharedTier for RedisTier {
-    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Option<(Response, Duration)>> {
-        Box::pin(async move {
-            // The answer and what is left of its TTL, in one round trip.
-            let (bytes, left): (Option<Vec<u8>>, i64) = self
-                .run(|mut c| async move {
-                    redis::pipe().atomic().get(key).cmd("PTTL").arg(key).query_async(&mut c).await
-                })
-                .await?;
-            let left = Duration::from_millis(u64::try_from(left).ok()?);
-            Some((bytes.as_deref().and_then(decode_response)?, left))
-        })
-    }
-
     fn put<'a>(&'a self, key: &'a str, response: &'a Response, ttl: Duration) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             if ttl.is_zero() || response.body.len() > MAX_SHARED_BYTES {
@@ -385,30 +439,42 @@ impl SharedTier for RedisTier {
         })
     }
 
-    fn claim<'a>(&'a self, key: &'a str, lease: Duration) -> BoxFuture<'a, Claim> {
+    fn claim<'a>(
+        &'a self,
+        key: &'a str,
+        lease: Duration,
+        waited_on: Option<&'a str>,
+    ) -> BoxFuture<'a, Claim> {
         Box::pin(async move {
             let lock = claim_key(key);
+            let failed = failure_key(key, waited_on.unwrap_or(""));
             let token = self.token();
             let ms = millis(lease);
-            let set: Option<Option<String>> = self
+            let answer: Option<(i64, Vec<u8>, i64)> = self
                 .run(|mut c| {
-                    let (lock, token) = (lock.clone(), token.clone());
-                    async move {
-                        redis::cmd("SET")
-                            .arg(&lock)
-                            .arg(&token)
-                            .arg("NX")
-                            .arg("PX")
-                            .arg(ms)
-                            .query_async(&mut c)
-                            .await
-                    }
+                    let mut script = self.claim.prepare_invoke();
+                    script.key(key).key(&lock).key(&failed);
+                    script.arg(&token).arg(ms).arg(if waited_on.is_some() { "1" } else { "0" });
+                    async move { script.invoke_async(&mut c).await }
                 })
                 .await;
-            match set {
-                Some(Some(_)) => Claim::Mine(token),
-                Some(None) => Claim::Theirs,
-                None => Claim::Unavailable,
+            let Some((kind, bytes, left)) = answer else { return Claim::Unavailable };
+            match kind {
+                1 => match decode_response(&bytes) {
+                    Some(resp) => Claim::Stored(resp, Duration::from_millis(left.max(0) as u64)),
+                    // Not an answer this format wrote: fetch it here.
+                    None => Claim::Unavailable,
+                },
+                2 => {
+                    self.claims
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(token.clone(), lock);
+                    Claim::Mine(token)
+                }
+                3 => Claim::Theirs(String::from_utf8_lossy(&bytes).into_owned()),
+                4 => decode_failure(&bytes).map_or(Claim::Unavailable, Claim::Failed),
+                _ => Claim::Unavailable,
             }
         })
     }
@@ -425,12 +491,23 @@ impl SharedTier for RedisTier {
         })
     }
 
-    fn release<'a>(&'a self, key: &'a str, token: &'a str) -> BoxFuture<'a, ()> {
+    fn release<'a>(
+        &'a self,
+        key: &'a str,
+        token: &'a str,
+        failure: Option<&'a Error>,
+    ) -> BoxFuture<'a, ()> {
         Box::pin(async move {
+            self.claims.lock().unwrap_or_else(|e| e.into_inner()).remove(token);
             let lock = claim_key(key);
+            let failed = failure_key(key, token);
+            let failure = failure.and_then(encode_failure).unwrap_or_default();
+            let ms = millis(FAILURE_TTL);
             let _: Option<i64> = self
-                .run(|mut c| async move {
-                    self.release.key(&lock).arg(token).invoke_async(&mut c).await
+                .run(|mut c| {
+                    let mut script = self.release.prepare_invoke();
+                    script.key(&lock).key(&failed).arg(token).arg(&failure).arg(ms);
+                    async move { script.invoke_async(&mut c).await }
                 })
                 .await;
         })

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::shared::{answer_key, decode_response, encode_response};
+use crate::shared::{answer_key, decode_failure, decode_response, encode_failure, encode_response};
 use crate::upstream::BoxFuture;
-use crate::{Claim, Permit, Request, Response, SharedTier};
+use crate::{Claim, Error, Permit, Request, Response, SharedTier};
 
 #[test]
 fn responses_round_trip_and_garbage_is_no_response() {
@@ -26,6 +26,40 @@ fn responses_round_trip_and_garbage_is_no_response() {
     }
     assert_eq!(decode_response(&[]), None);
     assert_eq!(decode_response(&[0, 200, 0, 9, b'x']), None, "a content type cut short");
+}
+
+/// IDR's failures reach the waiters on other replicas whole; a failure of the fetching
+/// request's own (its deadline, its budget, its replica's breaker) does not, and those
+/// waiters fetch for themselves.
+#[test]
+fn failures_of_idr_round_trip_and_the_fetchers_own_are_not_shared() {
+    let url = "/webgateway/plate/1/".to_owned();
+    for error in [
+        Error::NotFound { what: "plate 1".into() },
+        Error::Status { status: 500, url: url.clone(), message: Some("boom".into()) },
+        Error::Reported { url: url.clone(), message: "no such thing".into() },
+        Error::Transport { url: url.clone(), message: "reset".into() },
+        Error::Unusable { url: url.clone(), reason: "an HTML page".into() },
+        Error::Timeout { url: url.clone() },
+        Error::TooLarge { url: url.clone(), limit: 10 },
+        Error::Decode { url: url.clone(), path: "wells[0]".into(), message: "x".into() },
+        Error::NotRecorded { request: "GET /x".into(), nearest: vec!["GET /y".into()].into() },
+    ] {
+        let text = encode_failure(&error).unwrap_or_else(|| panic!("{error:?} is shared"));
+        assert_eq!(decode_failure(text.as_bytes()), Some(error));
+    }
+    for own in [
+        Error::Deadline,
+        Error::OverBudget { budget: 5 },
+        Error::CircuitOpen,
+        Error::Recording { path: "p".into(), message: "m".into() },
+        Error::InvalidArgument("x".into()),
+    ] {
+        assert_eq!(encode_failure(&own), None, "{own:?} is the fetcher's own");
+    }
+    let huge = Error::Status { status: 502, url, message: Some("x".repeat(100_000)) };
+    assert_eq!(encode_failure(&huge), None, "too large to share");
+    assert_eq!(decode_failure(b"not json"), None);
 }
 
 #[test]
@@ -46,24 +80,23 @@ struct Memory {
 }
 
 impl SharedTier for Memory {
-    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Option<(Response, Duration)>> {
-        Box::pin(async move {
-            let found = self.answers.lock().unwrap().get(key).cloned();
-            found.map(|r| (r, Duration::from_secs(60)))
-        })
-    }
     fn put<'a>(&'a self, key: &'a str, response: &'a Response, _: Duration) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             self.answers.lock().unwrap().insert(key.to_owned(), response.clone());
         })
     }
-    fn claim<'a>(&'a self, _: &'a str, _: Duration) -> BoxFuture<'a, Claim> {
-        Box::pin(async { Claim::Mine("t".into()) })
+    fn claim<'a>(&'a self, key: &'a str, _: Duration, _: Option<&'a str>) -> BoxFuture<'a, Claim> {
+        Box::pin(async move {
+            match self.answers.lock().unwrap().get(key) {
+                Some(found) => Claim::Stored(found.clone(), Duration::from_secs(60)),
+                None => Claim::Mine("t".into()),
+            }
+        })
     }
     fn renew<'a>(&'a self, _: &'a str, _: &'a str, _: Duration) -> BoxFuture<'a, ()> {
         Box::pin(async {})
     }
-    fn release<'a>(&'a self, _: &'a str, _: &'a str) -> BoxFuture<'a, ()> {
+    fn release<'a>(&'a self, _: &'a str, _: &'a str, _: Option<&'a Error>) -> BoxFuture<'a, ()> {
         Box::pin(async {})
     }
     fn acquire<'a>(&'a self, _: usize, _: Duration, _: Duration) -> BoxFuture<'a, Permit> {
