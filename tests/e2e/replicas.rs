@@ -19,12 +19,19 @@ struct Redis {
     port: u16,
     /// `requirepass`, if the server has one.
     password: Option<String>,
+    /// The directory of `ca.crt`, `redis.crt` and `redis.key` when it speaks only TLS.
+    tls: Option<std::path::PathBuf>,
 }
 
 impl Redis {
     /// Starts Redis, or `None` (with a note) where it is not installed; under `CI` its
     /// absence fails the test (`.ci/run` installs it).
     fn start() -> Option<Redis> {
+        Redis::installed().then(|| Redis::start_with(None)).flatten()
+    }
+
+    /// Whether `redis-server` is there; under `CI` it must be.
+    fn installed() -> bool {
         let installed = Command::new("redis-server").arg("--version").output().is_ok();
         if !installed {
             assert!(
@@ -32,9 +39,8 @@ impl Redis {
                 "CI needs redis-server (.ci/run installs it)"
             );
             eprintln!("skipped: no redis-server (apt-get install redis-server)");
-            return None;
         }
-        Redis::start_with(None)
+        installed
     }
 
     fn start_with(password: Option<&str>) -> Option<Redis> {
@@ -43,22 +49,73 @@ impl Redis {
             return None;
         }
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut redis = Redis { child: None, port, password: password.map(str::to_owned) };
+        let mut redis =
+            Redis { child: None, port, password: password.map(str::to_owned), tls: None };
+        redis.restart();
+        Some(redis)
+    }
+
+    /// A Redis that speaks only TLS, with a certificate for 127.0.0.1 signed by a CA
+    /// generated here (with `openssl`, as `.ci/run` installs it).
+    fn start_tls() -> Option<Redis> {
+        if !Redis::installed() {
+            return None;
+        }
+        let dir = crate::browser::tempfile_dir();
+        let script = r#"set -e
+key="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+openssl req -x509 $key -keyout ca.key -out ca.crt -days 1 -subj "/CN=idr e2e CA" \
+  -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign
+openssl req $key -keyout redis.key -out redis.csr -subj "/CN=127.0.0.1"
+printf 'subjectAltName=IP:127.0.0.1\n' > san.ext
+openssl x509 -req -in redis.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 \
+  -extfile san.ext -out redis.crt
+"#;
+        let out = Command::new("sh").args(["-c", script]).current_dir(&dir).output();
+        let out = out.expect("sh runs");
+        assert!(out.status.success(), "openssl: {}", String::from_utf8_lossy(&out.stderr));
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut redis = Redis { child: None, port, password: None, tls: Some(dir) };
         redis.restart();
         Some(redis)
     }
 
     fn url(&self) -> String {
+        let scheme = if self.tls.is_some() { "rediss" } else { "redis" };
         match &self.password {
-            Some(password) => format!("redis://:{password}@127.0.0.1:{}", self.port),
-            None => format!("redis://127.0.0.1:{}", self.port),
+            Some(password) => format!("{scheme}://:{password}@127.0.0.1:{}", self.port),
+            None => format!("{scheme}://127.0.0.1:{}", self.port),
         }
+    }
+
+    /// A file of the TLS directory.
+    fn tls_file(&self, name: &str) -> String {
+        self.tls.as_ref().expect("a TLS Redis").join(name).display().to_string()
+    }
+
+    /// The server's port arguments: plain, or TLS only.
+    fn port_args(&self) -> Vec<String> {
+        let port = self.port.to_string();
+        if self.tls.is_none() {
+            return vec!["--port".into(), port];
+        }
+        let mut args = vec!["--port".into(), "0".into(), "--tls-port".into(), port];
+        for (flag, file) in [
+            ("--tls-cert-file", "redis.crt"),
+            ("--tls-key-file", "redis.key"),
+            ("--tls-ca-cert-file", "ca.crt"),
+        ] {
+            args.extend([flag.to_owned(), self.tls_file(file)]);
+        }
+        args.extend(["--tls-auth-clients".to_owned(), "no".to_owned()]);
+        args
     }
 
     /// (Re)starts the server on its port, and waits until it accepts connections.
     fn restart(&mut self) {
         let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(self.port_args())
+            .args(["--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no", "--maxmemory", "64mb"])
             .args(["--maxmemory-policy", "allkeys-lru"])
             .args(self.password.iter().flat_map(|p| ["--requirepass", p.as_str()]))
@@ -84,8 +141,13 @@ impl Redis {
 
     /// One command through `redis-cli`, its output trimmed.
     fn cli(&self, args: &[&str]) -> String {
+        let tls = match &self.tls {
+            Some(_) => vec!["--tls".to_owned(), "--cacert".to_owned(), self.tls_file("ca.crt")],
+            None => Vec::new(),
+        };
         let out = Command::new("redis-cli")
             .args(["-p", &self.port.to_string()])
+            .args(tls)
             .args(self.password.iter().flat_map(|p| ["-a", p.as_str(), "--no-auth-warning"]))
             .args(args)
             .output()
@@ -97,6 +159,9 @@ impl Redis {
 impl Drop for Redis {
     fn drop(&mut self) {
         self.kill();
+        if let Some(dir) = &self.tls {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
@@ -379,6 +444,12 @@ async fn a_password_in_the_url_authenticates() {
     let calls = server.calls();
     let _ = post_raw(&b, &query).await;
     assert_eq!(server.calls(), calls, "shared through the authenticated Redis");
+    // An ACL user, named in the URL, authenticates as that user.
+    assert_eq!(redis.cli(&["ACL", "SETUSER", "idr", "on", ">pw2", "~idr:*", "+@all"]), "OK");
+    let acl = format!("redis://idr:pw2@127.0.0.1:{}", redis.port);
+    let d = Idr::serve(&["--upstream", &server.url(), "--redis", &acl]);
+    let _ = post_raw(&d, &query).await;
+    assert_eq!(server.calls(), calls, "shared through Redis as the ACL user");
 
     let wrong = format!("redis://:nope@127.0.0.1:{}", redis.port);
     let c = Idr::serve(&["--upstream", &server.url(), "--redis", &wrong]);
@@ -492,4 +563,52 @@ async fn waiters_share_the_failure_of_the_fetch_they_waited_for() {
     let again = post_raw(&replicas[1], &query).await;
     assert!(again["errors"].is_array(), "{again}");
     assert_eq!(asked(), 2, "a failure is not cached");
+}
+
+/// A Redis that speaks only TLS (`rediss://`), its certificate signed by a private CA:
+/// replicas given the CA (`--redis-ca`) share through it; one without it does not trust
+/// the certificate, and runs alone (and says so) rather than share over an unverified
+/// connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_redis_is_trusted_through_its_ca() {
+    let Some(redis) = Redis::start_tls() else { return };
+    assert_eq!(redis.cli(&["PING"]), "PONG", "redis-cli reaches the TLS port");
+    let (world, server) = idr_world(53, Duration::ZERO);
+    let ca = redis.tls_file("ca.crt");
+    let a = replica(&server.url(), &redis, &["--redis-ca", &ca]);
+    let b = replica(&server.url(), &redis, &["--redis-ca", &ca]);
+    let query = plate_query(&world);
+    let first = post_raw(&a, &query).await;
+    assert!(first.get("errors").is_none(), "{first}");
+    let calls = server.calls();
+    let second = post_raw(&b, &query).await;
+    assert_eq!(server.calls(), calls, "B read A's answers from Redis over TLS");
+    assert_eq!(second["data"], first["data"]);
+    assert!(redis.cli(&["DBSIZE"]).parse::<u32>().unwrap_or(0) > 0);
+
+    // Without the CA, the system's roots do not vouch for the certificate.
+    let c = replica(&server.url(), &redis, &[]);
+    let answer = post_raw(&c, &query).await;
+    assert_eq!(answer["data"], first["data"], "C answers alone");
+    let ready: Value =
+        Idr::client().get(format!("{}/readyz", c.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ready["redis"]["up"], false, "{ready}");
+
+    // A CA that cannot be used stops the replica before it listens, saying why.
+    let refused = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_idr"))
+            .args(["serve", "--offline", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .output()
+            .expect("idr runs");
+        assert!(!out.status.success(), "{args:?} started");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let url = redis.url();
+    let key = redis.tls_file("redis.key");
+    let plain = url.replace("rediss://", "redis://");
+    assert!(refused(&["--redis", &url, "--redis-ca", &key]).contains("no PEM certificate"));
+    assert!(refused(&["--redis", &url, "--redis-ca", "/nonexistent.pem"]).contains("cannot read"));
+    assert!(refused(&["--redis", &plain, "--redis-ca", &ca]).contains("rediss://"));
+    assert!(refused(&["--redis-ca", &ca]).contains("needs --redis"));
 }

@@ -78,6 +78,10 @@ enum Command {
         /// degrades to that, it never fails requests.
         #[arg(long, env = "IDR_REDIS", value_name = "URL")]
         redis: Option<String>,
+        /// The CA certificates (a PEM file) that vouch for a `rediss://` Redis, trusted
+        /// instead of the system's: a private Redis's own CA, or a managed one's.
+        #[arg(long, env = "IDR_REDIS_CA", value_name = "PEM")]
+        redis_ca: Option<std::path::PathBuf>,
         #[command(flatten)]
         connections: ConnectionArgs,
     },
@@ -271,6 +275,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             cors_origins,
             metrics_listen,
             redis,
+            redis_ca,
             connections,
         } => {
             let cors = CorsOrigins::parse(&cors_origins)
@@ -294,6 +299,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 cors,
                 metrics_listen,
                 redis,
+                redis_ca,
             };
             runtime()?.block_on(serve(config)).map(ok)
         }
@@ -353,6 +359,7 @@ struct ServeConfig {
     cors: CorsOrigins,
     metrics_listen: Option<SocketAddr>,
     redis: Option<String>,
+    redis_ca: Option<std::path::PathBuf>,
 }
 
 async fn serve(config: ServeConfig) -> anyhow::Result<()> {
@@ -365,13 +372,22 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         cors,
         metrics_listen,
         redis,
+        redis_ca,
     } = config;
     let metrics = idr_server::Metrics::install().map_err(|e| anyhow::anyhow!("metrics: {e}"))?;
+    let ca = match &redis_ca {
+        Some(path) => Some(
+            std::fs::read(path)
+                .map_err(|e| anyhow::anyhow!("--redis-ca: cannot read {}: {e}", path.display()))?,
+        ),
+        None => None,
+    };
     let redis = match redis.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
         Some(url) => Some(
-            idr_server::shared::RedisTier::start(url)
-                .map_err(|e| anyhow::anyhow!("--redis: {e}"))?,
+            idr_server::shared::RedisTier::start(url, ca)
+                .map_err(|e| anyhow::anyhow!("--redis: {e:#}"))?,
         ),
+        None if ca.is_some() => anyhow::bail!("--redis-ca needs --redis with a rediss:// URL"),
         None => None,
     };
     let shared = redis.clone().map(|r| r as Arc<dyn idr_client::SharedTier>);

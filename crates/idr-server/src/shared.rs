@@ -188,9 +188,23 @@ pub struct RedisTier {
 
 impl RedisTier {
     /// Connects in the background: the replica serves at once, and shares once Redis
-    /// answers. Fails only on a URL that is not a Redis URL.
-    pub fn start(url: &str) -> Result<Arc<RedisTier>, redis::RedisError> {
-        let client = redis::Client::open(url)?;
+    /// answers. With `ca` (PEM), a `rediss://` Redis is trusted through those CA
+    /// certificates instead of the system's. Fails only on a URL that is not a Redis URL,
+    /// or a `ca` that is no PEM certificate or comes without TLS.
+    pub fn start(url: &str, ca: Option<Vec<u8>>) -> anyhow::Result<Arc<RedisTier>> {
+        let client = match ca {
+            None => redis::Client::open(url)?,
+            Some(_) if !url.starts_with("rediss://") => {
+                anyhow::bail!("a CA (--redis-ca) is for a rediss:// (TLS) URL")
+            }
+            Some(pem) if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") => {
+                anyhow::bail!("the CA file (--redis-ca) holds no PEM certificate")
+            }
+            Some(pem) => redis::Client::build_with_tls(
+                url,
+                redis::TlsCertificates { client_tls: None, root_cert: Some(pem) },
+            )?,
+        };
         let tier = Arc::new(RedisTier {
             url: redact(url),
             manager: Mutex::new(None),
@@ -229,7 +243,7 @@ impl RedisTier {
                     }
                     Err(error) => {
                         if !logged {
-                            tracing::warn!(redis = %this.url, %error, "Redis unreachable (or refused the credentials); this replica runs alone until it answers");
+                            tracing::warn!(redis = %this.url, %error, "Redis unreachable (or it refused the credentials, or its certificate is not trusted); this replica runs alone until it answers");
                             logged = true;
                         }
                         tokio::time::sleep(Duration::from_secs(1)).await;
