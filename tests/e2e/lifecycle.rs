@@ -13,7 +13,7 @@ use crate::{raw, request, Idr};
 
 /// A connection from another loopback address than the silent ones (all of 127/8 is
 /// loopback on Linux).
-fn connect_from(source: [u8; 4], addr: &str) -> TcpStream {
+pub(crate) fn connect_from(source: [u8; 4], addr: &str) -> TcpStream {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.bind(SocketAddr::from((source, 0))).unwrap();
     let addr: SocketAddr = addr.parse().unwrap();
@@ -24,9 +24,21 @@ fn connect_from(source: [u8; 4], addr: &str) -> TcpStream {
 }
 
 fn get_from(source: [u8; 4], addr: &str, path: &str) -> (u16, String) {
+    get_from_with(source, addr, path, "")
+}
+
+/// [`get_from`] with more header lines (each ending in `\r\n`).
+pub(crate) fn get_from_with(
+    source: [u8; 4],
+    addr: &str,
+    path: &str,
+    headers: &str,
+) -> (u16, String) {
     let mut stream = connect_from(source, addr);
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: idr\r\nConnection: close\r\n\r\n").unwrap();
+    // A connection closed on accept may refuse the write: its status is then 0.
+    let _ =
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: idr\r\n{headers}Connection: close\r\n\r\n");
     let mut response = String::new();
     let _ = stream.read_to_string(&mut response);
     let status = response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);

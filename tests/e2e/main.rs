@@ -15,6 +15,7 @@ mod lsp;
 mod mcp;
 mod metrics;
 mod online;
+mod proxies;
 mod ql;
 mod replicas;
 mod server;

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use crate::Idr;
 
 /// A `redis-server` on a loopback port, stopped on drop.
-struct Redis {
+pub(crate) struct Redis {
     child: Option<Child>,
     port: u16,
     /// `requirepass`, if the server has one.
@@ -26,7 +26,7 @@ struct Redis {
 impl Redis {
     /// Starts Redis, or `None` (with a note) where it is not installed; under `CI` its
     /// absence fails the test (`.ci/run` installs it).
-    fn start() -> Option<Redis> {
+    pub(crate) fn start() -> Option<Redis> {
         Redis::installed().then(|| Redis::start_with(None)).flatten()
     }
 
@@ -80,7 +80,7 @@ openssl x509 -req -in redis.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1
         Some(redis)
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         let scheme = if self.tls.is_some() { "rediss" } else { "redis" };
         match &self.password {
             Some(password) => format!("{scheme}://:{password}@127.0.0.1:{}", self.port),
@@ -166,14 +166,14 @@ impl Drop for Redis {
 }
 
 /// A generated IDR behind a replay server that waits `latency` per call.
-fn idr_world(seed: u64, latency: Duration) -> (Arc<World>, ReplayServer) {
+pub(crate) fn idr_world(seed: u64, latency: Duration) -> (Arc<World>, ReplayServer) {
     let size = Size { screens: 1, plates: 1, projects: 1, datasets: 1, images: 4, ..Size::small() };
     let world = Arc::new(World::generate(seed, size, Settings::default()));
     let server = ReplayServer::start(world.clone(), Faults { latency, ..Faults::default() });
     (world, server)
 }
 
-fn replica(upstream: &str, redis: &Redis, extra: &[&str]) -> Idr {
+pub(crate) fn replica(upstream: &str, redis: &Redis, extra: &[&str]) -> Idr {
     let mut args = vec!["--upstream", upstream, "--redis"];
     let url = redis.url();
     args.push(&url);

@@ -518,10 +518,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Cost {
         parts: &mut axum::http::request::Parts,
         _: &S,
     ) -> Result<Cost, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip());
+        let ip = crate::proxies::client_ip(&parts.extensions);
         Ok(Cost { limiter: parts.extensions.get::<Limiter>().cloned(), ip })
     }
 }

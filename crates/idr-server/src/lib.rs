@@ -9,6 +9,7 @@ mod listen;
 pub mod lsp;
 pub mod mcp;
 pub mod metrics;
+mod proxies;
 pub mod ql;
 mod rate;
 pub mod rows;
@@ -20,6 +21,7 @@ pub use http::{app, metrics_app, AppState, CorsOrigins, Limits};
 pub use identical::Identical;
 pub use listen::{serve, ConnectionLimits};
 pub use metrics::Metrics;
+pub use proxies::{ClientIp, TrustedProxies};
 pub use ql::LiveCatalog;
 pub use rate::RateLimit;
 pub use upstream::{

@@ -37,10 +37,11 @@ use tokio::sync::{watch, Semaphore};
 use tokio::time::Instant;
 use tower::ServiceExt as _;
 
+use crate::proxies::{ClientIp, TrustedProxies};
 use crate::rate::address_key;
 
 /// Connection-level limits.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ConnectionLimits {
     /// Open connections at once; further ones are closed on accept.
     pub max_connections: usize,
@@ -54,6 +55,9 @@ pub struct ConnectionLimits {
     pub idle_timeout: Duration,
     /// After shutdown is asked for, how long requests in flight may take to finish.
     pub drain_timeout: Duration,
+    /// Proxies that connect for many clients: not held to `max_per_address`, and their
+    /// `X-Forwarded-For` names each request's client (see [`TrustedProxies`]).
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for ConnectionLimits {
@@ -65,6 +69,7 @@ impl Default for ConnectionLimits {
             request_timeout: Duration::from_secs(120),
             idle_timeout: Duration::from_secs(30),
             drain_timeout: Duration::from_secs(30),
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -98,11 +103,17 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let Some(address_slot) = per_address.take(peer.ip()) else {
-            metrics::counter!("idr_connections_refused_total", "reason" => "per_address")
-                .increment(1);
-            tracing::debug!(%peer, "per-address connection limit reached; closing new connection");
-            continue;
+        // A trusted proxy's connections carry many clients: only the total cap holds them.
+        let address_slot = if limits.trusted_proxies.contains(peer.ip()) {
+            None
+        } else {
+            let Some(slot) = per_address.take(peer.ip()) else {
+                metrics::counter!("idr_connections_refused_total", "reason" => "per_address")
+                    .increment(1);
+                tracing::debug!(%peer, "per-address connection limit reached; closing new connection");
+                continue;
+            };
+            Some(slot)
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             metrics::counter!("idr_connections_refused_total", "reason" => "total").increment(1);
@@ -116,6 +127,7 @@ pub async fn serve(
         };
         let app = app.clone();
         let stop = stop_rx.clone();
+        let limits = limits.clone();
         tokio::spawn(async move {
             let _slots = (permit, address_slot, OpenConnection::enter());
             serve_connection(stream, peer, app, limits, stop).await;
@@ -144,11 +156,14 @@ async fn serve_connection(
     limits: ConnectionLimits,
     mut stop: watch::Receiver<bool>,
 ) {
-    let phase = Phase::new(limits);
+    let phase = Phase::new(limits.clone());
     let service = {
         let phase = phase.clone();
+        let trusted = limits.trusted_proxies.clone();
         hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+            let client = trusted.client(peer.ip(), request.headers());
             request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+            request.extensions_mut().insert(ClientIp(client));
             let guard = phase.request_started();
             let response = app.clone().oneshot(request);
             async move {

@@ -169,11 +169,18 @@ struct ConnectionArgs {
     /// Seconds requests in flight get to finish after SIGTERM or SIGINT.
     #[arg(long, env = "IDR_DRAIN_TIMEOUT", default_value_t = 30)]
     drain_timeout: u64,
+    /// Addresses or CIDR ranges of the proxies in front of the server, comma-separated
+    /// (`127.0.0.1,10.0.0.0/8`): their `X-Forwarded-For` names each request's client
+    /// (for the rate limit), and they are not held to the per-address connection cap.
+    #[arg(long, env = "IDR_TRUSTED_PROXIES", value_delimiter = ',', value_name = "CIDRS")]
+    trusted_proxies: Vec<String>,
 }
 
 impl ConnectionArgs {
-    fn limits(&self, request_timeout: Duration) -> ConnectionLimits {
-        ConnectionLimits {
+    fn limits(&self, request_timeout: Duration) -> anyhow::Result<ConnectionLimits> {
+        let trusted_proxies = idr_server::TrustedProxies::parse(&self.trusted_proxies)
+            .map_err(|e| anyhow::anyhow!("--trusted-proxies: {e}"))?;
+        Ok(ConnectionLimits {
             max_connections: self.max_connections.max(1),
             max_per_address: self.max_connections_per_address.max(1),
             header_timeout: Duration::from_secs(self.header_timeout.max(1)),
@@ -182,7 +189,8 @@ impl ConnectionArgs {
             request_timeout: request_timeout * 2 + Duration::from_secs(10),
             idle_timeout: Duration::from_secs(self.idle_timeout.max(1)),
             drain_timeout: Duration::from_secs(self.drain_timeout),
-        }
+            trusted_proxies,
+        })
     }
 }
 
@@ -284,7 +292,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 RateLimit { per_second: rate_limit.max(0.01), burst: (rate_limit * 6.0).max(1.0) };
             let request_timeout = Duration::from_secs(request_timeout.max(1));
             let limits = Limits { rate, request_timeout, ..Limits::default() };
-            let connections = connections.limits(limits.request_timeout);
+            let connections = connections.limits(limits.request_timeout)?;
             let schema_limits = SchemaLimits {
                 deadline: limits.request_timeout,
                 query_budget: (query_budget > 0).then_some(query_budget),

@@ -1,14 +1,15 @@
-//! Per-IP rate limiting: a token bucket per client address, answered with 429 and
+//! Per-IP rate limiting: a token bucket per client address (the proxy's client, behind a
+//! trusted proxy: see `proxies`), answered with 429 and
 //! `Retry-After` when empty. Every request costs one token; a GraphQL request costs one
 //! more per root field beyond the first (aliases included), since each can start
 //! upstream work. The alias cap and the static cost limit bound a single request.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -150,8 +151,7 @@ pub(crate) async fn limit(
     request: Request,
     next: Next,
 ) -> Response {
-    let ip = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
-    if let Some(ip) = ip {
+    if let Some(ip) = crate::proxies::client_ip(request.extensions()) {
         if let Err(retry_after) = limiter.admit(ip).await {
             return too_many(retry_after);
         }
