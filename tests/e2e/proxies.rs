@@ -57,6 +57,16 @@ fn the_client_behind_a_trusted_proxy_is_read_right_to_left() {
     let long: Vec<String> = (0..40).map(|i| format!("10.0.0.{i}")).collect();
     let long = format!("192.0.2.7, {}", long.join(", "));
     assert_eq!(client(proxy, &[&long]), "10.0.0.8", "the 32nd entry from the right");
+    // Bytes that are not text, in an entry of the client's, do not stop the walk before
+    // the proxy's entry (a client could otherwise switch to the proxy's bucket at will).
+    let mut headers = HeaderMap::new();
+    headers.append("x-forwarded-for", HeaderValue::from_bytes(b"\xff\xfe, 192.0.2.7").unwrap());
+    assert_eq!(trusted.client(ip(proxy), &headers).to_string(), "192.0.2.7");
+    // Trusted proxies written as IPv6-mapped IPv4 match their IPv4 peers.
+    let mapped =
+        TrustedProxies::parse(&["::ffff:10.0.0.0/104".into(), "::ffff:127.0.0.1".into()]).unwrap();
+    assert!(mapped.contains(ip("10.3.4.5")) && mapped.contains(ip("127.0.0.1")));
+    assert!(!mapped.contains(ip("11.0.0.1")));
     // Ranges are taken whole; what is not an address or a range is refused, by value.
     let wide = TrustedProxies::parse(&["10.1.2.3/8".into()]).unwrap();
     assert!(wide.contains(ip("10.200.0.1")) && !wide.contains(ip("11.0.0.1")));

@@ -32,9 +32,9 @@ impl TrustedProxies {
         let mut nets = Vec::new();
         for value in values.iter().map(|v| v.trim()).filter(|v| !v.is_empty()) {
             let net = match value.parse::<IpNet>() {
-                Ok(net) => net.trunc(),
+                Ok(net) => canonical(net.trunc()),
                 Err(_) => match value.parse::<IpAddr>() {
-                    Ok(ip) => IpNet::from(ip),
+                    Ok(ip) => IpNet::from(ip.to_canonical()),
                     Err(_) => {
                         return Err(format!(
                             "{value:?} is not an address or a CIDR range (like 10.0.0.0/8)"
@@ -68,11 +68,13 @@ impl TrustedProxies {
         let lines: Vec<_> = headers.get_all("x-forwarded-for").iter().collect();
         let mut client = peer;
         let mut read = 0;
+        // Entry by entry, as bytes: what a client wrote to the left (whatever its bytes)
+        // is never reached while a proxy's entry comes after it.
         for line in lines.into_iter().rev() {
-            let Ok(line) = line.to_str() else { return client };
-            for hop in line.rsplit(',') {
+            for hop in line.as_bytes().rsplit(|b| *b == b',') {
                 read += 1;
-                let Some(ip) = parse_hop(hop.trim()).filter(|_| read <= MAX_HOPS) else {
+                let hop = std::str::from_utf8(hop).ok().filter(|_| read <= MAX_HOPS);
+                let Some(ip) = hop.and_then(|hop| parse_hop(hop.trim())) else {
                     return client;
                 };
                 client = ip;
@@ -82,6 +84,18 @@ impl TrustedProxies {
             }
         }
         client
+    }
+}
+
+/// An IPv4 range written as IPv6 (`::ffff:10.0.0.0/104`) as the IPv4 range it is, since
+/// addresses are compared in their canonical form.
+fn canonical(net: IpNet) -> IpNet {
+    match net {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.network().to_ipv4_mapped() {
+            Some(v4) => ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96).map_or(net, IpNet::V4),
+            None => net,
+        },
+        _ => net,
     }
 }
 
