@@ -173,12 +173,31 @@ pub(crate) fn idr_world(seed: u64, latency: Duration) -> (Arc<World>, ReplayServ
     (world, server)
 }
 
+/// A replica of `upstream` sharing through `redis`, once it has connected to it (a replica
+/// serves at once and connects in the background).
 pub(crate) fn replica(upstream: &str, redis: &Redis, extra: &[&str]) -> Idr {
-    let mut args = vec!["--upstream", upstream, "--redis"];
-    let url = redis.url();
-    args.push(&url);
+    sharing(upstream, &redis.url(), extra)
+}
+
+/// A replica of `upstream` on the Redis at `url`, once `/readyz` says it shares.
+fn sharing(upstream: &str, url: &str, extra: &[&str]) -> Idr {
+    let mut args = vec!["--upstream", upstream, "--redis", url];
     args.extend_from_slice(extra);
-    Idr::serve(&args)
+    let idr = Idr::serve(&args);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ready_blocking(&idr)["redis"]["up"] != true {
+        assert!(Instant::now() < deadline, "the replica never reached Redis at {url}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    idr
+}
+
+/// `/readyz`, from a test's async code or not.
+fn ready_blocking(idr: &Idr) -> Value {
+    let (status, head, body) =
+        crate::raw(&idr.addr, &crate::request("GET", "/readyz", "text/plain", b""));
+    assert_eq!(status, 200, "{head}");
+    serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{e}: {head}"))
 }
 
 /// A query over a whole plate: its wells, their images and their key/values.
@@ -236,12 +255,20 @@ async fn identical_cold_queries_on_three_replicas_cost_one_query() {
 
     let (_, server) = idr_world(42, Duration::from_millis(20));
     let replicas: Vec<Idr> = (0..3).map(|_| replica(&server.url(), &redis, &[])).collect();
+    // (Waiting for each replica to reach Redis, `/readyz` asked IDR for its versions.)
+    let before = server.calls();
     let answers =
         futures_util::future::join_all((0..30).map(|i| post_raw(&replicas[i % 3], &query))).await;
     for answer in &answers {
         assert_eq!(answer["data"], one["data"]);
     }
-    assert_eq!(server.calls(), one_query, "IDR saw more than one query's calls");
+    let requests = server.requests();
+    assert_eq!(
+        server.calls() - before,
+        one_query,
+        "IDR saw more than one query's calls: {:?}",
+        &requests[before as usize..]
+    );
 }
 
 /// 3 replicas, each capped at 3 upstream calls in flight, under queries that need one call
@@ -417,17 +444,15 @@ async fn a_stalled_redis_does_not_hold_requests() {
     let (world, server) = idr_world(47, Duration::ZERO);
     let a = replica(&server.url(), &redis, &[]);
     assert!(post_raw(&a, "{ __typename }").await.get("errors").is_none());
-    let port = redis.port.to_string();
-    let stall = std::thread::spawn(move || {
-        let _ = Command::new("redis-cli").args(["-p", &port, "DEBUG", "SLEEP", "5"]).output();
-    });
-    std::thread::sleep(Duration::from_millis(200));
+    // Every client of Redis is held for 5 s (Redis 7 refuses `DEBUG SLEEP` by default).
+    assert_eq!(redis.cli(&["CLIENT", "PAUSE", "5000", "ALL"]), "OK");
     let started = Instant::now();
     let answer = post_raw(&a, &plate_query(&world)).await;
     let took = started.elapsed();
     assert!(answer.get("errors").is_none(), "{answer}");
-    assert!(took < Duration::from_secs(4), "the request waited for Redis ({took:?})");
-    stall.join().unwrap();
+    assert!(took < Duration::from_secs(3), "the request waited for Redis ({took:?})");
+    let ready = ready_blocking(&a);
+    assert_eq!(ready["redis"]["up"], false, "the stall was seen: {ready}");
 }
 
 /// A Redis that asks for a password: the right one in the URL shares; a wrong one is a
@@ -435,6 +460,9 @@ async fn a_stalled_redis_does_not_hold_requests() {
 /// password.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_password_in_the_url_authenticates() {
+    if !Redis::installed() {
+        return;
+    }
     let Some(redis) = Redis::start_with(Some("s3cret")) else { return };
     let (world, server) = idr_world(48, Duration::ZERO);
     let a = replica(&server.url(), &redis, &[]);
@@ -447,7 +475,8 @@ async fn a_password_in_the_url_authenticates() {
     // An ACL user, named in the URL, authenticates as that user.
     assert_eq!(redis.cli(&["ACL", "SETUSER", "idr", "on", ">pw2", "~idr:*", "+@all"]), "OK");
     let acl = format!("redis://idr:pw2@127.0.0.1:{}", redis.port);
-    let d = Idr::serve(&["--upstream", &server.url(), "--redis", &acl]);
+    let d = sharing(&server.url(), &acl, &[]);
+    let calls = server.calls();
     let _ = post_raw(&d, &query).await;
     assert_eq!(server.calls(), calls, "shared through Redis as the ACL user");
 
@@ -472,11 +501,18 @@ async fn a_cancelled_fetch_gives_its_claim_back() {
     server.set_faults(Faults { hang: Some("/webgateway/plate/".to_owned()), ..Faults::default() });
     let a = replica(&server.url(), &redis, &["--request-timeout", "1"]);
     let query = format!("{{ plate(id: {plate}) {{ wells {{ label }} }} }}");
-    let answer = post_raw(&a, &query).await;
+    let claims = || redis.cli(&["--scan", "--pattern", "idr:v1:resp:*:claim"]);
+    let (answer, ()) = tokio::join!(post_raw(&a, &query), async {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while claims().is_empty() {
+            assert!(Instant::now() < deadline, "the hung fetch never held a claim");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
     assert!(answer["errors"].is_array(), "the hung call timed out: {answer}");
     // The claim is gone soon after, not after its 35 s lease.
     let deadline = Instant::now() + Duration::from_secs(5);
-    while !redis.cli(&["--scan", "--pattern", "idr:v1:resp:*:claim"]).is_empty() {
+    while !claims().is_empty() {
         assert!(Instant::now() < deadline, "the claim outlived its cancelled fetch");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -499,14 +535,14 @@ async fn a_shared_answer_keeps_its_age() {
     let _ = post_raw(&a, &query).await;
     // Near the end of their TTL in Redis.
     for key in redis.cli(&["--scan", "--pattern", "idr:v1:resp:*"]).lines() {
-        if !key.ends_with(":claim") {
-            redis.cli(&["PEXPIRE", key, "400"]);
+        if !key.contains(":claim") && !key.contains(":end:") {
+            redis.cli(&["PEXPIRE", key, "1500"]);
         }
     }
     let calls = server.calls();
     let _ = post_raw(&b, &query).await;
     assert_eq!(server.calls(), calls, "B read A's answers from Redis");
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     let _ = post_raw(&b, &query).await;
     assert!(server.calls() > calls, "B kept an answer past the TTL it had in Redis");
 }
@@ -587,7 +623,7 @@ async fn a_tls_redis_is_trusted_through_its_ca() {
     assert!(redis.cli(&["DBSIZE"]).parse::<u32>().unwrap_or(0) > 0);
 
     // Without the CA, the system's roots do not vouch for the certificate.
-    let c = replica(&server.url(), &redis, &[]);
+    let c = Idr::serve(&["--upstream", &server.url(), "--redis", &redis.url()]);
     let answer = post_raw(&c, &query).await;
     assert_eq!(answer["data"], first["data"], "C answers alone");
     let ready: Value =
@@ -611,4 +647,60 @@ async fn a_tls_redis_is_trusted_through_its_ca() {
     assert!(refused(&["--redis", &url, "--redis-ca", "/nonexistent.pem"]).contains("cannot read"));
     assert!(refused(&["--redis", &plain, "--redis-ca", &ca]).contains("rediss://"));
     assert!(refused(&["--redis-ca", &ca]).contains("needs --redis"));
+}
+
+/// Redis answering every call with an error (here an ACL that forbids the keys): nothing is
+/// shared, every request is still answered, and `/readyz` and the metrics say why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_that_refuses_calls_is_reported() {
+    let Some(redis) = Redis::start() else { return };
+    let (world, server) = idr_world(54, Duration::ZERO);
+    assert_eq!(redis.cli(&["ACL", "SETUSER", "other", "on", ">pw", "~other:*", "+@all"]), "OK");
+    let url = format!("redis://other:pw@127.0.0.1:{}", redis.port);
+    let a = sharing(&server.url(), &url, &[]);
+    let answer = post_raw(&a, &plate_query(&world)).await;
+    assert!(answer.get("errors").is_none(), "{answer}");
+    let ready = ready_blocking(&a);
+    assert_eq!(ready["redis"]["refusing"], "NOPERM", "{ready}");
+    assert_eq!(ready["ready"], true, "{ready}");
+    let metrics = reqwest::get(format!("{}/metrics", a.base)).await.unwrap().text().await.unwrap();
+    assert!(
+        metrics.lines().any(|l| l.starts_with("idr_redis_refusals_total{code=\"NOPERM\"}")),
+        "{metrics}"
+    );
+    assert_eq!(redis.cli(&["DBSIZE"]), "0", "nothing was written");
+}
+
+/// A claim whose fetch ends while its replica is leaving a slow Redis alone (the quiet
+/// second after a call timed out) is still given back once Redis answers, instead of
+/// waiting out its 35 s lease; so are its permits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claims_ended_while_redis_was_slow_are_given_back() {
+    let Some(redis) = Redis::start() else { return };
+    let (world, server) = idr_world(55, Duration::ZERO);
+    let a = replica(&server.url(), &redis, &[]);
+    server.set_faults(Faults { latency: Duration::from_millis(1000), ..Faults::default() });
+    let plate = *world.plates.keys().next().unwrap();
+    let claims = || redis.cli(&["--scan", "--pattern", "idr:v1:resp:*:claim"]);
+    let query = format!("{{ plate(id: {plate}) {{ name }} }}");
+    let slow = post_raw(&a, &query);
+    let stall = async {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while claims().is_empty() {
+            assert!(Instant::now() < deadline, "the fetch never held a claim");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // Redis stalls for 600 ms; a call of A's meanwhile times out, and A leaves Redis
+        // alone for a second, during which the plate's fetch ends.
+        assert_eq!(redis.cli(&["CLIENT", "PAUSE", "600", "ALL"]), "OK");
+        let other = post_raw(&a, "{ screens(first: 1) { nodes { name } } }").await;
+        assert!(other.get("errors").is_none(), "{other}");
+    };
+    let (answer, ()) = tokio::join!(slow, stall);
+    assert!(answer.get("errors").is_none(), "{answer}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !claims().is_empty() || redis.cli(&["ZCARD", "idr:v1:permits"]) != "0" {
+        assert!(Instant::now() < deadline, "claims or permits were left to their leases");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

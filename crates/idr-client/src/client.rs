@@ -17,7 +17,7 @@ use crate::policy::{
     answer_bytes, backoff, Admit, Breaker, BreakerConfig, Cache, Decoded, Key, Outcome, Part,
     RetryBudget,
 };
-use crate::shared::{Claim, Permit, SharedTier};
+use crate::shared::{Claim, FetchEnd, Permit, SharedTier};
 use crate::tally::Tally;
 use crate::upstream::Upstream;
 use crate::{Error, Request, Response};
@@ -171,7 +171,7 @@ impl IdrClient {
     /// came back.
     pub async fn probe(&self) -> Result<(), Error> {
         let req = Request::get("/api/");
-        let resp = self.inner.send_once(&req).await?;
+        let resp = self.inner.send_once(&req, &Tally::current()).await?;
         if resp.status == 200 {
             Ok(())
         } else {
@@ -287,7 +287,23 @@ impl IdrClient {
                 // part that failed must not reach the other replicas for the full TTL.
                 let shared = inner.shared.clone().filter(|_| keep == Keep::Answer);
                 let fetched = match shared {
-                    Some(shared) => inner.fetch_shared(shared, &request, &tally).await?,
+                    Some(shared) => match inner.fetch_shared(shared, &request, &tally).await {
+                        Ok(fetched) => fetched,
+                        // Another replica's fetch found nothing: remembered here as if
+                        // this replica had asked.
+                        Err(error @ Error::NotFound { .. }) => {
+                            let outcome: Result<Decoded, Error> = Err(error);
+                            let bytes = answer_bytes(&request, &Response::json(404, ""));
+                            inner.cache.insert(
+                                this,
+                                outcome.clone(),
+                                bytes,
+                                inner.config.negative_ttl,
+                            );
+                            return outcome;
+                        }
+                        Err(error) => return Err(error),
+                    },
                     None => Fetched::called(inner.send_with_retries(&request, &tally).await?, None),
                 };
                 // Another replica's answer costs this request no call.
@@ -296,18 +312,17 @@ impl IdrClient {
                 }
                 let Fetched { resp, claim: claimed, shared_ttl } = fetched;
                 let outcome = decode(&request.to_string(), &resp).map(|v| Arc::new(v) as Decoded);
-                // This replica fetched it for all: a good answer is shared, then the claim
-                // given back (waiters read the answer, or the error that IDR's answer
-                // decoded to).
+                // This replica fetched it for all: the claim ends with a good answer, which
+                // is stored for everyone, or with the error IDR's answer decoded to, which
+                // the waiters share.
                 if let Some(claim) = claimed {
-                    match &outcome {
+                    claim.finish(match &outcome {
                         Ok(_) if resp.is_success() => {
-                            claim.shared.put(&claim.key, &resp, inner.config.cache_ttl).await;
-                            claim.finish(None).await;
+                            FetchEnd::Answer(resp.clone(), inner.config.cache_ttl)
                         }
-                        Ok(_) => claim.finish(None).await,
-                        Err(error) => claim.finish(Some(error)).await,
-                    }
+                        Ok(_) => FetchEnd::Unshared,
+                        Err(error) => FetchEnd::Failed(error.clone()),
+                    });
                 }
                 let ttl =
                     match &outcome {
@@ -882,12 +897,16 @@ impl Fetched {
     }
 }
 
-/// How long one request may spend in calls to the shared tier (waiting for a permit or
-/// another replica's fetch aside) before it goes on without it.
+/// How long one request may spend in slow calls to the shared tier before it goes on
+/// without it: a tier that is slow but within its own timeout would otherwise add its
+/// time to every call of the request.
 const SHARED_BUDGET: Duration = Duration::from_millis(500);
 
-/// A permit of the shared cap: its lease renewed while the call runs, and given back (in
-/// the background) when dropped.
+/// A call to the shared tier that takes this long counts to [`SHARED_BUDGET`].
+const SLOW_SHARED_CALL: Duration = Duration::from_millis(50);
+
+/// A permit of the shared cap: its lease renewed while the call runs, and given back when
+/// dropped.
 struct SharedPermit {
     shared: Option<(Arc<dyn SharedTier>, String)>,
     renew: Option<tokio::task::JoinHandle<()>>,
@@ -910,16 +929,15 @@ impl Drop for SharedPermit {
             renew.abort();
         }
         if let Some((shared, token)) = self.shared.take() {
-            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                runtime.spawn(async move { shared.release_permit(&token).await });
-            }
+            shared.release_permit(&token);
         }
     }
 }
 
-/// A claim on the one fetch of an answer: renewed while the fetch works, released by
-/// [`ClaimGuard::finish`], or in the background when dropped unreleased (a cancelled
-/// request), so that no other replica waits on a fetch that is gone.
+/// A claim on the one fetch of an answer: renewed while the fetch works, and ended by
+/// [`ClaimGuard::finish`] with how the fetch ended, or as abandoned when dropped unfinished
+/// (a cancelled request), so that no other replica waits on a fetch that is gone. Neither
+/// waits, so neither can be cut short.
 pub(crate) struct ClaimGuard {
     shared: Arc<dyn SharedTier>,
     key: String,
@@ -937,29 +955,23 @@ impl ClaimGuard {
         ClaimGuard { shared, key, token: Some(token), renew }
     }
 
-    /// Gives the claim back once the fetch is done; with the error it failed with, which
-    /// the waiters on other replicas then share.
-    async fn finish(mut self, failure: Option<&Error>) {
+    fn finish(mut self, end: FetchEnd) {
+        self.end(end);
+    }
+
+    fn end(&mut self, end: FetchEnd) {
         if let Some(renew) = self.renew.take() {
             renew.abort();
         }
         if let Some(token) = self.token.take() {
-            self.shared.release(&self.key, &token, failure).await;
+            self.shared.release(&self.key, &token, end);
         }
     }
 }
 
 impl Drop for ClaimGuard {
     fn drop(&mut self) {
-        if let Some(renew) = self.renew.take() {
-            renew.abort();
-        }
-        if let Some(token) = self.token.take() {
-            let (shared, key) = (self.shared.clone(), self.key.clone());
-            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                runtime.spawn(async move { shared.release(&key, &token, None).await });
-            }
-        }
+        self.end(FetchEnd::Abandoned);
     }
 }
 
@@ -1051,7 +1063,11 @@ fn found<T>(result: Result<T, Error>) -> Result<Option<T>, Error> {
 impl Inner {
     /// One attempt: through the breaker and under the concurrency cap, classified, and
     /// counted by the breaker.
-    async fn send_once(&self, req: &Request) -> Result<Response, Error> {
+    async fn send_once(
+        &self,
+        req: &Request,
+        tally: &Option<Arc<Tally>>,
+    ) -> Result<Response, Error> {
         let endpoint = endpoint_of(&req.path);
         let probe = match self.breaker.admit() {
             Admit::Yes { probe } => self.breaker.guard(probe),
@@ -1065,10 +1081,10 @@ impl Inner {
         let (result, started) = {
             let _permit = self.permits.acquire().await.map_err(|_| Error::CircuitOpen)?;
             // The deployment's cap, shared by every replica, after this one's own (unless
-            // the request has spent its time with the shared tier).
-            let tally = Tally::current();
+            // the request that started the call has spent its time with a slow shared
+            // tier).
             let _shared = match &self.shared {
-                Some(shared) if !Tally::shared_spent(&tally, SHARED_BUDGET) => {
+                Some(shared) if !Tally::shared_spent(tally, SHARED_BUDGET) => {
                     Some(self.shared_permit(shared.clone(), req).await?)
                 }
                 _ => None,
@@ -1105,11 +1121,15 @@ impl Inner {
         result
     }
 
-    /// Runs one call to the shared tier, counting its time to the request.
+    /// Runs one call to the shared tier, counting its time to the request when it was
+    /// slow (a healthy tier answers in a millisecond or two, and spends nothing).
     async fn timed<T>(tally: &Option<Arc<Tally>>, call: impl std::future::Future<Output = T>) -> T {
         let started = Instant::now();
         let out = call.await;
-        Tally::add_shared_time(tally, started.elapsed());
+        let took = started.elapsed();
+        if took >= SLOW_SHARED_CALL {
+            Tally::add_shared_time(tally, took);
+        }
         out
     }
 
@@ -1145,6 +1165,9 @@ impl Inner {
                     Inner::coalesced_across_replicas();
                     return Err(error);
                 }
+                Claim::Alone => {
+                    return Ok(Fetched::called(self.send_with_retries(req, tally).await?, None))
+                }
                 Claim::Mine(token) => {
                     // Held while this fetch lives, renewed as it works, and released
                     // when it ends, however it ends (a cancelled request included).
@@ -1152,7 +1175,7 @@ impl Inner {
                     return match self.send_with_retries(req, tally).await {
                         Ok(resp) => Ok(Fetched::called(resp, Some(claim))),
                         Err(error) => {
-                            claim.finish(Some(&error)).await;
+                            claim.finish(FetchEnd::Failed(error.clone()));
                             Err(error)
                         }
                     };
@@ -1205,7 +1228,7 @@ impl Inner {
     ) -> Result<Response, Error> {
         let mut attempt = 0;
         loop {
-            let result = self.send_once(req).await;
+            let result = self.send_once(req, tally).await;
             // Refused here (the breaker, or no shared permit in time): no call was made.
             if matches!(result, Err(Error::CircuitOpen | Error::Deadline)) {
                 return result;

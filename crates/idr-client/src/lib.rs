@@ -22,7 +22,7 @@ pub use client::{ClientConfig, Health, IdrClient, RowsByWell, WellRow, IDR_BASE}
 pub use error::Error;
 pub use policy::BreakerConfig;
 pub use request::{Method, Request, Response};
-pub use shared::{Claim, Permit, SharedTier};
+pub use shared::{Claim, FetchEnd, Permit, SharedTier};
 pub use upstream::{HttpConfig, HttpUpstream, RecordedUpstream, RecordingUpstream, Upstream};
 
 #[cfg(test)]

@@ -19,16 +19,33 @@ use crate::{Error, Request, Response};
 pub enum Claim {
     /// Another replica stored it; it has this long left.
     Stored(Response, Duration),
-    /// Nobody has it: this fetch, under this token, fetches it, shares it, then releases
-    /// the claim (which only its token can release or renew).
+    /// Nobody has it: this fetch, under this token, fetches it, then ends the claim with
+    /// what it got ([`SharedTier::release`]; only its token can release or renew it).
     Mine(String),
     /// Another fetch, under this token, is fetching it: wait for its answer.
     Theirs(String),
     /// The fetch waited on failed with this error: its waiters share it, as the waiters of
     /// one call in a replica do, instead of each trying in turn.
     Failed(Error),
+    /// The fetch waited on got an answer it could not share (too large to store): each
+    /// waiter fetches it for itself, at once, without a claim.
+    Alone,
     /// The shared tier cannot say: fetch it here.
     Unavailable,
+}
+
+/// How the fetch under a claim ended, for [`SharedTier::release`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FetchEnd {
+    /// A good answer: stored for everyone for this long (the waiters read it).
+    Answer(Response, Duration),
+    /// It failed with this error. IDR's failures reach the waiters ([`Claim::Failed`]);
+    /// the fetching request's own (see [`encode_failure`]) end it as `Abandoned`.
+    Failed(Error),
+    /// Fetched, but nothing to share: the waiters fetch for themselves ([`Claim::Alone`]).
+    Unshared,
+    /// No outcome (the request was cancelled): one waiter takes the claim over.
+    Abandoned,
 }
 
 /// One of the deployment's upstream permits.
@@ -42,14 +59,13 @@ pub enum Permit {
     Unavailable,
 }
 
-/// The tier replicas share. Implementations bound every call by a timeout of their own.
+/// The tier replicas share. Implementations bound every call by a timeout of their own;
+/// the two that give something back never wait at all.
 pub trait SharedTier: Send + Sync + 'static {
-    /// Stores a good answer for `ttl`.
-    fn put<'a>(&'a self, key: &'a str, response: &'a Response, ttl: Duration) -> BoxFuture<'a, ()>;
-    /// The answer stored under `key`; or else, for a waiter, the failure of the fetch it
-    /// waited on (`waited_on`, the token [`Claim::Theirs`] named); or else a claim on the
-    /// one fetch of it, for `lease` (a claimer that dies loses it then, and a waiter takes
-    /// over; a live one renews it). One atomic step.
+    /// The answer stored under `key`; or else, for a waiter, how the fetch it waited on
+    /// ended (`waited_on`, the token [`Claim::Theirs`] named), if it did without an
+    /// answer; or else a claim on the one fetch of it, for `lease` (a claimer that dies
+    /// loses it then, and a waiter takes over; a live one renews it). One atomic step.
     fn claim<'a>(
         &'a self,
         key: &'a str,
@@ -58,21 +74,19 @@ pub trait SharedTier: Send + Sync + 'static {
     ) -> BoxFuture<'a, Claim>;
     /// Extends the claim `token` holds on `key` to `lease` from now.
     fn renew<'a>(&'a self, key: &'a str, token: &'a str, lease: Duration) -> BoxFuture<'a, ()>;
-    /// Gives the claim `token` holds on `key` back; with `failure`, the fetch failed, and
-    /// its waiters are told so (for a few seconds) with that error.
-    fn release<'a>(
-        &'a self,
-        key: &'a str,
-        token: &'a str,
-        failure: Option<&'a Error>,
-    ) -> BoxFuture<'a, ()>;
+    /// Ends the claim `token` holds on `key` with how its fetch ended, in one atomic step
+    /// (the answer stored, or the failure left for the waiters, as the claim goes). It
+    /// returns at once: the tier sends it in the background, and tries again while the
+    /// claim's lease lasts, so that a cancelled request or a slow moment of the store
+    /// leaves no claim for others to wait out.
+    fn release(&self, key: &str, token: &str, end: FetchEnd);
     /// One of `cap` permits shared by every replica, held for at most `lease`, waiting at
     /// most `wait` for one to come free.
     fn acquire<'a>(&'a self, cap: usize, lease: Duration, wait: Duration) -> BoxFuture<'a, Permit>;
     /// Extends a held permit's lease to `lease` from now.
     fn renew_permit<'a>(&'a self, token: &'a str, lease: Duration) -> BoxFuture<'a, ()>;
-    /// Gives a permit back.
-    fn release_permit<'a>(&'a self, token: &'a str) -> BoxFuture<'a, ()>;
+    /// Gives a permit back; returns at once, as [`SharedTier::release`] does.
+    fn release_permit(&self, token: &str);
 }
 
 /// The shared key of an upstream request: which upstream (`namespace`: replicas of other
@@ -128,8 +142,7 @@ pub fn encode_failure(error: &Error) -> Option<String> {
         Error::Deadline
         | Error::OverBudget { .. }
         | Error::CircuitOpen
-        | Error::Recording { .. }
-        | Error::InvalidArgument(_) => None,
+        | Error::Recording { .. } => None,
         _ => serde_json::to_string(error).ok().filter(|text| text.len() <= MAX_FAILURE_BYTES),
     }
 }

@@ -686,19 +686,21 @@ async fn ql_post(
 /// Readiness: 503 while the circuit breaker is open, or when no upstream call has
 /// succeeded within [`READY_WINDOW`] and a probe of IDR fails; the JSON says why.
 async fn readyz(State(state): State<AppState>) -> Response {
-    let redis_up = match &state.redis {
-        Some(redis) => redis.check().await,
-        None => false,
+    let (redis_up, refusing) = match &state.redis {
+        Some(redis) => (redis.check().await, redis.refusing()),
+        None => (false, None),
     };
     let answer = |ready: bool, reason: String| {
         let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
         let mut body = json!({"ready": ready, "reason": reason, "upstream": &*state.upstream});
         // Redis down degrades (each replica alone), it does not make a replica unready.
         if state.redis.is_some() {
-            body["redis"] = json!({
-                "up": redis_up,
-                "mode": if redis_up { "shared" } else { "this replica alone (cache, rate limit and upstream cap per replica)" },
-            });
+            let mode = match (redis_up, &refusing) {
+                (true, None) => "shared",
+                (true, Some(_)) => "Redis refuses calls: what it refuses is this replica's alone",
+                (false, _) => "this replica alone (cache, rate limit and upstream cap per replica)",
+            };
+            body["redis"] = json!({"up": redis_up, "mode": mode, "refusing": refusing});
         }
         (status, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
     };

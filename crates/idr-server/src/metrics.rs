@@ -20,6 +20,9 @@
 //! | `idr_rate_limited_total` | counter | |
 //! | `idr_open_connections` | gauge | |
 //! | `idr_connections_refused_total` | counter | `reason` (`total`, `per_address`) |
+//! | `idr_redis_up` | gauge (0 or 1; with `--redis`) | |
+//! | `idr_redis_refusals_total` | counter | `code` (Redis's error code: `READONLY`, `OOM`, `NOPERM`, …) |
+//! | `idr_shared_cache_hits_total`, `idr_shared_coalesced_total` | counter | |
 
 use std::time::Instant;
 

@@ -12,12 +12,13 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use idr_client::shared::FetchEnd;
 use idr_client::shared::{decode_failure, decode_response, encode_failure, encode_response};
 use idr_client::upstream::BoxFuture;
-use idr_client::{Claim, Error, Permit, Response, SharedTier};
+use idr_client::{Claim, Permit, SharedTier};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands as _, Script};
 
@@ -58,16 +59,22 @@ end
 return 0
 ";
 
-/// How long the failure of a fetch stays for its waiters (who ask every 50 ms at most).
-const FAILURE_TTL: Duration = Duration::from_secs(5);
+/// How long the end of a fetch that got no answer to share stays for its waiters (who
+/// ask every 50 ms at most).
+const END_TTL: Duration = Duration::from_secs(5);
 
-/// The failure of the fetch under `token` of the answer under `key`.
-fn failure_key(key: &str, token: &str) -> String {
-    format!("{key}:failed:{token}")
+/// How the fetch under `token` of the answer under `key` ended, when it ended without an
+/// answer to share: `E` and the error as `encode_failure` wrote it, or `U` (unshared).
+fn end_key(key: &str, token: &str) -> String {
+    format!("{key}:end:{token}")
 }
 
-/// `SharedTier::claim`: the answer (kind 1, with its bytes and milliseconds left), else the
-/// failure of the fetch waited on (4, with the error), else a new claim (2), else the
+/// How long a claim's release or a permit's return is tried again while Redis does not
+/// answer: longer than their leases, after which nothing is left to give back.
+const GIVE_BACK_FOR: Duration = Duration::from_secs(120);
+
+/// `SharedTier::claim`: the answer (kind 1, with its bytes and milliseconds left), else how
+/// the fetch waited on ended without one (4, with its end), else a new claim (2), else the
 /// token of the claim's holder (3). Always three values (Lua lists cannot hold nil).
 const CLAIM: &str = r"
 local answer = redis.call('GET', KEYS[1])
@@ -76,22 +83,27 @@ if answer then
   if left > 0 then return {1, answer, left} end
 end
 if ARGV[3] == '1' then
-  local failed = redis.call('GET', KEYS[3])
-  if failed then return {4, failed, 0} end
+  local ended = redis.call('GET', KEYS[3])
+  if ended then return {4, ended, 0} end
 end
 if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2, '', 0} end
 return {3, redis.call('GET', KEYS[2]) or '', 0}
 ";
 
-/// Releases a claim if this fetch still holds it (a waiter may have taken over), and
-/// leaves its failure, if any, for its waiters.
+/// `SharedTier::release`: the claim goes if this fetch still holds it (after its lease, a
+/// waiter may have taken over), and how the fetch ended stays: the answer (`A`) under its
+/// key, or the end of a fetch without one (`E`, `U`) for its waiters. The claim goes first
+/// and the writes cannot fail the script (a Redis out of memory refuses them), so that no
+/// waiter waits out a lease for an answer that was not stored.
 const RELEASE: &str = r"
-if ARGV[2] ~= '' then
-  redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+local mine = redis.call('GET', KEYS[1]) == ARGV[1]
+if mine then redis.call('DEL', KEYS[1]) end
+if ARGV[2] == 'A' then
+  redis.pcall('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+elseif ARGV[2] ~= '' then
+  redis.pcall('SET', KEYS[3], ARGV[2] .. ARGV[3], 'PX', ARGV[4])
 end
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
+if mine then return 1 end
 return 0
 ";
 
@@ -166,13 +178,18 @@ return wait
 pub struct RedisTier {
     url: String,
     manager: Mutex<Option<ConnectionManager>>,
+    /// This tier, for the tasks that give claims and permits back.
+    me: Weak<RedisTier>,
     /// This replica, in claims and permit tokens.
     replica: String,
     next_token: AtomicU64,
-    /// The claims this replica holds (token → claim key), given back at shutdown however
-    /// their fetches end.
+    /// The claims this replica holds or is giving back (token → claim key), given back at
+    /// shutdown however their fetches end.
     claims: Mutex<HashMap<String, String>>,
     up: AtomicBool,
+    /// The error code of Redis's last answer, while it refuses calls (read-only after a
+    /// failover, out of memory, an ACL that forbids the keys).
+    refusing: Mutex<Option<String>>,
     /// After a failure, Redis is left alone until then: a slow or dead Redis costs a
     /// request at most one [`OP_TIMEOUT`] a second, not one per call.
     quiet_until: Mutex<Option<tokio::time::Instant>>,
@@ -184,6 +201,23 @@ pub struct RedisTier {
     renew_permit: Script,
     forget: Script,
     bucket: Script,
+}
+
+/// Why a Redis call came to nothing.
+#[derive(Debug, PartialEq, Eq)]
+enum Failure {
+    /// Not sent: Redis is being left alone (see `quiet_until`), or not connected yet.
+    NotSent,
+    /// Sent, and no answer in time, or the connection broke: it may have run.
+    Lost,
+    /// Redis answered with an error: it did not run.
+    Refused,
+}
+
+/// What a replica gives back in the background (see `SharedTier::release`).
+enum GiveBack {
+    Claim { key: String, token: String, what: &'static str, bytes: Vec<u8>, ttl: Duration },
+    Permit { token: String },
 }
 
 impl RedisTier {
@@ -205,13 +239,15 @@ impl RedisTier {
                 redis::TlsCertificates { client_tls: None, root_cert: Some(pem) },
             )?,
         };
-        let tier = Arc::new(RedisTier {
+        let tier = Arc::new_cyclic(|me| RedisTier {
             url: redact(url),
             manager: Mutex::new(None),
+            me: me.clone(),
             replica: format!("{:016x}", fastrand::u64(..)),
             next_token: AtomicU64::new(0),
             claims: Mutex::new(HashMap::new()),
             up: AtomicBool::new(false),
+            refusing: Mutex::new(None),
             quiet_until: Mutex::new(None),
             acquire: Script::new(ACQUIRE),
             claim: Script::new(CLAIM),
@@ -259,25 +295,29 @@ impl RedisTier {
     pub async fn forget_replica(&self) {
         let key = PERMITS;
         let prefix = format!("{}:", self.replica);
-        let permits: Option<i64> = self
-            .run(
+        let permits: Result<i64, Failure> = self
+            .attempt(
                 |mut c| async move { self.forget.key(key).arg(&prefix).invoke_async(&mut c).await },
+                false,
             )
             .await;
         let held: Vec<(String, String)> =
             std::mem::take(&mut *self.claims.lock().unwrap_or_else(|e| e.into_inner()))
                 .into_iter()
                 .collect();
-        let claims: Option<i64> = if held.is_empty() {
-            Some(0)
+        let claims: Result<i64, Failure> = if held.is_empty() {
+            Ok(0)
         } else {
-            self.run(|mut c| {
-                let mut script = self.forget_claims.prepare_invoke();
-                for (token, lock) in &held {
-                    script.key(lock).arg(token);
-                }
-                async move { script.invoke_async(&mut c).await }
-            })
+            self.attempt(
+                |mut c| {
+                    let mut script = self.forget_claims.prepare_invoke();
+                    for (token, lock) in &held {
+                        script.key(lock).arg(token);
+                    }
+                    async move { script.invoke_async(&mut c).await }
+                },
+                false,
+            )
             .await
         };
         let (permits, claims) = (permits.unwrap_or(0), claims.unwrap_or(0));
@@ -286,9 +326,14 @@ impl RedisTier {
         }
     }
 
-    /// Whether the last Redis call succeeded.
+    /// Whether the last Redis call reached Redis.
     pub fn is_up(&self) -> bool {
         self.up.load(Ordering::Relaxed)
+    }
+
+    /// The error code Redis answers calls with, while it refuses them.
+    pub fn refusing(&self) -> Option<String> {
+        self.refusing.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Whether Redis answers now: the last call's outcome, or, when that failed, a
@@ -319,6 +364,21 @@ impl RedisTier {
         }
     }
 
+    /// Records whether Redis refused the call it answered, logging each change once.
+    fn mark_refusing(&self, code: Option<&str>) {
+        let mut refusing = self.refusing.lock().unwrap_or_else(|e| e.into_inner());
+        if refusing.as_deref() == code {
+            return;
+        }
+        match code {
+            Some(code) => {
+                tracing::warn!(redis = %self.url, code, "Redis refuses calls; what it refuses is not shared")
+            }
+            None => tracing::info!(redis = %self.url, "Redis accepts calls again"),
+        }
+        *refusing = code.map(str::to_owned);
+    }
+
     fn connection(&self) -> Option<ConnectionManager> {
         self.manager.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
@@ -329,12 +389,22 @@ impl RedisTier {
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
-        let connection = self.connection()?;
+        self.attempt(op, true).await.ok()
+    }
+
+    /// Runs one Redis operation under [`OP_TIMEOUT`], unless `quiet` is honoured and
+    /// Redis is being left alone.
+    async fn attempt<T, F, Fut>(&self, op: F, honour_quiet: bool) -> Result<T, Failure>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        let connection = self.connection().ok_or(Failure::NotSent)?;
         let now = tokio::time::Instant::now();
-        {
+        if honour_quiet {
             let quiet = self.quiet_until.lock().unwrap_or_else(|e| e.into_inner());
             if quiet.is_some_and(|until| now < until) {
-                return None;
+                return Err(Failure::NotSent);
             }
         }
         let failed = |this: &RedisTier| {
@@ -346,7 +416,8 @@ impl RedisTier {
             Ok(Ok(value)) => {
                 *self.quiet_until.lock().unwrap_or_else(|e| e.into_inner()) = None;
                 self.mark(true);
-                Some(value)
+                self.mark_refusing(None);
+                Ok(value)
             }
             // Redis unreachable or gone: this replica goes on alone for a while.
             Ok(Err(error))
@@ -357,23 +428,82 @@ impl RedisTier {
             {
                 tracing::debug!(%error, "Redis call failed");
                 failed(self);
-                None
+                Err(Failure::Lost)
             }
-            // Redis answered, with an error (out of memory, read-only, …): this call
-            // shares nothing, the others go on.
+            // Redis answered, with an error (out of memory, read-only, no permission):
+            // this call shares nothing, the others go on; said once, and counted.
             Ok(Err(error)) => {
+                let code = error.code().unwrap_or("ERR").to_owned();
                 tracing::debug!(%error, "Redis refused a call");
-                None
+                metrics::counter!("idr_redis_refusals_total", "code" => code.clone()).increment(1);
+                self.mark(true);
+                self.mark_refusing(Some(&code));
+                Err(Failure::Refused)
             }
             Err(_) => {
                 failed(self);
-                None
+                Err(Failure::Lost)
             }
         }
     }
 
     fn token(&self) -> String {
         format!("{}:{}", self.replica, self.next_token.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Gives a claim or a permit back in the background, trying again while Redis does
+    /// not answer (and, for an answer that could not be stored then, without it: its
+    /// waiters fetch for themselves), for up to [`GIVE_BACK_FOR`].
+    fn give_back(&self, job: GiveBack) {
+        let (Some(this), Ok(runtime)) = (self.me.upgrade(), tokio::runtime::Handle::try_current())
+        else {
+            return;
+        };
+        runtime.spawn(async move {
+            let mut job = job;
+            let until = tokio::time::Instant::now() + GIVE_BACK_FOR;
+            let mut pause = Duration::from_millis(100);
+            loop {
+                let done: Result<i64, Failure> = match &job {
+                    GiveBack::Claim { key, token, what, bytes, ttl } => {
+                        let (lock, end) = (claim_key(key), end_key(key, token));
+                        let ms = millis(*ttl);
+                        this.attempt(
+                            |mut c| {
+                                let mut script = this.release.prepare_invoke();
+                                script.key(&lock).key(key).key(&end);
+                                script.arg(token).arg(*what).arg(&bytes[..]).arg(ms);
+                                async move { script.invoke_async(&mut c).await }
+                            },
+                            false,
+                        )
+                        .await
+                    }
+                    GiveBack::Permit { token } => {
+                        this.attempt(|mut c| async move { c.zrem(PERMITS, token).await }, false)
+                            .await
+                    }
+                };
+                match done {
+                    Ok(_) | Err(Failure::Refused) => break,
+                    Err(_) if tokio::time::Instant::now() >= until => break,
+                    Err(_) => {
+                        // The answer stays in this replica's own cache; the waiters are
+                        // told to fetch for themselves rather than wait for it.
+                        if let GiveBack::Claim { what, bytes, ttl, .. } = &mut job {
+                            if *what == "A" {
+                                (*what, *bytes, *ttl) = ("U", Vec::new(), END_TTL);
+                            }
+                        }
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(Duration::from_secs(2));
+                    }
+                }
+            }
+            if let GiveBack::Claim { token, .. } = &job {
+                this.claims.lock().unwrap_or_else(|e| e.into_inner()).remove(token);
+            }
+        });
     }
 
     /// Takes `cost` tokens of `client`'s bucket once `present` are there: `Some(Ok)`, or
@@ -432,27 +562,6 @@ fn redact(url: &str) -> String {
 }
 
 impl SharedTier for RedisTier {
-    fn put<'a>(&'a self, key: &'a str, response: &'a Response, ttl: Duration) -> BoxFuture<'a, ()> {
-        Box::pin(async move {
-            if ttl.is_zero() || response.body.len() > MAX_SHARED_BYTES {
-                return;
-            }
-            let bytes = encode_response(response);
-            let ms = millis(ttl);
-            let _: Option<()> = self
-                .run(|mut c| async move {
-                    redis::cmd("SET")
-                        .arg(key)
-                        .arg(bytes)
-                        .arg("PX")
-                        .arg(ms)
-                        .query_async(&mut c)
-                        .await
-                })
-                .await;
-        })
-    }
-
     fn claim<'a>(
         &'a self,
         key: &'a str,
@@ -461,33 +570,52 @@ impl SharedTier for RedisTier {
     ) -> BoxFuture<'a, Claim> {
         Box::pin(async move {
             let lock = claim_key(key);
-            let failed = failure_key(key, waited_on.unwrap_or(""));
+            let ended = end_key(key, waited_on.unwrap_or(""));
             let token = self.token();
             let ms = millis(lease);
-            let answer: Option<(i64, Vec<u8>, i64)> = self
-                .run(|mut c| {
-                    let mut script = self.claim.prepare_invoke();
-                    script.key(key).key(&lock).key(&failed);
-                    script.arg(&token).arg(ms).arg(if waited_on.is_some() { "1" } else { "0" });
-                    async move { script.invoke_async(&mut c).await }
-                })
+            // Held from before it is asked for: a claim whose answer is lost is given back.
+            self.claims
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(token.clone(), lock.clone());
+            let answer: Result<(i64, Vec<u8>, i64), Failure> = self
+                .attempt(
+                    |mut c| {
+                        let mut script = self.claim.prepare_invoke();
+                        script.key(key).key(&lock).key(&ended);
+                        script.arg(&token).arg(ms).arg(if waited_on.is_some() { "1" } else { "0" });
+                        async move { script.invoke_async(&mut c).await }
+                    },
+                    true,
+                )
                 .await;
-            let Some((kind, bytes, left)) = answer else { return Claim::Unavailable };
+            // Not given (or, if lost, given back below, which forgets it when done).
+            if !matches!(answer, Ok((2, _, _)) | Err(Failure::Lost)) {
+                self.claims.lock().unwrap_or_else(|e| e.into_inner()).remove(&token);
+            }
+            let (kind, bytes, left) = match answer {
+                Ok(answer) => answer,
+                Err(Failure::Lost) => {
+                    // Redis may have given it: give it back.
+                    self.release(key, &token, FetchEnd::Abandoned);
+                    return Claim::Unavailable;
+                }
+                Err(_) => return Claim::Unavailable,
+            };
             match kind {
                 1 => match decode_response(&bytes) {
                     Some(resp) => Claim::Stored(resp, Duration::from_millis(left.max(0) as u64)),
                     // Not an answer this format wrote: fetch it here.
                     None => Claim::Unavailable,
                 },
-                2 => {
-                    self.claims
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(token.clone(), lock);
-                    Claim::Mine(token)
-                }
+                2 => Claim::Mine(token),
                 3 => Claim::Theirs(String::from_utf8_lossy(&bytes).into_owned()),
-                4 => decode_failure(&bytes).map_or(Claim::Unavailable, Claim::Failed),
+                4 => match bytes.split_first() {
+                    Some((b'E', error)) => {
+                        decode_failure(error).map_or(Claim::Alone, Claim::Failed)
+                    }
+                    _ => Claim::Alone,
+                },
                 _ => Claim::Unavailable,
             }
         })
@@ -505,26 +633,24 @@ impl SharedTier for RedisTier {
         })
     }
 
-    fn release<'a>(
-        &'a self,
-        key: &'a str,
-        token: &'a str,
-        failure: Option<&'a Error>,
-    ) -> BoxFuture<'a, ()> {
-        Box::pin(async move {
-            self.claims.lock().unwrap_or_else(|e| e.into_inner()).remove(token);
-            let lock = claim_key(key);
-            let failed = failure_key(key, token);
-            let failure = failure.and_then(encode_failure).unwrap_or_default();
-            let ms = millis(FAILURE_TTL);
-            let _: Option<i64> = self
-                .run(|mut c| {
-                    let mut script = self.release.prepare_invoke();
-                    script.key(&lock).key(&failed).arg(token).arg(&failure).arg(ms);
-                    async move { script.invoke_async(&mut c).await }
-                })
-                .await;
-        })
+    fn release(&self, key: &str, token: &str, end: FetchEnd) {
+        let (what, bytes, ttl) = match end {
+            FetchEnd::Answer(resp, ttl)
+                if !ttl.is_zero() && resp.body.len() <= MAX_SHARED_BYTES =>
+            {
+                ("A", encode_response(&resp), ttl)
+            }
+            // Larger answers stay in each replica's own cache.
+            FetchEnd::Answer(..) | FetchEnd::Unshared => ("U", Vec::new(), END_TTL),
+            FetchEnd::Failed(error) => match encode_failure(&error) {
+                Some(text) => ("E", text.into_bytes(), END_TTL),
+                // The fetching request's own failure: a waiter takes over.
+                None => ("", Vec::new(), END_TTL),
+            },
+            FetchEnd::Abandoned => ("", Vec::new(), END_TTL),
+        };
+        let (key, token) = (key.to_owned(), token.to_owned());
+        self.give_back(GiveBack::Claim { key, token, what, bytes, ttl });
     }
 
     fn acquire<'a>(&'a self, cap: usize, lease: Duration, wait: Duration) -> BoxFuture<'a, Permit> {
@@ -535,34 +661,33 @@ impl SharedTier for RedisTier {
             let mut pause = Duration::from_millis(2);
             loop {
                 let ms = millis(lease);
-                let got: Option<i64> = self
-                    .run(|mut c| {
-                        let (key, token) = (key, token.clone());
-                        async move {
-                            self.acquire
-                                .key(key)
-                                .arg(cap)
-                                .arg(ms)
-                                .arg(token)
-                                .invoke_async(&mut c)
-                                .await
-                        }
-                    })
+                let got: Result<i64, Failure> = self
+                    .attempt(
+                        |mut c| {
+                            let (key, token) = (key, token.clone());
+                            async move {
+                                self.acquire
+                                    .key(key)
+                                    .arg(cap)
+                                    .arg(ms)
+                                    .arg(token)
+                                    .invoke_async(&mut c)
+                                    .await
+                            }
+                        },
+                        true,
+                    )
                     .await;
                 match got {
-                    // Redis may have taken it and the answer been lost: give it back.
-                    None => {
-                        let _: Option<i64> = self
-                            .run(|mut c| {
-                                let (key, token) = (key, token.clone());
-                                async move { c.zrem(key, token).await }
-                            })
-                            .await;
+                    // Redis may have given it and the answer been lost: give it back.
+                    Err(Failure::Lost) => {
+                        self.release_permit(&token);
                         return Permit::Unavailable;
                     }
-                    Some(1) => return Permit::Held(token),
-                    Some(_) if tokio::time::Instant::now() >= until => return Permit::TimedOut,
-                    Some(_) => {
+                    Err(_) => return Permit::Unavailable,
+                    Ok(1) => return Permit::Held(token),
+                    Ok(_) if tokio::time::Instant::now() >= until => return Permit::TimedOut,
+                    Ok(_) => {
                         tokio::time::sleep(pause).await;
                         pause = (pause * 2).min(Duration::from_millis(50));
                     }
@@ -583,10 +708,7 @@ impl SharedTier for RedisTier {
         })
     }
 
-    fn release_permit<'a>(&'a self, token: &'a str) -> BoxFuture<'a, ()> {
-        Box::pin(async move {
-            let key = PERMITS;
-            let _: Option<i64> = self.run(|mut c| async move { c.zrem(key, token).await }).await;
-        })
+    fn release_permit(&self, token: &str) {
+        self.give_back(GiveBack::Permit { token: token.to_owned() });
     }
 }

@@ -9,7 +9,7 @@ use bytes::Bytes;
 
 use crate::shared::{answer_key, decode_failure, decode_response, encode_failure, encode_response};
 use crate::upstream::BoxFuture;
-use crate::{Claim, Error, Permit, Request, Response, SharedTier};
+use crate::{Claim, Error, FetchEnd, Permit, Request, Response, SharedTier};
 
 #[test]
 fn responses_round_trip_and_garbage_is_no_response() {
@@ -36,6 +36,7 @@ fn failures_of_idr_round_trip_and_the_fetchers_own_are_not_shared() {
     let url = "/webgateway/plate/1/".to_owned();
     for error in [
         Error::NotFound { what: "plate 1".into() },
+        Error::InvalidArgument("IDR's 400: bad offset".into()),
         Error::Status { status: 500, url: url.clone(), message: Some("boom".into()) },
         Error::Reported { url: url.clone(), message: "no such thing".into() },
         Error::Transport { url: url.clone(), message: "reset".into() },
@@ -53,7 +54,6 @@ fn failures_of_idr_round_trip_and_the_fetchers_own_are_not_shared() {
         Error::OverBudget { budget: 5 },
         Error::CircuitOpen,
         Error::Recording { path: "p".into(), message: "m".into() },
-        Error::InvalidArgument("x".into()),
     ] {
         assert_eq!(encode_failure(&own), None, "{own:?} is the fetcher's own");
     }
@@ -80,11 +80,6 @@ struct Memory {
 }
 
 impl SharedTier for Memory {
-    fn put<'a>(&'a self, key: &'a str, response: &'a Response, _: Duration) -> BoxFuture<'a, ()> {
-        Box::pin(async move {
-            self.answers.lock().unwrap().insert(key.to_owned(), response.clone());
-        })
-    }
     fn claim<'a>(&'a self, key: &'a str, _: Duration, _: Option<&'a str>) -> BoxFuture<'a, Claim> {
         Box::pin(async move {
             match self.answers.lock().unwrap().get(key) {
@@ -96,8 +91,10 @@ impl SharedTier for Memory {
     fn renew<'a>(&'a self, _: &'a str, _: &'a str, _: Duration) -> BoxFuture<'a, ()> {
         Box::pin(async {})
     }
-    fn release<'a>(&'a self, _: &'a str, _: &'a str, _: Option<&'a Error>) -> BoxFuture<'a, ()> {
-        Box::pin(async {})
+    fn release(&self, key: &str, _: &str, end: FetchEnd) {
+        if let FetchEnd::Answer(response, _) = end {
+            self.answers.lock().unwrap().insert(key.to_owned(), response);
+        }
     }
     fn acquire<'a>(&'a self, _: usize, _: Duration, _: Duration) -> BoxFuture<'a, Permit> {
         Box::pin(async { Permit::Held("t".into()) })
@@ -105,9 +102,7 @@ impl SharedTier for Memory {
     fn renew_permit<'a>(&'a self, _: &'a str, _: Duration) -> BoxFuture<'a, ()> {
         Box::pin(async {})
     }
-    fn release_permit<'a>(&'a self, _: &'a str) -> BoxFuture<'a, ()> {
-        Box::pin(async {})
-    }
+    fn release_permit(&self, _: &str) {}
 }
 
 /// Two clients on one shared tier: what one fetched the other reads, with no call; an
