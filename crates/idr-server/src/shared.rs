@@ -70,8 +70,27 @@ fn end_key(key: &str, token: &str) -> String {
 }
 
 /// How long a claim's release or a permit's return is tried again while Redis does not
-/// answer: longer than their leases, after which nothing is left to give back.
+/// answer, at least: as long as the longest lease asked for, if longer (after its lease,
+/// nothing is left to give back).
 const GIVE_BACK_FOR: Duration = Duration::from_secs(120);
+
+/// How long one give-back may take: it runs off every request's path, and an answer of
+/// some MiB over a slow link takes longer than [`OP_TIMEOUT`].
+const GIVE_BACK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The largest answer a give-back keeps for its retries; a larger one is dropped after a
+/// failed attempt, and its waiters are told to fetch for themselves.
+const KEPT_FOR_RETRIES: usize = 256 * 1024;
+
+/// How long a refusal counts as Redis's state: `/readyz` shows it, and a call that
+/// succeeds meanwhile (a read, when Redis refuses writes) does not clear it.
+const REFUSALS_SHOWN_FOR: Duration = Duration::from_secs(10);
+
+/// Refusals that pass (a Redis loading its data, busy with a script, or read-only for the
+/// moment of a failover): a give-back tries again after them.
+fn passing(code: &str) -> bool {
+    matches!(code, "LOADING" | "BUSY" | "TRYAGAIN" | "MASTERDOWN" | "READONLY" | "OOM")
+}
 
 /// `SharedTier::claim`: the answer (kind 1, with its bytes and milliseconds left), else how
 /// the fetch waited on ended without one (4, with its end), else a new claim (2), else the
@@ -187,9 +206,11 @@ pub struct RedisTier {
     /// shutdown however their fetches end.
     claims: Mutex<HashMap<String, String>>,
     up: AtomicBool,
-    /// The error code of Redis's last answer, while it refuses calls (read-only after a
-    /// failover, out of memory, an ACL that forbids the keys).
-    refusing: Mutex<Option<String>>,
+    /// The error code of Redis's last refusal (read-only after a failover, out of memory,
+    /// an ACL that forbids the keys), and when.
+    refusing: Mutex<Option<(String, tokio::time::Instant)>>,
+    /// The longest lease asked for, in milliseconds (see [`GIVE_BACK_FOR`]).
+    longest_lease: AtomicU64,
     /// After a failure, Redis is left alone until then: a slow or dead Redis costs a
     /// request at most one [`OP_TIMEOUT`] a second, not one per call.
     quiet_until: Mutex<Option<tokio::time::Instant>>,
@@ -210,8 +231,29 @@ enum Failure {
     NotSent,
     /// Sent, and no answer in time, or the connection broke: it may have run.
     Lost,
-    /// Redis answered with an error: it did not run.
-    Refused,
+    /// Redis answered with an error (its code): it did not run.
+    Refused(String),
+}
+
+/// A claim or a permit Redis may be granting while its answer is awaited: given back if
+/// the call is dropped first (its request cancelled), since nobody would hold it then.
+struct Pending<'a> {
+    tier: &'a RedisTier,
+    /// The claim's answer key; `None` for a permit.
+    key: Option<&'a str>,
+    token: &'a str,
+    armed: bool,
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            match self.key {
+                Some(key) => self.tier.release(key, self.token, FetchEnd::Abandoned),
+                None => self.tier.release_permit(self.token),
+            }
+        }
+    }
 }
 
 /// What a replica gives back in the background (see `SharedTier::release`).
@@ -248,6 +290,7 @@ impl RedisTier {
             claims: Mutex::new(HashMap::new()),
             up: AtomicBool::new(false),
             refusing: Mutex::new(None),
+            longest_lease: AtomicU64::new(0),
             quiet_until: Mutex::new(None),
             acquire: Script::new(ACQUIRE),
             claim: Script::new(CLAIM),
@@ -263,7 +306,8 @@ impl RedisTier {
         tokio::spawn(async move {
             let config = ConnectionManagerConfig::new()
                 .set_connection_timeout(Some(Duration::from_secs(1)))
-                .set_response_timeout(Some(OP_TIMEOUT))
+                // Each call has its own deadline (`attempt`); this one is the longest.
+                .set_response_timeout(Some(GIVE_BACK_TIMEOUT))
                 .set_max_delay(Duration::from_secs(2))
                 // A few tries per (re)connection: commands try again after that, and a
                 // failed first connection is said (below) instead of retried in silence.
@@ -299,6 +343,7 @@ impl RedisTier {
             .attempt(
                 |mut c| async move { self.forget.key(key).arg(&prefix).invoke_async(&mut c).await },
                 false,
+                OP_TIMEOUT,
             )
             .await;
         let held: Vec<(String, String)> =
@@ -317,6 +362,7 @@ impl RedisTier {
                     async move { script.invoke_async(&mut c).await }
                 },
                 false,
+                OP_TIMEOUT,
             )
             .await
         };
@@ -331,9 +377,13 @@ impl RedisTier {
         self.up.load(Ordering::Relaxed)
     }
 
-    /// The error code Redis answers calls with, while it refuses them.
+    /// The error code Redis refused a call with, within [`REFUSALS_SHOWN_FOR`].
     pub fn refusing(&self) -> Option<String> {
-        self.refusing.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        let refusing = self.refusing.lock().unwrap_or_else(|e| e.into_inner());
+        refusing
+            .as_ref()
+            .filter(|(_, at)| at.elapsed() < REFUSALS_SHOWN_FOR)
+            .map(|(c, _)| c.clone())
     }
 
     /// Whether Redis answers now: the last call's outcome, or, when that failed, a
@@ -364,19 +414,32 @@ impl RedisTier {
         }
     }
 
-    /// Records whether Redis refused the call it answered, logging each change once.
+    /// Records a refusal (`Some(code)`) or a call that succeeded, logging when Redis starts
+    /// refusing (or refuses with another code) and when it has refused nothing for
+    /// [`REFUSALS_SHOWN_FOR`]: once each, however its calls alternate.
     fn mark_refusing(&self, code: Option<&str>) {
         let mut refusing = self.refusing.lock().unwrap_or_else(|e| e.into_inner());
-        if refusing.as_deref() == code {
-            return;
-        }
+        let now = tokio::time::Instant::now();
         match code {
             Some(code) => {
-                tracing::warn!(redis = %self.url, code, "Redis refuses calls; what it refuses is not shared")
+                let known = refusing.as_ref().is_some_and(|(was, at)| {
+                    was == code && now.duration_since(*at) < REFUSALS_SHOWN_FOR
+                });
+                if !known {
+                    tracing::warn!(redis = %self.url, code, "Redis refuses calls; what it refuses is not shared");
+                }
+                *refusing = Some((code.to_owned(), now));
             }
-            None => tracing::info!(redis = %self.url, "Redis accepts calls again"),
+            None => {
+                let old = refusing
+                    .as_ref()
+                    .is_some_and(|(_, at)| now.duration_since(*at) >= REFUSALS_SHOWN_FOR);
+                if old {
+                    tracing::info!(redis = %self.url, "Redis has refused no call for 10 s");
+                    *refusing = None;
+                }
+            }
         }
-        *refusing = code.map(str::to_owned);
     }
 
     fn connection(&self) -> Option<ConnectionManager> {
@@ -389,12 +452,17 @@ impl RedisTier {
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
     {
-        self.attempt(op, true).await.ok()
+        self.attempt(op, true, OP_TIMEOUT).await.ok()
     }
 
-    /// Runs one Redis operation under [`OP_TIMEOUT`], unless `quiet` is honoured and
-    /// Redis is being left alone.
-    async fn attempt<T, F, Fut>(&self, op: F, honour_quiet: bool) -> Result<T, Failure>
+    /// Runs one Redis operation within `deadline`, unless `honour_quiet` and Redis is being
+    /// left alone.
+    async fn attempt<T, F, Fut>(
+        &self,
+        op: F,
+        honour_quiet: bool,
+        deadline: Duration,
+    ) -> Result<T, Failure>
     where
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
@@ -412,7 +480,7 @@ impl RedisTier {
             *this.quiet_until.lock().unwrap_or_else(|e| e.into_inner()) =
                 Some(tokio::time::Instant::now() + QUIET);
         };
-        match tokio::time::timeout(OP_TIMEOUT, op(connection)).await {
+        match tokio::time::timeout(deadline, op(connection)).await {
             Ok(Ok(value)) => {
                 *self.quiet_until.lock().unwrap_or_else(|e| e.into_inner()) = None;
                 self.mark(true);
@@ -438,7 +506,7 @@ impl RedisTier {
                 metrics::counter!("idr_redis_refusals_total", "code" => code.clone()).increment(1);
                 self.mark(true);
                 self.mark_refusing(Some(&code));
-                Err(Failure::Refused)
+                Err(Failure::Refused(code))
             }
             Err(_) => {
                 failed(self);
@@ -461,13 +529,20 @@ impl RedisTier {
         };
         runtime.spawn(async move {
             let mut job = job;
-            let until = tokio::time::Instant::now() + GIVE_BACK_FOR;
+            let longest = Duration::from_millis(this.longest_lease.load(Ordering::Relaxed));
+            let until = tokio::time::Instant::now() + GIVE_BACK_FOR.max(longest);
             let mut pause = Duration::from_millis(100);
+            let started = tokio::time::Instant::now();
             loop {
                 let done: Result<i64, Failure> = match &job {
                     GiveBack::Claim { key, token, what, bytes, ttl } => {
                         let (lock, end) = (claim_key(key), end_key(key, token));
-                        let ms = millis(*ttl);
+                        // An answer stored late keeps the age it has (it ages once).
+                        let left = match *what {
+                            "A" => ttl.saturating_sub(started.elapsed()),
+                            _ => *ttl,
+                        };
+                        let ms = millis(left);
                         this.attempt(
                             |mut c| {
                                 let mut script = this.release.prepare_invoke();
@@ -476,26 +551,35 @@ impl RedisTier {
                                 async move { script.invoke_async(&mut c).await }
                             },
                             false,
+                            GIVE_BACK_TIMEOUT,
                         )
                         .await
                     }
                     GiveBack::Permit { token } => {
-                        this.attempt(|mut c| async move { c.zrem(PERMITS, token).await }, false)
-                            .await
+                        this.attempt(
+                            |mut c| async move { c.zrem(PERMITS, token).await },
+                            false,
+                            GIVE_BACK_TIMEOUT,
+                        )
+                        .await
                     }
                 };
                 match done {
-                    Ok(_) | Err(Failure::Refused) => break,
+                    Ok(_) => break,
+                    // A refusal that does not pass (no permission, say) is not retried.
+                    Err(Failure::Refused(code)) if !passing(&code) => break,
                     Err(_) if tokio::time::Instant::now() >= until => break,
                     Err(_) => {
-                        // The answer stays in this replica's own cache; the waiters are
-                        // told to fetch for themselves rather than wait for it.
+                        // A large answer is not held on to: it stays in this replica's own
+                        // cache, and the waiters are told to fetch for themselves.
                         if let GiveBack::Claim { what, bytes, ttl, .. } = &mut job {
-                            if *what == "A" {
+                            if *what == "A" && bytes.len() > KEPT_FOR_RETRIES {
                                 (*what, *bytes, *ttl) = ("U", Vec::new(), END_TTL);
                             }
                         }
-                        tokio::time::sleep(pause).await;
+                        // Spread out, so that the give-backs of one moment do not all
+                        // come back at once.
+                        tokio::time::sleep(pause.mul_f64(0.5 + fastrand::f64())).await;
                         pause = (pause * 2).min(Duration::from_secs(2));
                     }
                 }
@@ -573,11 +657,14 @@ impl SharedTier for RedisTier {
             let ended = end_key(key, waited_on.unwrap_or(""));
             let token = self.token();
             let ms = millis(lease);
-            // Held from before it is asked for: a claim whose answer is lost is given back.
+            self.longest_lease.fetch_max(ms, Ordering::Relaxed);
+            // Held from before it is asked for: a claim whose answer is lost, or whose
+            // request is cancelled while it is asked for, is given back.
             self.claims
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .insert(token.clone(), lock.clone());
+            let mut pending = Pending { tier: self, key: Some(key), token: &token, armed: true };
             let answer: Result<(i64, Vec<u8>, i64), Failure> = self
                 .attempt(
                     |mut c| {
@@ -587,8 +674,11 @@ impl SharedTier for RedisTier {
                         async move { script.invoke_async(&mut c).await }
                     },
                     true,
+                    OP_TIMEOUT,
                 )
                 .await;
+            pending.armed = false;
+            drop(pending);
             // Not given (or, if lost, given back below, which forgets it when done).
             if !matches!(answer, Ok((2, _, _)) | Err(Failure::Lost)) {
                 self.claims.lock().unwrap_or_else(|e| e.into_inner()).remove(&token);
@@ -659,8 +749,10 @@ impl SharedTier for RedisTier {
             let token = self.token();
             let until = tokio::time::Instant::now() + wait;
             let mut pause = Duration::from_millis(2);
+            let ms = millis(lease);
+            self.longest_lease.fetch_max(ms, Ordering::Relaxed);
             loop {
-                let ms = millis(lease);
+                let mut pending = Pending { tier: self, key: None, token: &token, armed: true };
                 let got: Result<i64, Failure> = self
                     .attempt(
                         |mut c| {
@@ -676,8 +768,11 @@ impl SharedTier for RedisTier {
                             }
                         },
                         true,
+                        OP_TIMEOUT,
                     )
                     .await;
+                pending.armed = false;
+                drop(pending);
                 match got {
                     // Redis may have given it and the answer been lost: give it back.
                     Err(Failure::Lost) => {
