@@ -775,7 +775,7 @@ async fn requests_cut_at_any_moment_leave_nothing_behind() {
         // Different fields, so that many claims and permits are at stake at once.
         let query = format!("{{ image(id: {image}) {{ name f{i}: width keyValues {{ key }} }} }}");
         let base = replicas[i % 3].base.clone();
-        let cut = Duration::from_micros(rng.u64(0..400_000));
+        let cut = Duration::from_micros(rng.u64(0..600_000));
         async move {
             let send =
                 Idr::client().post(format!("{base}/graphql")).json(&json!({"query": query})).send();
@@ -784,8 +784,9 @@ async fn requests_cut_at_any_moment_leave_nothing_behind() {
     });
     let cut = futures_util::future::join_all(cuts).await.into_iter().filter(|c| *c).count();
     // Some were cut and some answered, and IDR was asked: the moments were varied.
-    assert!((20..220).contains(&cut), "{cut} of 240 cut");
-    assert!(server.calls() > 20, "{} calls, {cut} cut: {:?}", server.calls(), server.requests());
+    assert!((10..=235).contains(&cut), "{cut} of 240 cut");
+    eprintln!("{cut} of 240 cut, {} upstream calls", server.calls());
+    assert!(server.calls() > 20, "{} calls, {cut} cut", server.calls());
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let claims = redis.cli(&["--scan", "--pattern", "idr:v1:resp:*:claim"]);
