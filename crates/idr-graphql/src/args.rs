@@ -205,6 +205,19 @@ impl Extension for ArgumentRules {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
+        // Variables first, against the types the operation declares (async-graphql's
+        // validation would see some of them, as a wrong argument not naming the variable;
+        // execution the others, as a missing argument or an internal error).
+        if let Some(operation) = ctx.data_opt::<Arc<Operation>>() {
+            let registry = &ctx.schema_env.registry;
+            let mut errors = crate::variables::check_variables(registry, operation);
+            if errors.is_empty() {
+                errors = crate::variables::check_positions(registry, operation);
+            }
+            if !errors.is_empty() {
+                return Err(errors);
+            }
+        }
         let result = next.run(ctx).await?;
         let (Some(operation), Some(shape)) =
             (ctx.data_opt::<Arc<Operation>>(), ctx.data_opt::<Shape>())

@@ -23,6 +23,7 @@ mod query;
 mod search;
 mod shape;
 mod studies;
+mod variables;
 
 use operation::Operation;
 

@@ -42,6 +42,14 @@ impl Operation {
         }
     }
 
+    /// The variables the operation that runs declares.
+    pub(crate) fn variable_definitions(
+        &self,
+    ) -> impl Iterator<Item = &async_graphql::Positioned<async_graphql::parser::types::VariableDefinition>>
+    {
+        self.definition().into_iter().flat_map(|op| op.variable_definitions.iter())
+    }
+
     /// The selection set of the operation that runs.
     pub(crate) fn selection(&self) -> Option<&async_graphql::parser::types::SelectionSet> {
         self.definition().map(|op| &op.selection_set.node)

@@ -203,7 +203,7 @@ fn field_text(field: &str, info: &FieldInfo, arg: &str, value: &str) -> String {
     format!("{field}({}){selection}", args.join(", "))
 }
 
-async fn refuses(query: &str, variables: Value) {
+async fn refuses(query: &str, variables: Value) -> Value {
     let (schema, seen) = offline_schema();
     let request = async_graphql::Request::new(query)
         .variables(async_graphql::Variables::from_json(variables));
@@ -215,6 +215,7 @@ async fn refuses(query: &str, variables: Value) {
     assert_eq!(response["data"], Value::Null, "{query}: {response}");
     assert_eq!(codes, ["BAD_USER_INPUT"], "{query}: {response}");
     assert!(seen.lock().unwrap().is_empty(), "{query} called IDR: {:?}", seen.lock().unwrap());
+    response
 }
 
 #[tokio::test]
@@ -317,4 +318,66 @@ async fn variable_defaults_are_seen_by_the_checks() {
     let query = "query($s: Boolean = true) { screens(first: 1) { nodes { name @skip(if: $s) } } }";
     let response = run(&schema, query).await;
     assert_eq!(response, json!({"data": {"screens": {"nodes": [{}]}}}), "{response}");
+}
+
+/// JSON values that no value of the named type `name` is, for a variable of that type.
+fn not_of_type(name: &str) -> Vec<Value> {
+    match name {
+        "Int" => vec![json!("1"), json!(1.5), json!(4_000_000_000_i64), json!({})],
+        "ID" => vec![json!(true), json!({"a": 1}), json!(1.5)],
+        "String" => vec![json!(1), json!(true), json!({"a": 1})],
+        "Boolean" => vec![json!("true"), json!(1)],
+        "SearchResource" => vec![json!("NOPE"), json!(3)],
+        "ImageFilter" => vec![
+            json!("ade8"),
+            json!({"bogus": 1}),
+            json!({"key": 5, "value": "x"}),
+            json!({"all": "x"}),
+            json!({"any": [{"op": "MAYBE", "key": "a", "value": "b"}]}),
+        ],
+        other => panic!("no wrong values for {other}: add some"),
+    }
+}
+
+/// Every argument through a variable of its declared type: left out while required, null
+/// or left out where the argument needs a value, or given a value of another type (deep
+/// inside an input object too), the request is refused with `BAD_USER_INPUT` naming the
+/// variable, before any upstream call. Before,
+/// a variable left out reached the argument checks as an empty value (a wrong message),
+/// and an input object of the wrong shape failed its field as an internal error.
+#[tokio::test]
+async fn every_argument_refuses_variables_its_type_does_not_allow() {
+    let mut tried = 0;
+    for ((object, field), info) in fields() {
+        for (arg, ty, has_default) in &info.args {
+            let literal = field_text(&field, &info, arg, "$v");
+            let query = |ty: &Type| {
+                around(&object, &literal).replacen('{', &format!("query($v: {ty}) {{"), 1)
+            };
+            // Left out, declared required (whatever the argument's own type).
+            let required = Type { base: ty.base.clone(), nullable: false };
+            let message = refused_message(&query(&required), json!({})).await;
+            assert!(message.contains("`$v`") && message.contains("not provided"), "{message}");
+            // Declared nullable where a value is required: refused only without one.
+            if !ty.nullable && !has_default {
+                let nullable = Type { base: ty.base.clone(), nullable: true };
+                for variables in [json!({}), json!({ "v": null })] {
+                    let message = refused_message(&query(&nullable), variables).await;
+                    assert!(message.contains("`$v`") && message.contains("needs"), "{message}");
+                }
+            }
+            for wrong in not_of_type(crate::shape::named(ty)) {
+                let message = refused_message(&query(ty), json!({ "v": wrong })).await;
+                assert!(message.contains("`$v"), "{object}.{field}({arg}:) {wrong}: {message}");
+                tried += 1;
+            }
+        }
+    }
+    assert!(tried >= 60, "only {tried} wrong values tried");
+}
+
+/// [`refuses`], and the message.
+async fn refused_message(query: &str, variables: Value) -> String {
+    let response = refuses(query, variables).await;
+    response["errors"][0]["message"].as_str().unwrap_or_default().to_owned()
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 const LAYERS: &[&[&str]] = &[
     &["error", "nesting", "shape", "operation"],
     &["ids"],
-    &["loaders", "connection", "inputs", "limits"],
+    &["loaders", "connection", "inputs", "limits", "variables"],
     &["context", "args", "complete", "documents", "persisted"],
     &["objects"],
     &["node"],
