@@ -365,3 +365,63 @@ fn fmt_reads_standard_input_and_writes_standard_output() {
     assert!(broken.stdout.is_empty());
     assert!(text(&broken.stderr).contains("<stdin>"), "{}", text(&broken.stderr));
 }
+
+/// For every query of every example (the notebook's included), `POST /ql`'s `columns` are
+/// exactly the keys its rows hold, a nested field's as `parent.child`: a client that builds
+/// its table from `columns` finds every value. Before, `columns` were the `show` headers
+/// (`publication`), while the rows held `publication.title`, `publication.doi.url`, ….
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ql_columns_are_the_keys_the_rows_hold() {
+    let server = Idr::serve(&["--offline", "--rate-limit", "1000"]);
+    let dir = crate::repo_root().join("examples/idr-ql");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let body: Value = Idr::client()
+            .post(format!("{}/ql", server.base))
+            .header("content-type", "application/x-idr-ql")
+            .body(text)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for query in body["queries"].as_array().unwrap() {
+            let columns: Vec<&str> =
+                query["columns"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+            let rows = query["rows"].as_array().unwrap();
+            let mut held: Vec<&str> = Vec::new();
+            for row in rows {
+                for key in row.as_object().unwrap().keys() {
+                    if !held.contains(&key.as_str()) {
+                        held.push(key);
+                    }
+                }
+            }
+            if rows.is_empty() {
+                assert!(!columns.is_empty(), "{}: no columns at all", path.display());
+                continue;
+            }
+            let mut sorted_columns = columns.clone();
+            sorted_columns.sort_unstable();
+            held.sort_unstable();
+            assert_eq!(sorted_columns, held, "{}: {}", path.display(), query["graphql"]);
+            checked += 1;
+        }
+    }
+    assert!(checked >= 15, "only {checked} queries with rows");
+}
+
+/// A query that finds nothing still says what it would have held: CSV and the table print
+/// their header, so a script reading the CSV gets an empty table, not an empty file.
+#[test]
+fn no_rows_still_print_the_header() {
+    let nothing = r#"images where "Gene Symbol" = nosuchgene show "Gene Symbol""#;
+    let out = idr(&["query", "--offline", nothing, "--format", "csv"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "id,Gene Symbol\n");
+    let out = idr(&["query", "--offline", nothing, "--format", "table"]);
+    assert_eq!(text(&out.stdout).lines().next(), Some("id  Gene Symbol"));
+}

@@ -668,7 +668,7 @@ async fn query_command(
             }
             json_outputs.push(answer);
         } else {
-            emit(&ql::print(&rows.rows, format, fit))?;
+            emit(&ql::print(compiled, &rows.rows, format, fit))?;
         }
         // Reaching the query's own `limit` is what was asked; reaching --max-rows is not.
         if rows.truncated && compiled.limit.is_none_or(|l| l as usize > max_rows) {

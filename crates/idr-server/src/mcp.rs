@@ -315,13 +315,14 @@ impl IdrMcp {
         // One row past the page says whether there are more.
         let wanted = offset + page + 1;
         let rows = ql::run(&self.schema, compiled, wanted, Some(IdrMcp::deadline()), |_| {}).await;
+        let columns = ql::columns(compiled, &rows.rows);
         let found = rows.rows.len();
         let shown: Vec<Value> =
             rows.rows.into_iter().skip(offset).take(page).map(Value::Object).collect();
         let more = found > offset + page;
         let mut answer = json!({
             "query": text.trim(),
-            "columns": compiled.columns.iter().map(|c| c.header.clone()).collect::<Vec<_>>(),
+            "columns": columns,
             "rowCount": shown.len(),
             "offset": offset,
             "rows": shown,

@@ -98,9 +98,21 @@ pub async fn run(
     rows::run(schema, &query, limit, deadline, progress).await
 }
 
-/// Prints rows in a format (see [`rows::render`] for `fit`).
-pub fn print(rows: &[Map<String, Value>], format: Format, fit: bool) -> String {
-    rows::render(rows, format, fit)
+/// Prints the rows of `compiled` in a format (see [`rows::render`] for `fit`).
+pub fn print(
+    compiled: &Compiled,
+    rows: &[Map<String, Value>],
+    format: Format,
+    fit: bool,
+) -> String {
+    rows::render(rows, &columns(compiled, rows), format, fit)
+}
+
+/// The columns of `compiled`'s rows: the keys they hold, under its `show` headers (see
+/// [`rows::columns_of`]).
+pub fn columns(compiled: &Compiled, rows: &[Map<String, Value>]) -> Vec<String> {
+    let headers: Vec<String> = compiled.columns.iter().map(|c| c.header.clone()).collect();
+    rows::columns_of(rows, &headers)
 }
 
 /// The JSON answer of `POST /ql`: per clean query its span, compiled GraphQL, rows and
@@ -125,10 +137,12 @@ pub async fn answer(
         let mut answer = json!({
             "span": {"start": query.span.start, "end": query.span.end},
             "graphql": compiled.graphql,
-            "columns": compiled.columns.iter().map(|c| c.header.clone()).collect::<Vec<_>>(),
+            "columns": columns(compiled, &[]),
         });
         if run_queries {
             let rows = run(schema, compiled, cap, Some(deadline), |_| {}).await;
+            // The keys the rows hold, a nested field's as `parent.child`.
+            answer["columns"] = json!(columns(compiled, &rows.rows));
             answer["rows"] = json!(rows.rows);
             answer["truncated"] = json!(rows.truncated);
             answer["errors"] = json!(rows.errors);

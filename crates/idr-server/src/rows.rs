@@ -250,16 +250,35 @@ fn cell(value: &Value) -> String {
     }
 }
 
-/// The columns of a set of rows, in first-seen order.
-fn columns(rows: &[Map<String, Value>]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+/// The columns of a set of rows: the keys the rows hold (a nested field's as
+/// `parent.child`), grouped under the query's `headers` in their order, then any other
+/// key in first-seen order. Rows or not, the columns are those of the query: with no rows,
+/// the headers themselves (so that a CSV or a table of nothing still says what it holds).
+pub fn columns_of(rows: &[Map<String, Value>], headers: &[String]) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
     for row in rows {
         for key in row.keys() {
-            if !out.contains(key) {
-                out.push(key.clone());
+            if !seen.contains(key) {
+                seen.push(key.clone());
             }
         }
     }
+    if seen.is_empty() {
+        return headers.to_vec();
+    }
+    let under = |key: &str, header: &str| {
+        key == header || key.strip_prefix(header).is_some_and(|rest| rest.starts_with('.'))
+    };
+    let mut out: Vec<String> = Vec::new();
+    for header in headers {
+        out.extend(
+            seen.iter()
+                .filter(|k| under(k, header) && !out.contains(k))
+                .cloned()
+                .collect::<Vec<_>>(),
+        );
+    }
+    out.extend(seen.into_iter().filter(|k| !out.contains(k)).collect::<Vec<_>>());
     out
 }
 
@@ -271,21 +290,25 @@ pub enum Format {
     Csv,
 }
 
-/// The rows in `format`. A table's columns are cut at 60 characters when `fit` (a
-/// terminal is reading); otherwise every value is whole.
-pub fn render(rows: &[Map<String, Value>], format: Format, fit: bool) -> String {
+/// The rows in `format`, under `columns` (see [`columns_of`]). A table's columns are cut
+/// at 60 characters when `fit` (a terminal is reading); otherwise every value is whole.
+pub fn render(
+    rows: &[Map<String, Value>],
+    columns: &[String],
+    format: Format,
+    fit: bool,
+) -> String {
     match format {
         Format::Json => {
             let list: Vec<Value> = rows.iter().cloned().map(Value::Object).collect();
             serde_json::to_string_pretty(&list).unwrap_or_default() + "\n"
         }
         Format::Csv => {
-            let columns = columns(rows);
             let mut out = String::new();
             let line = |fields: Vec<String>| {
                 fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(",") + "\n"
             };
-            out.push_str(&line(columns.clone()));
+            out.push_str(&line(columns.to_vec()));
             for row in rows {
                 out.push_str(&line(
                     columns.iter().map(|c| row.get(c).map(cell).unwrap_or_default()).collect(),
@@ -294,7 +317,6 @@ pub fn render(rows: &[Map<String, Value>], format: Format, fit: bool) -> String 
             out
         }
         Format::Table => {
-            let columns = columns(rows);
             let cells: Vec<Vec<String>> = rows
                 .iter()
                 .map(|row| {
@@ -326,7 +348,7 @@ pub fn render(rows: &[Map<String, Value>], format: Format, fit: bool) -> String 
                     .collect();
                 let _ = writeln!(out, "{}", parts.join("  ").trim_end());
             };
-            write_row(&mut out, &columns);
+            write_row(&mut out, columns);
             write_row(&mut out, &widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>());
             for row in &cells {
                 write_row(&mut out, row);
