@@ -405,7 +405,7 @@ fn describe(text: &str, token: Token) -> String {
     if token.kind == TokenKind::Unknown {
         let c = shown.chars().next().unwrap_or(' ');
         if c.is_control() || c.is_whitespace() || !c.is_ascii() {
-            return format!("the character U+{:04X}", c as u32);
+            return format!("character U+{:04X}", c as u32);
         }
         return format!("`{c}`");
     }
@@ -413,8 +413,8 @@ fn describe(text: &str, token: Token) -> String {
     if short.len() < shown.len() {
         short.push('…');
     }
-    if short.chars().any(char::is_control) {
-        short = short.chars().map(|c| if c.is_control() { '�' } else { c }).collect();
+    if short.chars().any(crate::render::is_hidden) {
+        short = short.chars().map(|c| if crate::render::is_hidden(c) { '�' } else { c }).collect();
     }
     format!("`{short}`")
 }

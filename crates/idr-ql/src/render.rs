@@ -107,20 +107,31 @@ fn underline(source: &str, span: Span, marker: char) -> (String, String) {
     (text, underline)
 }
 
-/// How one source character is shown: tabs as four spaces, controls as U+FFFD.
+/// Whether `c` must not reach a terminal or an editor as it is: a control character, a
+/// line or paragraph separator, or an invisible formatting character, the bidirectional
+/// overrides and isolates above all (which reorder what is shown: "Trojan Source").
+pub(crate) fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+}
+
+/// How one source character is shown: tabs as four spaces, hidden ones ([`is_hidden`]) as
+/// U+FFFD.
 fn display(c: char) -> String {
     match c {
         '\t' => "    ".to_owned(),
-        c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') => '\u{fffd}'.to_string(),
+        c if is_hidden(c) => '\u{fffd}'.to_string(),
         c => c.to_string(),
     }
 }
 
-/// A message with control characters written as escapes.
+/// A message with hidden characters ([`is_hidden`]) written as escapes.
 fn sanitize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if c.is_control() {
+        if is_hidden(c) {
             let _ = write!(out, "\\u{{{:x}}}", c as u32);
         } else {
             out.push(c);

@@ -83,3 +83,33 @@ error[limit-out-of-range]: `limit` must be between 1 and 1000
 ",
     );
 }
+
+/// Every character that could reorder or hide what a terminal shows (bidirectional
+/// overrides and isolates, zero-width and other invisible formatting characters, controls)
+/// is neutralised wherever a rendered diagnostic carries source text: the quoted line, the
+/// message and its labels. Before, U+202E reached the terminal in the source line.
+#[test]
+fn hidden_characters_never_reach_the_terminal() {
+    let hidden: Vec<char> = ('\u{0}'..='\u{1f}')
+        .chain(['\u{7f}', '\u{85}', '\u{ad}', '\u{61c}', '\u{180e}', '\u{feff}'])
+        .chain('\u{200b}'..='\u{200f}')
+        .chain('\u{2028}'..='\u{202e}')
+        .chain('\u{2060}'..='\u{2069}')
+        .chain('\u{fff9}'..='\u{fffb}')
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .collect();
+    for c in hidden {
+        for source in [
+            format!("images where \"Gene Symbol\" = ab{c}cd"),
+            format!("images where \"Ge{c}ne\" = x"),
+            format!("images where x = y {c}"),
+            format!("imag{c}es"),
+        ] {
+            let diagnostics: Vec<_> =
+                analyze(&source, &Catalog::bundled()).diagnostics().cloned().collect();
+            let rendered = render(&diagnostics, "q.idrql", &source);
+            assert!(!rendered.contains(c), "U+{:04X} reached the terminal in {rendered}", c as u32);
+            assert!(!rendered.contains("unexpected the "), "{rendered}");
+        }
+    }
+}
