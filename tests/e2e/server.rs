@@ -323,3 +323,63 @@ async fn one_version_in_the_binary_the_version_route_and_the_user_agent() {
     use sha2::Digest as _;
     assert_eq!(body["schemaSha256"], format!("{:x}", sha2::Sha256::digest(&sdl.stdout)));
 }
+
+/// Every numeric flag, given 0: either 0 means something documented (off, or no wait),
+/// or the command refuses it at once, naming the flag, rather than reading it as 1 or
+/// serving a server that refuses everything (`--rate-limit 0` answered 429 to every
+/// request but the first). The flags are read from `--help`, so a new numeric flag
+/// must be put in one list or the other.
+#[test]
+fn every_numeric_flag_given_zero_means_something_or_is_refused() {
+    // 0 turns the thing off, or (the drain) waits for nothing.
+    const ZERO_MEANS_OFF: &[&str] = &["--cache-mib", "--query-budget", "--drain-timeout"];
+    for command in ["serve", "query", "mcp"] {
+        let help = std::process::Command::new(env!("CARGO_BIN_EXE_idr"))
+            .args([command, "--help"])
+            .output()
+            .expect("idr runs");
+        let help = String::from_utf8_lossy(&help.stdout).into_owned();
+        let mut flag = None;
+        let mut numeric = Vec::new();
+        for line in help.lines() {
+            if let Some(name) = line.trim_start().strip_prefix("--") {
+                flag = name.split([' ', '=']).next().map(|n| format!("--{n}"));
+            }
+            let default = line.split("[default: ").nth(1).and_then(|d| d.split(']').next());
+            if default.is_some_and(|d| d.parse::<f64>().is_ok()) {
+                numeric.extend(flag.clone());
+            }
+        }
+        assert!(!numeric.is_empty(), "no numeric flag in {command} --help");
+        for flag in numeric {
+            if ZERO_MEANS_OFF.contains(&flag.as_str()) {
+                continue;
+            }
+            let mut args = vec![command, "--offline", &flag, "0"];
+            if command == "query" {
+                args.push("image 1");
+            }
+            let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_idr"))
+                .args(&args)
+                .args(if command == "serve" { &["--listen", "127.0.0.1:0"][..] } else { &[] })
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("idr runs");
+            // A server that accepted the 0 would run on: it is stopped, and that fails.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while child.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            let running = child.try_wait().unwrap().is_none();
+            if running {
+                let _ = child.kill();
+            }
+            let out = child.wait_with_output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(!running && !out.status.success(), "`idr {}` accepted 0", args.join(" "));
+            assert!(stderr.contains(&flag) && stderr.contains("more"), "{flag}: {stderr}");
+        }
+    }
+}

@@ -53,11 +53,11 @@ enum Command {
         #[command(flatten)]
         upstream: UpstreamArgs,
         /// Requests per second allowed per client address (bursts up to 6× this).
-        #[arg(long, env = "IDR_RATE_LIMIT", default_value_t = 10.0)]
+        #[arg(long, env = "IDR_RATE_LIMIT", default_value_t = 10.0, value_parser = positive_rate)]
         rate_limit: f64,
         /// Seconds a GraphQL request may take; fields still waiting for IDR then give up
         /// and the answer goes out with what is there.
-        #[arg(long, env = "IDR_REQUEST_TIMEOUT", default_value_t = 60)]
+        #[arg(long, env = "IDR_REQUEST_TIMEOUT", default_value_t = 60, value_parser = at_least_one::<u64>)]
         request_timeout: u64,
         /// Upstream calls one GraphQL request may start; fields needing more fail with
         /// QUERY_TOO_EXPENSIVE and the rest of the answer is kept (0: no limit).
@@ -118,7 +118,7 @@ enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: OutputFormat,
         /// Most rows per query when it has no `limit`.
-        #[arg(long, default_value_t = 10_000)]
+        #[arg(long, default_value_t = 10_000, value_parser = at_least_one::<usize>)]
         max_rows: usize,
     },
     /// The IDR-QL language server, speaking LSP on stdin/stdout.
@@ -152,21 +152,47 @@ enum Command {
     },
 }
 
+/// A count or a number of seconds of 1 or more: 0 would stop the server working, and is
+/// refused rather than read as 1.
+fn at_least_one<T>(text: &str) -> Result<T, String>
+where
+    T: std::str::FromStr + Default + PartialEq,
+    T::Err: std::fmt::Display,
+{
+    let n: T = text.trim().parse().map_err(|e| format!("{e}"))?;
+    if n == T::default() {
+        return Err("must be 1 or more".to_owned());
+    }
+    Ok(n)
+}
+
+/// A rate of requests per second: more than 0 (a rate of 0 would refuse every request but
+/// the first).
+fn positive_rate(text: &str) -> Result<f64, String> {
+    let rate: f64 = text.trim().parse().map_err(|e| format!("{e}"))?;
+    if !(rate.is_finite() && rate > 0.0) {
+        return Err(
+            "must be a number of requests per second more than 0 (like 0.5 or 10)".to_owned()
+        );
+    }
+    Ok(rate)
+}
+
 #[derive(Args)]
 struct ConnectionArgs {
     /// Open connections at once.
-    #[arg(long, env = "IDR_MAX_CONNECTIONS", default_value_t = 1024)]
+    #[arg(long, env = "IDR_MAX_CONNECTIONS", default_value_t = 1024, value_parser = at_least_one::<usize>)]
     max_connections: usize,
     /// Open connections at once from one client address (IPv6: one /64).
-    #[arg(long, env = "IDR_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 64)]
+    #[arg(long, env = "IDR_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 64, value_parser = at_least_one::<usize>)]
     max_connections_per_address: usize,
     /// Seconds from accepting a connection until its request headers are complete.
-    #[arg(long, env = "IDR_HEADER_TIMEOUT", default_value_t = 10)]
+    #[arg(long, env = "IDR_HEADER_TIMEOUT", default_value_t = 10, value_parser = at_least_one::<u64>)]
     header_timeout: u64,
     /// Seconds a kept-alive connection may sit idle between requests.
-    #[arg(long, env = "IDR_IDLE_TIMEOUT", default_value_t = 30)]
+    #[arg(long, env = "IDR_IDLE_TIMEOUT", default_value_t = 30, value_parser = at_least_one::<u64>)]
     idle_timeout: u64,
-    /// Seconds requests in flight get to finish after SIGTERM or SIGINT.
+    /// Seconds requests in flight get to finish after SIGTERM or SIGINT (0: none).
     #[arg(long, env = "IDR_DRAIN_TIMEOUT", default_value_t = 30)]
     drain_timeout: u64,
     /// Addresses or CIDR ranges of the proxies in front of the server, comma-separated
@@ -212,10 +238,10 @@ struct UpstreamArgs {
     #[arg(long, value_name = "DIR", num_args = 0..=1, require_equals = true)]
     offline: Option<Option<PathBuf>>,
     /// Upstream calls in flight at once.
-    #[arg(long, env = "IDR_MAX_CONCURRENCY", default_value_t = 8)]
+    #[arg(long, env = "IDR_MAX_CONCURRENCY", default_value_t = 8, value_parser = at_least_one::<usize>)]
     max_concurrency: usize,
     /// Deadline for one upstream call, in seconds.
-    #[arg(long, env = "IDR_UPSTREAM_TIMEOUT", default_value_t = 30)]
+    #[arg(long, env = "IDR_UPSTREAM_TIMEOUT", default_value_t = 30, value_parser = at_least_one::<u64>)]
     upstream_timeout: u64,
     /// Size of the cache of upstream answers, in MiB (0 turns it off).
     #[arg(long, env = "IDR_CACHE_MIB", default_value_t = 64)]
