@@ -119,7 +119,19 @@ async fn graphiql_renders_runs_a_query_and_shows_the_result_with_no_internet() {
     let page = browser.open(&format!("{}/graphql", idr.base), 1280, 900).await;
     let editor = "document.querySelector('.graphiql-query-editor .CodeMirror')";
     page.wait_for(&format!("!!{editor}"), Duration::from_secs(60)).await;
-    // The schema arrived: the docs pane lists the root type's fields.
+    // The query a newcomer finds in the editor runs, whole, on the bundled recordings.
+    page.click(".graphiql-execute-button").await;
+    let first = page
+        .wait_for(
+            "(() => { const r = document.querySelector('.graphiql-response .CodeMirror'); \
+             const v = r && r.CodeMirror.getValue(); return v && v.includes('columnLabels') && v; })()",
+            Duration::from_secs(60),
+        )
+        .await;
+    let first: serde_json::Value =
+        serde_json::from_str(first.as_str().unwrap()).expect("GraphiQL shows JSON");
+    assert!(first.get("errors").is_none(), "the default query failed offline: {first}");
+    assert_eq!(first["data"]["plate"]["wells"].as_array().map(Vec::len), Some(96), "{first}");
     page.eval(&format!(
         "{editor}.CodeMirror.setValue('{{ screen(id: 102) {{ name plates {{ totalCount }} }} }}')"
     ))

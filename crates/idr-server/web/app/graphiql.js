@@ -5,22 +5,21 @@
 const DEFAULT_QUERY = `# idr-graph: one GraphQL request for IDR's nested data.
 # Press the run button (or Ctrl-Enter). The Docs pane lists every type and field.
 #
-# A screen, its study key/values, and the grid of its first plate:
+# A screen with its study key/values and plates, and a plate's grid with each well's
+# images (these run on the bundled recordings too, with \`idr serve --offline\`):
 {
   screen(id: 102) {
     name
     annotations { namespace keyValues { key value } }
-    plates(first: 1) {
-      nodes {
-        id
-        name
-        rowLabels
-        columnLabels
-        wells(field: 0) {
-          label
-          images { id name thumbnailUrl }
-        }
-      }
+    plates(first: 3) { totalCount nodes { id name } }
+  }
+  plate(id: 4554) {
+    name
+    rowLabels
+    columnLabels
+    wells(field: 0) {
+      label
+      images { id name thumbnailUrl }
     }
   }
 }
