@@ -216,10 +216,14 @@ fn rows_are_bounded_and_a_cursor_continues() {
             "{answer}"
         );
     }
-    // max_rows is bounded (1..=500), whatever is asked.
-    let (answer, _) =
-        mcp.call("run_idr_ql", json!({"query": "wells in plate 4554", "max_rows": 0}));
-    assert_eq!(answer["rowCount"], 1);
+    // max_rows is 1 to 500, as its schema says: another number is an error that says so,
+    // not a silent clamp.
+    for wrong in [0, 501, 100_000] {
+        let (answer, error) =
+            mcp.call("run_idr_ql", json!({"query": "wells in plate 4554", "max_rows": wrong}));
+        let message = answer["error"].as_str().unwrap_or_default();
+        assert!(error && message.contains("max_rows is 1 to 500"), "{wrong}: {answer}");
+    }
 }
 
 fn cursor_of(mcp: &mut Mcp, query: &str) -> Value {
@@ -305,6 +309,9 @@ fn resources_describe_get_plate_and_graphql_offline() {
     }
     let (answer, error) = mcp.call("get_plate", json!({"plate_id": "Screen:102"}));
     assert!(error && answer["error"].as_str().unwrap().contains("not a plate id"), "{answer}");
+    // The id as it was given, not as Rust sees it.
+    let (answer, _) = mcp.call("get_plate", json!({"plate_id": "abc"}));
+    assert!(answer["error"].as_str().unwrap().starts_with("\"abc\" is not a plate id"), "{answer}");
     // Past the first wells: the rest of the list, the grid still whole.
     let (rest, _) = mcp.call("get_plate", json!({"plate_id": 4554, "well_offset": 90}));
     assert_eq!(rest["wells"].as_array().unwrap().len(), 6);

@@ -108,13 +108,19 @@ pub(crate) fn parse_id_of(id: &ID, object: ApiObject) -> Result<u64> {
     let (kind, n) = parse_global(id)?;
     if kind != object {
         return Err(bad_input(format!(
-            "`{}` is the id of a {}, not of a {}",
+            "`{}` is the id of {}, not of {}",
             shown(id),
-            type_name(kind).to_lowercase(),
-            type_name(object).to_lowercase()
+            with_article(&type_name(kind).to_lowercase()),
+            with_article(&type_name(object).to_lowercase())
         )));
     }
     Ok(n)
+}
+
+/// `a screen`, `an image`.
+fn with_article(noun: &str) -> String {
+    let article = if noun.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    format!("{article} {noun}")
 }
 
 /// A list of ids for `nodes(ids:)` or a plural lookup: at most [`MAX_IDS`].

@@ -124,6 +124,14 @@ pub enum PlateId {
 }
 
 impl PlateId {
+    /// As the caller wrote it, for a message: a number, or text as a JSON string.
+    fn shown(&self) -> String {
+        match self {
+            PlateId::Number(n) => n.to_string(),
+            PlateId::Text(text) => Value::String(text.clone()).to_string(),
+        }
+    }
+
     fn number(&self) -> Option<u64> {
         match self {
             PlateId::Number(n) => Some(*n),
@@ -193,7 +201,7 @@ Example: `get_plate {\"plate_id\": 4554}`. Plate ids come from `plates in screen
     async fn get_plate(&self, Parameters(args): Parameters<PlateArgs>) -> CallToolResult {
         let Some(id) = args.plate_id.number() else {
             return CallToolResult::structured_error(failure(
-                format!("{:?} is not a plate id: give IDR's number (4554) or a global id (\"Plate:4554\")", args.plate_id),
+                format!("{} is not a plate id: give IDR's number (4554) or a global id (\"Plate:4554\")", args.plate_id.shown()),
                 json!({}),
             ));
         };
@@ -307,7 +315,14 @@ impl IdrMcp {
         let Some(compiled) = &query.compiled else {
             return Err(failure("the query did not compile", json!({"diagnostics": diagnostics})));
         };
-        let page = args.max_rows.map_or(DEFAULT_ROWS, |n| n as usize).clamp(1, MAX_ROWS);
+        let page = match args.max_rows {
+            None => DEFAULT_ROWS,
+            Some(n) if (1..=MAX_ROWS).contains(&(n as usize)) => n as usize,
+            Some(n) => {
+                let message = format!("max_rows is 1 to {MAX_ROWS} (rows in one answer), not {n}; page with nextCursor for more");
+                return Err(failure(message, json!({})));
+            }
+        };
         let offset = match &args.cursor {
             None => 0,
             Some(cursor) => decode_cursor(cursor, &text)?,

@@ -256,3 +256,18 @@ async fn the_full_introspection_query_passes_every_limit() {
     assert!(types.iter().any(|t| t["name"] == "Screen"));
     assert!(seen.lock().unwrap().is_empty());
 }
+
+/// Another type's global id names both types in English, whatever the types.
+#[test]
+fn another_types_id_is_named_with_its_article() {
+    use idr_client::endpoints::ApiObject as A;
+    let cases = [
+        ("Image:1", A::Screen, "`Image:1` is the id of an image, not of a screen"),
+        ("Screen:1", A::Image, "`Screen:1` is the id of a screen, not of an image"),
+        ("Well:1", A::Plate, "`Well:1` is the id of a well, not of a plate"),
+    ];
+    for (id, object, expected) in cases {
+        let error = crate::ids::parse_id_of(&async_graphql::ID::from(id), object).unwrap_err();
+        assert_eq!(error.message, expected);
+    }
+}
