@@ -383,3 +383,31 @@ fn every_numeric_flag_given_zero_means_something_or_is_refused() {
         }
     }
 }
+
+/// What a client gets wrong at the HTTP and request level is said, in words: a path the
+/// server does not serve, a method a path does not take, a body with no query, and an
+/// error async-graphql reports twice (once per pass over the document) said once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_paths_methods_and_empty_requests_are_said() {
+    let idr = Idr::serve(&["--offline"]);
+    let client = Idr::client();
+    let missing = client.get(format!("{}/nope", idr.base)).send().await.unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+    assert!(missing.text().await.unwrap().contains("/graphql"));
+    let wrong = client.delete(format!("{}/graphql", idr.base)).send().await.unwrap();
+    assert_eq!(wrong.status().as_u16(), 405);
+    assert!(wrong.headers()["allow"].to_str().unwrap().contains("POST"));
+    assert!(wrong.text().await.unwrap().contains("DELETE is not a method of /graphql"));
+    let post =
+        |body: serde_json::Value| client.post(format!("{}/graphql", idr.base)).json(&body).send();
+    for empty in [serde_json::json!({}), serde_json::json!({"query": "  "})] {
+        let answer: serde_json::Value = post(empty).await.unwrap().json().await.unwrap();
+        assert_eq!(answer["errors"][0]["extensions"]["code"], "BAD_REQUEST", "{answer}");
+        assert!(answer["errors"][0]["message"].as_str().unwrap().contains("no query"));
+    }
+    for operation in ["mutation { x }", "subscription { x }"] {
+        let answer: serde_json::Value =
+            post(serde_json::json!({"query": operation})).await.unwrap().json().await.unwrap();
+        assert_eq!(answer["errors"].as_array().map(Vec::len), Some(1), "{answer}");
+    }
+}

@@ -230,6 +230,17 @@ fn prepare(
         Some(Ok(persist)) => persist,
         None => persisted::Persist::Nothing,
     };
+    // No document at all (`{}`): said as such, not as the parser's view of an empty text.
+    if request.query.trim().is_empty() {
+        let mut error = async_graphql::ServerError::new(
+            "the request has no query: send `query`, a GraphQL document (or, for a persisted query, `extensions.persistedQuery` with its hash)",
+            None,
+        );
+        let mut extensions = async_graphql::ErrorExtensionValues::default();
+        extensions.set("code", "BAD_REQUEST");
+        error.extensions = Some(extensions);
+        return Err(refuse(error));
+    }
     let document =
         match limits.check_variables(&request.variables).and_then(|()| parse(&request.query)) {
             Ok(document) => document,
@@ -337,6 +348,12 @@ fn cost_extension(counts: idr_client::tally::Counts) -> async_graphql::Value {
 }
 
 fn add_missing_codes(response: &mut async_graphql::Response) {
+    // The same error at the same place is said once (async-graphql's validation reports
+    // some, such as a mutation on a schema without any, once per pass over the document).
+    let mut seen = std::collections::HashSet::new();
+    response
+        .errors
+        .retain(|e| seen.insert(format!("{:?}|{:?}|{}", e.locations, e.path, e.message)));
     for error in &mut response.errors {
         let extensions = error.extensions.get_or_insert_with(Default::default);
         if extensions.get("code").is_some() {

@@ -57,7 +57,7 @@ impl PersistedQueries {
         let Some(hash) = hash.filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
         else {
             return Err(coded(
-                "Invalid \"PersistedQuery\" extension configuration.",
+                "Invalid \"PersistedQuery\" extension configuration: `extensions.persistedQuery` needs `version: 1` and `sha256Hash`, the query's SHA-256 as 64 hex digits.",
                 "BAD_REQUEST",
             ));
         };
@@ -81,7 +81,10 @@ impl PersistedQueries {
             };
         }
         if format!("{:x}", Sha256::digest(request.query.as_bytes())) != hash {
-            return Err(coded("provided sha does not match query", "BAD_REQUEST"));
+            return Err(coded(
+                "provided sha does not match query: `sha256Hash` must be the SHA-256 of `query`, byte for byte, as 64 hex digits",
+                "BAD_REQUEST",
+            ));
         }
         Ok(Persist::Remember(hash))
     }

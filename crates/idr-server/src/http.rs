@@ -192,6 +192,8 @@ pub fn app(state: AppState) -> Router {
         .merge(thumbnails)
         .merge(probes)
         .merge(crate::web::routes())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(axum::middleware::from_fn(refuse_long_uris))
         .layer(axum::middleware::from_fn(access_log))
@@ -199,6 +201,24 @@ pub fn app(state: AppState) -> Router {
         .layer(cors)
         .layer(axum::middleware::from_fn(crate::metrics::record))
         .with_state(state)
+}
+
+/// A path the server does not serve: said, with where to go.
+async fn not_found() -> Response {
+    let text = "no such path: the GraphQL API is /graphql (GET or POST; in a browser, GraphiQL), IDR-QL is POST /ql, and /playground is its playground\n";
+    (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text)
+        .into_response()
+}
+
+/// A method a path does not take (`Allow` lists those it does).
+async fn method_not_allowed(request: axum::extract::Request) -> Response {
+    let text = format!(
+        "{} is not a method of {}: see the Allow header for those it takes\n",
+        request.method(),
+        request.uri().path()
+    );
+    (StatusCode::METHOD_NOT_ALLOWED, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text)
+        .into_response()
 }
 
 /// `GET /metrics`: the Prometheus exposition text. Never rate-limited.

@@ -57,7 +57,7 @@ async fn a_wrong_hash_an_unknown_version_or_a_bad_extension_is_refused_with_a_co
             "PERSISTED_QUERY_NOT_SUPPORTED",
             "version \"1\"",
         ),
-        (persisted("", json!({"version": 1, "sha256Hash": "abc"})), "BAD_REQUEST", "Invalid"),
+        (persisted("", json!({"version": 1, "sha256Hash": "abc"})), "BAD_REQUEST", "64 hex digits"),
         (persisted("", json!({"version": 1})), "BAD_REQUEST", "Invalid"),
         (persisted("", json!("a string")), "BAD_REQUEST", "Invalid"),
     ];
