@@ -62,13 +62,14 @@ fn render_one(out: &mut String, d: &Diagnostic, file_name: &str, source: &str) {
     let pad = " ".repeat(width);
     let _ = writeln!(out, "{pad}--> {}:{line}:{col}", sanitize(file_name));
     let _ = writeln!(out, "{pad} |");
-    let mut last_line = None;
+    let mut last_shown = None;
     for (span, marker, note) in &snippets {
         let (line, _) = line_col(source, span.start);
         let (text, underline) = underline(source, *span, *marker);
-        if last_line != Some(line) {
+        // A line is shown again only when this span shows another part of it.
+        if last_shown.as_ref() != Some(&(line, text.clone())) {
             let _ = writeln!(out, "{:>width$} | {text}", line);
-            last_line = Some(line);
+            last_shown = Some((line, text));
         }
         let note = if note.is_empty() { String::new() } else { format!(" {note}") };
         let _ = writeln!(out, "{pad} | {underline}{note}");
@@ -86,7 +87,9 @@ fn underline(source: &str, span: Span, marker: char) -> (String, String) {
     let line_end =
         source.get(start..).and_then(|s| s.find('\n')).map_or(source.len(), |i| start + i);
     let line = source.get(line_start..line_end).unwrap_or("");
-    let mut text = String::new();
+    // Each character as shown, with its column.
+    let mut shown_chars: Vec<(usize, String)> = Vec::new();
+    let mut width = 0usize;
     let mut lead = 0usize;
     let mut marked = 0usize;
     for (i, c) in line.char_indices() {
@@ -96,16 +99,48 @@ fn underline(source: &str, span: Span, marker: char) -> (String, String) {
         if c == '\r' && at + 1 == line_end {
             break;
         }
-        text.push_str(&shown);
+        shown_chars.push((width, shown));
+        width += w;
         if at < start {
             lead += w;
         } else if at < end {
             marked += w;
         }
     }
+    // A long line (a query of one 100 KB line) is shown around the span only.
+    let (from, to) = if width <= MAX_LINE_WIDTH {
+        (0, width)
+    } else {
+        let from = lead.saturating_sub(CONTEXT);
+        (from, (lead + marked.clamp(1, MAX_MARKED) + CONTEXT).min(width))
+    };
+    let mut text = String::new();
+    if from > 0 {
+        text.push('…');
+    }
+    for (column, shown) in &shown_chars {
+        if (from..to).contains(column) {
+            text.push_str(shown);
+        }
+    }
+    if to < width {
+        text.push('…');
+    }
+    // In the shown text's columns (after the leading `…`, when the start is cut).
+    let marked = marked.min(to.saturating_sub(lead));
+    let lead = lead - from + usize::from(from > 0);
     let underline = format!("{}{}", " ".repeat(lead), marker.to_string().repeat(marked.max(1)));
     (text, underline)
 }
+
+/// The widest source line shown whole.
+const MAX_LINE_WIDTH: usize = 160;
+
+/// Around a span of a longer line, the columns shown on each side.
+const CONTEXT: usize = 40;
+
+/// Of a longer line, the most columns of the span itself shown.
+const MAX_MARKED: usize = 80;
 
 /// Whether `c` must not reach a terminal or an editor as it is: a control character, a
 /// line or paragraph separator, or an invisible formatting character, the bidirectional

@@ -113,3 +113,27 @@ fn hidden_characters_never_reach_the_terminal() {
         }
     }
 }
+
+/// A query on one very long line is shown around its mistake only, the caret still under
+/// it: the rendering of a line of 6 KB (or of a 100 KB one, refused as too long) is not as
+/// long as the line.
+#[test]
+fn a_long_line_is_shown_around_the_mistake() {
+    let values: Vec<String> = (0..900).map(|i| format!("v{i}")).collect();
+    let source = format!("images where \"Gene Symbol\" in ({}) show name nme", values.join(", "));
+    let diagnostics: Vec<_> =
+        analyze(&source, &Catalog::bundled()).diagnostics().cloned().collect();
+    let rendered = render(&diagnostics, "q.idrql", &source);
+    assert!(rendered.len() < 2_000, "{} bytes rendered", rendered.len());
+    // The shown part of the line, and the caret under `nme`.
+    let lines: Vec<&str> = rendered.lines().collect();
+    let text = lines.iter().find(|l| l.starts_with("1 | ")).expect("the source line");
+    let caret = lines.iter().find(|l| l.contains('^')).expect("a caret line");
+    assert!(text.starts_with("1 | …") && text.ends_with("nme"), "{text}");
+    let at = caret.find('^').unwrap();
+    assert_eq!(text.chars().skip(at).take(3).collect::<String>(), "nme", "{text}\n{caret}");
+    // A short line is shown whole, as before.
+    let short = "images where x = y nme";
+    let diagnostics: Vec<_> = analyze(short, &Catalog::bundled()).diagnostics().cloned().collect();
+    assert!(render(&diagnostics, "q.idrql", short).contains(short));
+}
