@@ -352,6 +352,12 @@ fn syntax_error(text: &str, tokens: &[Token], offset: usize) -> Diagnostic {
                 d = d.with_help("quote values that are keywords: \"and\"");
             } else if found.is_some_and(|t| t.kind == TokenKind::Unknown) {
                 d = d.with_help("quote values that are not plain words: \"GFP localization: cytosol\"");
+            } else if walker.expect == E::ListValue {
+                d = d.with_help("list the values between the parentheses, separated by commas: in (ade8, ade2)");
+            } else {
+                d = d.with_help(format!(
+                    "give the value to compare with: `{prev_text} ade8`, quoted when it has spaces: `{prev_text} \"cell cycle\"`"
+                ));
             }
             d
         }

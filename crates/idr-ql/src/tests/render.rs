@@ -17,6 +17,7 @@ fn the_issue_example() {
   |
 1 | images where \"Gene Symbol\" =
   |                             ^
+  = help: give the value to compare with: `= ade8`, quoted when it has spaces: `= \"cell cycle\"`
 ",
     );
 }
