@@ -324,15 +324,18 @@ async fn one_version_in_the_binary_the_version_route_and_the_user_agent() {
     assert_eq!(body["schemaSha256"], format!("{:x}", sha2::Sha256::digest(&sdl.stdout)));
 }
 
-/// Every numeric flag, given 0: either 0 means something documented (off, or no wait),
-/// or the command refuses it at once, naming the flag, rather than reading it as 1 or
-/// serving a server that refuses everything (`--rate-limit 0` answered 429 to every
-/// request but the first). The flags are read from `--help`, so a new numeric flag
-/// must be put in one list or the other.
+/// Every numeric flag, given 0 or a number past any real setting: either the value means
+/// something documented (0: off, or no wait; any size of cache or budget), or the command
+/// refuses it at once, naming the flag, rather than reading 0 as 1, serving a server that
+/// refuses everything (`--rate-limit 0` answered 429 to every request but the first), or
+/// panicking on a deadline past the end of time. The flags are read from `--help`, so a
+/// new numeric flag must be classified here.
 #[test]
-fn every_numeric_flag_given_zero_means_something_or_is_refused() {
+fn every_numeric_flag_out_of_range_means_something_or_is_refused() {
     // 0 turns the thing off, or (the drain) waits for nothing.
     const ZERO_MEANS_OFF: &[&str] = &["--cache-mib", "--query-budget", "--drain-timeout"];
+    // Any size is a size (the cache is bounded by memory, the budget by the request).
+    const ANY_SIZE: &[&str] = &["--cache-mib", "--query-budget"];
     for command in ["serve", "query", "mcp"] {
         let help = std::process::Command::new(env!("CARGO_BIN_EXE_idr"))
             .args([command, "--help"])
@@ -351,11 +354,15 @@ fn every_numeric_flag_given_zero_means_something_or_is_refused() {
             }
         }
         assert!(!numeric.is_empty(), "no numeric flag in {command} --help");
-        for flag in numeric {
-            if ZERO_MEANS_OFF.contains(&flag.as_str()) {
-                continue;
-            }
-            let mut args = vec![command, "--offline", &flag, "0"];
+        let cases = numeric.iter().flat_map(|flag| {
+            let zero = (!ZERO_MEANS_OFF.contains(&flag.as_str())).then_some((flag.clone(), "0"));
+            // Past any real setting (and past what a deadline or a semaphore can hold).
+            let huge = (!ANY_SIZE.contains(&flag.as_str()))
+                .then_some((flag.clone(), "18446744073709551615"));
+            zero.into_iter().chain(huge)
+        });
+        for (flag, value) in cases.collect::<Vec<_>>() {
+            let mut args = vec![command, "--offline", &flag, value];
             if command == "query" {
                 args.push("image 1");
             }
@@ -378,8 +385,12 @@ fn every_numeric_flag_given_zero_means_something_or_is_refused() {
             }
             let out = child.wait_with_output().unwrap();
             let stderr = String::from_utf8_lossy(&out.stderr);
-            assert!(!running && !out.status.success(), "`idr {}` accepted 0", args.join(" "));
-            assert!(stderr.contains(&flag) && stderr.contains("more"), "{flag}: {stderr}");
+            assert!(!running && !out.status.success(), "`idr {}` was accepted", args.join(" "));
+            assert!(
+                stderr.contains(&flag) && (stderr.contains("more") || stderr.contains("less")),
+                "{flag} {value}: {stderr}"
+            );
+            assert!(!stderr.contains("panicked"), "{flag} {value}: {stderr}");
         }
     }
 }

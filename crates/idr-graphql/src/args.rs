@@ -205,23 +205,36 @@ impl Extension for ArgumentRules {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        // Variables first, against the types the operation declares (async-graphql's
-        // validation would see some of them, as a wrong argument not naming the variable;
-        // execution the others, as a missing argument or an internal error).
-        if let Some(operation) = ctx.data_opt::<Arc<Operation>>() {
+        // The request's variables against the types the operation declares: left to
+        // async-graphql, some would be refused as a wrong argument that does not name the
+        // variable, and the others would reach execution as a missing argument or fail a
+        // field as an internal error.
+        let variables = |operation: &Operation| {
             let registry = &ctx.schema_env.registry;
-            let mut errors = crate::variables::check_variables(registry, operation);
+            let errors = crate::variables::check_variables(registry, operation);
             if errors.is_empty() {
-                errors = crate::variables::check_positions(registry, operation);
+                crate::variables::check_positions(registry, operation)
+            } else {
+                errors
             }
+        };
+        let operation = ctx.data_opt::<Arc<Operation>>();
+        let result = match next.run(ctx).await {
+            Ok(result) => result,
+            // A document refused by validation: when a variable is the mistake, that is
+            // said (in its words) rather than validation's view of it.
+            Err(errors) => {
+                let ours = operation.map(|operation| variables(operation)).unwrap_or_default();
+                return Err(if ours.is_empty() { errors } else { ours });
+            }
+        };
+        if let Some(operation) = operation {
+            let errors = variables(operation);
             if !errors.is_empty() {
                 return Err(errors);
             }
         }
-        let result = next.run(ctx).await?;
-        let (Some(operation), Some(shape)) =
-            (ctx.data_opt::<Arc<Operation>>(), ctx.data_opt::<Shape>())
-        else {
+        let (Some(operation), Some(shape)) = (operation, ctx.data_opt::<Shape>()) else {
             return Ok(result);
         };
         let errors = check_operation(operation, shape);
@@ -260,6 +273,11 @@ struct Walk<'a> {
 impl Walk<'_> {
     fn set(&mut self, parent: &str, set: &SelectionSet) {
         for selection in &set.items {
+            // A selection left out (`@skip`, `@include`) is not run: its arguments are not
+            // checked (its variables may well be null).
+            if crate::operation::skipped(selection.node.directives(), self.variables) {
+                continue;
+            }
             match &selection.node {
                 Selection::Field(field) => self.field(parent, field),
                 Selection::InlineFragment(fragment) => {

@@ -16,17 +16,17 @@
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
-use async_graphql::parser::types::{
-    BaseType, Directive, ExecutableDocument, Selection, SelectionSet, Type,
-};
-use async_graphql::{Name, PathSegment, Positioned, Response, ServerError, Value, Variables};
+use async_graphql::parser::types::{BaseType, ExecutableDocument, Selection, SelectionSet, Type};
+use async_graphql::{Name, PathSegment, Response, ServerError, Value, Variables};
 
 use crate::operation::Operation;
 use crate::shape::{named, Shape};
 
 /// Completes `response`, produced by executing `operation`.
 pub(crate) fn complete(response: &mut Response, operation: &Operation, shape: &Shape) {
-    let executed = response.errors.iter().any(|e| !e.path.is_empty());
+    // A query that ran (a field failed, or nothing failed: every root field may have been
+    // skipped) answers an object, however empty.
+    let executed = response.errors.is_empty() || response.errors.iter().any(|e| !e.path.is_empty());
     if executed && response.data == Value::Null {
         response.data = Value::Object(Default::default());
     }
@@ -252,7 +252,7 @@ impl<'a> Walk<'a> {
             seen: &mut HashSet<Name>,
         ) -> bool {
             set.items.iter().any(|selection| {
-                if skipped(selection.node.directives(), variables) {
+                if crate::operation::skipped(selection.node.directives(), variables) {
                     return false;
                 }
                 match &selection.node {
@@ -350,21 +350,6 @@ fn collect<'a>(
             }
         }
     }
-}
-
-/// Whether `@skip(if: true)` or `@include(if: false)` leaves a selection out.
-fn skipped(directives: &[Positioned<Directive>], variables: &Variables) -> bool {
-    directives.iter().any(|directive| {
-        let include = match directive.node.name.node.as_str() {
-            "skip" => false,
-            "include" => true,
-            _ => return false,
-        };
-        let condition = directive.node.get_argument("if").and_then(|value| {
-            value.node.clone().into_const_with(|name| variables.get(&name).cloned().ok_or(())).ok()
-        });
-        matches!(condition, Some(Value::Boolean(b)) if b != include)
-    })
 }
 
 #[cfg(test)]

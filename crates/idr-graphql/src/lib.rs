@@ -316,6 +316,9 @@ async fn run(
                         | "QUERY_TOO_DEEP"
                         | "QUERY_TOO_LARGE"
                 )
+                // Refused before it ran (its variables or arguments), possibly before
+                // validation: not known to have validated.
+                || c == "BAD_USER_INPUT" && e.path.is_empty()
             })
         });
         if !refused {

@@ -50,6 +50,13 @@ impl Operation {
         self.definition().into_iter().flat_map(|op| op.variable_definitions.iter())
     }
 
+    /// The selection set of the operation that runs, when it is a query.
+    pub(crate) fn query_selection(&self) -> Option<&async_graphql::parser::types::SelectionSet> {
+        self.definition()
+            .filter(|op| op.ty == async_graphql::parser::types::OperationType::Query)
+            .map(|op| &op.selection_set.node)
+    }
+
     /// The selection set of the operation that runs.
     pub(crate) fn selection(&self) -> Option<&async_graphql::parser::types::SelectionSet> {
         self.definition().map(|op| &op.selection_set.node)
@@ -71,4 +78,22 @@ impl Operation {
             self.variables.insert(name, value);
         }
     }
+}
+
+/// Whether `@skip(if: true)` or `@include(if: false)` leaves a selection out.
+pub(crate) fn skipped(
+    directives: &[async_graphql::Positioned<async_graphql::parser::types::Directive>],
+    variables: &async_graphql::Variables,
+) -> bool {
+    directives.iter().any(|directive| {
+        let include = match directive.node.name.node.as_str() {
+            "skip" => false,
+            "include" => true,
+            _ => return false,
+        };
+        let condition = directive.node.get_argument("if").and_then(|value| {
+            value.node.clone().into_const_with(|name| variables.get(&name).cloned().ok_or(())).ok()
+        });
+        matches!(condition, Some(async_graphql::Value::Boolean(b)) if b != include)
+    })
 }

@@ -21,6 +21,10 @@ pub(crate) fn check_variables(registry: &Registry, operation: &Operation) -> Vec
     for definition in operation.variable_definitions() {
         let name = &definition.node.name.node;
         let ty = &definition.node.var_type.node;
+        // A type the schema does not have is validation's to refuse.
+        if !registry.types.contains_key(crate::shape::named(ty)) {
+            continue;
+        }
         let problem = match operation.variables.get(name) {
             // Defaults are applied already: absent means left out with none.
             None if !ty.nullable => Some(format!("of required type `{ty}` was not provided")),
@@ -40,17 +44,19 @@ pub(crate) fn check_variables(registry: &Registry, operation: &Operation) -> Vec
 }
 
 /// Every argument (or input field) that needs a value and is given a variable that is
-/// null or left out: a variable declared nullable may stand where a value is required (the
-/// declaration alone is not refused), but only with a value.
+/// null or left out. async-graphql's validation lets a variable declared nullable stand
+/// where a value is required; execution then failed the field as an internal error.
 pub(crate) fn check_positions(registry: &Registry, operation: &Operation) -> Vec<ServerError> {
     let mut walk = Positions {
         registry,
         document: &operation.document,
         variables: &operation.variables,
+        declared: operation.variable_definitions().map(|d| d.node.name.node.clone()).collect(),
         errors: Vec::new(),
         seen: HashSet::new(),
     };
-    if let Some(selection) = operation.selection() {
+    // Queries only (the schema has nothing else; validation refuses the others).
+    if let Some(selection) = operation.query_selection() {
         walk.set(&registry.query_type, selection);
     }
     walk.errors
@@ -60,6 +66,8 @@ struct Positions<'a> {
     registry: &'a Registry,
     document: &'a ExecutableDocument,
     variables: &'a Variables,
+    /// The variables the operation declares.
+    declared: HashSet<Name>,
     errors: Vec<ServerError>,
     /// Fragments already walked (each once; cycles end).
     seen: HashSet<Name>,
@@ -68,6 +76,10 @@ struct Positions<'a> {
 impl Positions<'_> {
     fn set(&mut self, parent: &str, set: &SelectionSet) {
         for selection in &set.items {
+            // A selection left out (`@skip`, `@include`) needs no value.
+            if crate::operation::skipped(selection.node.directives(), self.variables) {
+                continue;
+            }
             match &selection.node {
                 Selection::Field(field) => self.field(parent, field),
                 Selection::InlineFragment(fragment) => {
@@ -111,7 +123,8 @@ impl Positions<'_> {
         match value {
             Literal::Variable(name) => {
                 let given = self.variables.get(name).filter(|v| !matches!(v, Value::Null));
-                if !ty.nullable && given.is_none() {
+                // An undeclared variable is validation's to refuse.
+                if !ty.nullable && given.is_none() && self.declared.contains(name) {
                     let message = format!(
                         "variable `${name}` is null or not provided, but `{at}` needs a `{ty}`"
                     );
@@ -213,10 +226,10 @@ fn named(registry: &Registry, name: &str, value: &Value, path: &str) -> Option<S
                     "a field `{unknown}` at `{path}`, which `{name}` does not have"
                 ));
             }
-            if *oneof && fields.values().filter(|v| !matches!(v, Value::Null)).count() != 1 {
+            if *oneof && (fields.len() != 1 || fields.values().any(|v| matches!(v, Value::Null))) {
                 return Some(format!(
-                    "{} fields at `{path}`, where `{name}` takes exactly one",
-                    fields.len()
+                    "{} at `{path}`, where `{name}` takes exactly one field, not null",
+                    kind(value)
                 ));
             }
             input_fields.values().find_map(|field| {

@@ -111,7 +111,10 @@ fn underline(source: &str, span: Span, marker: char) -> (String, String) {
     let (from, to) = if width <= MAX_LINE_WIDTH {
         (0, width)
     } else {
+        // From the first character that starts at or after the context's start (a tab,
+        // four columns wide, is not cut in two).
         let from = lead.saturating_sub(CONTEXT);
+        let from = shown_chars.iter().map(|(c, _)| *c).find(|c| *c >= from).unwrap_or(lead);
         (from, (lead + marked.clamp(1, MAX_MARKED) + CONTEXT).min(width))
     };
     let mut text = String::new();
@@ -143,13 +146,16 @@ const CONTEXT: usize = 40;
 const MAX_MARKED: usize = 80;
 
 /// Whether `c` must not reach a terminal or an editor as it is: a control character, a
-/// line or paragraph separator, or an invisible formatting character, the bidirectional
-/// overrides and isolates above all (which reorder what is shown: "Trojan Source").
+/// line or paragraph separator, or an invisible character: formatting ones, the
+/// bidirectional overrides and isolates above all (which reorder what is shown: "Trojan
+/// Source"), variation selectors, fillers, and the tag characters that can smuggle text.
 pub(crate) fn is_hidden(c: char) -> bool {
     c.is_control()
         || matches!(c,
-            '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}'
-            | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+            '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{180B}'..='\u{180E}'
+            | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{2069}'
+            | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{E0000}'..='\u{E007F}' | '\u{E0100}'..='\u{E01EF}')
 }
 
 /// How one source character is shown: tabs as four spaces, hidden ones ([`is_hidden`]) as

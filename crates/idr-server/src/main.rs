@@ -57,7 +57,7 @@ enum Command {
         rate_limit: f64,
         /// Seconds a GraphQL request may take; fields still waiting for IDR then give up
         /// and the answer goes out with what is there.
-        #[arg(long, env = "IDR_REQUEST_TIMEOUT", default_value_t = 60, value_parser = at_least_one::<u64>)]
+        #[arg(long, env = "IDR_REQUEST_TIMEOUT", default_value_t = 60, value_parser = seconds)]
         request_timeout: u64,
         /// Upstream calls one GraphQL request may start; fields needing more fail with
         /// QUERY_TOO_EXPENSIVE and the rest of the answer is kept (0: no limit).
@@ -118,7 +118,7 @@ enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: OutputFormat,
         /// Most rows per query when it has no `limit`.
-        #[arg(long, default_value_t = 10_000, value_parser = at_least_one::<usize>)]
+        #[arg(long, default_value_t = 10_000, value_parser = count)]
         max_rows: usize,
     },
     /// The IDR-QL language server, speaking LSP on stdin/stdout.
@@ -152,27 +152,47 @@ enum Command {
     },
 }
 
-/// A count or a number of seconds of 1 or more: 0 would stop the server working, and is
-/// refused rather than read as 1.
-fn at_least_one<T>(text: &str) -> Result<T, String>
+/// A number of `1..=max`: 0 would stop the server working, and is refused rather than
+/// read as 1; past `max`, a number is a mistake (and would overflow a deadline or a
+/// semaphore).
+fn within<T>(text: &str, min: T, max: T) -> Result<T, String>
 where
-    T: std::str::FromStr + Default + PartialEq,
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
     T::Err: std::fmt::Display,
 {
     let n: T = text.trim().parse().map_err(|e| format!("{e}"))?;
-    if n == T::default() {
-        return Err("must be 1 or more".to_owned());
+    if n < min {
+        return Err(format!("must be {min} or more"));
+    }
+    if n > max {
+        return Err(format!("must be {max} or less"));
     }
     Ok(n)
 }
 
+/// Seconds of a deadline: 1 to a day.
+fn seconds(text: &str) -> Result<u64, String> {
+    within(text, 1, 86_400)
+}
+
+/// Seconds of a wait that may be none: 0 to a day.
+fn seconds_or_none(text: &str) -> Result<u64, String> {
+    within(text, 0, 86_400)
+}
+
+/// A count of connections, calls or rows: 1 to a million (more is no real setting).
+fn count(text: &str) -> Result<usize, String> {
+    within(text, 1, 1_000_000)
+}
+
 /// A rate of requests per second: more than 0 (a rate of 0 would refuse every request but
-/// the first).
+/// the first), and at most a million.
 fn positive_rate(text: &str) -> Result<f64, String> {
     let rate: f64 = text.trim().parse().map_err(|e| format!("{e}"))?;
-    if !(rate.is_finite() && rate > 0.0) {
+    if !(rate.is_finite() && rate > 0.0 && rate <= 1e6) {
         return Err(
-            "must be a number of requests per second more than 0 (like 0.5 or 10)".to_owned()
+            "must be a number of requests per second more than 0 and at most 1000000 (like 0.5 or 10)"
+                .to_owned(),
         );
     }
     Ok(rate)
@@ -181,19 +201,19 @@ fn positive_rate(text: &str) -> Result<f64, String> {
 #[derive(Args)]
 struct ConnectionArgs {
     /// Open connections at once.
-    #[arg(long, env = "IDR_MAX_CONNECTIONS", default_value_t = 1024, value_parser = at_least_one::<usize>)]
+    #[arg(long, env = "IDR_MAX_CONNECTIONS", default_value_t = 1024, value_parser = count)]
     max_connections: usize,
     /// Open connections at once from one client address (IPv6: one /64).
-    #[arg(long, env = "IDR_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 64, value_parser = at_least_one::<usize>)]
+    #[arg(long, env = "IDR_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 64, value_parser = count)]
     max_connections_per_address: usize,
     /// Seconds from accepting a connection until its request headers are complete.
-    #[arg(long, env = "IDR_HEADER_TIMEOUT", default_value_t = 10, value_parser = at_least_one::<u64>)]
+    #[arg(long, env = "IDR_HEADER_TIMEOUT", default_value_t = 10, value_parser = seconds)]
     header_timeout: u64,
     /// Seconds a kept-alive connection may sit idle between requests.
-    #[arg(long, env = "IDR_IDLE_TIMEOUT", default_value_t = 30, value_parser = at_least_one::<u64>)]
+    #[arg(long, env = "IDR_IDLE_TIMEOUT", default_value_t = 30, value_parser = seconds)]
     idle_timeout: u64,
     /// Seconds requests in flight get to finish after SIGTERM or SIGINT (0: none).
-    #[arg(long, env = "IDR_DRAIN_TIMEOUT", default_value_t = 30)]
+    #[arg(long, env = "IDR_DRAIN_TIMEOUT", default_value_t = 30, value_parser = seconds_or_none)]
     drain_timeout: u64,
     /// Addresses or CIDR ranges of the proxies in front of the server, comma-separated
     /// (`127.0.0.1,10.0.0.0/8`): their `X-Forwarded-For` names each request's client
@@ -238,10 +258,10 @@ struct UpstreamArgs {
     #[arg(long, value_name = "DIR", num_args = 0..=1, require_equals = true)]
     offline: Option<Option<PathBuf>>,
     /// Upstream calls in flight at once.
-    #[arg(long, env = "IDR_MAX_CONCURRENCY", default_value_t = 8, value_parser = at_least_one::<usize>)]
+    #[arg(long, env = "IDR_MAX_CONCURRENCY", default_value_t = 8, value_parser = count)]
     max_concurrency: usize,
     /// Deadline for one upstream call, in seconds.
-    #[arg(long, env = "IDR_UPSTREAM_TIMEOUT", default_value_t = 30, value_parser = at_least_one::<u64>)]
+    #[arg(long, env = "IDR_UPSTREAM_TIMEOUT", default_value_t = 30, value_parser = seconds)]
     upstream_timeout: u64,
     /// Size of the cache of upstream answers, in MiB (0 turns it off).
     #[arg(long, env = "IDR_CACHE_MIB", default_value_t = 64)]
@@ -314,8 +334,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         } => {
             let cors = CorsOrigins::parse(&cors_origins)
                 .map_err(|e| anyhow::anyhow!("--cors-origins: {e}"))?;
-            let rate =
-                RateLimit { per_second: rate_limit.max(0.01), burst: (rate_limit * 6.0).max(1.0) };
+            let rate = RateLimit { per_second: rate_limit, burst: (rate_limit * 6.0).max(1.0) };
             let request_timeout = Duration::from_secs(request_timeout.max(1));
             let limits = Limits { rate, request_timeout, ..Limits::default() };
             let connections = connections.limits(limits.request_timeout)?;

@@ -381,3 +381,51 @@ async fn refused_message(query: &str, variables: Value) -> String {
     let response = refuses(query, variables).await;
     response["errors"][0]["message"].as_str().unwrap_or_default().to_owned()
 }
+
+/// A field left out by `@skip` or `@include` is not run, so its arguments need no value:
+/// `$id` may be null when the field that uses it is skipped. The answer is the empty
+/// object the spec gives, not `null`.
+#[tokio::test]
+async fn a_skipped_field_needs_no_argument() {
+    let (schema, seen) = offline_schema();
+    for (query, variables) in [
+        (
+            "query($id: ID, $s: Boolean!) { image(id: $id) @include(if: $s) { name } }",
+            json!({"s": false}),
+        ),
+        (
+            "query($id: ID, $s: Boolean!) { image(id: $id) @skip(if: $s) { name } }",
+            json!({"s": true}),
+        ),
+        (
+            "query($id: ID) { ... on Query @include(if: false) { screen(id: $id) { name } } }",
+            json!({}),
+        ),
+    ] {
+        let request = async_graphql::Request::new(query)
+            .variables(async_graphql::Variables::from_json(variables));
+        let response = crate::tests::answer(crate::execute(&schema, request).await);
+        assert_eq!(response, json!({"data": {}}), "{query}");
+    }
+    assert!(seen.lock().unwrap().is_empty());
+}
+
+/// What validation refuses stays validation's to say: an undeclared variable, a type the
+/// schema does not have, an operation it has no root for.
+#[tokio::test]
+async fn validation_mistakes_are_not_said_as_variable_mistakes() {
+    let (schema, _) = offline_schema();
+    for (query, says) in [
+        ("{ image(id: $undeclared) { name } }", "is not defined"),
+        ("query($x: Strin!) { __typename }", "Unknown type"),
+        ("mutation($v: ID) { image(id: $v) { name } }", "not configured for mutations"),
+    ] {
+        let response =
+            crate::tests::answer(crate::execute(&schema, async_graphql::Request::new(query)).await);
+        assert_eq!(
+            response["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED",
+            "{response}"
+        );
+        assert!(response["errors"][0]["message"].as_str().unwrap().contains(says), "{response}");
+    }
+}

@@ -92,7 +92,9 @@ error[limit-out-of-range]: `limit` must be between 1 and 1000
 #[test]
 fn hidden_characters_never_reach_the_terminal() {
     let hidden: Vec<char> = ('\u{0}'..='\u{1f}')
-        .chain(['\u{7f}', '\u{85}', '\u{ad}', '\u{61c}', '\u{180e}', '\u{feff}'])
+        .chain(['\u{7f}', '\u{85}', '\u{ad}', '\u{34f}', '\u{61c}', '\u{115f}', '\u{1160}'])
+        .chain(['\u{180b}', '\u{180e}', '\u{3164}', '\u{feff}', '\u{ffa0}', '\u{e0041}'])
+        .chain(['\u{e0000}', '\u{e007f}', '\u{fe00}', '\u{fe0f}', '\u{e0100}', '\u{e01ef}'])
         .chain('\u{200b}'..='\u{200f}')
         .chain('\u{2028}'..='\u{202e}')
         .chain('\u{2060}'..='\u{2069}')
@@ -137,4 +139,25 @@ fn a_long_line_is_shown_around_the_mistake() {
     let short = "images where x = y nme";
     let diagnostics: Vec<_> = analyze(short, &Catalog::bundled()).diagnostics().cloned().collect();
     assert!(render(&diagnostics, "q.idrql", short).contains(short));
+}
+
+/// A tab just before the start of a long line's window is not cut in two: the caret stays
+/// under the mistake.
+#[test]
+fn a_tab_at_the_edge_of_the_window_keeps_the_caret_in_place() {
+    // The window starts 40 columns before `nme`: the tab straddles that start when 36 to
+    // 38 spaces follow it.
+    for spaces in 30..45 {
+        let (before, after) = (" ".repeat(50), " ".repeat(spaces));
+        let source = format!("images where x = y{before}\t{after} nme{}", " x".repeat(100));
+        let diagnostics: Vec<_> =
+            analyze(&source, &Catalog::bundled()).diagnostics().cloned().collect();
+        let rendered = render(&diagnostics, "q.idrql", &source);
+        let lines: Vec<&str> = rendered.lines().collect();
+        let caret = lines.iter().position(|l| l.contains('^')).expect("a caret");
+        let text = lines[caret - 1];
+        let at = lines[caret].find('^').unwrap();
+        let under: String = text.chars().skip(at).take(3).collect();
+        assert_eq!(under, "nme", "{spaces}: {text}\n{}", lines[caret]);
+    }
 }
