@@ -11,12 +11,11 @@
 //! The checks are the functions below; the resolvers call the same functions on the same
 //! values, so the early check and the resolver can never disagree.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
-use async_graphql::parser::types::{ExecutableDocument, Field, Selection, SelectionSet};
-use async_graphql::{InputType, Name, Positioned, ServerError, ValidationResult, Variables, ID};
+use async_graphql::parser::types::Field;
+use async_graphql::{InputType, ServerError, ValidationResult, Variables, ID};
 
 use idr_client::model::SearchQuery;
 use idr_filter::{Expr, Plan};
@@ -248,62 +247,15 @@ impl Extension for ArgumentRules {
 
 /// Every argument error of the selected operation (at most one per field).
 pub(crate) fn check_operation(operation: &Operation, shape: &Shape) -> Vec<ServerError> {
-    let mut walk = Walk {
-        document: &operation.document,
-        shape,
-        variables: &operation.variables,
-        errors: Vec::new(),
-        seen: HashSet::new(),
+    let mut errors = Vec::new();
+    let child = |parent: &str, field: &Field| {
+        shape.field(parent, field.name.node.as_str()).map(|ty| named(ty).to_owned())
     };
-    if let Some(selection) = operation.selection() {
-        walk.set("Query", selection);
-    }
-    walk.errors
-}
-
-struct Walk<'a> {
-    document: &'a ExecutableDocument,
-    shape: &'a Shape,
-    variables: &'a Variables,
-    errors: Vec<ServerError>,
-    /// (type, fragment) pairs already walked: each is checked once, and cycles end.
-    seen: HashSet<(String, Name)>,
-}
-
-impl Walk<'_> {
-    fn set(&mut self, parent: &str, set: &SelectionSet) {
-        for selection in &set.items {
-            // A selection left out (`@skip`, `@include`) is not run: its arguments are not
-            // checked (its variables may well be null).
-            if crate::operation::skipped(selection.node.directives(), self.variables) {
-                continue;
-            }
-            match &selection.node {
-                Selection::Field(field) => self.field(parent, field),
-                Selection::InlineFragment(fragment) => {
-                    self.set(parent, &fragment.node.selection_set.node);
-                }
-                Selection::FragmentSpread(spread) => {
-                    let name = &spread.node.fragment_name.node;
-                    if !self.seen.insert((parent.to_owned(), name.clone())) {
-                        continue;
-                    }
-                    if let Some(fragment) = self.document.fragments.get(name) {
-                        self.set(parent, &fragment.node.selection_set.node);
-                    }
-                }
-            }
-        }
-    }
-
-    fn field(&mut self, parent: &str, field: &Positioned<Field>) {
-        let args = Args { field: &field.node, variables: self.variables };
+    operation.visit_fields("Query", &child, &mut |parent, field| {
+        let args = Args { field: &field.node, variables: &operation.variables };
         if let Err(error) = check_field(parent, &args) {
-            self.errors.push(error.into_server_error(field.pos));
+            errors.push(error.into_server_error(field.pos));
         }
-        if let Some(ty) = self.shape.field(parent, field.node.name.node.as_str()) {
-            let child = named(ty).to_owned();
-            self.set(&child, &field.node.selection_set.node);
-        }
-    }
+    });
+    errors
 }

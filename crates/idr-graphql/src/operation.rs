@@ -50,6 +50,65 @@ impl Operation {
         self.definition().into_iter().flat_map(|op| op.variable_definitions.iter())
     }
 
+    /// Calls `visit(parent type, field)` for every field the operation runs, in document
+    /// order: through fragments (each once per parent type, so cycles end), leaving out
+    /// what `@skip` and `@include` leave out. `child` names a field's type (`None`: its
+    /// selection is not walked). The schema has no interfaces or unions, so a fragment's
+    /// fields have its parent's type.
+    pub(crate) fn visit_fields<'a>(
+        &'a self,
+        root: &str,
+        child: &dyn Fn(&str, &async_graphql::parser::types::Field) -> Option<String>,
+        visit: &mut dyn FnMut(
+            &str,
+            &'a async_graphql::Positioned<async_graphql::parser::types::Field>,
+        ),
+    ) {
+        use async_graphql::parser::types::{Selection, SelectionSet};
+        struct Walk<'a, 'b> {
+            operation: &'a Operation,
+            child: &'b dyn Fn(&str, &async_graphql::parser::types::Field) -> Option<String>,
+            visit: &'b mut dyn FnMut(
+                &str,
+                &'a async_graphql::Positioned<async_graphql::parser::types::Field>,
+            ),
+            seen: std::collections::HashSet<(String, async_graphql::Name)>,
+        }
+        impl<'a> Walk<'a, '_> {
+            fn set(&mut self, parent: &str, set: &'a SelectionSet) {
+                for selection in &set.items {
+                    if skipped(selection.node.directives(), &self.operation.variables) {
+                        continue;
+                    }
+                    match &selection.node {
+                        Selection::Field(field) => {
+                            (self.visit)(parent, field);
+                            if let Some(child) = (self.child)(parent, &field.node) {
+                                self.set(&child, &field.node.selection_set.node);
+                            }
+                        }
+                        Selection::InlineFragment(fragment) => {
+                            self.set(parent, &fragment.node.selection_set.node);
+                        }
+                        Selection::FragmentSpread(spread) => {
+                            let name = &spread.node.fragment_name.node;
+                            if !self.seen.insert((parent.to_owned(), name.clone())) {
+                                continue;
+                            }
+                            if let Some(fragment) = self.operation.document.fragments.get(name) {
+                                self.set(parent, &fragment.node.selection_set.node);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(selection) = self.selection() {
+            let mut walk = Walk { operation: self, child, visit, seen: Default::default() };
+            walk.set(root, selection);
+        }
+    }
+
     /// The selection set of the operation that runs, when it is a query.
     pub(crate) fn query_selection(&self) -> Option<&async_graphql::parser::types::SelectionSet> {
         self.definition()

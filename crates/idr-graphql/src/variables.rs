@@ -7,8 +7,8 @@
 
 use std::collections::HashSet;
 
-use async_graphql::parser::types::{BaseType, ExecutableDocument, Selection, SelectionSet, Type};
-use async_graphql::registry::{MetaType, Registry};
+use async_graphql::parser::types::{BaseType, Field, Type};
+use async_graphql::registry::{MetaField, MetaType, Registry};
 use async_graphql::{Name, Positioned, ServerError, Value, Variables};
 use async_graphql_value::Value as Literal;
 
@@ -47,63 +47,44 @@ pub(crate) fn check_variables(registry: &Registry, operation: &Operation) -> Vec
 /// null or left out. async-graphql's validation lets a variable declared nullable stand
 /// where a value is required; execution then failed the field as an internal error.
 pub(crate) fn check_positions(registry: &Registry, operation: &Operation) -> Vec<ServerError> {
-    let mut walk = Positions {
+    // Queries only (the schema has nothing else; validation refuses the others).
+    if operation.query_selection().is_none() {
+        return Vec::new();
+    }
+    let mut positions = Positions {
         registry,
-        document: &operation.document,
         variables: &operation.variables,
         declared: operation.variable_definitions().map(|d| d.node.name.node.clone()).collect(),
         errors: Vec::new(),
-        seen: HashSet::new(),
     };
-    // Queries only (the schema has nothing else; validation refuses the others).
-    if let Some(selection) = operation.query_selection() {
-        walk.set(&registry.query_type, selection);
-    }
-    walk.errors
+    let child = |parent: &str, field: &Field| {
+        let meta = object_field(registry, parent, field)?;
+        Type::new(&meta.ty).map(|ty| crate::shape::named(&ty).to_owned())
+    };
+    operation.visit_fields(&registry.query_type, &child, &mut |parent, field| {
+        positions.field(parent, field);
+    });
+    positions.errors
+}
+
+/// The schema's field `field` of the object type `parent`.
+fn object_field<'r>(registry: &'r Registry, parent: &str, field: &Field) -> Option<&'r MetaField> {
+    let Some(MetaType::Object { fields, .. }) = registry.types.get(parent) else { return None };
+    fields.get(field.name.node.as_str())
 }
 
 struct Positions<'a> {
     registry: &'a Registry,
-    document: &'a ExecutableDocument,
     variables: &'a Variables,
     /// The variables the operation declares.
     declared: HashSet<Name>,
     errors: Vec<ServerError>,
-    /// Fragments already walked (each once; cycles end).
-    seen: HashSet<Name>,
 }
 
 impl Positions<'_> {
-    fn set(&mut self, parent: &str, set: &SelectionSet) {
-        for selection in &set.items {
-            // A selection left out (`@skip`, `@include`) needs no value.
-            if crate::operation::skipped(selection.node.directives(), self.variables) {
-                continue;
-            }
-            match &selection.node {
-                Selection::Field(field) => self.field(parent, field),
-                Selection::InlineFragment(fragment) => {
-                    let on = fragment.node.type_condition.as_ref();
-                    let parent = on.map_or(parent, |on| on.node.on.node.as_str()).to_owned();
-                    self.set(&parent, &fragment.node.selection_set.node);
-                }
-                Selection::FragmentSpread(spread) => {
-                    let name = &spread.node.fragment_name.node;
-                    if !self.seen.insert(name.clone()) {
-                        continue;
-                    }
-                    if let Some(fragment) = self.document.fragments.get(name) {
-                        let on = fragment.node.type_condition.node.on.node.to_string();
-                        self.set(&on, &fragment.node.selection_set.node);
-                    }
-                }
-            }
-        }
-    }
-
-    fn field(&mut self, parent: &str, field: &Positioned<async_graphql::parser::types::Field>) {
-        let Some(MetaType::Object { fields, .. }) = self.registry.types.get(parent) else { return };
-        let Some(meta) = fields.get(field.node.name.node.as_str()) else { return };
+    /// The field's arguments that need a value.
+    fn field(&mut self, parent: &str, field: &Positioned<Field>) {
+        let Some(meta) = object_field(self.registry, parent, &field.node) else { return };
         for (name, value) in &field.node.arguments {
             let Some(arg) = meta.args.get(name.node.as_str()) else { continue };
             let Some(ty) = Type::new(&arg.ty) else { continue };
@@ -111,10 +92,6 @@ impl Positions<'_> {
             if arg.default_value.is_none() {
                 self.value(&ty, &value.node, &at, value.pos);
             }
-        }
-        let child = Type::new(&meta.ty).map(|ty| crate::shape::named(&ty).to_owned());
-        if let Some(child) = child {
-            self.set(&child, &field.node.selection_set.node);
         }
     }
 
