@@ -166,6 +166,12 @@ impl IdrClient {
         }
     }
 
+    /// Whether the answers are recordings (`--offline`): what they lack is not recorded,
+    /// rather than missing from IDR.
+    pub fn is_recorded(&self) -> bool {
+        self.inner.upstream.recorded()
+    }
+
     /// Asks IDR one cheap question (`GET /api/`, its API versions), once, past the cache
     /// but through the breaker and the concurrency cap, and says whether a whole answer
     /// came back.

@@ -23,12 +23,22 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// caching; [`crate::IdrClient`] layers that on top.
 pub trait Upstream: Send + Sync + 'static {
     fn send<'a>(&'a self, req: &'a Request) -> BoxFuture<'a, Result<Response, Error>>;
+
+    /// Whether the answers are recordings (offline): what they lack is not recorded,
+    /// rather than missing from IDR.
+    fn recorded(&self) -> bool {
+        false
+    }
 }
 
 /// A shared upstream (a recorder that is read afterwards, a test double) is an upstream.
 impl<U: Upstream + ?Sized> Upstream for Arc<U> {
     fn send<'a>(&'a self, req: &'a Request) -> BoxFuture<'a, Result<Response, Error>> {
         (**self).send(req)
+    }
+
+    fn recorded(&self) -> bool {
+        (**self).recorded()
     }
 }
 
@@ -319,6 +329,10 @@ impl RecordedUpstream {
 impl Upstream for RecordedUpstream {
     fn send<'a>(&'a self, req: &'a Request) -> BoxFuture<'a, Result<Response, Error>> {
         Box::pin(async move { self.store.answer(req) })
+    }
+
+    fn recorded(&self) -> bool {
+        true
     }
 }
 

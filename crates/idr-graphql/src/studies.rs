@@ -58,11 +58,27 @@ pub(crate) async fn find(client: &IdrClient, name: &str) -> async_graphql::Resul
             [(screens.len(), "screens"), (projects.len(), "projects")].into_iter().zip(totals)
         {
             if (listed as u64) < total {
-                return Err(async_graphql::Error::new(format!(
-                    "IDR's list of {what} holds {listed} of its {total}, so `{}` may be among the others",
-                    name.trim()
-                ))
-                .extend_with(|_, e| e.set("code", "UPSTREAM_BAD_RESPONSE")));
+                // Offline, the recorded listing was trimmed: the study is not recorded.
+                let (message, code) = if client.is_recorded() {
+                    (
+                        format!(
+                            "offline: the recorded list of {what} holds {listed} of IDR's {total}, and `{}` is not among them",
+                            name.trim()
+                        ),
+                        "NOT_RECORDED",
+                    )
+                } else {
+                    (
+                        format!(
+                            "IDR's list of {what} holds {listed} of its {total}, so `{}` may be among the others",
+                            name.trim()
+                        ),
+                        "UPSTREAM_BAD_RESPONSE",
+                    )
+                };
+                return Err(
+                    async_graphql::Error::new(message).extend_with(|_, e| e.set("code", code))
+                );
             }
         }
     }

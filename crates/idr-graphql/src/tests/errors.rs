@@ -271,3 +271,16 @@ fn another_types_id_is_named_with_its_article() {
         assert_eq!(error.message, expected);
     }
 }
+
+/// Offline, a study outside the trimmed recorded listings is said to be not recorded (it
+/// may well be in IDR), not an answer IDR got wrong.
+#[tokio::test]
+async fn an_unrecorded_study_is_not_recorded_offline() {
+    let (schema, _) = crate::tests::offline_schema();
+    let request = async_graphql::Request::new(r#"{ study(name: "idr9999") { title } }"#);
+    let response = crate::tests::answer(crate::execute(&schema, request).await);
+    assert_eq!(response["errors"][0]["extensions"]["code"], "NOT_RECORDED", "{response}");
+    let message = response["errors"][0]["message"].as_str().unwrap();
+    assert!(message.starts_with("offline: the recorded list of screens holds"), "{message}");
+    assert_eq!(response["data"]["study"], serde_json::Value::Null);
+}

@@ -44,6 +44,10 @@ impl Upstream for Counting {
         self.seen.lock().unwrap().push(req.clone());
         self.inner.send(req)
     }
+
+    fn recorded(&self) -> bool {
+        self.inner.recorded()
+    }
 }
 
 /// A schema over the recordings, and the log of upstream requests it makes.
