@@ -98,14 +98,21 @@ impl Idr {
     /// POSTs a GraphQL query and returns the HTTP status and JSON body, without its cost
     /// (see [`without_cost`]).
     pub(crate) async fn post(&self, query: &str) -> (u16, Value) {
+        let (status, body) = self.post_body(&json!({"query": query})).await;
+        (status, without_cost(body))
+    }
+
+    /// POSTs a GraphQL request body (query, variables, extensions) as it is, and returns
+    /// the HTTP status and the whole JSON answer, its cost included.
+    pub(crate) async fn post_body(&self, body: &Value) -> (u16, Value) {
         let resp = Idr::client()
             .post(format!("{}/graphql", self.base))
-            .json(&json!({"query": query}))
+            .json(body)
             .send()
             .await
             .expect("the server answers");
         let status = resp.status().as_u16();
-        (status, without_cost(resp.json().await.expect("a JSON body")))
+        (status, resp.json().await.expect("a JSON body"))
     }
 
     /// What the server wrote to stderr so far (with [`Idr::serve_logged`]).

@@ -214,16 +214,18 @@ fn plate_query(world: &World) -> String {
     format!("{{ plate(id: {plate}) {{ name wells {{ label images {{ name keyValues {{ key value }} }} }} }} }}")
 }
 
+/// Waits until `done`, at most `within`; fails saying `what` did not happen.
+async fn eventually(within: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A query's whole answer, its cost included.
 async fn post_raw(idr: &Idr, query: &str) -> Value {
-    Idr::client()
-        .post(format!("{}/graphql", idr.base))
-        .json(&json!({"query": query}))
-        .send()
-        .await
-        .expect("the replica answers")
-        .json()
-        .await
-        .expect("a JSON body")
+    idr.post_body(&json!({"query": query})).await.1
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -406,11 +408,10 @@ async fn hold_two_permits(idr: &Idr, world: &World, redis: &Redis) -> tokio::tas
             .send()
             .await;
     });
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while redis.cli(&["ZCARD", "idr:v1:permits"]) != "2" {
-        assert!(Instant::now() < deadline, "the replica never held its permits");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually(Duration::from_secs(10), "the replica never held its permits", || {
+        redis.cli(&["ZCARD", "idr:v1:permits"]) == "2"
+    })
+    .await;
     pending
 }
 
@@ -437,11 +438,10 @@ async fn permits_of_a_killed_replica_come_back_after_their_lease() {
     let answer = post_raw(&b, &format!("{{ plate(id: {plate}) {{ name }} }}")).await;
     assert!(answer.get("errors").is_none(), "B waited for the leases to end: {answer}");
     // The permits B took are given back; none of A's are left.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while redis.cli(&["ZCARD", "idr:v1:permits"]) != "0" {
-        assert!(Instant::now() < deadline, "permits left behind");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(Duration::from_secs(10), "permits left behind", || {
+        redis.cli(&["ZCARD", "idr:v1:permits"]) == "0"
+    })
+    .await;
 }
 
 /// A Redis that stops answering (busy for 5 s) does not hold a request for as long: each
@@ -511,19 +511,17 @@ async fn a_cancelled_fetch_gives_its_claim_back() {
     let query = format!("{{ plate(id: {plate}) {{ wells {{ label }} }} }}");
     let claims = || redis.cli(&["--scan", "--pattern", "idr:v1:resp:*:claim"]);
     let (answer, ()) = tokio::join!(post_raw(&a, &query), async {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while claims().is_empty() {
-            assert!(Instant::now() < deadline, "the hung fetch never held a claim");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        eventually(Duration::from_secs(5), "the hung fetch never held a claim", || {
+            !claims().is_empty()
+        })
+        .await;
     });
     assert!(answer["errors"].is_array(), "the hung call timed out: {answer}");
     // The claim is gone soon after, not after its 35 s lease.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !claims().is_empty() {
-        assert!(Instant::now() < deadline, "the claim outlived its cancelled fetch");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(Duration::from_secs(5), "the claim outlived its cancelled fetch", || {
+        claims().is_empty()
+    })
+    .await;
     server.set_faults(Faults::default());
     let b = replica(&server.url(), &redis, &[]);
     let answer = post_raw(&b, &query).await;
@@ -693,11 +691,8 @@ async fn claims_ended_while_redis_was_slow_are_given_back() {
     let query = format!("{{ plate(id: {plate}) {{ name }} }}");
     let slow = post_raw(&a, &query);
     let stall = async {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while claims().is_empty() {
-            assert!(Instant::now() < deadline, "the fetch never held a claim");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        eventually(Duration::from_secs(5), "the fetch never held a claim", || !claims().is_empty())
+            .await;
         // Redis stalls for 600 ms; a call of A's meanwhile times out, and A leaves Redis
         // alone for a second, during which the plate's fetch ends.
         assert_eq!(redis.cli(&["CLIENT", "PAUSE", "600", "ALL"]), "OK");
@@ -706,11 +701,10 @@ async fn claims_ended_while_redis_was_slow_are_given_back() {
     };
     let (answer, ()) = tokio::join!(slow, stall);
     assert!(answer.get("errors").is_none(), "{answer}");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !claims().is_empty() || redis.cli(&["ZCARD", "idr:v1:permits"]) != "0" {
-        assert!(Instant::now() < deadline, "claims or permits were left to their leases");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(Duration::from_secs(5), "claims or permits were left to their leases", || {
+        claims().is_empty() && redis.cli(&["ZCARD", "idr:v1:permits"]) == "0"
+    })
+    .await;
 }
 
 /// A Redis out of memory (no eviction) serves the answers it holds and refuses every
@@ -785,7 +779,6 @@ async fn requests_cut_at_any_moment_leave_nothing_behind() {
     let cut = futures_util::future::join_all(cuts).await.into_iter().filter(|c| *c).count();
     // Some were cut and some answered, and IDR was asked: the moments were varied.
     assert!((10..=235).contains(&cut), "{cut} of 240 cut");
-    eprintln!("{cut} of 240 cut, {} upstream calls", server.calls());
     assert!(server.calls() > 20, "{} calls, {cut} cut", server.calls());
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {

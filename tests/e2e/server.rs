@@ -192,15 +192,7 @@ async fn an_apollo_client_persists_a_query_then_gets_it_by_hash_over_cacheable_g
         "variables": {"id": "4554"},
         "extensions": {"persistedQuery": {"version": 1, "sha256Hash": hash}},
     });
-    let posted: Value = Idr::client()
-        .post(format!("{}/graphql", idr.base))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, posted) = idr.post_body(&body).await;
     assert_eq!(posted["data"]["plate"]["name"], "plate3_8_010");
 
     // 3. The hash alone again: the same answer, cacheable for the cache's TTL, with an
@@ -409,16 +401,13 @@ async fn wrong_paths_methods_and_empty_requests_are_said() {
     assert_eq!(wrong.status().as_u16(), 405);
     assert!(wrong.headers()["allow"].to_str().unwrap().contains("POST"));
     assert!(wrong.text().await.unwrap().contains("DELETE is not a method of /graphql"));
-    let post =
-        |body: serde_json::Value| client.post(format!("{}/graphql", idr.base)).json(&body).send();
     for empty in [serde_json::json!({}), serde_json::json!({"query": "  "})] {
-        let answer: serde_json::Value = post(empty).await.unwrap().json().await.unwrap();
+        let (_, answer) = idr.post_body(&empty).await;
         assert_eq!(answer["errors"][0]["extensions"]["code"], "BAD_REQUEST", "{answer}");
         assert!(answer["errors"][0]["message"].as_str().unwrap().contains("no query"));
     }
     for operation in ["mutation { x }", "subscription { x }"] {
-        let answer: serde_json::Value =
-            post(serde_json::json!({"query": operation})).await.unwrap().json().await.unwrap();
+        let (_, answer) = idr.post(operation).await;
         assert_eq!(answer["errors"].as_array().map(Vec::len), Some(1), "{answer}");
     }
 }

@@ -293,43 +293,38 @@ impl IdrClient {
                 // part that failed must not reach the other replicas for the full TTL.
                 let shared = inner.shared.clone().filter(|_| keep == Keep::Answer);
                 let fetched = match shared {
-                    Some(shared) => match inner.fetch_shared(shared, &request, &tally).await {
-                        Ok(fetched) => fetched,
-                        // Another replica's fetch found nothing: remembered here as if
-                        // this replica had asked.
-                        Err(error @ Error::NotFound { .. }) => {
-                            let outcome: Result<Decoded, Error> = Err(error);
-                            let bytes = answer_bytes(&request, &Response::json(404, ""));
-                            inner.cache.insert(
-                                this,
-                                outcome.clone(),
-                                bytes,
-                                inner.config.negative_ttl,
-                            );
-                            return outcome;
-                        }
-                        Err(error) => return Err(error),
-                    },
-                    None => Fetched::called(inner.send_with_retries(&request, &tally).await?, None),
+                    Some(shared) => inner.fetch_shared(shared, &request, &tally).await,
+                    None => inner
+                        .send_with_retries(&request, &tally)
+                        .await
+                        .map(|resp| Fetched::called(resp, None)),
                 };
-                // Another replica's answer costs this request no call.
-                if fetched.shared_ttl.is_some() {
-                    Tally::refund_call(&tally);
-                }
-                let Fetched { resp, claim: claimed, shared_ttl } = fetched;
-                let outcome = decode(&request.to_string(), &resp).map(|v| Arc::new(v) as Decoded);
-                // This replica fetched it for all: the claim ends with a good answer, which
-                // is stored for everyone, or with the error IDR's answer decoded to, which
-                // the waiters share.
-                if let Some(claim) = claimed {
-                    claim.finish(match &outcome {
-                        Ok(_) if resp.is_success() => {
-                            FetchEnd::Answer(resp.clone(), inner.config.cache_ttl)
+                let (outcome, resp, shared_ttl) = match fetched {
+                    Ok(Fetched { resp, claim, shared_ttl }) => {
+                        // Another replica's answer costs this request no call.
+                        if shared_ttl.is_some() {
+                            Tally::refund_call(&tally);
                         }
-                        Ok(_) => FetchEnd::Unshared,
-                        Err(error) => FetchEnd::Failed(error.clone()),
-                    });
-                }
+                        let outcome =
+                            decode(&request.to_string(), &resp).map(|v| Arc::new(v) as Decoded);
+                        // This replica fetched it for all: the claim ends with a good
+                        // answer, which is stored for everyone, or with the error IDR's
+                        // answer decoded to, which the waiters share.
+                        if let Some(claim) = claim {
+                            claim.finish(match &outcome {
+                                Ok(_) if resp.is_success() => {
+                                    FetchEnd::Answer(resp.clone(), inner.config.cache_ttl)
+                                }
+                                Ok(_) => FetchEnd::Unshared,
+                                Err(error) => FetchEnd::Failed(error.clone()),
+                            });
+                        }
+                        (outcome, resp, shared_ttl)
+                    }
+                    // No answer: the call's failure, or another replica's (a `NotFound` it
+                    // decoded is remembered here as if this replica had asked).
+                    Err(error) => (Err(error), Response::json(404, ""), None),
+                };
                 let ttl =
                     match &outcome {
                         _ if keep == Keep::Parts => None,
@@ -1091,7 +1086,7 @@ impl Inner {
             // tier).
             let _shared = match &self.shared {
                 Some(shared) if !Tally::shared_spent(tally, SHARED_BUDGET) => {
-                    Some(self.shared_permit(shared.clone(), req).await?)
+                    Some(self.shared_permit(shared.clone()).await?)
                 }
                 _ => None,
             };
@@ -1154,11 +1149,9 @@ impl Inner {
         // The fetch this request waits for, and the pause before asking again.
         let mut waited_on: Option<String> = None;
         let mut pause = Duration::from_millis(10);
-        loop {
-            // A request that has spent its time with the shared tier goes on alone.
-            if Tally::shared_spent(tally, SHARED_BUDGET) {
-                return Ok(Fetched::called(self.send_with_retries(req, tally).await?, None));
-            }
+        // Until it fetches under a claim, or goes on alone: out of time for the shared
+        // tier, told to fetch for itself, or the tier cannot say.
+        while !Tally::shared_spent(tally, SHARED_BUDGET) {
             match Inner::timed(tally, shared.claim(&key, lease, waited_on.as_deref())).await {
                 Claim::Stored(resp, left) if waited_on.is_some() => {
                     Inner::coalesced_across_replicas();
@@ -1171,9 +1164,7 @@ impl Inner {
                     Inner::coalesced_across_replicas();
                     return Err(error);
                 }
-                Claim::Alone => {
-                    return Ok(Fetched::called(self.send_with_retries(req, tally).await?, None))
-                }
+                Claim::Alone | Claim::Unavailable => break,
                 Claim::Mine(token) => {
                     // Held while this fetch lives, renewed as it works, and released
                     // when it ends, however it ends (a cancelled request included).
@@ -1186,9 +1177,6 @@ impl Inner {
                         }
                     };
                 }
-                Claim::Unavailable => {
-                    return Ok(Fetched::called(self.send_with_retries(req, tally).await?, None))
-                }
                 Claim::Theirs(holder) => {
                     // Another fetch holds it (renewing it while it works): ask again,
                     // backing off, until its answer or its failure is there, or its claim
@@ -1200,6 +1188,7 @@ impl Inner {
                 }
             }
         }
+        Ok(Fetched::called(self.send_with_retries(req, tally).await?, None))
     }
 
     fn coalesced_across_replicas() {
@@ -1208,21 +1197,14 @@ impl Inner {
     }
 
     /// One of the deployment's permits for a call, given back when the guard drops.
-    async fn shared_permit(
-        &self,
-        shared: Arc<dyn SharedTier>,
-        req: &Request,
-    ) -> Result<SharedPermit, Error> {
+    async fn shared_permit(&self, shared: Arc<dyn SharedTier>) -> Result<SharedPermit, Error> {
         let cap = self.config.max_concurrency.max(1);
         let lease = self.config.shared_lease;
         match shared.acquire(cap, lease, lease).await {
             Permit::Held(token) => Ok(SharedPermit::held(shared, token, lease)),
             Permit::Unavailable => Ok(SharedPermit { shared: None, renew: None }),
             // Not IDR's failure: not retried, not counted as a call (see `send_with_retries`).
-            Permit::TimedOut => {
-                let _ = req;
-                Err(Error::Deadline)
-            }
+            Permit::TimedOut => Err(Error::Deadline),
         }
     }
 

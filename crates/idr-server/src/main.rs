@@ -415,54 +415,51 @@ struct ServeConfig {
     redis_ca: Option<std::path::PathBuf>,
 }
 
-async fn serve(config: ServeConfig) -> anyhow::Result<()> {
-    let ServeConfig {
-        listen,
-        choice,
-        limits,
-        schema_limits,
-        connections,
-        cors,
-        metrics_listen,
-        redis,
-        redis_ca,
-    } = config;
-    let metrics = idr_server::Metrics::install().map_err(|e| anyhow::anyhow!("metrics: {e}"))?;
-    let ca = match &redis_ca {
+/// `--redis` (with `--redis-ca`): the shared tier, connecting in the background; `None`
+/// without a URL.
+fn redis_tier(
+    url: Option<&str>,
+    ca: Option<&std::path::Path>,
+) -> anyhow::Result<Option<Arc<idr_server::shared::RedisTier>>> {
+    let ca = match ca {
         Some(path) => Some(
             std::fs::read(path)
                 .map_err(|e| anyhow::anyhow!("--redis-ca: cannot read {}: {e}", path.display()))?,
         ),
         None => None,
     };
-    let redis = match redis.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
-        Some(url) => Some(
+    match url.map(str::trim).filter(|u| !u.is_empty()) {
+        Some(url) => Ok(Some(
             idr_server::shared::RedisTier::start(url, ca)
                 .map_err(|e| anyhow::anyhow!("--redis: {e:#}"))?,
-        ),
+        )),
         None if ca.is_some() => anyhow::bail!("--redis-ca needs --redis with a rediss:// URL"),
-        None => None,
-    };
+        None => Ok(None),
+    }
+}
+
+async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let metrics = idr_server::Metrics::install().map_err(|e| anyhow::anyhow!("metrics: {e}"))?;
+    let redis = redis_tier(config.redis.as_deref(), config.redis_ca.as_deref())?;
     let shared = redis.clone().map(|r| r as Arc<dyn idr_client::SharedTier>);
-    let (client, described) = idr_server::build_shared_client(&choice, shared)?;
-    let schema = build_schema(client.clone(), schema_limits);
-    let catalog =
-        Arc::new(idr_server::LiveCatalog::new(matches!(choice, UpstreamChoice::Http { .. })));
-    let offline = !matches!(choice, UpstreamChoice::Http { .. });
+    let (client, described) = idr_server::build_shared_client(&config.choice, shared)?;
+    let schema = build_schema(client.clone(), config.schema_limits);
+    let online = matches!(config.choice, UpstreamChoice::Http { .. });
+    let catalog = Arc::new(idr_server::LiveCatalog::new(online));
     let state = AppState {
         schema,
         client,
         upstream: Arc::from(described.as_str()),
-        offline,
-        limits,
+        offline: !online,
+        limits: config.limits,
         catalog,
         readiness: Arc::default(),
         identical: Arc::default(),
-        cors,
-        metrics: metrics_listen.is_none().then(|| metrics.clone()),
+        cors: config.cors,
+        metrics: config.metrics_listen.is_none().then(|| metrics.clone()),
         redis,
     };
-    let metrics_listener = match metrics_listen {
+    let metrics_listener = match config.metrics_listen {
         Some(at) => Some(
             tokio::net::TcpListener::bind(at)
                 .await
@@ -470,6 +467,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    let listen = config.listen;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -481,7 +479,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         tokio::spawn(async move { axum::serve(listener, app).await });
     }
     let redis = state.redis.clone();
-    idr_server::serve(listener, app(state), connections, shutdown_signal()).await;
+    idr_server::serve(listener, app(state), config.connections, shutdown_signal()).await;
     // Drained: the permits of calls cut at the drain deadline go back now, not when their
     // leases end, so the other replicas get the whole cap at once.
     if let Some(redis) = redis {
