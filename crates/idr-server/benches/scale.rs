@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use idr_test_support::{CallSpan, Faults, ReplayServer, Settings, Size, World};
+use idr_test_support::{CallSpan, Faults, Redis, ReplayServer, Settings, Size, World};
 use serde_json::{json, Value};
 
 /// Waited by the upstream before every answer, and the most it adds at random.
@@ -321,68 +321,19 @@ impl Bench {
     }
 }
 
-/// A `redis-server` on a free loopback port, without persistence, stopped on drop.
-struct Redis {
-    child: Child,
-    port: u16,
-}
-
-impl Redis {
-    fn start() -> Option<Redis> {
-        let port = TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Some(Redis { child, port });
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        None
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// Round trips clients made to Redis so far: the calls of the commands a replica
-    /// sends (`INFO commandstats`; a script's own commands run inside Redis and are not
-    /// round trips, so only `EVALSHA`/`EVAL` count for it).
-    fn round_trips(&self) -> u64 {
-        let out = Command::new("redis-cli")
-            .args(["-p", &self.port.to_string(), "info", "commandstats"])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default();
-        let sent = ["evalsha", "eval", "get", "set", "zrem", "ping"];
-        out.lines()
-            .filter_map(|l| {
-                let (name, stats) = l.strip_prefix("cmdstat_")?.split_once(':')?;
-                let calls = stats.split(',').find_map(|f| f.strip_prefix("calls="))?;
-                sent.contains(&name).then(|| calls.parse::<u64>().ok()).flatten()
-            })
-            .sum()
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Round trips clients made to `redis` so far: the calls of the commands a replica sends
+/// (`INFO commandstats`; a script's own commands run inside Redis and are not round
+/// trips, so only `EVALSHA`/`EVAL` count for it).
+fn round_trips(redis: &Redis) -> u64 {
+    let out = redis.cli(&["info", "commandstats"]);
+    let sent = ["evalsha", "eval", "get", "set", "zrem", "ping"];
+    out.lines()
+        .filter_map(|l| {
+            let (name, stats) = l.strip_prefix("cmdstat_")?.split_once(':')?;
+            let calls = stats.split(',').find_map(|f| f.strip_prefix("calls="))?;
+            sent.contains(&name).then(|| calls.parse::<u64>().ok()).flatten()
+        })
+        .sum()
 }
 
 /// The plate-scale query on 1 replica, and on 3 replicas sharing one Redis: upstream
@@ -428,10 +379,10 @@ async fn replicas(redis: &Redis) -> Vec<Row> {
     assert!(answers.iter().all(|a| data(a) == first), "every replica, the same data");
     row.extra = json!({"answer_bytes": answers[0].len(), "clients": 3});
     rows.push(row);
-    let before = redis.round_trips();
+    let before = round_trips(redis);
     let mut warm = three.sequential(&servers[1], "3 replicas + Redis, warm × 20", PLATES, 20).await;
     // `sequential` sends one request first to warm up, then 20.
-    let per_query = (redis.round_trips() - before) as f64 / 21.0;
+    let per_query = (round_trips(redis) - before) as f64 / 21.0;
     warm.extra["redis_round_trips_per_query"] = json!(per_query);
     rows.push(warm);
     rows

@@ -8,6 +8,7 @@
 
 mod files;
 mod generated;
+mod redis;
 mod replay;
 mod response;
 
@@ -17,6 +18,7 @@ pub use generated::{
     Image, Kind, MapAnnotation, Op, Plate, Project, Scope, Screen, Settings, Size, Table,
     Vocabulary, Well, World,
 };
+pub use redis::Redis;
 pub use replay::{
     Answer, CallSpan, FaultKind, Faults, ForcedStatus, Oversized, RandomFaults, Redirect,
     ReplayServer,
